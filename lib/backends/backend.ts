@@ -1,0 +1,99 @@
+/**
+ * The one interface every kind of location implements, in rclone's manner: a small core
+ * (list, stat, read, write, remove, mkdir, rmdir) plus declared capabilities. The engine asks
+ * for an optional capability and always has a fallback.
+ *
+ * @module
+ */
+
+/** One file or folder in a listing. */
+export interface Entry {
+  /** POSIX relative key, NFC. */
+  key: string;
+  kind: "file" | "dir";
+  /** Bytes; 0 for folders. */
+  size: number;
+  /** Modification time in whole milliseconds since the epoch. */
+  mtime: number;
+  /** Inode number where the backend has them (local). */
+  ino?: number;
+  /** Device number where the backend has them (local). */
+  dev?: number;
+  /** SHA-256 in hex when the backend knows it without reading the content. */
+  sha256?: string;
+}
+
+/** A path the listing could not read: counted as failed; nothing below it may be deleted. */
+export interface ListProblem {
+  key: string;
+  message: string;
+}
+
+/** What `Backend.list` returns. */
+export interface Listing {
+  entries: Entry[];
+  problems: ListProblem[];
+  /** Symbolic links and other special files passed over (documented: never followed). */
+  skipped: { key: string; reason: string }[];
+}
+
+/** Options for a listing. */
+export interface ListOptions {
+  /** gitignore-style patterns; matching folders are not descended into. */
+  exclude?: readonly string[];
+}
+
+/** What a backend declares about itself. */
+export interface Capabilities {
+  /** The coarsest difference between two times this backend can tell apart, in ms. */
+  timePrecision: number;
+  /** Names differing only by case are the same file. */
+  caseInsensitive: boolean;
+  /** Entries carry `ino`/`dev` that survive a rename. */
+  inodes: boolean;
+  /** `write` stores the given modification time. */
+  setsModTime: boolean;
+}
+
+/** Metadata handed to `write`. */
+export interface WriteMeta {
+  mtime: number;
+  size: number;
+}
+
+/** A kind of location. Keys are always checked with `checkKey` before use. */
+export interface Backend {
+  /** Display name with any password masked. */
+  readonly display: string;
+  /** Identity of the location in the state database (never holds a password). */
+  readonly id: string;
+  readonly caps: Capabilities;
+
+  /** Whether the root exists (a missing root is never treated as empty). */
+  rootExists(): Promise<boolean>;
+  /** Create the root (and its parents) when missing. */
+  createRoot(): Promise<void>;
+  /** The whole tree below the root, ferry's own names left out. */
+  list(options?: ListOptions): Promise<Listing>;
+  /** One entry, or undefined when nothing is there. */
+  stat(key: string): Promise<Entry | undefined>;
+  /** The content of a file as a stream. */
+  read(key: string): Promise<ReadableStream<Uint8Array>>;
+  /** Write a whole file atomically: it appears at its name only when complete. */
+  write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry>;
+  /** Remove a file. */
+  remove(key: string): Promise<void>;
+  /** Create a folder (and its parents). */
+  mkdir(key: string): Promise<void>;
+  /** Remove an empty folder. */
+  rmdir(key: string): Promise<void>;
+  /** Release connections and handles. */
+  close(): Promise<void>;
+
+  /** Optional: rename a file or folder in place, no content transferred. */
+  move?(from: string, to: string): Promise<void>;
+  /** Optional: the OS path of a key, for the local-to-local fast path. */
+  localPath?(key: string): string;
+  /** Optional: copy a local file into this backend atomically, keeping `meta.mtime`. */
+  copyInFromPath?(path: string, key: string, meta: WriteMeta): Promise<Entry>;
+}

@@ -1,0 +1,202 @@
+/**
+ * Local folders. The only module that knows OS paths.
+ *
+ * @module
+ */
+import * as nodePath from "node:path";
+import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
+import { checkKey, tempName } from "../paths.ts";
+import { type RawTree, walkTree, walkTreeInWorker } from "../scan/walk.ts";
+
+const isWindows = Deno.build.os === "windows";
+const path = isWindows ? nodePath.win32 : nodePath.posix;
+
+/** Options for {@linkcode LocalBackend}. */
+export interface LocalOptions {
+  /** Walk in a Worker, so that another walk can run on the calling thread. */
+  listOffThread?: boolean;
+}
+
+function toEntry(key: string, info: Deno.FileInfo): Entry {
+  const e: Entry = {
+    key,
+    kind: info.isDirectory ? "dir" : "file",
+    size: info.isDirectory ? 0 : info.size,
+    mtime: info.mtime?.getTime() ?? 0,
+  };
+  if (info.ino !== null) e.ino = info.ino;
+  if (info.dev !== null) e.dev = info.dev;
+  return e;
+}
+
+/**
+ * A folder on a local disk (or a mounted share, or a USB stick).
+ *
+ * @example Open a folder
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const local = new LocalBackend(dir);
+ * assertEquals(await local.rootExists(), true);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class LocalBackend implements Backend {
+  readonly display: string;
+  readonly id: string;
+  readonly caps: Capabilities = {
+    timePrecision: 1,
+    caseInsensitive: Deno.build.os === "windows" || Deno.build.os === "darwin",
+    inodes: !isWindows,
+    setsModTime: true,
+  };
+  /** Absolute OS path of the root. */
+  readonly root: string;
+  #offThread: boolean;
+  /** NFC key → native relative name, for names stored in another normal form (NFD). */
+  #native = new Map<string, string>();
+
+  /**
+   * @param root The folder, relative to the working directory or absolute.
+   * @param options Whether to walk off the calling thread.
+   */
+  constructor(root: string, options: LocalOptions = {}) {
+    this.root = path.resolve(root);
+    this.display = this.root;
+    this.id = "file:" + this.root;
+    this.#offThread = options.listOffThread ?? false;
+  }
+
+  localPath(key: string): string {
+    const k = checkKey(key);
+    if (k === "") return this.root;
+    const rel = this.#native.get(k) ?? k;
+    return path.join(this.root, ...rel.split("/"));
+  }
+
+  async rootExists(): Promise<boolean> {
+    try {
+      const info = await Deno.stat(this.root);
+      if (!info.isDirectory) throw new Deno.errors.NotADirectory(`"${this.root}" is not a folder`);
+      return true;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw err;
+    }
+  }
+
+  async createRoot(): Promise<void> {
+    await Deno.mkdir(this.root, { recursive: true });
+  }
+
+  async list(options: ListOptions = {}): Promise<Listing> {
+    const exclude = options.exclude ?? [];
+    const raw: RawTree = this.#offThread
+      ? await walkTreeInWorker(this.root, exclude)
+      : walkTree(this.root, exclude);
+    const entries: Entry[] = new Array(raw.paths.length);
+    this.#native.clear();
+    for (let i = 0; i < raw.paths.length; i++) {
+      const native = raw.paths[i]!;
+      const key = native.normalize("NFC");
+      if (key !== native) this.#native.set(key, native);
+      const e: Entry = {
+        key,
+        kind: raw.dirs[i] ? "dir" : "file",
+        size: raw.sizes[i]!,
+        mtime: raw.mtimes[i]!,
+      };
+      if (this.caps.inodes) {
+        e.ino = raw.inos[i]!;
+        e.dev = raw.devs[i]!;
+      }
+      entries[i] = e;
+    }
+    await this.#removeStaleTemps(raw.temps);
+    return { entries, problems: raw.problems, skipped: raw.skipped };
+  }
+
+  /** Temp files of a run killed more than ten minutes ago are removed: they are ours. */
+  async #removeStaleTemps(temps: RawTree["temps"]): Promise<void> {
+    const cutoff = Date.now() - 10 * 60_000;
+    for (const t of temps) {
+      if (t.mtime < cutoff) {
+        await Deno.remove(path.join(this.root, ...t.key.split("/"))).catch(() => {});
+      }
+    }
+  }
+
+  async stat(key: string): Promise<Entry | undefined> {
+    try {
+      return toEntry(checkKey(key), await Deno.lstat(this.localPath(key)));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  async read(key: string): Promise<ReadableStream<Uint8Array>> {
+    const f = await Deno.open(this.localPath(key), { read: true });
+    return f.readable;
+  }
+
+  /** Run `fn` on a temp path beside `key`, then rename it into place; the temp never lingers. */
+  async #atomic(key: string, fn: (tmp: string) => Promise<void>, mtime: number): Promise<Entry> {
+    const final = this.localPath(key);
+    const dir = path.dirname(final);
+    const tmp = path.join(dir, tempName());
+    try {
+      try {
+        await fn(tmp);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        // The parent folder is missing (new, or deleted mid-run): create it and try once more.
+        await Deno.mkdir(dir, { recursive: true });
+        await fn(tmp);
+      }
+      await Deno.utime(tmp, new Date(), new Date(mtime));
+      await Deno.rename(tmp, final);
+    } catch (err) {
+      await Deno.remove(tmp).catch(() => {});
+      throw err;
+    }
+    return toEntry(checkKey(key), await Deno.lstat(final));
+  }
+
+  write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
+    return this.#atomic(key, async (tmp) => {
+      const f = await Deno.open(tmp, { write: true, createNew: true });
+      await data.pipeTo(f.writable);
+    }, meta.mtime);
+  }
+
+  copyInFromPath(src: string, key: string, meta: WriteMeta): Promise<Entry> {
+    return this.#atomic(key, (tmp) => Deno.copyFile(src, tmp), meta.mtime);
+  }
+
+  async remove(key: string): Promise<void> {
+    await Deno.remove(this.localPath(key));
+  }
+
+  async mkdir(key: string): Promise<void> {
+    await Deno.mkdir(this.localPath(key), { recursive: true });
+  }
+
+  async rmdir(key: string): Promise<void> {
+    await Deno.remove(this.localPath(key));
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const dst = this.localPath(to);
+    if (await this.stat(to)) throw new Deno.errors.AlreadyExists(`"${to}" already exists`);
+    await Deno.mkdir(path.dirname(dst), { recursive: true });
+    await Deno.rename(this.localPath(from), dst);
+    this.#native.delete(checkKey(from));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * An in-memory backend: the fast default for engine tests, with capabilities a test can set
+ * (time precision, case-insensitivity) to stand in for other kinds of location.
+ *
+ * @module
+ */
+import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
+import { checkKey, isWithin, parentKey } from "../paths.ts";
+import { makeFilter } from "../scan/filter.ts";
+
+interface MemFile {
+  data: Uint8Array;
+  mtime: number;
+}
+
+/** Options for {@linkcode MemoryBackend}. */
+export interface MemoryOptions {
+  /** Overrides of the default capabilities. */
+  caps?: Partial<Capabilities>;
+  /** Display name; also the state id. */
+  name?: string;
+  /** Start with no root at all (to test missing-root handling). */
+  missingRoot?: boolean;
+}
+
+/**
+ * Files and folders kept in maps.
+ *
+ * @example Write and list
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * const mem = new MemoryBackend();
+ * await mem.write("a/b.txt", ReadableStream.from([new Uint8Array([1, 2])]), { mtime: 1000, size: 2 });
+ * assertEquals((await mem.list()).entries.map((e) => e.key), ["a", "a/b.txt"]);
+ * ```
+ */
+export class MemoryBackend implements Backend {
+  readonly display: string;
+  readonly id: string;
+  readonly caps: Capabilities;
+  /** Number of content bytes written, for tests that prove nothing was transferred. */
+  bytesWritten = 0;
+  #files = new Map<string, MemFile>();
+  #dirs = new Map<string, number>();
+  #root: boolean;
+  #fold: boolean;
+
+  /** @param options Capabilities, name and whether the root starts missing. */
+  constructor(options: MemoryOptions = {}) {
+    this.caps = {
+      timePrecision: 1,
+      caseInsensitive: false,
+      inodes: false,
+      setsModTime: true,
+      ...options.caps,
+    };
+    this.display = options.name ?? "memory:";
+    this.id = this.display;
+    this.#root = !options.missingRoot;
+    this.#fold = this.caps.caseInsensitive;
+  }
+
+  #k(key: string): string {
+    const k = checkKey(key);
+    return this.#fold ? k.toLowerCase() : k;
+  }
+
+  #realKey = new Map<string, string>();
+
+  rootExists(): Promise<boolean> {
+    return Promise.resolve(this.#root);
+  }
+
+  createRoot(): Promise<void> {
+    this.#root = true;
+    return Promise.resolve();
+  }
+
+  list(options: ListOptions = {}): Promise<Listing> {
+    if (!this.#root) return Promise.reject(new Deno.errors.NotFound("memory root is missing"));
+    const skip = makeFilter(options.exclude ?? []);
+    const entries: Entry[] = [];
+    for (const [k, mtime] of this.#dirs) {
+      const key = this.#realKey.get(k) ?? k;
+      if (!skip(key, true)) entries.push({ key, kind: "dir", size: 0, mtime });
+    }
+    for (const [k, f] of this.#files) {
+      const key = this.#realKey.get(k) ?? k;
+      if (!skip(key, false)) {
+        entries.push({ key, kind: "file", size: f.data.byteLength, mtime: f.mtime });
+      }
+    }
+    entries.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    return Promise.resolve({ entries, problems: [], skipped: [] });
+  }
+
+  stat(key: string): Promise<Entry | undefined> {
+    const k = this.#k(key);
+    const real = this.#realKey.get(k) ?? k;
+    const f = this.#files.get(k);
+    if (f) {
+      return Promise.resolve({ key: real, kind: "file", size: f.data.byteLength, mtime: f.mtime });
+    }
+    const d = this.#dirs.get(k);
+    if (d !== undefined) return Promise.resolve({ key: real, kind: "dir", size: 0, mtime: d });
+    return Promise.resolve(undefined);
+  }
+
+  read(key: string): Promise<ReadableStream<Uint8Array>> {
+    const f = this.#files.get(this.#k(key));
+    if (!f) return Promise.reject(new Deno.errors.NotFound(`No such file "${key}"`));
+    const data = f.data;
+    return Promise.resolve(ReadableStream.from([data.slice()]));
+  }
+
+  async write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
+    const k = this.#k(key);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const c of data) {
+      chunks.push(c);
+      size += c.byteLength;
+    }
+    const buf = new Uint8Array(size);
+    let off = 0;
+    for (const c of chunks) {
+      buf.set(c, off);
+      off += c.byteLength;
+    }
+    if (this.#dirs.has(k)) throw new Deno.errors.IsADirectory(`"${key}" is a folder`);
+    await this.mkdir(parentKey(checkKey(key)));
+    const mtime = this.caps.setsModTime ? meta.mtime : Date.now();
+    this.#files.set(k, { data: buf, mtime });
+    this.#realKey.set(k, checkKey(key));
+    this.bytesWritten += size;
+    return { key: checkKey(key), kind: "file", size, mtime };
+  }
+
+  remove(key: string): Promise<void> {
+    const k = this.#k(key);
+    if (!this.#files.delete(k)) {
+      return Promise.reject(new Deno.errors.NotFound(`No such file "${key}"`));
+    }
+    this.#realKey.delete(k);
+    return Promise.resolve();
+  }
+
+  mkdir(key: string): Promise<void> {
+    if (key === "") return Promise.resolve();
+    const k = this.#k(key);
+    if (this.#files.has(k)) {
+      return Promise.reject(new Deno.errors.AlreadyExists(`"${key}" is a file`));
+    }
+    if (!this.#dirs.has(k)) {
+      this.#dirs.set(k, Date.now());
+      this.#realKey.set(k, checkKey(key));
+    }
+    return this.mkdir(parentKey(checkKey(key)));
+  }
+
+  rmdir(key: string): Promise<void> {
+    const k = this.#k(key);
+    for (const other of [...this.#files.keys(), ...this.#dirs.keys()]) {
+      if (other !== k && isWithin(other, k)) {
+        return Promise.reject(new Error(`Folder "${key}" is not empty`));
+      }
+    }
+    this.#dirs.delete(k);
+    this.#realKey.delete(k);
+    return Promise.resolve();
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const f = this.#k(from);
+    const t = this.#k(to);
+    if (t !== f && (this.#files.has(t) || this.#dirs.has(t))) {
+      throw new Deno.errors.AlreadyExists(`"${to}" already exists`);
+    }
+    const file = this.#files.get(f);
+    await this.mkdir(parentKey(checkKey(to)));
+    if (file) {
+      this.#files.delete(f);
+      this.#realKey.delete(f);
+      this.#files.set(t, file);
+      this.#realKey.set(t, checkKey(to));
+      return;
+    }
+    if (!this.#dirs.has(f)) throw new Deno.errors.NotFound(`No such file "${from}"`);
+    for (const map of [this.#files, this.#dirs] as Map<string, unknown>[]) {
+      for (const [k, v] of [...map]) {
+        if (!isWithin(k, f)) continue;
+        const nk = t + k.slice(f.length);
+        const real = this.#realKey.get(k) ?? k;
+        map.delete(k);
+        this.#realKey.delete(k);
+        map.set(nk, v);
+        this.#realKey.set(nk, checkKey(to) + real.slice(from.length));
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Error families that the CLI turns into exit codes. Only `cli.ts` maps them; library code
+ * throws them and never exits.
+ *
+ * @module
+ */
+
+/** Exit codes of the `ferry` command, as PRODUCT.md fixes them. */
+export const ExitCode = {
+  ok: 0,
+  someFailed: 1,
+  usage: 2,
+  refused: 3,
+  interrupted: 130,
+} as const;
+
+/** A mistake in what the user asked for: an unknown flag, a bad location, wrong input. */
+export class UsageError extends Error {
+  override name = "UsageError";
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = ExitCode.usage;
+  /**
+   * @param message One line saying what is wrong and what to do.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A location that cannot be opened or read at its root (exit 2). */
+export class LocationError extends UsageError {
+  override name = "LocationError";
+}
+
+/** A run refused by a safety limit: `--max-delete`, a missing or empty source root (exit 3). */
+export class SafetyError extends Error {
+  override name = "SafetyError";
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = ExitCode.refused;
+  /**
+   * @param message One line saying what was refused and how to override it, if one can.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A key (relative path) that would escape a location's root or is otherwise unsafe. */
+export class UnsafePathError extends RangeError {
+  override name = "UnsafePathError";
+}
+
+/**
+ * Describe an error in one line for a user: the message, with the OS error code where one is
+ * known.
+ *
+ * @param err Anything thrown.
+ * @returns A single-line description.
+ */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const msg = err.message.split("\n")[0] ?? err.name;
+    return typeof code === "string" && !msg.includes(code) ? `${msg} (${code})` : msg;
+  }
+  return String(err);
+}

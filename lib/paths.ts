@@ -1,0 +1,122 @@
+/**
+ * Keys: inside ferry every path is a POSIX relative key, `""` being the root. Only the local
+ * backend turns keys into OS paths.
+ *
+ * @module
+ */
+import { UnsafePathError } from "./errors.ts";
+
+/** Name of the folder ferry keeps at a local root for state and logs; never synced. */
+export const FERRY_DIR = ".ferry";
+
+/** Name of the ignore file honoured at a location's root. */
+export const IGNORE_FILE = ".ferryignore";
+
+/** Prefix of the temporary names atomic writes use; such names are never listed. */
+export const TEMP_PREFIX = ".ferry-tmp-";
+
+/**
+ * Check that a key is a safe relative POSIX path and return it in NFC form.
+ *
+ * @param key A relative path such as `a/b.txt`.
+ * @returns The same key, NFC-normalised.
+ * @throws {UnsafePathError} When the key is absolute, has a drive letter, `..`, `.`, empty
+ * segments, a backslash or a NUL.
+ * @example Accepts ordinary keys
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * assertEquals(checkKey("a/b.txt"), "a/b.txt");
+ * ```
+ */
+export function checkKey(key: string): string {
+  if (key === "") return key;
+  if (
+    key.startsWith("/") || key.includes("\\") || key.includes("\0") ||
+    /^[A-Za-z]:/.test(key)
+  ) {
+    throw new UnsafePathError(`Unsafe path "${key}": must be relative to the location's root`);
+  }
+  for (const part of key.split("/")) {
+    if (part === "" || part === "." || part === "..") {
+      throw new UnsafePathError(`Unsafe path "${key}": "." , ".." and empty names are refused`);
+    }
+  }
+  return key.normalize("NFC");
+}
+
+/**
+ * Join a parent key and a name.
+ *
+ * @param parent A key, `""` for the root.
+ * @param name One path segment.
+ * @returns The child's key.
+ */
+export function joinKey(parent: string, name: string): string {
+  return parent === "" ? name : `${parent}/${name}`;
+}
+
+/**
+ * The parent key of a key (`""` for a top-level name).
+ *
+ * @param key A non-empty key.
+ * @returns Its parent's key.
+ */
+export function parentKey(key: string): string {
+  const i = key.lastIndexOf("/");
+  return i < 0 ? "" : key.slice(0, i);
+}
+
+/**
+ * The last segment of a key.
+ *
+ * @param key A non-empty key.
+ * @returns Its base name.
+ */
+export function baseName(key: string): string {
+  return key.slice(key.lastIndexOf("/") + 1);
+}
+
+/**
+ * Whether `key` is `dir` or lies below it.
+ *
+ * @param key Any key.
+ * @param dir A folder key; `""` contains everything.
+ * @returns True when `key` is inside `dir` (or is it).
+ */
+export function isWithin(key: string, dir: string): boolean {
+  return dir === "" || key === dir || key.startsWith(dir + "/");
+}
+
+/**
+ * The key used to match entries across locations: NFC, and case-folded when either side is
+ * case-insensitive.
+ *
+ * @param key A key.
+ * @param foldCase Whether to fold case.
+ * @returns The matching key.
+ */
+export function matchKey(key: string, foldCase: boolean): string {
+  const nfc = key.normalize("NFC");
+  return foldCase ? nfc.toLowerCase() : nfc;
+}
+
+/**
+ * Whether a base name is one of ferry's temporary names.
+ *
+ * @param name A base name.
+ * @returns True for names that atomic writes use.
+ */
+export function isTempName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX);
+}
+
+/**
+ * A fresh temporary base name for an atomic write: short, so that it fits even where the
+ * final name is at the file system's length limit.
+ *
+ * @returns A name beginning with {@linkcode TEMP_PREFIX}.
+ */
+export function tempName(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return TEMP_PREFIX + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,213 @@
+/**
+ * The one suite every backend passes. A backend's test file is a few lines calling
+ * {@linkcode conformance} with a factory for a fresh, empty location.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Backend } from "../lib/backends/backend.ts";
+
+/** A fresh empty location and how to throw it away. */
+export interface Fixture {
+  backend: Backend;
+  cleanup(): Promise<void>;
+}
+
+/** Deliberately awkward names, after rclone's conformance suite. */
+export const AWKWARD_NAMES = [
+  "hello? sausage/êé/Hello, 世界/ \" ' @ < > & ? + ≠/z.txt",
+  "with space/and  two  spaces.txt",
+  "unicode/ünïcödé/日本語ファイル.txt",
+  "emoji/🚀 launch.md",
+  "dots/.hidden/..two-dots-start",
+  "percent/100% done #1.txt",
+  "deep/a/b/c/d/e/f/g/h/i/j/k.txt",
+  "name\nwith newline.txt",
+];
+
+function bytes(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+function streamOf(data: Uint8Array): ReadableStream<Uint8Array> {
+  return ReadableStream.from([data]);
+}
+
+async function readAll(b: Backend, key: string): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(await b.read(key)).arrayBuffer());
+}
+
+/**
+ * Register the conformance tests for one backend.
+ *
+ * @param name The backend's name, used in test names.
+ * @param make Creates a fresh, empty, existing location.
+ * @param options Names the backend cannot store (for example a newline on Windows).
+ */
+export function conformance(
+  name: string,
+  make: () => Promise<Fixture>,
+  options: { skipNames?: (name: string) => boolean } = {},
+): void {
+  const names = AWKWARD_NAMES.filter((n) => !options.skipNames?.(n));
+
+  async function withFixture(fn: (b: Backend) => Promise<void>): Promise<void> {
+    const fx = await make();
+    try {
+      await fn(fx.backend);
+    } finally {
+      await fx.backend.close();
+      await fx.cleanup();
+    }
+  }
+
+  Deno.test(`${name}: write() then read() returns the same bytes and list() shows awkward names`, () =>
+    withFixture(async (b) => {
+      for (const [i, key] of names.entries()) {
+        const data = bytes(`content ${i} of ${key}`);
+        const e = await b.write(key, streamOf(data), {
+          mtime: 1_600_000_000_000 + i,
+          size: data.length,
+        });
+        assert.equal(e.key, key);
+        assert.equal(e.size, data.length);
+      }
+      const listing = await b.list();
+      const files = listing.entries.filter((e) => e.kind === "file").map((e) => e.key).sort();
+      assert.deepEqual(files, [...names].sort());
+      for (const [i, key] of names.entries()) {
+        assert.deepEqual(await readAll(b, key), bytes(`content ${i} of ${key}`));
+      }
+      // Every parent folder of every file is listed as a folder.
+      const dirs = new Set(listing.entries.filter((e) => e.kind === "dir").map((e) => e.key));
+      for (const key of names) {
+        const parts = key.split("/");
+        for (let n = 1; n < parts.length; n++) {
+          assert.ok(dirs.has(parts.slice(0, n).join("/")), key);
+        }
+      }
+    }));
+
+  Deno.test(`${name}: write() keeps the modification time within the declared precision`, () =>
+    withFixture(async (b) => {
+      if (!b.caps.setsModTime) return;
+      const mtime = Date.UTC(2021, 4, 6, 7, 8, 9, 123);
+      await b.write("t.txt", streamOf(bytes("x")), { mtime, size: 1 });
+      const e = await b.stat("t.txt");
+      assert.ok(e);
+      assert.ok(Math.abs(e.mtime - mtime) < b.caps.timePrecision, `${e.mtime} vs ${mtime}`);
+      const listed = (await b.list()).entries.find((x) => x.key === "t.txt");
+      assert.ok(listed && Math.abs(listed.mtime - mtime) < b.caps.timePrecision);
+    }));
+
+  Deno.test(`${name}: write() overwrites an existing file and leaves no temporary name`, () =>
+    withFixture(async (b) => {
+      await b.write("dir/f.bin", streamOf(bytes("first version, longer")), {
+        mtime: 1e12,
+        size: 21,
+      });
+      await b.write("dir/f.bin", streamOf(bytes("second")), { mtime: 2e12, size: 6 });
+      assert.deepEqual(await readAll(b, "dir/f.bin"), bytes("second"));
+      const keys = (await b.list()).entries.map((e) => e.key);
+      assert.deepEqual(keys.sort(), ["dir", "dir/f.bin"]);
+    }));
+
+  Deno.test(`${name}: a write whose stream fails leaves nothing at the name`, () =>
+    withFixture(async (b) => {
+      await b.write("keep.txt", streamOf(bytes("old")), { mtime: 1e12, size: 3 });
+      for (const key of ["keep.txt", "new.txt"]) {
+        const failing = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(bytes("partial"));
+            c.error(new Error("connection reset"));
+          },
+        });
+        await assert.rejects(b.write(key, failing, { mtime: 1e12, size: 100 }));
+      }
+      assert.deepEqual(await readAll(b, "keep.txt"), bytes("old"));
+      assert.equal(await b.stat("new.txt"), undefined);
+      assert.deepEqual((await b.list()).entries.map((e) => e.key), ["keep.txt"]);
+    }));
+
+  Deno.test(`${name}: a large file is streamed through intact`, () =>
+    withFixture(async (b) => {
+      const chunk = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 255);
+      const chunks = 6;
+      const stream = ReadableStream.from((function* () {
+        for (let i = 0; i < chunks; i++) yield chunk;
+      })());
+      await b.write("big.bin", stream, { mtime: 1e12, size: chunk.length * chunks });
+      const e = await b.stat("big.bin");
+      assert.equal(e?.size, chunk.length * chunks);
+      let n = 0;
+      for await (const c of await b.read("big.bin")) {
+        for (let i = 0; i < c.length; i += 4099) {
+          assert.equal(c[i], ((n + i) % (1 << 20) * 7) & 255);
+        }
+        n += c.length;
+      }
+      assert.equal(n, chunk.length * chunks);
+    }));
+
+  Deno.test(`${name}: stat() of a missing key is undefined and remove() deletes`, () =>
+    withFixture(async (b) => {
+      assert.equal(await b.stat("nope.txt"), undefined);
+      assert.equal(await b.stat("no/such/dir/file"), undefined);
+      await b.write("a/x.txt", streamOf(bytes("x")), { mtime: 1e12, size: 1 });
+      assert.equal((await b.stat("a"))?.kind, "dir");
+      await b.remove("a/x.txt");
+      assert.equal(await b.stat("a/x.txt"), undefined);
+      await b.rmdir("a");
+      assert.equal(await b.stat("a"), undefined);
+    }));
+
+  Deno.test(`${name}: rmdir() refuses a folder that is not empty`, () =>
+    withFixture(async (b) => {
+      await b.write("full/x.txt", streamOf(bytes("x")), { mtime: 1e12, size: 1 });
+      await assert.rejects(b.rmdir("full"));
+      assert.equal((await b.stat("full/x.txt"))?.size, 1);
+    }));
+
+  Deno.test(`${name}: mkdir() creates empty folders, with parents`, () =>
+    withFixture(async (b) => {
+      await b.mkdir("empty/inner");
+      const dirs = (await b.list()).entries.filter((e) => e.kind === "dir").map((e) => e.key);
+      assert.deepEqual(dirs.sort(), ["empty", "empty/inner"]);
+    }));
+
+  Deno.test(`${name}: unsafe keys are refused before anything is touched`, () =>
+    withFixture(async (b) => {
+      for (const key of ["../escape.txt", "/abs.txt", "C:/x.txt", "a/../../b", "a\\b", "a//b"]) {
+        await assert.rejects(
+          b.write(key, streamOf(bytes("x")), { mtime: 1e12, size: 1 }),
+          RangeError,
+          key,
+        );
+      }
+      assert.deepEqual((await b.list()).entries, []);
+    }));
+
+  Deno.test(`${name}: move() renames files and folders without rewriting content`, () =>
+    withFixture(async (b) => {
+      if (!b.move) return;
+      await b.write("from/a.txt", streamOf(bytes("aaa")), { mtime: 1e12, size: 3 });
+      await b.write("from/sub/b.txt", streamOf(bytes("bb")), { mtime: 1e12, size: 2 });
+      await b.write("f.txt", streamOf(bytes("f")), { mtime: 1e12, size: 1 });
+      await b.move("f.txt", "moved/g.txt");
+      await b.move("from", "to/here");
+      const files = (await b.list()).entries.filter((e) => e.kind === "file").map((e) => e.key);
+      assert.deepEqual(files.sort(), ["moved/g.txt", "to/here/a.txt", "to/here/sub/b.txt"]);
+      assert.deepEqual(await readAll(b, "to/here/sub/b.txt"), bytes("bb"));
+      await assert.rejects(b.move("moved/g.txt", "to/here/a.txt"), "move must not overwrite");
+      assert.deepEqual(await readAll(b, "to/here/a.txt"), bytes("aaa"));
+    }));
+
+  Deno.test(`${name}: names differing only in normal form (NFC/NFD) are one key`, () =>
+    withFixture(async (b) => {
+      const nfd = "cafe\u0301.txt";
+      await b.write(nfd, streamOf(bytes("x")), { mtime: 1e12, size: 1 });
+      const keys = (await b.list()).entries.map((e) => e.key);
+      assert.deepEqual(keys, ["caf\u00e9.txt"]);
+      assert.equal((await b.stat("caf\u00e9.txt"))?.size, 1);
+    }));
+}

@@ -1,0 +1,18 @@
+import { conformance } from "../backend_conformance.ts";
+import { LocalBackend } from "../../lib/backends/local.ts";
+
+conformance("local", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-conf-" });
+  return {
+    backend: new LocalBackend(dir),
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+}, { skipNames: (n) => Deno.build.os === "windows" && /[\n"<>?*|:]/.test(n) });
+
+conformance("local (walk in a Worker)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-conf-" });
+  return {
+    backend: new LocalBackend(dir, { listOffThread: true }),
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+}, { skipNames: (n) => Deno.build.os === "windows" && /[\n"<>?*|:]/.test(n) });
