@@ -1,0 +1,40 @@
+/**
+ * The run lock: two runs on the same state never overlap.
+ *
+ * @module
+ */
+
+/** A held lock; release it when the pass ends. */
+export interface HeldLock {
+  release(): void;
+}
+
+/**
+ * Try to take the lock beside a state file without waiting.
+ *
+ * @param statePath The state database's path; the lock is `<statePath>.lock`.
+ * @returns The lock, or undefined when another process holds it.
+ */
+export function tryLock(statePath: string): HeldLock | undefined {
+  const file = Deno.openSync(statePath + ".lock", { read: true, write: true, create: true });
+  let ok: boolean;
+  try {
+    ok = file.tryLockSync(true);
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+  if (!ok) {
+    file.close();
+    return undefined;
+  }
+  return {
+    release() {
+      try {
+        file.unlockSync();
+      } finally {
+        file.close();
+      }
+    },
+  };
+}

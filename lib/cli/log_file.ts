@@ -1,0 +1,88 @@
+/**
+ * The run log: timestamped lines appended to a file. A log folder deleted mid-run is created
+ * again on the next write.
+ *
+ * @module
+ */
+import * as nodePath from "node:path";
+
+const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
+
+/**
+ * A timestamp for file names: `YYYY-MM-DD_HH-MM-SS` in local time.
+ *
+ * @param d The time.
+ * @returns The stamp.
+ */
+export function fileStamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}_${p(d.getHours())}-${
+    p(d.getMinutes())
+  }-${p(d.getSeconds())}`;
+}
+
+/**
+ * Resolve `--log-file`: a folder (existing, or written with a trailing separator) gets a
+ * timestamped file inside it; anything else is the file itself.
+ *
+ * @param target The user's `--log-file` value, or the default logs folder.
+ * @param command The command name, for the file name.
+ * @param isFolder Treat `target` as a folder even if it does not exist yet.
+ * @returns The log file's path.
+ */
+export function resolveLogPath(target: string, command: string, isFolder = false): string {
+  let folder = isFolder || /[\\/]$/.test(target);
+  try {
+    folder ||= Deno.statSync(target).isDirectory;
+  } catch { /* does not exist: a file name unless it ends with a separator */ }
+  return folder ? path.join(target, `ferry-${command}-${fileStamp(new Date())}.log`) : target;
+}
+
+/** Appends lines to a log file, buffered, flushing at most every 200 ms and at the end. */
+export class LogFile {
+  readonly path: string;
+  #buf: string[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #broken = false;
+
+  /** @param file The log file's path (its folder is created as needed). */
+  constructor(file: string) {
+    this.path = file;
+  }
+
+  /**
+   * Add a line (a timestamp is put in front).
+   *
+   * @param line The text; newlines inside are escaped.
+   */
+  write(line: string): void {
+    this.#buf.push(`${new Date().toISOString()} ${line.replaceAll("\n", "\\n")}\n`);
+    if (this.#buf.length >= 1000) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), 200);
+  }
+
+  /** Write out what is buffered. Errors are reported once on stderr, never thrown. */
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#buf.length === 0 || this.#broken) return;
+    const text = this.#buf.join("");
+    this.#buf = [];
+    try {
+      this.#append(text);
+    } catch (err) {
+      this.#broken = true;
+      console.error(`ferry: cannot write log file "${this.path}": ${(err as Error).message}`);
+    }
+  }
+
+  #append(text: string): void {
+    try {
+      Deno.writeTextFileSync(this.path, text, { append: true });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      Deno.mkdirSync(path.dirname(this.path), { recursive: true });
+      Deno.writeTextFileSync(this.path, text, { append: true });
+    }
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The `ferry` command: parses arguments, wires locations, state, logs and output to the
+ * engine, and maps errors to exit codes. The only place that decides an exit code.
+ *
+ * @module
+ */
+import * as nodePath from "node:path";
+import type { Backend } from "../backends/backend.ts";
+import { openLocation } from "../backends/open.ts";
+import { describeError, ExitCode, LocationError, SafetyError, UsageError } from "../errors.ts";
+import { type Location, parseLocation } from "../location.ts";
+import { StateStore } from "../state/store.ts";
+import { syncOnce, type SyncResult } from "../sync.ts";
+import { parseCommandLine, type SyncArgs } from "./args.ts";
+import { HELP, VERSION } from "./help.ts";
+import { tryLock } from "./lock.ts";
+import { LogFile, resolveLogPath } from "./log_file.ts";
+import { Output } from "./output.ts";
+import { chooseStateHome } from "./state_path.ts";
+
+const enc = new TextEncoder();
+
+function isTerminal(f: { isTerminal(): boolean }): boolean {
+  try {
+    return f.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Run ferry with these arguments.
+ *
+ * @param argv Arguments after the program name.
+ * @returns The exit code.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const wantsDebug = argv.includes("-vv") ||
+    argv.filter((a) => a === "-v" || a === "--verbose").length >= 2;
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.kind === "help") {
+      const text = HELP[parsed.topic];
+      if (!text) throw new UsageError(`No help for "${parsed.topic}": run "ferry --help"`);
+      Deno.stdout.writeSync(enc.encode(text + "\n"));
+      return ExitCode.ok;
+    }
+    if (parsed.kind === "version") {
+      Deno.stdout.writeSync(enc.encode(`ferry ${VERSION}\n`));
+      return ExitCode.ok;
+    }
+    return await runSync(parsed);
+  } catch (err) {
+    const json = argv.includes("--json");
+    const line = describeError(err);
+    if (json) {
+      Deno.stdout.writeSync(enc.encode(JSON.stringify({ event: "error", message: line }) + "\n"));
+    } else Deno.stderr.writeSync(enc.encode(`ferry: ${line}\n`));
+    if (wantsDebug && err instanceof Error && err.stack) {
+      Deno.stderr.writeSync(enc.encode(err.stack + "\n"));
+    }
+    return exitCodeOf(err);
+  }
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || err instanceof SafetyError) return err.exitCode;
+  return ExitCode.usage;
+}
+
+function checkNotNested(a: Location, b: Location): void {
+  if (a.kind !== "local" || b.kind !== "local") return;
+  const pa = nodePath.resolve(a.path);
+  const pb = nodePath.resolve(b.path);
+  const within = (x: string, y: string) =>
+    x === y || x.startsWith(y.endsWith(nodePath.sep) ? y : y + nodePath.sep);
+  if (within(pa, pb) || within(pb, pa)) {
+    throw new UsageError(
+      pa === pb
+        ? `"${a.text}" and "${b.text}" are the same folder`
+        : `"${a.text}" and "${b.text}" are nested: one folder inside the other would sync into itself`,
+    );
+  }
+}
+
+async function openChecked(loc: Location, offThread: boolean): Promise<Backend> {
+  const b = await openLocation(loc, { listOffThread: offThread });
+  try {
+    await b.rootExists();
+  } catch (err) {
+    throw new LocationError(`Cannot open location "${loc.text}": ${describeError(err)}`);
+  }
+  return b;
+}
+
+async function confirmOnTerminal(question: string): Promise<boolean> {
+  Deno.stderr.writeSync(enc.encode(`${question} [y/N] `));
+  const buf = new Uint8Array(256);
+  const n = await Deno.stdin.read(buf);
+  const answer = n ? new TextDecoder().decode(buf.subarray(0, n)).trim().toLowerCase() : "";
+  return answer === "y" || answer === "yes";
+}
+
+async function runSync(a: SyncArgs): Promise<number> {
+  const from = parseLocation(a.from);
+  const to = parseLocation(a.to);
+  checkNotNested(from, to);
+  const bothLocal = from.kind === "local" && to.kind === "local";
+  const src = await openChecked(from, bothLocal);
+  const dst = await openChecked(to, false);
+
+  const changing = !a.dryRun;
+  const home = chooseStateHome([from, to], changing);
+  const statePath = a.state ? nodePath.resolve(a.state) : home.db;
+  let log: LogFile | undefined;
+  if (a.logFile) log = new LogFile(resolveLogPath(a.logFile, a.command));
+  else if (changing) log = new LogFile(resolveLogPath(home.logs, a.command, true));
+
+  const stderrTty = isTerminal(Deno.stderr);
+  const out = new Output({
+    verbose: a.verbose,
+    quiet: a.quiet,
+    json: a.json,
+    progress: stderrTty && !a.quiet && !a.json && !a.dryRun,
+    color: stderrTty && !Deno.env.get("NO_COLOR"),
+    dryRun: a.dryRun,
+    ...(log ? { log } : {}),
+  });
+
+  let state: StateStore | undefined;
+  try {
+    if (changing) state = StateStore.open(statePath);
+    else {
+      try {
+        if (Deno.statSync(statePath).isFile) state = StateStore.open(statePath);
+      } catch { /* no state yet: a dry run works without it */ }
+    }
+  } catch (err) {
+    throw new UsageError(`Cannot open state database "${statePath}": ${describeError(err)}`);
+  }
+
+  const abort = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals > 1) Deno.exit(ExitCode.interrupted);
+    out.note("Interrupted: finishing files in flight (press Ctrl-C again to stop at once)");
+    abort.abort();
+  };
+  const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of sigs) Deno.addSignalListener(s, onSignal);
+
+  const askBeforeDelete = !a.yes && !a.json && isTerminal(Deno.stdin) && !a.dryRun;
+  const title = `${a.dryRun ? "Plan for" : "Synced"} ${from.text} -> ${to.text}`;
+  log?.write(`START ferry ${a.command} ${from.text} -> ${to.text}`);
+  try {
+    let code: number = ExitCode.ok;
+    for (let pass = 1;; pass++) {
+      const lock = changing ? tryLock(statePath) : { release() {} };
+      if (!lock) {
+        out.note(
+          `Another ferry run is using "${statePath}"; this ${
+            a.interval ? "pass" : "run"
+          } is skipped`,
+        );
+      } else {
+        let res: SyncResult;
+        try {
+          res = await syncOnce(src, dst, {
+            delete: a.delete,
+            dryRun: a.dryRun,
+            checksum: a.checksum,
+            exclude: a.exclude,
+            ...(a.maxDelete ? { maxDelete: a.maxDelete } : {}),
+            force: a.force,
+            concurrency: a.transfers,
+            sink: out,
+            signal: abort.signal,
+            ...(state ? { state } : {}),
+            ...(askBeforeDelete
+              ? {
+                confirmDelete: (n: number, sample: string[]) =>
+                  confirmOnTerminal(
+                    `Delete ${n} file(s) in "${to.text}" that "${from.text}" no longer has` +
+                      ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
+                  ),
+              }
+              : {}),
+          });
+        } finally {
+          lock.release();
+        }
+        out.summary(res.summary, res.failures, title);
+        code = res.interrupted
+          ? ExitCode.interrupted
+          : res.summary.failed > 0 || res.summary.conflicts > 0 || res.deletesHeld
+          ? ExitCode.someFailed
+          : ExitCode.ok;
+      }
+      if (!a.interval || abort.signal.aborted) break;
+      await sleep(a.interval * 1000, abort.signal);
+      if (abort.signal.aborted) {
+        code = ExitCode.interrupted;
+        break;
+      }
+    }
+    return abort.signal.aborted ? ExitCode.interrupted : code;
+  } catch (err) {
+    if (err instanceof SafetyError || err instanceof UsageError) {
+      out.error(err.message);
+      if (a.verbose >= 2 && err.stack) Deno.stderr.writeSync(enc.encode(err.stack + "\n"));
+      return err.exitCode;
+    }
+    throw err;
+  } finally {
+    for (const s of sigs) Deno.removeSignalListener(s, onSignal);
+    out.close();
+    state?.close();
+    await src.close();
+    await dst.close();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+}

@@ -1,0 +1,29 @@
+/**
+ * Events the engine emits while it works. The output layer (`lib/cli/output.ts`) turns them
+ * into lines, JSON or a progress bar; the engine never prints.
+ *
+ * @module
+ */
+
+/** Everything the engine reports. */
+export type SyncEvent =
+  | {
+    event: "copy" | "update" | "delete" | "mkdir" | "rmdir";
+    path: string;
+    bytes?: number;
+    dryRun?: boolean;
+  }
+  | { event: "move"; path: string; from: string; files: number; dryRun?: boolean }
+  | { event: "skip"; path: string; reason: string }
+  | { event: "fail"; path: string; op: string; error: string }
+  | { event: "conflict"; path: string; message: string }
+  | { event: "progress"; files: number; totalFiles: number; bytes: number; totalBytes: number }
+  | { event: "note"; message: string; level?: "info" | "warn" | "debug" };
+
+/** Where events go. */
+export interface EventSink {
+  emit(e: SyncEvent): void;
+}
+
+/** A sink that drops everything (library use without output). */
+export const silentSink: EventSink = { emit() {} };

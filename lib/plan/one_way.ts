@@ -1,0 +1,328 @@
+/**
+ * Planning a one-way sync: a pure function of two listings and the prior state.
+ *
+ * @module
+ */
+import type { Entry } from "../backends/backend.ts";
+import { isWithin, matchKey, parentKey } from "../paths.ts";
+import type { Op, Plan } from "./types.ts";
+
+/** What the planner knows of the last run, for rename detection. */
+export interface PriorState {
+  /** Source rows by `ino:dev` → the path the file had then, with its size and mtime. */
+  srcByInode: Map<string, { path: string; size: number; mtime: number }>;
+}
+
+/** Inputs of {@linkcode planOneWay}. */
+export interface OneWayInput {
+  src: readonly Entry[];
+  dst: readonly Entry[];
+  /** Source keys that could not be read: nothing at or below them is deleted. */
+  srcProblems?: readonly string[];
+  /** Largest time difference (ms, exclusive) still counted as equal. */
+  modifyWindow: number;
+  /** Fold case when matching names (either side is case-insensitive). */
+  foldCase: boolean;
+  /** Compare by SHA-256 (entries carry `sha256` where it was computed). */
+  checksum: boolean;
+  /** Delete in the destination what the source lacks. */
+  delete: boolean;
+  prior?: PriorState;
+}
+
+/**
+ * Whether two files hold the same content by the chosen comparison.
+ *
+ * @param s Source entry.
+ * @param d Destination entry.
+ * @param input Planner options.
+ * @returns True when no transfer is needed.
+ */
+export function sameFile(
+  s: Entry,
+  d: Entry,
+  input: Pick<OneWayInput, "modifyWindow" | "checksum">,
+): boolean {
+  if (s.size !== d.size) return false;
+  if (input.checksum) return s.sha256 !== undefined && s.sha256 === d.sha256;
+  return Math.abs(s.mtime - d.mtime) < input.modifyWindow;
+}
+
+/** Key for inode lookups. */
+export function inodeKey(e: { ino?: number; dev?: number }): string | undefined {
+  return e.ino ? `${e.ino}:${e.dev ?? 0}` : undefined;
+}
+
+/**
+ * Source files that are new and destination files that are orphans, matched by size: the
+ * pairs whose SHA-256 could reveal a rename. Used to decide what to hash before planning.
+ *
+ * @param input Listings and options (the same as for planning).
+ * @returns Source keys and destination keys worth hashing.
+ */
+export function renameCandidates(input: OneWayInput): { src: string[]; dst: string[] } {
+  const { fresh, orphans } = splitUnmatched(input);
+  const bySize = new Map<number, Entry[]>();
+  for (const o of orphans) {
+    if (o.kind !== "file" || o.size === 0) continue;
+    const list = bySize.get(o.size) ?? [];
+    list.push(o);
+    bySize.set(o.size, list);
+  }
+  const src: string[] = [];
+  const dst = new Set<string>();
+  for (const s of fresh) {
+    if (s.kind !== "file") continue;
+    const same = bySize.get(s.size);
+    if (!same) continue;
+    src.push(s.key);
+    for (const o of same) dst.add(o.key);
+  }
+  return { src, dst: [...dst] };
+}
+
+function splitUnmatched(input: OneWayInput) {
+  const dstBy = new Map<string, Entry>();
+  for (const d of input.dst) dstBy.set(matchKey(d.key, input.foldCase), d);
+  const srcKeys = new Set<string>();
+  const fresh: Entry[] = [];
+  const pairs: [Entry, Entry][] = [];
+  for (const s of input.src) {
+    const k = matchKey(s.key, input.foldCase);
+    srcKeys.add(k);
+    const d = dstBy.get(k);
+    if (d) pairs.push([s, d]);
+    else fresh.push(s);
+  }
+  const orphans = input.dst.filter((d) => !srcKeys.has(matchKey(d.key, input.foldCase)));
+  return { dstBy, fresh, orphans, pairs };
+}
+
+/**
+ * Plan a one-way sync: make the destination hold what the source holds.
+ *
+ * Order of the result: folders to create (shallowest first), moves, copies and updates,
+ * deletions, folders to remove (deepest first), then late copies that replace a folder by a
+ * file or the reverse.
+ *
+ * @param input Listings, options and prior state.
+ * @returns The plan.
+ * @example A new file is copied
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * const plan = planOneWay({
+ *   src: [{ key: "a.txt", kind: "file", size: 1, mtime: 5 }],
+ *   dst: [],
+ *   modifyWindow: 1, foldCase: false, checksum: false, delete: false,
+ * });
+ * assertEquals(plan.ops.map((o) => o.op), ["copy"]);
+ * ```
+ */
+export function planOneWay(input: OneWayInput): Plan {
+  const { fresh, orphans, pairs } = splitUnmatched(input);
+  const problems = input.srcProblems ?? [];
+  const protectedKey = (k: string) => problems.some((p) => isWithin(k, p));
+
+  const mkdirs: Op[] = [];
+  const transfers: Op[] = [];
+  const late: Op[] = [];
+  const fileMoves: Extract<Op, { op: "move" }>[] = [];
+  const deletes: Op[] = [];
+  const rmdirs: Op[] = [];
+  const conflicts: Op[] = [];
+  /** Destination keys (match form) that are replaced by the other kind of entry. */
+  const replaced: string[] = [];
+
+  for (const [s, d] of pairs) {
+    if (s.kind !== d.kind) {
+      if (!input.delete) {
+        conflicts.push({
+          op: "conflict",
+          key: d.key,
+          message: `"${d.key}" is a ${d.kind === "dir" ? "folder" : "file"} in the destination ` +
+            `but a ${
+              s.kind === "dir" ? "folder" : "file"
+            } in the source: use --delete to replace it`,
+        });
+        continue;
+      }
+      replaced.push(matchKey(d.key, input.foldCase));
+      if (d.kind === "file") {
+        deletes.push({ op: "delete", key: d.key, size: d.size, expect: d });
+        late.push({ op: "mkdir", key: s.key, late: true });
+      } else {
+        rmdirs.push({ op: "rmdir", key: d.key });
+        late.push({
+          op: "copy",
+          key: s.key,
+          srcKey: s.key,
+          size: s.size,
+          mtime: s.mtime,
+          late: true,
+        });
+      }
+      continue;
+    }
+    if (s.kind === "dir" || sameFile(s, d, input)) continue;
+    transfers.push({
+      op: "update",
+      key: d.key,
+      srcKey: s.key,
+      size: s.size,
+      mtime: s.mtime,
+      expect: { size: d.size, mtime: d.mtime },
+    });
+  }
+
+  // Renames: by inode (state), then by content hash.
+  const orphanBy = new Map<string, Entry>();
+  for (const o of orphans) orphanBy.set(matchKey(o.key, input.foldCase), o);
+  const usedOrphans = new Set<string>();
+  const srcMatch = new Set(input.src.map((e) => matchKey(e.key, input.foldCase)));
+  const orphanByHash = new Map<string, Entry[]>();
+  for (const o of orphans) {
+    if (o.kind === "file" && o.sha256) {
+      const l = orphanByHash.get(o.sha256) ?? [];
+      l.push(o);
+      orphanByHash.set(o.sha256, l);
+    }
+  }
+  const stillFresh: Entry[] = [];
+  for (const s of fresh) {
+    if (s.kind !== "file") {
+      stillFresh.push(s);
+      continue;
+    }
+    let from: Entry | undefined;
+    const ik = inodeKey(s);
+    const prior = ik ? input.prior?.srcByInode.get(ik) : undefined;
+    if (prior && !srcMatch.has(matchKey(prior.path, input.foldCase))) {
+      const o = orphanBy.get(matchKey(prior.path, input.foldCase));
+      if (
+        o && o.kind === "file" && !usedOrphans.has(o.key) &&
+        o.size === prior.size && Math.abs(o.mtime - prior.mtime) < input.modifyWindow
+      ) from = o;
+    }
+    if (!from && s.sha256) {
+      from = orphanByHash.get(s.sha256)?.find((o) => !usedOrphans.has(o.key) && o.size === s.size);
+    }
+    if (!from) {
+      stillFresh.push(s);
+      continue;
+    }
+    usedOrphans.add(from.key);
+    fileMoves.push({ op: "move", kind: "file", from: from.key, to: s.key, size: s.size, files: 1 });
+    if (!sameFile(s, from, { ...input, checksum: input.checksum && !!s.sha256 })) {
+      transfers.push({
+        op: "update",
+        key: s.key,
+        srcKey: s.key,
+        size: s.size,
+        mtime: s.mtime,
+        expect: { size: from.size, mtime: from.mtime },
+      });
+    }
+  }
+
+  const moves = collapseDirMoves(fileMoves, input.dst, input.foldCase);
+  const movedDirTargets = moves.filter((m) => m.kind === "dir").map((m) => m.to);
+  const movedDirSources = moves.filter((m) => m.kind === "dir").map((m) => m.from);
+  const underReplaced = (k: string) =>
+    replaced.some((r) =>
+      matchKey(k, input.foldCase) !== r && isWithin(matchKey(k, input.foldCase), r)
+    );
+
+  for (const s of stillFresh) {
+    const isLate = underReplaced(s.key);
+    if (s.kind === "dir") {
+      if (movedDirTargets.some((t) => isWithin(s.key, t))) continue;
+      if (isLate) late.push({ op: "mkdir", key: s.key, late: true });
+      else mkdirs.push({ op: "mkdir", key: s.key });
+    } else {
+      const op: Op = { op: "copy", key: s.key, srcKey: s.key, size: s.size, mtime: s.mtime };
+      if (isLate) late.push({ ...op, late: true });
+      else transfers.push(op);
+    }
+  }
+
+  if (input.delete) {
+    for (const o of orphans) {
+      if (usedOrphans.has(o.key) || protectedKey(o.key)) continue;
+      if (movedDirSources.some((m) => isWithin(o.key, m))) continue;
+      if (o.kind === "file") {
+        deletes.push({ op: "delete", key: o.key, size: o.size, expect: o });
+      } else rmdirs.push({ op: "rmdir", key: o.key });
+    }
+  }
+
+  const depth = (k: string) => k.split("/").length;
+  mkdirs.sort((a, b) => depth(keyOf(a)) - depth(keyOf(b)));
+  rmdirs.sort((a, b) => depth(keyOf(b)) - depth(keyOf(a)));
+  late.sort((a, b) => depth(keyOf(a)) - depth(keyOf(b)));
+  return {
+    ops: [...mkdirs, ...moves, ...transfers, ...conflicts, ...deletes, ...rmdirs, ...late],
+    destFiles: input.dst.filter((e) => e.kind === "file").length,
+  };
+}
+
+function keyOf(o: Op): string {
+  return o.op === "move" ? o.to : o.key;
+}
+
+/**
+ * Turn many file moves into one folder move where a whole destination folder moved: every
+ * file below `from` moves to the same relative place below `to`, and `to` is new.
+ */
+function collapseDirMoves(
+  moves: Extract<Op, { op: "move" }>[],
+  dst: readonly Entry[],
+  foldCase: boolean,
+): Extract<Op, { op: "move" }>[] {
+  if (moves.length === 0) return moves;
+  const groups = new Map<string, Extract<Op, { op: "move" }>[]>();
+  for (const m of moves) {
+    const f = m.from.split("/");
+    const t = m.to.split("/");
+    // Strip the common tail: what is left is the folder that was renamed.
+    while (f.length > 1 && t.length > 1 && f[f.length - 1] === t[t.length - 1]) {
+      f.pop();
+      t.pop();
+    }
+    if (f.length === 0 || t.length === 0 || f.length === m.from.split("/").length) continue;
+    const key = f.join("/") + "\0" + t.join("/");
+    const g = groups.get(key) ?? [];
+    g.push(m);
+    groups.set(key, g);
+  }
+  // Files below each destination folder, and every destination key, in match form.
+  const filesBelow = new Map<string, number>();
+  const taken = new Set<string>();
+  for (const e of dst) {
+    const k = matchKey(e.key, foldCase);
+    taken.add(k);
+    if (e.kind !== "file") continue;
+    for (let p = parentKey(k); p !== ""; p = parentKey(p)) {
+      filesBelow.set(p, (filesBelow.get(p) ?? 0) + 1);
+    }
+  }
+  const out: Extract<Op, { op: "move" }>[] = [];
+  const absorbed = new Set<Extract<Op, { op: "move" }>>();
+  for (const [key, group] of groups) {
+    const [from, to] = key.split("\0") as [string, string];
+    if (isWithin(to, from) || isWithin(from, to)) continue;
+    const fromM = matchKey(from, foldCase);
+    const toM = matchKey(to, foldCase);
+    if (taken.has(toM) || filesBelow.get(fromM) !== group.length) continue;
+    out.push({
+      op: "move",
+      kind: "dir",
+      from,
+      to,
+      size: group.reduce((n, m) => n + m.size, 0),
+      files: group.length,
+    });
+    for (const m of group) absorbed.add(m);
+  }
+  for (const m of moves) if (!absorbed.has(m)) out.push(m);
+  return out;
+}

@@ -1,0 +1,24 @@
+/**
+ * Streaming SHA-256: constant memory for any file size.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+
+/**
+ * Hash a stream of bytes.
+ *
+ * @param stream The bytes.
+ * @returns Lower-case hex SHA-256.
+ * @example Hash a few bytes
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * const hex = await sha256Stream(ReadableStream.from([new TextEncoder().encode("abc")]));
+ * assertEquals(hex.slice(0, 8), "ba7816bf");
+ * ```
+ */
+export async function sha256Stream(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of stream) h.update(chunk);
+  return h.digest("hex");
+}

@@ -1,0 +1,204 @@
+/**
+ * The state database: what ferry last saw of each location, per file. SQLite through Deno's
+ * built-in `node:sqlite` (no FFI, nothing downloaded, works in a compiled binary).
+ *
+ * Losing it is safe: without rows nothing is proven deleted or renamed, so the engine falls
+ * back to comparing listings and hashing.
+ *
+ * @module
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import * as nodePath from "node:path";
+
+/** What ferry last saw of one file at one location. */
+export interface StateRow {
+  path: string;
+  size: number;
+  mtime: number;
+  ino: number;
+  dev: number;
+  sha256: string | null;
+  /** When ferry last made this file agree with its peer (ms since epoch), 0 if never. */
+  syncedAt: number;
+}
+
+/** A batch of changes for one location, applied in one transaction with the others. */
+export interface StateChanges {
+  loc: string;
+  upserts: StateRow[];
+  deletes: string[];
+  /** Folder renames: every row below `from/` moves below `to/`. */
+  dirMoves?: { from: string; to: string }[];
+  /** Replace all of the location's rows with `upserts` (after a full listing). */
+  replaceAll?: boolean;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS files (
+  loc TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime INTEGER NOT NULL,
+  ino INTEGER NOT NULL DEFAULT 0,
+  dev INTEGER NOT NULL DEFAULT 0,
+  sha256 TEXT,
+  synced_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (loc, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_inode ON files (loc, ino, dev);
+`;
+
+/**
+ * The state of one sync job (or several: rows are keyed by location id).
+ *
+ * @example Open an in-memory store
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * const store = StateStore.open(":memory:");
+ * store.apply([{ loc: "L", upserts: [{ path: "a", size: 1, mtime: 2, ino: 3, dev: 4, sha256: null, syncedAt: 5 }], deletes: [] }]);
+ * assertEquals(store.count("L"), 1);
+ * store.close();
+ * ```
+ */
+export class StateStore {
+  readonly path: string;
+  #db: DatabaseSync;
+  #stmts = new Map<string, StatementSync>();
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.#db = db;
+  }
+
+  /**
+   * Open (and create or migrate) a state database.
+   *
+   * @param path File path, or `:memory:`.
+   * @returns The store.
+   * @throws {Error} When the file is not a ferry state database of a known version.
+   */
+  static open(path: string): StateStore {
+    if (path !== ":memory:") Deno.mkdirSync(nodePath.dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    try {
+      db.exec(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+      );
+      const version = (db.prepare("PRAGMA user_version").get() as { user_version: number })
+        .user_version;
+      if (version > SCHEMA_VERSION) {
+        throw new Error(
+          `State database "${path}" was written by a newer ferry (schema ${version}): upgrade ferry or use --state`,
+        );
+      }
+      if (version < SCHEMA_VERSION) {
+        db.exec("BEGIN");
+        db.exec(SCHEMA);
+        db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+        db.exec("COMMIT");
+      }
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new StateStore(path, db);
+  }
+
+  #stmt(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /**
+   * How many files of a location are recorded.
+   *
+   * @param loc Location id.
+   * @returns The row count.
+   */
+  count(loc: string): number {
+    const r = this.#stmt("SELECT count(*) AS n FROM files WHERE loc = ?").get(loc) as { n: number };
+    return r.n;
+  }
+
+  /**
+   * Every row of a location.
+   *
+   * @param loc Location id.
+   * @returns Rows keyed by path.
+   */
+  rows(loc: string): Map<string, StateRow> {
+    const out = new Map<string, StateRow>();
+    const rows = this.#stmt(
+      "SELECT path, size, mtime, ino, dev, sha256, synced_at AS syncedAt FROM files WHERE loc = ?",
+    ).all(loc) as unknown as StateRow[];
+    for (const r of rows) out.set(r.path, r);
+    return out;
+  }
+
+  /**
+   * Apply changes for one or more locations in a single transaction.
+   *
+   * @param changes One batch a location.
+   */
+  apply(changes: StateChanges[]): void {
+    const upsert = this.#stmt(
+      `INSERT INTO files (loc, path, size, mtime, ino, dev, sha256, synced_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
+         ino = excluded.ino, dev = excluded.dev, sha256 = excluded.sha256,
+         synced_at = max(files.synced_at, excluded.synced_at)`,
+    );
+    const del = this.#stmt("DELETE FROM files WHERE loc = ? AND path = ?");
+    this.transaction(() => {
+      for (const c of changes) {
+        if (c.replaceAll) this.#stmt("DELETE FROM files WHERE loc = ?").run(c.loc);
+        for (const m of c.dirMoves ?? []) {
+          this.#stmt(
+            `UPDATE OR REPLACE files SET path = ? || substr(path, ?) WHERE loc = ? AND substr(path, 1, ?) = ?`,
+          ).run(m.to + "/", m.from.length + 2, c.loc, m.from.length + 1, m.from + "/");
+        }
+        for (const p of c.deletes) del.run(c.loc, p);
+        for (const r of c.upserts) {
+          upsert.run(c.loc, r.path, r.size, r.mtime, r.ino, r.dev, r.sha256, r.syncedAt);
+        }
+      }
+    });
+  }
+
+  #depth = 0;
+
+  /**
+   * Run `fn` in one transaction (nested calls join the outer one).
+   *
+   * @param fn Work that calls `apply`, `count` and `rows`.
+   */
+  transaction(fn: () => void): void {
+    if (this.#depth > 0) {
+      fn();
+      return;
+    }
+    this.#db.exec("BEGIN IMMEDIATE");
+    this.#depth++;
+    try {
+      fn();
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /** Close the database. */
+  close(): void {
+    this.#stmts.clear();
+    this.#db.close();
+  }
+}

@@ -1,0 +1,449 @@
+/**
+ * One pass of a one-way sync: scan → hash what must be hashed → plan → execute → commit
+ * state. Library code: it emits events and throws typed errors; it never prints or exits.
+ *
+ * @module
+ */
+import type { Backend, Entry, Listing } from "./backends/backend.ts";
+import { SafetyError } from "./errors.ts";
+import { type ExecResult, execute } from "./execute/execute.ts";
+import type { EventSink } from "./execute/events.ts";
+import { runPool } from "./execute/pool.ts";
+import { IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
+import { type inodeKey, type OneWayInput, planOneWay, renameCandidates } from "./plan/one_way.ts";
+import { countPlan, type Op, type Plan } from "./plan/types.ts";
+import { parseIgnoreFile } from "./scan/filter.ts";
+import { sha256Stream } from "./state/hash.ts";
+import type { StateRow, StateStore } from "./state/store.ts";
+
+/** A limit on deletions: a number of files, or a percentage of the destination's files. */
+export type DeleteLimit = { count: number } | { percent: number };
+
+/** Options of {@linkcode syncOnce}. */
+export interface SyncOptions {
+  delete?: boolean;
+  dryRun?: boolean;
+  checksum?: boolean;
+  exclude?: readonly string[];
+  maxDelete?: DeleteLimit;
+  force?: boolean;
+  concurrency?: number;
+  sink: EventSink;
+  signal?: AbortSignal;
+  state?: StateStore;
+  /** Asked before deleting (only set when a person can answer). */
+  confirmDelete?: (count: number, sample: string[]) => Promise<boolean>;
+}
+
+/** The summary PRODUCT.md fixes for `--json`. */
+export interface Summary {
+  copied: number;
+  updated: number;
+  moved: number;
+  deleted: number;
+  conflicts: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  seconds: number;
+}
+
+/** What a pass did (or, with `dryRun`, would do). */
+export interface SyncResult {
+  plan: Plan;
+  summary: Summary;
+  failures: { path: string; error: string }[];
+  interrupted: boolean;
+  deletesHeld: boolean;
+}
+
+/**
+ * Make `dst` hold what `src` holds.
+ *
+ * @param src The source location.
+ * @param dst The destination location (created when missing).
+ * @param options Flags, event sink, state store.
+ * @returns The plan and what was done.
+ * @throws {SafetyError} When the source root is missing, or the run would delete more than
+ * allowed or empty the destination because the source is empty.
+ */
+export async function syncOnce(
+  src: Backend,
+  dst: Backend,
+  options: SyncOptions,
+): Promise<SyncResult> {
+  const started = performance.now();
+  const { sink } = options;
+  if (!(await src.rootExists())) {
+    throw new SafetyError(
+      `Source "${src.display}" does not exist (unplugged drive or unmounted share?): nothing was changed`,
+    );
+  }
+  let dstExists = await dst.rootExists();
+  if (!dstExists && !options.dryRun) {
+    await dst.createRoot();
+    dstExists = true;
+    sink.emit({ event: "note", level: "info", message: `Created "${dst.display}"` });
+  }
+
+  const exclude = [
+    ...(options.exclude ?? []),
+    ...(await readIgnoreFile(src)),
+    ...(dstExists ? await readIgnoreFile(dst) : []),
+  ];
+  const [srcList, dstList] = await Promise.all([
+    src.list({ exclude }),
+    dstExists
+      ? dst.list({ exclude })
+      : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
+  ]);
+
+  const failures: SyncResult["failures"] = [];
+  for (const p of srcList.problems) {
+    failures.push({ path: p.key, error: p.message });
+    sink.emit({ event: "fail", path: p.key, op: "list", error: p.message });
+  }
+  for (const s of srcList.skipped) sink.emit({ event: "skip", path: s.key, reason: s.reason });
+
+  const srcFiles = srcList.entries.filter((e) => e.kind === "file").length;
+  const input: OneWayInput = {
+    src: srcList.entries,
+    dst: dstList.entries,
+    srcProblems: srcList.problems.map((p) => p.key),
+    modifyWindow: Math.max(src.caps.timePrecision, dst.caps.timePrecision),
+    foldCase: src.caps.caseInsensitive || dst.caps.caseInsensitive,
+    checksum: !!options.checksum || !src.caps.setsModTime || !dst.caps.setsModTime,
+    delete: !!options.delete,
+  };
+
+  const state = options.state;
+  const hashed = await hashWhatIsNeeded(
+    src,
+    dst,
+    srcList.entries,
+    dstList.entries,
+    input,
+    state,
+    sink,
+  );
+  if (state && needsPrior(input)) {
+    const srcByInode = new Map<string, { path: string; size: number; mtime: number }>();
+    for (const r of state.rows(src.id).values()) {
+      if (r.ino) srcByInode.set(`${r.ino}:${r.dev}`, r);
+    }
+    input.prior = { srcByInode };
+  }
+
+  const plan = planOneWay(input);
+  const counts = countPlan(plan.ops);
+
+  if (counts.deleted > 0) {
+    if (srcFiles === 0 && !options.force) {
+      throw new SafetyError(
+        `Source "${src.display}" is empty: refusing to delete ${counts.deleted} file(s) in "${dst.display}" (use --force if that is intended)`,
+      );
+    }
+    const limit = options.maxDelete ?? { percent: 50 };
+    const over = "count" in limit
+      ? counts.deleted > limit.count
+      : counts.deleted > (plan.destFiles * limit.percent) / 100;
+    if (over && !options.force) {
+      const pct = plan.destFiles ? Math.round((counts.deleted / plan.destFiles) * 100) : 100;
+      const lim = "count" in limit ? `${limit.count}` : `${limit.percent}%`;
+      throw new SafetyError(
+        `Refusing to delete ${counts.deleted} of ${plan.destFiles} file(s) (${pct}%) in "${dst.display}": over --max-delete ${lim}. Check the source, then raise --max-delete or use --force`,
+      );
+    }
+  }
+
+  const summary: Summary = {
+    copied: 0,
+    updated: 0,
+    moved: 0,
+    deleted: 0,
+    conflicts: 0,
+    skipped: srcList.skipped.length,
+    failed: srcList.problems.length,
+    bytes: 0,
+    seconds: 0,
+  };
+  for (const o of plan.ops) {
+    if (o.op !== "conflict") continue;
+    summary.conflicts++;
+    failures.push({ path: o.key, error: o.message });
+    sink.emit({ event: "conflict", path: o.key, message: o.message });
+  }
+  const runnable = plan.ops.filter((o) => o.op !== "conflict");
+
+  if (options.dryRun) {
+    for (const o of runnable) sink.emit(planEvent(o));
+    Object.assign(summary, {
+      copied: counts.copied,
+      updated: counts.updated,
+      moved: counts.moved,
+      deleted: counts.deleted,
+      bytes: counts.bytes,
+    });
+    summary.seconds = (performance.now() - started) / 1000;
+    return { plan, summary, failures, interrupted: false, deletesHeld: false };
+  }
+
+  let ops = runnable;
+  if (counts.deleted > 0 && options.confirmDelete) {
+    const sample = ops.filter((o) => o.op === "delete").slice(0, 10).map((o) =>
+      (o as { key: string }).key
+    );
+    if (!(await options.confirmDelete(counts.deleted, sample))) {
+      ops = ops.filter((o) => o.op !== "delete" && o.op !== "rmdir");
+      sink.emit({
+        event: "note",
+        level: "warn",
+        message: "Deletions declined: nothing was deleted",
+      });
+    }
+  }
+
+  let res: ExecResult | undefined;
+  try {
+    res = await execute(ops, src, dst, {
+      concurrency: options.concurrency ?? 16,
+      sink,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    if (state && res) {
+      commitState(state, src, dst, srcList.entries, dstList.entries, input, plan, res, hashed);
+    }
+  }
+
+  for (const o of res.outcomes) {
+    if (o.status === "failed") failures.push({ path: keyOf(o.op), error: o.message ?? "failed" });
+    if (o.status !== "done") continue;
+    const op = o.op;
+    if (op.op === "copy") summary.copied++;
+    else if (op.op === "update") summary.updated++;
+    else if (op.op === "move") summary.moved += op.files;
+    else if (op.op === "delete") summary.deleted++;
+  }
+  summary.failed += res.failed;
+  summary.skipped += res.skipped;
+  summary.bytes = res.bytes;
+  summary.seconds = (performance.now() - started) / 1000;
+  return { plan, summary, failures, interrupted: res.interrupted, deletesHeld: res.deletesHeld };
+}
+
+function keyOf(o: Op): string {
+  return o.op === "move" ? o.to : o.key;
+}
+
+function planEvent(o: Op) {
+  switch (o.op) {
+    case "move":
+      return { event: "move" as const, path: o.to, from: o.from, files: o.files, dryRun: true };
+    case "copy":
+    case "update":
+    case "delete":
+      return { event: o.op, path: o.key, bytes: o.size, dryRun: true };
+    case "mkdir":
+    case "rmdir":
+      return { event: o.op, path: o.key, dryRun: true };
+    case "conflict":
+      return { event: "conflict" as const, path: o.key, message: o.message };
+  }
+}
+
+async function readIgnoreFile(b: Backend): Promise<string[]> {
+  const e = await b.stat(IGNORE_FILE).catch(() => undefined);
+  if (!e || e.kind !== "file" || e.size > 1 << 20) return [];
+  const text = await new Response(await b.read(IGNORE_FILE)).text();
+  return parseIgnoreFile(text);
+}
+
+/** Whether any source file is new to the destination (only then can state reveal a rename). */
+function needsPrior(input: OneWayInput): boolean {
+  if (input.src.length === 0 || input.dst.length === 0) return false;
+  const dst = new Set(input.dst.map((e) => e.key));
+  return input.src.some((e) => e.kind === "file" && e.ino && !dst.has(e.key));
+}
+
+/** Hashes computed this run, per location id, for the state's cache. */
+type Hashed = Map<string, Entry[]>;
+
+function cachedHash(rows: Map<string, StateRow> | undefined, e: Entry): string | undefined {
+  const r = rows?.get(e.key);
+  if (r?.sha256 && r.size === e.size && r.mtime === e.mtime && r.ino === (e.ino ?? 0)) {
+    return r.sha256;
+  }
+  return undefined;
+}
+
+async function hashWhatIsNeeded(
+  src: Backend,
+  dst: Backend,
+  srcEntries: Entry[],
+  dstEntries: Entry[],
+  input: OneWayInput,
+  state: StateStore | undefined,
+  sink: EventSink,
+): Promise<Hashed> {
+  const want = new Map<Backend, Entry[]>([[src, []], [dst, []]]);
+  if (input.checksum) {
+    const dstBy = new Map(dstEntries.map((e) => [e.key, e]));
+    for (const s of srcEntries) {
+      const d = dstBy.get(s.key);
+      if (s.kind === "file" && d?.kind === "file" && d.size === s.size) {
+        want.get(src)!.push(s);
+        want.get(dst)!.push(d);
+      }
+    }
+  }
+  const cand = renameCandidates(input);
+  if (cand.src.length > 0) {
+    const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
+    const dstBy = new Map(dstEntries.map((e) => [e.key, e]));
+    for (const k of cand.src) want.get(src)!.push(srcBy.get(k)!);
+    for (const k of cand.dst) want.get(dst)!.push(dstBy.get(k)!);
+  }
+  const hashed: Hashed = new Map();
+  for (const [b, entries] of want) {
+    if (entries.length === 0) continue;
+    const rows = state?.rows(b.id);
+    const fresh: Entry[] = [];
+    await runPool(entries, 4, async (e) => {
+      const cached = cachedHash(rows, e);
+      if (cached) {
+        e.sha256 = cached;
+        return;
+      }
+      try {
+        e.sha256 = await sha256Stream(await b.read(e.key));
+        fresh.push(e);
+      } catch (err) {
+        sink.emit({ event: "note", level: "debug", message: `Could not hash "${e.key}": ${err}` });
+      }
+    });
+    hashed.set(b.id, fresh);
+  }
+  return hashed;
+}
+
+function rowOf(e: Entry, syncedAt: number, sha256?: string): StateRow {
+  return {
+    path: e.key,
+    size: e.size,
+    mtime: e.mtime,
+    ino: e.ino ?? 0,
+    dev: e.dev ?? 0,
+    sha256: sha256 ?? e.sha256 ?? null,
+    syncedAt,
+  };
+}
+
+/**
+ * Record what is now in step, in one transaction: the changes this run made, and when the
+ * recorded rows do not then add up to the files in step (first run, lost or stale state), a
+ * rebuild of both locations' rows from this run's listings.
+ */
+function commitState(
+  state: StateStore,
+  src: Backend,
+  dst: Backend,
+  srcEntries: Entry[],
+  dstEntries: Entry[],
+  input: OneWayInput,
+  plan: Plan,
+  res: ExecResult,
+  hashed: Hashed,
+): void {
+  const now = Date.now();
+  const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
+  const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, input.foldCase), e]));
+  const srcUp: StateRow[] = [];
+  const dstUp: StateRow[] = [];
+  const srcDel: string[] = [];
+  const dstDel: string[] = [];
+  const dirMoves: { from: string; to: string }[] = [];
+  /** Destination twin of each source key after this run, where it changed. */
+  const after = new Map<string, StateRow>();
+  const done = new Set<Op>();
+  for (const o of res.outcomes) {
+    if (o.status !== "done") continue;
+    done.add(o.op);
+    const op = o.op;
+    if (op.op === "copy" || op.op === "update") {
+      const s = srcBy.get(op.srcKey);
+      if (s) srcUp.push(rowOf(s, now));
+      if (o.entry) {
+        const r = rowOf(o.entry, now, s?.sha256);
+        dstUp.push(r);
+        after.set(op.srcKey, r);
+      }
+    } else if (op.op === "move") {
+      if (op.kind === "dir") dirMoves.push({ from: op.from, to: op.to });
+      else {
+        srcDel.push(op.from);
+        dstDel.push(op.from);
+      }
+      for (const s of srcEntries) {
+        if (s.kind !== "file" || !isWithin(s.key, op.to)) continue;
+        const oldKey = op.from + s.key.slice(op.to.length);
+        const d = dstBy.get(matchKey(oldKey, input.foldCase));
+        if (!d) continue;
+        srcUp.push(rowOf(s, now));
+        const r = rowOf({ ...d, key: s.key }, now);
+        if (op.kind === "file") dstUp.push(r);
+        if (!after.has(s.key)) after.set(s.key, r);
+      }
+    } else if (op.op === "delete") {
+      srcDel.push(op.key);
+      dstDel.push(op.key);
+    }
+  }
+  // Source files not in step: what was planned for them did not get done.
+  const notInStep = new Set<string>();
+  const dirsNotInStep: string[] = [];
+  for (const op of plan.ops) {
+    if (done.has(op)) continue;
+    if (op.op === "copy" || op.op === "update") notInStep.add(op.srcKey);
+    else if (op.op === "move" && op.kind === "dir") dirsNotInStep.push(op.to);
+    else if (op.op === "conflict") dirsNotInStep.push(op.key);
+    if (op.op === "move" && op.kind === "file") notInStep.add(op.to);
+  }
+  const isInStep = (s: Entry) =>
+    s.kind === "file" && !notInStep.has(s.key) && !dirsNotInStep.some((k) => isWithin(s.key, k));
+  let inStep = 0;
+  for (const s of srcEntries) if (isInStep(s)) inStep++;
+  const planned = new Set<string>();
+  for (const op of plan.ops) planned.add(op.op === "move" ? op.to : op.key);
+  for (const [id, es] of hashed) {
+    const target = id === src.id ? srcUp : dstUp;
+    for (const e of es) if (!planned.has(e.key)) target.push(rowOf(e, 0));
+  }
+  state.transaction(() => {
+    state.apply([
+      { loc: src.id, upserts: srcUp, deletes: srcDel, dirMoves },
+      { loc: dst.id, upserts: dstUp, deletes: dstDel, dirMoves },
+    ]);
+    if (res.interrupted || (state.count(src.id) === inStep && state.count(dst.id) === inStep)) {
+      return;
+    }
+    // Rebuild from the listings: every source file in step, and its destination twin.
+    const srcAll: StateRow[] = [];
+    const dstAll: StateRow[] = [];
+    for (const s of srcEntries) {
+      if (!isInStep(s)) continue;
+      const d = after.get(s.key) ?? maybeRow(dstBy.get(matchKey(s.key, input.foldCase)), now);
+      if (!d) continue;
+      srcAll.push(rowOf(s, now));
+      dstAll.push(d);
+    }
+    state.apply([
+      { loc: src.id, upserts: srcAll, deletes: [], replaceAll: true },
+      { loc: dst.id, upserts: dstAll, deletes: [], replaceAll: true },
+    ]);
+  });
+}
+
+function maybeRow(e: Entry | undefined, now: number): StateRow | undefined {
+  return e && e.kind === "file" ? rowOf(e, now) : undefined;
+}

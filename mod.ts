@@ -1,0 +1,29 @@
+/**
+ * ferry as a library: the same engine the `ferry` command uses.
+ *
+ * @example Sync two in-memory locations
+ * ```ts
+ * import { MemoryBackend, syncOnce, silentSink } from "./mod.ts";
+ * const src = new MemoryBackend({ name: "a" });
+ * const dst = new MemoryBackend({ name: "b" });
+ * const r = await syncOnce(src, dst, { sink: silentSink });
+ * console.assert(r.summary.copied === 0);
+ * ```
+ *
+ * @module
+ */
+export type { Backend, Capabilities, Entry, Listing } from "./lib/backends/backend.ts";
+export { LocalBackend } from "./lib/backends/local.ts";
+export { MemoryBackend } from "./lib/backends/memory.ts";
+export { openLocation } from "./lib/backends/open.ts";
+export { parseLocation } from "./lib/location.ts";
+export type { Location } from "./lib/location.ts";
+export { planOneWay } from "./lib/plan/one_way.ts";
+export type { Op, Plan } from "./lib/plan/types.ts";
+export { StateStore } from "./lib/state/store.ts";
+export { syncOnce } from "./lib/sync.ts";
+export type { Summary, SyncOptions, SyncResult } from "./lib/sync.ts";
+export { silentSink } from "./lib/execute/events.ts";
+export type { EventSink, SyncEvent } from "./lib/execute/events.ts";
+export { ExitCode, LocationError, SafetyError, UsageError } from "./lib/errors.ts";
+export { main } from "./lib/cli/main.ts";
