@@ -10,7 +10,7 @@ import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./execute/pool.ts";
 import { IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
-import { type inodeKey, type OneWayInput, planOneWay, renameCandidates } from "./plan/one_way.ts";
+import { type OneWayInput, planOneWay, renameCandidates } from "./plan/one_way.ts";
 import { countPlan, type Op, type Plan } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
 import { sha256Stream } from "./state/hash.ts";
