@@ -232,7 +232,10 @@ export function planOneWay(input: OneWayInput): Plan {
       matchKey(k, input.foldCase) !== r && isWithin(matchKey(k, input.foldCase), r)
     );
 
+  const conflicted = conflicts.map((c) => matchKey(keyOf(c), input.foldCase));
   for (const s of stillFresh) {
+    // Below a conflict nothing can be placed until the conflict is resolved.
+    if (conflicted.some((c) => isWithin(matchKey(s.key, input.foldCase), c))) continue;
     const isLate = underReplaced(s.key);
     if (s.kind === "dir") {
       if (movedDirTargets.some((t) => isWithin(s.key, t))) continue;

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import type { Entry } from "../../lib/backends/backend.ts";
+import { type OneWayInput, planOneWay, renameCandidates } from "../../lib/plan/one_way.ts";
+import { countPlan, type Op } from "../../lib/plan/types.ts";
+
+const f = (key: string, size = 10, mtime = 1000, extra: Partial<Entry> = {}): Entry => ({
+  key,
+  kind: "file",
+  size,
+  mtime,
+  ...extra,
+});
+const d = (key: string): Entry => ({ key, kind: "dir", size: 0, mtime: 0 });
+
+function plan(src: Entry[], dst: Entry[], opts: Partial<OneWayInput> = {}): Op[] {
+  return planOneWay({
+    src,
+    dst,
+    modifyWindow: 1,
+    foldCase: false,
+    checksum: false,
+    delete: false,
+    ...opts,
+  }).ops;
+}
+
+function summary(ops: Op[]): string[] {
+  return ops.map((o) =>
+    o.op === "move"
+      ? `move ${o.kind} ${o.from} -> ${o.to}`
+      : `${o.op} ${o.key}${"late" in o && o.late ? " (late)" : ""}`
+  );
+}
+
+const cases: {
+  name: string;
+  src: Entry[];
+  dst: Entry[];
+  opts?: Partial<OneWayInput>;
+  want: string[];
+}[] = [
+  { name: "new file is copied", src: [f("a")], dst: [], want: ["copy a"] },
+  {
+    name: "new folder is created before its files",
+    src: [d("x"), f("x/a")],
+    dst: [],
+    want: ["mkdir x", "copy x/a"],
+  },
+  { name: "unchanged file does nothing", src: [f("a")], dst: [f("a")], want: [] },
+  { name: "changed size is an update", src: [f("a", 11)], dst: [f("a", 10)], want: ["update a"] },
+  {
+    name: "changed mtime is an update",
+    src: [f("a", 10, 2000)],
+    dst: [f("a", 10, 1000)],
+    want: ["update a"],
+  },
+  {
+    name: "mtime within the modify window is equal",
+    src: [f("a", 10, 1999)],
+    dst: [f("a", 10, 1000)],
+    opts: { modifyWindow: 1000 },
+    want: [],
+  },
+  { name: "deleted in source is kept without --delete", src: [], dst: [f("a")], want: [] },
+  {
+    name: "deleted in source is deleted with --delete, folders deepest last",
+    src: [],
+    dst: [d("x"), d("x/y"), f("x/y/a")],
+    opts: { delete: true },
+    want: ["delete x/y/a", "rmdir x/y", "rmdir x"],
+  },
+  {
+    name: "excluded (unlisted) files are never deleted, unreadable source folders protect theirs",
+    src: [d("ok")],
+    dst: [d("ok"), d("bad"), f("bad/keep")],
+    opts: { delete: true, srcProblems: ["bad"] },
+    want: [],
+  },
+  {
+    name: "checksum: same size and time but other content is an update",
+    src: [f("a", 10, 1000, { sha256: "aa" })],
+    dst: [f("a", 10, 1000, { sha256: "bb" })],
+    opts: { checksum: true },
+    want: ["update a"],
+  },
+  {
+    name: "checksum: equal hashes with other times do nothing",
+    src: [f("a", 10, 5000, { sha256: "aa" })],
+    dst: [f("a", 10, 1000, { sha256: "aa" })],
+    opts: { checksum: true },
+    want: [],
+  },
+  {
+    name: "rename by inode from the prior state is a move",
+    src: [f("new", 10, 1000, { ino: 7, dev: 1 })],
+    dst: [f("old", 10, 1000)],
+    opts: { prior: { srcByInode: new Map([["7:1", { path: "old", size: 10, mtime: 1000 }]]) } },
+    want: ["move file old -> new"],
+  },
+  {
+    name: "an inode reused by an unrelated file (different size in state) is not a move",
+    src: [f("new", 10, 1000, { ino: 7, dev: 1 })],
+    dst: [f("old", 99, 1000)],
+    opts: { prior: { srcByInode: new Map([["7:1", { path: "old", size: 99, mtime: 5 }]]) } },
+    want: ["copy new"],
+  },
+  {
+    name: "rename by equal SHA-256 is a move",
+    src: [f("b", 10, 1000, { sha256: "h1" })],
+    dst: [f("a", 10, 1000, { sha256: "h1" })],
+    want: ["move file a -> b"],
+  },
+  {
+    name: "a whole folder renamed is one folder move",
+    src: [
+      d("new"),
+      d("new/s"),
+      f("new/s/1", 1, 1, { sha256: "1" }),
+      f("new/2", 2, 1, { sha256: "2" }),
+    ],
+    dst: [
+      d("old"),
+      d("old/s"),
+      f("old/s/1", 1, 1, { sha256: "1" }),
+      f("old/2", 2, 1, { sha256: "2" }),
+    ],
+    opts: { delete: true },
+    want: ["move dir old -> new"],
+  },
+  {
+    name: "a folder only partly moved stays file moves",
+    src: [d("new"), f("new/1", 1, 1, { sha256: "1" }), d("old"), f("old/2", 2, 1, { sha256: "2" })],
+    dst: [d("old"), f("old/1", 1, 1, { sha256: "1" }), f("old/2", 2, 1, { sha256: "2" })],
+    want: ["mkdir new", "move file old/1 -> new/1"],
+  },
+  {
+    name: "a file replaced by a folder without --delete is a conflict",
+    src: [d("x"), f("x/a")],
+    dst: [f("x")],
+    want: ["conflict x"],
+  },
+  {
+    name: "a file replaced by a folder with --delete runs after the deletion",
+    src: [d("x"), f("x/a")],
+    dst: [f("x")],
+    opts: { delete: true },
+    want: ["delete x", "mkdir x (late)", "copy x/a (late)"],
+  },
+  {
+    name: "case-insensitive destinations match names across case",
+    src: [f("Readme.TXT")],
+    dst: [f("readme.txt")],
+    opts: { foldCase: true },
+    want: [],
+  },
+  {
+    name: "NFD and NFC spellings are the same name",
+    src: [f("cafe\u0301")],
+    dst: [f("caf\u00e9")],
+    want: [],
+  },
+];
+
+for (const c of cases) {
+  Deno.test(`planOneWay() ${c.name}`, () => {
+    assert.deepEqual(summary(plan(c.src, c.dst, c.opts)), c.want);
+  });
+}
+
+Deno.test("renameCandidates() pairs new files with orphans of the same size only", () => {
+  const got = renameCandidates({
+    src: [f("n1", 5), f("n2", 6), f("same", 1)],
+    dst: [f("o1", 5), f("o2", 7), f("same", 1)],
+    modifyWindow: 1,
+    foldCase: false,
+    checksum: false,
+    delete: false,
+  });
+  assert.deepEqual(got, { src: ["n1"], dst: ["o1"] });
+});
+
+Deno.test("countPlan() counts a folder move by its files and transfers by bytes", () => {
+  const c = countPlan([
+    { op: "copy", key: "a", srcKey: "a", size: 5, mtime: 1 },
+    { op: "move", kind: "dir", from: "x", to: "y", size: 100, files: 4 },
+    { op: "delete", key: "z", size: 1, expect: { size: 1, mtime: 1 } },
+  ]);
+  assert.deepEqual(c, { copied: 1, updated: 0, moved: 4, deleted: 1, conflicts: 0, bytes: 5 });
+});

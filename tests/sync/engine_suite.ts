@@ -1,0 +1,306 @@
+/**
+ * The sync engine's tests, run unchanged against every backend pair that a test file gives.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Backend } from "../../lib/backends/backend.ts";
+import { SafetyError } from "../../lib/errors.ts";
+import type { EventSink, SyncEvent } from "../../lib/execute/events.ts";
+import { StateStore } from "../../lib/state/store.ts";
+import { syncOnce, type SyncOptions } from "../../lib/sync.ts";
+import { wrapBackend } from "../_wrap.ts";
+
+/** A source and a destination, with direct ways to change them behind ferry's back. */
+export interface EngineFixture {
+  src: Backend;
+  dst: Backend;
+  put(side: "src" | "dst", key: string, text: string, mtime?: number): Promise<void>;
+  read(side: "src" | "dst", key: string): Promise<string | undefined>;
+  rename(side: "src" | "dst", from: string, to: string): Promise<void>;
+  remove(side: "src" | "dst", key: string): Promise<void>;
+  /** Content bytes written into the destination so far, where the fixture can tell. */
+  dstBytesWritten(): Promise<number | undefined>;
+  cleanup(): Promise<void>;
+}
+
+/** Collects events, for assertions. */
+export class Recorder implements EventSink {
+  events: SyncEvent[] = [];
+  emit(e: SyncEvent): void {
+    this.events.push(e);
+  }
+  of(kind: SyncEvent["event"]): SyncEvent[] {
+    return this.events.filter((e) => e.event === kind);
+  }
+}
+
+async function files(b: Backend): Promise<string[]> {
+  return (await b.list()).entries.filter((e) => e.kind === "file").map((e) => e.key).sort();
+}
+
+/**
+ * Register the engine tests for one kind of pair.
+ *
+ * @param name Names the pair in test names.
+ * @param make Creates a fresh pair: an existing empty source and a destination.
+ */
+export function engineSuite(name: string, make: () => Promise<EngineFixture>): void {
+  const t = (title: string, fn: (fx: EngineFixture, state: StateStore) => Promise<void>) =>
+    Deno.test(`sync (${name}): ${title}`, async () => {
+      const fx = await make();
+      const state = StateStore.open(":memory:");
+      try {
+        await fn(fx, state);
+      } finally {
+        state.close();
+        await fx.cleanup();
+      }
+    });
+  const run = (fx: EngineFixture, state: StateStore, opts: Partial<SyncOptions> = {}) =>
+    syncOnce(fx.src, fx.dst, { sink: new Recorder(), state, ...opts });
+
+  t("copies new files and folders and keeps their modification times", async (fx, state) => {
+    await fx.put("src", "a.txt", "alpha", 1_500_000_000_000);
+    await fx.put("src", "deep/er/b.txt", "beta", 1_500_000_001_000);
+    await fx.src.mkdir("empty");
+    const r = await run(fx, state);
+    assert.equal(r.summary.copied, 2);
+    assert.equal(r.summary.bytes, 9);
+    assert.deepEqual(await files(fx.dst), ["a.txt", "deep/er/b.txt"]);
+    assert.equal(await fx.read("dst", "deep/er/b.txt"), "beta");
+    assert.equal((await fx.dst.stat("a.txt"))?.mtime, 1_500_000_000_000);
+    assert.equal((await fx.dst.stat("empty"))?.kind, "dir");
+  });
+
+  t("a second run with nothing changed does nothing", async (fx, state) => {
+    await fx.put("src", "a.txt", "alpha");
+    await fx.put("src", "d/b.txt", "beta");
+    await run(fx, state);
+    const before = await fx.dstBytesWritten();
+    const r = await run(fx, state, { delete: true });
+    assert.deepEqual(
+      { ...r.summary, seconds: 0 },
+      {
+        copied: 0,
+        updated: 0,
+        moved: 0,
+        deleted: 0,
+        conflicts: 0,
+        skipped: 0,
+        failed: 0,
+        bytes: 0,
+        seconds: 0,
+      },
+    );
+    assert.equal(await fx.dstBytesWritten(), before);
+  });
+
+  t("a changed file is updated", async (fx, state) => {
+    await fx.put("src", "a.txt", "one", 1_000_000);
+    await run(fx, state);
+    await fx.put("src", "a.txt", "two!", 2_000_000);
+    const r = await run(fx, state);
+    assert.equal(r.summary.updated, 1);
+    assert.equal(await fx.read("dst", "a.txt"), "two!");
+  });
+
+  t(
+    "files gone from the source are kept without --delete and removed with it",
+    async (fx, state) => {
+      await fx.put("src", "keep.txt", "k");
+      await fx.put("src", "gone/x.txt", "x");
+      await run(fx, state);
+      await fx.remove("src", "gone/x.txt");
+      await fx.src.rmdir("gone");
+      let r = await run(fx, state);
+      assert.equal(r.summary.deleted, 0);
+      assert.deepEqual(await files(fx.dst), ["gone/x.txt", "keep.txt"]);
+      r = await run(fx, state, { delete: true });
+      assert.equal(r.summary.deleted, 1);
+      assert.deepEqual(await files(fx.dst), ["keep.txt"]);
+      assert.equal(await fx.dst.stat("gone"), undefined);
+    },
+  );
+
+  t("a renamed file is moved in the destination, no content sent", async (fx, state) => {
+    await fx.put("src", "old name.txt", "content that must not travel twice");
+    await fx.put("src", "other.txt", "o");
+    await run(fx, state);
+    const before = await fx.dstBytesWritten();
+    await fx.rename("src", "old name.txt", "new name.txt");
+    const r = await run(fx, state, { delete: true });
+    assert.equal(r.summary.moved, 1);
+    assert.equal(r.summary.copied + r.summary.updated + r.summary.deleted, 0);
+    assert.deepEqual(await files(fx.dst), ["new name.txt", "other.txt"]);
+    assert.equal(await fx.read("dst", "new name.txt"), "content that must not travel twice");
+    assert.equal(await fx.dstBytesWritten(), before);
+  });
+
+  t("a renamed folder is one folder move in the destination", async (fx, state) => {
+    for (let i = 0; i < 5; i++) await fx.put("src", `photos/2024/img${i}.jpg`, `image ${i}`);
+    await run(fx, state);
+    const before = await fx.dstBytesWritten();
+    await fx.rename("src", "photos", "pictures");
+    const rec = new Recorder();
+    const r = await run(fx, state, { delete: true, sink: rec });
+    assert.equal(r.summary.moved, 5);
+    const moves = rec.of("move");
+    assert.equal(moves.length, 1);
+    assert.deepEqual(await files(fx.dst), [0, 1, 2, 3, 4].map((i) => `pictures/2024/img${i}.jpg`));
+    assert.equal(await fx.dst.stat("photos"), undefined);
+    assert.equal(await fx.dstBytesWritten(), before);
+    // And the state followed the move: the next run is a no-op.
+    const again = await run(fx, state, { delete: true });
+    assert.equal(again.plan.ops.length, 0);
+  });
+
+  t("--exclude and .ferryignore keep paths out of copies and deletions", async (fx, state) => {
+    await fx.put("src", ".ferryignore", "# comment\n*.tmp\nbuild/\n");
+    await fx.put("src", "a.txt", "a");
+    await fx.put("src", "x.tmp", "t");
+    await fx.put("src", "build/out.o", "o");
+    await fx.put("src", "cache/c.bin", "c");
+    await fx.put("dst", "precious.tmp", "mine");
+    await fx.put("dst", "cache/old.bin", "kept too");
+    const r = await run(fx, state, { delete: true, exclude: ["cache/"], force: true });
+    assert.equal(r.summary.deleted, 0);
+    assert.deepEqual(await files(fx.dst), [
+      ".ferryignore",
+      "a.txt",
+      "cache/old.bin",
+      "precious.tmp",
+    ]);
+  });
+
+  t("--max-delete refuses a run that deletes too much, --force overrides", async (fx, state) => {
+    for (let i = 0; i < 4; i++) await fx.put("src", `f${i}`, "x");
+    await run(fx, state);
+    for (let i = 0; i < 3; i++) await fx.remove("src", `f${i}`);
+    await assert.rejects(run(fx, state, { delete: true }), SafetyError);
+    assert.equal((await files(fx.dst)).length, 4);
+    await assert.rejects(
+      run(fx, state, { delete: true, maxDelete: { count: 2 } }),
+      /over --max-delete 2/,
+    );
+    const r = await run(fx, state, { delete: true, maxDelete: { count: 3 } });
+    assert.equal(r.summary.deleted, 3);
+  });
+
+  t("an empty source never empties the destination without --force", async (fx, state) => {
+    await fx.put("dst", "a", "1");
+    await fx.put("dst", "b", "2");
+    await assert.rejects(run(fx, state, { delete: true, maxDelete: { percent: 100 } }), /is empty/);
+    assert.deepEqual(await files(fx.dst), ["a", "b"]);
+  });
+
+  t("--dry-run plans and changes nothing", async (fx, state) => {
+    await fx.put("src", "new.txt", "n");
+    await fx.put("dst", "old.txt", "o");
+    const rec = new Recorder();
+    const r = await run(fx, state, {
+      dryRun: true,
+      delete: true,
+      maxDelete: { percent: 100 },
+      sink: rec,
+    });
+    assert.equal(r.summary.copied, 1);
+    assert.equal(r.summary.deleted, 1);
+    assert.ok(rec.events.every((e) => !("dryRun" in e) || e.dryRun === true));
+    assert.deepEqual(await files(fx.dst), ["old.txt"]);
+    assert.equal(state.count(fx.src.id), 0);
+  });
+
+  t("--checksum finds content that differs behind equal size and time", async (fx, state) => {
+    await fx.put("src", "a.txt", "AAAA", 1_000_000);
+    await fx.put("dst", "a.txt", "BBBB", 1_000_000);
+    let r = await run(fx, state);
+    assert.equal(r.summary.updated, 0);
+    r = await run(fx, state, { checksum: true });
+    assert.equal(r.summary.updated, 1);
+    assert.equal(await fx.read("dst", "a.txt"), "AAAA");
+    // The hashes are cached: an unchanged pair needs no new hashing.
+    r = await run(fx, state, { checksum: true });
+    assert.equal(r.plan.ops.length, 0);
+  });
+
+  t("losing the state is safe: nothing is re-sent and nothing is deleted", async (fx, state) => {
+    await fx.put("src", "a.txt", "a");
+    await fx.put("src", "b.txt", "b");
+    await run(fx, state);
+    const fresh = StateStore.open(":memory:");
+    try {
+      const before = await fx.dstBytesWritten();
+      const r = await syncOnce(fx.src, fx.dst, {
+        sink: new Recorder(),
+        state: fresh,
+        delete: true,
+      });
+      assert.equal(r.plan.ops.length, 0);
+      assert.equal(await fx.dstBytesWritten(), before);
+      assert.equal(fresh.count(fx.src.id), 2);
+    } finally {
+      fresh.close();
+    }
+  });
+
+  t("a missing source root is refused and a missing destination is created", async (fx, state) => {
+    assert.equal(await fx.dst.rootExists(), false);
+    await fx.put("src", "a.txt", "a");
+    const r = await run(fx, state);
+    assert.equal(r.summary.copied, 1);
+    assert.equal(await fx.dst.rootExists(), true);
+    const gone = wrapBackend(fx.src, { rootExists: () => Promise.resolve(false) });
+    await assert.rejects(
+      syncOnce(gone, fx.dst, { sink: new Recorder(), state, delete: true, force: true }),
+      (err: unknown) => err instanceof SafetyError && /does not exist/.test(err.message),
+    );
+    assert.deepEqual(await files(fx.dst), ["a.txt"]);
+  });
+
+  t("a destination file changed after the scan is not overwritten", async (fx, state) => {
+    await fx.put("src", "a.txt", "v1", 1_000_000);
+    await run(fx, state);
+    await fx.put("src", "a.txt", "v2 from source", 2_000_000);
+    // A person edits the destination file between the scan and the update.
+    let edited = false;
+    const dst = wrapBackend(fx.dst, {
+      stat: async (key: string) => {
+        if (!edited && key === "a.txt") {
+          edited = true;
+          await fx.put("dst", "a.txt", "edited by a person", 3_000_000);
+        }
+        return await fx.dst.stat(key);
+      },
+    });
+    const r = await syncOnce(fx.src, dst, { sink: new Recorder(), state });
+    assert.equal(edited, true);
+    assert.equal(r.summary.updated, 0);
+    assert.equal(r.summary.skipped, 1);
+    assert.equal(await fx.read("dst", "a.txt"), "edited by a person");
+  });
+
+  t("a failed read is counted, the run goes on, and deletions are held back", async (fx, state) => {
+    await fx.put("src", "good.txt", "g");
+    await fx.put("src", "bad.txt", "b");
+    await fx.put("dst", "orphan.txt", "o");
+    await fx.put("dst", "orphan2.txt", "o2");
+    const faulty = wrapBackend(fx.src, {
+      read: (key: string) =>
+        key === "bad.txt"
+          ? Promise.reject(new Deno.errors.PermissionDenied("Permission denied"))
+          : fx.src.read(key),
+    });
+    const r = await syncOnce(faulty, fx.dst, {
+      sink: new Recorder(),
+      state,
+      delete: true,
+      force: true,
+    });
+    assert.equal(r.summary.failed, 1);
+    assert.equal(r.summary.copied, 1);
+    assert.equal(r.deletesHeld, true);
+    assert.deepEqual(await files(fx.dst), ["good.txt", "orphan.txt", "orphan2.txt"]);
+    assert.equal(r.failures[0]?.path, "bad.txt");
+  });
+}
