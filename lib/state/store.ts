@@ -158,12 +158,14 @@ export class StateStore {
     this.transaction(() => {
       for (const c of changes) {
         if (c.replaceAll) this.#stmt("DELETE FROM files WHERE loc = ?").run(c.loc);
+        for (const p of c.deletes) del.run(c.loc, p);
         for (const m of c.dirMoves ?? []) {
+          // SQLite's substr counts code points, not UTF-16 units.
+          const n = [...m.from].length;
           this.#stmt(
             `UPDATE OR REPLACE files SET path = ? || substr(path, ?) WHERE loc = ? AND substr(path, 1, ?) = ?`,
-          ).run(m.to + "/", m.from.length + 2, c.loc, m.from.length + 1, m.from + "/");
+          ).run(m.to + "/", n + 2, c.loc, n + 1, m.from + "/");
         }
-        for (const p of c.deletes) del.run(c.loc, p);
         for (const r of c.upserts) {
           upsert.run(c.loc, r.path, r.size, r.mtime, r.ino, r.dev, r.sha256, r.syncedAt);
         }

@@ -1,0 +1,110 @@
+/**
+ * Run the real `ferry` command in a child process, as a user would.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+
+const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
+const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
+
+/** What a run printed and returned. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@linkcode ferry}. */
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Run as an unprivileged user (for permission tests when the tests run as root). */
+  asNobody?: { denoDir: string };
+  stdin?: string;
+}
+
+/**
+ * Run `ferry` with arguments.
+ *
+ * @param args Arguments after `ferry`.
+ * @param options Working folder, environment, user.
+ * @returns Exit code and output.
+ */
+export async function ferry(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const deno = Deno.execPath();
+  const base = [deno, "run", "-A", "--config", CONFIG, "--cached-only", CLI, ...args];
+  const argv = options.asNobody
+    ? [
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "env",
+      `DENO_DIR=${options.asNobody.denoDir}`,
+      "HOME=/tmp",
+      ...base,
+    ]
+    : base;
+  const cmd = new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    cwd: options.cwd ?? Deno.cwd(),
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  if (options.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(options.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * A temporary folder with `src/` made from a map of files.
+ *
+ * @param files Relative path → content.
+ * @returns The folder and its cleanup.
+ */
+export async function scratch(files: Record<string, string> = {}): Promise<{
+  dir: string;
+  src: string;
+  dst: string;
+  cleanup: () => Promise<void>;
+}> {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-cli-" });
+  const src = join(dir, "src");
+  await Deno.mkdir(src);
+  for (const [rel, text] of Object.entries(files)) {
+    const p = join(src, ...rel.split("/"));
+    await Deno.mkdir(join(p, ".."), { recursive: true });
+    await Deno.writeTextFile(p, text);
+  }
+  return { dir, src, dst: join(dir, "dst"), cleanup: () => Deno.remove(dir, { recursive: true }) };
+}
+
+/**
+ * Every file below a folder, as sorted relative paths (ferry's own folder left out).
+ *
+ * @param root The folder.
+ * @returns Relative paths.
+ */
+export function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of Deno.readDirSync(rel ? join(root, rel) : root)) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === ".ferry") continue;
+      if (e.isDirectory) walk(r);
+      else out.push(r);
+    }
+  };
+  walk("");
+  return out.sort();
+}

@@ -1,0 +1,279 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { HELP, VERSION } from "../../lib/cli/help.ts";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { ferry, listFiles, scratch } from "./_run.ts";
+
+Deno.test("ferry --help and --version print and exit 0", async () => {
+  const help = await ferry(["--help"]);
+  assert.equal(help.code, 0);
+  assert.equal(help.stdout, HELP.main + "\n");
+  for (const cmd of ["sync", "status"]) {
+    assert.match(HELP.main!, new RegExp(`\\b${cmd} <from> <to>`));
+  }
+  const syncHelp = await ferry(["sync", "--help"]);
+  assert.equal(syncHelp.stdout, HELP.sync + "\n");
+  for (
+    const flag of [
+      "--delete",
+      "--dry-run",
+      "--checksum",
+      "--exclude",
+      "--max-delete",
+      "--force",
+      "--yes",
+      "--interval",
+    ]
+  ) {
+    assert.ok(HELP.sync!.includes(flag), flag);
+  }
+  const version = await ferry(["--version"]);
+  assert.equal(version.stdout.trim(), `ferry ${VERSION}`);
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  assert.equal(denoJson.version, VERSION);
+});
+
+Deno.test("bad usage gets one line on stderr and exit 2, never a stack trace", async () => {
+  const cases: [string[], RegExp][] = [
+    [["sync", "a", "b", "--bogus"], /Unknown option "--bogus"/],
+    [["frobnicate"], /Unknown command "frobnicate"/],
+    [["sync", "only-one"], /takes two locations/],
+    [["sync", "a", "b", "--max-delete", "lots"], /--max-delete takes a number/],
+    [["sync", "a", "b", "--interval", "-5"], /--interval/],
+    [["sync", "gopher://x", "b"], /Unknown location kind "gopher:"/],
+    [["sync", ".", "./sub"], /nested/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await ferry(args);
+    assert.equal(r.code, 2, args.join(" ") + ": " + r.stderr);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\bat file:|Error:/);
+  }
+});
+
+Deno.test("ferry sync copies a tree with awkward names, then a rerun does nothing", async () => {
+  const s = await scratch({
+    "plain.txt": "p",
+    "with space/and ünïcödé 日本.txt": "u",
+    "name\nwith newline": "n",
+    [`${"long".repeat(60)}/${"x".repeat(250)}.txt`]: "long",
+  });
+  try {
+    const first = await ferry(["sync", s.src, s.dst]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /4 files copied/);
+    assert.deepEqual(listFiles(s.dst), listFiles(s.src));
+    const again = await ferry(["sync", s.src, s.dst, "--json"]);
+    const lines = again.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const summary = lines.at(-1);
+    assert.equal(summary.event, "summary");
+    for (
+      const k of [
+        "copied",
+        "updated",
+        "moved",
+        "deleted",
+        "conflicts",
+        "skipped",
+        "failed",
+        "bytes",
+      ]
+    ) {
+      assert.equal(summary[k], 0, k);
+    }
+    assert.equal(typeof summary.seconds, "number");
+    // State and logs live in .ferry/ at the source root.
+    assert.ok((await Deno.stat(join(s.src, ".ferry", "state.db"))).isFile);
+    assert.ok([...Deno.readDirSync(join(s.src, ".ferry", "logs"))].length >= 1);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("ferry sync --dry-run and status list the plan and change nothing", async () => {
+  const s = await scratch({ "a.txt": "a", "b/c.txt": "c" });
+  try {
+    const dry = await ferry(["sync", s.src, s.dst, "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /would copy a\.txt/);
+    assert.match(dry.stdout, /would copy b\/c\.txt/);
+    const status = await ferry(["status", s.src, s.dst]);
+    assert.equal(status.code, 0);
+    assert.match(status.stdout, /would copy a\.txt/);
+    assert.match(status.stdout, /2 files copied/);
+    await assert.rejects(Deno.stat(s.dst), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(join(s.src, ".ferry")), Deno.errors.NotFound);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("a missing or empty source is refused with exit 3 and nothing is deleted", async () => {
+  const s = await scratch({ "a.txt": "a", "b.txt": "b" });
+  try {
+    assert.equal((await ferry(["sync", s.src, s.dst])).code, 0);
+    const missing = await ferry(["sync", join(s.dir, "unplugged"), s.dst, "--delete"]);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /does not exist/);
+    const empty = join(s.dir, "empty");
+    await Deno.mkdir(empty);
+    const r = await ferry(["sync", empty, s.dst, "--delete", "--max-delete", "100%"]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /is empty: refusing to delete 2 file/);
+    assert.deepEqual(listFiles(s.dst), ["a.txt", "b.txt"]);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("--max-delete refuses with exit 3; --force and a higher limit let it through", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 10; i++) files[`f${i}.txt`] = String(i);
+  const s = await scratch(files);
+  try {
+    assert.equal((await ferry(["sync", s.src, s.dst])).code, 0);
+    for (let i = 0; i < 6; i++) await Deno.remove(join(s.src, `f${i}.txt`));
+    const refused = await ferry(["sync", s.src, s.dst, "--delete"]);
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /Refusing to delete 6 of 10 file\(s\) \(60%\)/);
+    assert.equal(listFiles(s.dst).length, 10);
+    const ok = await ferry(["sync", s.src, s.dst, "--delete", "--max-delete", "6", "-v"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /delete f0\.txt/);
+    assert.equal(listFiles(s.dst).length, 4);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("a renamed folder is renamed in the destination (same inodes, nothing copied)", async () => {
+  const s = await scratch({
+    "album/1.jpg": "one",
+    "album/2.jpg": "two",
+    "album/sub/3.jpg": "three",
+  });
+  try {
+    assert.equal((await ferry(["sync", s.src, s.dst])).code, 0);
+    const ino = (await Deno.stat(join(s.dst, "album", "sub", "3.jpg"))).ino;
+    await Deno.rename(join(s.src, "album"), join(s.src, "album 2024"));
+    const r = await ferry(["sync", s.src, s.dst, "--delete", "-v"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /move album -> album 2024 \(3 files\)/);
+    assert.match(r.stdout, /0 files copied, 0 updated, 3 moved, 0 deleted/);
+    assert.equal((await Deno.stat(join(s.dst, "album 2024", "sub", "3.jpg"))).ino, ino);
+    assert.deepEqual(listFiles(s.dst), [
+      "album 2024/1.jpg",
+      "album 2024/2.jpg",
+      "album 2024/sub/3.jpg",
+    ]);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("restore workflow: sync back from the backup without --delete keeps extra files", async () => {
+  const s = await scratch({ "doc.txt": "v1", "notes.txt": "n" });
+  try {
+    assert.equal((await ferry(["sync", s.src, s.dst])).code, 0);
+    await Deno.remove(join(s.src, "doc.txt"));
+    await Deno.writeTextFile(join(s.src, "new-since-backup.txt"), "new");
+    const r = await ferry(["sync", s.dst, s.src]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Deno.readTextFile(join(s.src, "doc.txt")), "v1");
+    assert.deepEqual(listFiles(s.src), ["doc.txt", "new-since-backup.txt", "notes.txt"]);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("symbolic links are skipped, never followed (a loop cannot trap the walk)", async () => {
+  const s = await scratch({ "real.txt": "r" });
+  try {
+    await Deno.symlink(s.src, join(s.src, "loop"));
+    await Deno.symlink(join(s.src, "real.txt"), join(s.src, "link.txt"));
+    const r = await ferry(["sync", s.src, s.dst, "-v"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /skipped: link\.txt: symbolic link \(not followed\)/);
+    assert.match(r.stdout, /2 skipped/);
+    assert.deepEqual(listFiles(s.dst), ["real.txt"]);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("--interval runs passes until interrupted, then exits 130; the log file gets both", async () => {
+  const s = await scratch({ "a.txt": "a" });
+  try {
+    const log = join(s.dir, "logs") + "/";
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--cached-only",
+        fromFileUrl(new URL("../../cli.ts", import.meta.url)),
+        "sync",
+        s.src,
+        s.dst,
+        "--interval",
+        "1",
+        "--log-file",
+        log,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const deadline = Date.now() + 15_000;
+    let seen = false;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (!seen && listFiles(s.dst).includes("a.txt")) {
+        seen = true;
+        await Deno.writeTextFile(join(s.src, "b.txt"), "b");
+      }
+      if (seen && listFiles(s.dst).includes("b.txt")) break;
+    }
+    child.kill("SIGINT");
+    const out = await child.output();
+    assert.equal(out.code, 130);
+    assert.deepEqual(listFiles(s.dst), ["a.txt", "b.txt"]);
+    const logs = [...Deno.readDirSync(join(s.dir, "logs"))];
+    assert.equal(logs.length, 1);
+    const text = await Deno.readTextFile(join(s.dir, "logs", logs[0]!.name));
+    assert.match(text, /copy a\.txt/);
+    assert.match(text, /copy b\.txt/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("a file that cannot be read is listed as failed, the rest is copied, exit 1", async () => {
+  const s = await scratch({ "fine.txt": "ok", "locked.txt": "secret" });
+  try {
+    await Deno.chmod(join(s.src, "locked.txt"), 0o000);
+    let asNobody: { denoDir: string } | undefined;
+    if (Deno.uid() === 0) {
+      // root reads anything: run ferry as nobody, with a readable copy of the module cache.
+      const denoDir = join(s.dir, "deno-dir");
+      const info = JSON.parse(
+        new TextDecoder().decode(
+          (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
+        ),
+      );
+      await Deno.mkdir(denoDir, { recursive: true });
+      await new Deno.Command("cp", { args: ["-r", info.npmCache, join(denoDir, "npm")] }).output();
+      await new Deno.Command("chmod", { args: ["-R", "a+rwX", s.dir] }).output();
+      await Deno.chmod(join(s.src, "locked.txt"), 0o000);
+      asNobody = { denoDir };
+    }
+    const r = await ferry(["sync", s.src, s.dst], asNobody ? { asNobody } : {});
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /locked\.txt: .*[Pp]ermission denied/);
+    assert.match(r.stdout, /1 file copied/);
+    assert.deepEqual(listFiles(s.dst), ["fine.txt"]);
+  } finally {
+    await Deno.chmod(join(s.src, "locked.txt"), 0o644).catch(() => {});
+    await s.cleanup();
+  }
+});

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseMaxDelete } from "../../lib/cli/args.ts";
+import { tryLock } from "../../lib/cli/lock.ts";
+import { LogFile, resolveLogPath } from "../../lib/cli/log_file.ts";
+import { chooseStateHome } from "../../lib/cli/state_path.ts";
+import { mask, parseLocation } from "../../lib/location.ts";
+
+Deno.test("parseLocation() reads every form PRODUCT.md lists and masks passwords", () => {
+  assert.deepEqual(parseLocation("./dir"), { kind: "local", path: "./dir", text: "./dir" });
+  assert.equal(parseLocation("folder:/data").kind, "local");
+  assert.equal(parseLocation("C:\\Users\\me").kind, "local");
+  assert.equal(parseLocation("file:///tmp/x%20y").kind, "local");
+  assert.equal(
+    (parseLocation("file:///tmp/x%20y") as { path: string }).path,
+    Deno.build.os === "windows" ? "/tmp/x y" : "/tmp/x y",
+  );
+  assert.deepEqual(parseLocation("zip:backups/a.zip"), {
+    kind: "zip",
+    path: "backups/a.zip",
+    text: "zip:backups/a.zip",
+  });
+  const ftp = parseLocation("ftp://me:s%40cret@host:2121/pub/dir");
+  assert.equal(ftp.kind, "ftp");
+  assert.equal(ftp.text, "ftp://me:***@host:2121/pub/dir");
+  assert.ok(
+    ftp.kind === "ftp" && ftp.password === "s@cret" && ftp.port === 2121 && ftp.path === "/pub/dir",
+  );
+  const old = parseLocation("ftp:admin:1234@192.168.1.20/files");
+  assert.ok(
+    old.kind === "ftp" && old.user === "admin" && old.password === "1234" &&
+      old.host === "192.168.1.20",
+  );
+  assert.equal(old.text, "ftp:admin:***@192.168.1.20/files");
+  assert.deepEqual(parseLocation("s3://bucket/pre/fix/"), {
+    kind: "s3",
+    bucket: "bucket",
+    prefix: "pre/fix",
+    text: "s3://bucket/pre/fix/",
+  });
+  assert.throws(() => parseLocation("gopher://x"), /Unknown location kind/);
+  assert.throws(() => parseLocation(""), /Empty location/);
+  assert.equal(mask("ftps://u:p@h/x"), "ftps://u:***@h/x");
+});
+
+Deno.test("parseMaxDelete() takes counts and percentages only", () => {
+  assert.deepEqual(parseMaxDelete("20"), { count: 20 });
+  assert.deepEqual(parseMaxDelete("50%"), { percent: 50 });
+  assert.throws(() => parseMaxDelete("150%"));
+  assert.throws(() => parseMaxDelete("-1"));
+  assert.throws(() => parseMaxDelete("some"));
+});
+
+Deno.test("tryLock() lets one holder in at a time", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = tryLock(join(dir, "state.db"));
+    assert.ok(a);
+    // A second process must be refused while the first holds it.
+    const probe = `const f = Deno.openSync(${
+      JSON.stringify(join(dir, "state.db.lock"))
+    }, { read: true, write: true }); console.log(f.tryLockSync(true));`;
+    const held = await new Deno.Command(Deno.execPath(), { args: ["eval", probe] }).output();
+    assert.equal(new TextDecoder().decode(held.stdout).trim(), "false");
+    a.release();
+    const free = await new Deno.Command(Deno.execPath(), { args: ["eval", probe] }).output();
+    assert.equal(new TextDecoder().decode(free.stdout).trim(), "true");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LogFile recreates a log folder deleted mid-run; --log-file folders get stamped names", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const folder = join(dir, "logs");
+    const path = resolveLogPath(folder + "/", "sync");
+    assert.match(path, /ferry-sync-\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.log$/);
+    const log = new LogFile(path);
+    log.write("first");
+    log.flush();
+    await Deno.remove(folder, { recursive: true });
+    log.write("second\nline");
+    log.flush();
+    const text = await Deno.readTextFile(path);
+    assert.match(text, /second\\nline/);
+    assert.equal(resolveLogPath(join(dir, "plain.log"), "sync"), join(dir, "plain.log"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("chooseStateHome() uses .ferry at the first writable local root, else the platform folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const home = chooseStateHome([parseLocation(dir), parseLocation(join(dir, "other"))], true);
+    assert.equal(home.db, join(dir, ".ferry", "state.db"));
+    const none = chooseStateHome([
+      parseLocation("s3://bucket/x"),
+      parseLocation(join(dir, "missing")),
+    ], false);
+    assert.match(none.db, /ferry[\\/]state-[0-9a-f]{16}\.db$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { type StateRow, StateStore } from "../../lib/state/store.ts";
+
+const row = (path: string, extra: Partial<StateRow> = {}): StateRow => ({
+  path,
+  size: 1,
+  mtime: 2,
+  ino: 3,
+  dev: 4,
+  sha256: null,
+  syncedAt: 5,
+  ...extra,
+});
+
+Deno.test("StateStore keeps rows per location and applies changes in one transaction", () => {
+  const s = StateStore.open(":memory:");
+  try {
+    s.apply([
+      {
+        loc: "A",
+        upserts: [row("x"), row("dir/y"), row("dir/sub/z"), row("🚀 d/é.txt")],
+        deletes: [],
+      },
+      { loc: "B", upserts: [row("x")], deletes: [] },
+    ]);
+    assert.equal(s.count("A"), 3);
+    assert.equal(s.count("B"), 1);
+    s.apply([{
+      loc: "A",
+      upserts: [row("x", { size: 9 })],
+      deletes: ["dir/y"],
+      dirMoves: [{ from: "dir", to: "moved" }],
+    }]);
+    assert.deepEqual([...s.rows("A").keys()].sort(), ["moved/sub/z", "x", "🚀 d/é.txt"]);
+    s.apply([{ loc: "A", upserts: [], deletes: [], dirMoves: [{ from: "🚀 d", to: "rocket" }] }]);
+    assert.equal(s.rows("A").has("rocket/é.txt"), true);
+    assert.equal(s.rows("A").get("x")?.size, 9);
+    // A failing batch changes nothing.
+    assert.throws(() =>
+      s.apply([{
+        loc: "A",
+        upserts: [row("ok"), { ...row("bad"), size: null as unknown as number }],
+        deletes: [],
+      }])
+    );
+    assert.equal(s.rows("A").has("ok"), false);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("StateStore.open() creates folders, survives reopening and refuses a newer schema", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "nested", "state.db");
+    const s = StateStore.open(path);
+    s.apply([{ loc: "A", upserts: [row("x", { sha256: "ab" })], deletes: [] }]);
+    s.close();
+    const again = StateStore.open(path);
+    assert.equal(again.rows("A").get("x")?.sha256, "ab");
+    again.close();
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA user_version = 99");
+    db.close();
+    assert.throws(() => StateStore.open(path), /newer ferry/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,125 @@
+/**
+ * "Nothing is lost" on a local disk: kill -9 mid-run, folders deleted mid-run, names in
+ * another normal form.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LocalBackend } from "../../lib/backends/local.ts";
+import { StateStore } from "../../lib/state/store.ts";
+import { syncOnce } from "../../lib/sync.ts";
+import { listFiles } from "../cli/_run.ts";
+import { Recorder } from "./engine_suite.ts";
+
+async function tree(root: string, n: number, size: number): Promise<void> {
+  const chunk = new Uint8Array(size).map((_, i) => i & 255);
+  for (let i = 0; i < n; i++) {
+    const dir = join(root, `d${i % 10}`);
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeFile(join(dir, `f${i}.bin`), chunk);
+  }
+}
+
+Deno.test("killed with SIGKILL mid-run, no partial file is visible and a rerun converges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-kill-" });
+  try {
+    const src = join(dir, "src");
+    const dst = join(dir, "dst");
+    await tree(src, 300, 256 * 1024);
+    const cli = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--cached-only", cli, "sync", src, dst, "-q"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // Wait until copying is under way, then kill without warning.
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      try {
+        if (listFiles(dst).length > 20) break;
+      } catch { /* not created yet */ }
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    const partial = listFiles(dst);
+    assert.ok(partial.length < 300, "the kill came too late to test anything");
+    for (const f of partial) {
+      if (f.split("/").pop()!.startsWith(".ferry-tmp-")) continue; // invisible to ferry, cleaned later
+      assert.equal((await Deno.stat(join(dst, f))).size, 256 * 1024, `${f} is half-written`);
+    }
+    const again = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--cached-only", cli, "sync", src, dst, "--json"],
+    }).output();
+    assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
+    const visible = listFiles(dst).filter((f) => !f.split("/").pop()!.startsWith(".ferry-tmp-"));
+    assert.deepEqual(visible, listFiles(src));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a destination deleted mid-run is created again and the run completes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-gone-" });
+  try {
+    const src = join(dir, "src");
+    const dst = join(dir, "dst");
+    await tree(src, 40, 1000);
+    let removed = false;
+    const sink = new Recorder();
+    const emit = sink.emit.bind(sink);
+    sink.emit = (e) => {
+      emit(e);
+      if (!removed && e.event === "copy") {
+        removed = true;
+        Deno.removeSync(dst, { recursive: true });
+      }
+    };
+    const state = StateStore.open(":memory:");
+    const r = await syncOnce(new LocalBackend(src), new LocalBackend(dst), {
+      sink,
+      state,
+      concurrency: 1,
+    });
+    state.close();
+    assert.equal(removed, true);
+    assert.equal(r.summary.failed, 0, JSON.stringify(r.failures));
+    assert.equal(listFiles(dst).length, 39); // the one copied before the deletion is gone
+    const r2 = await syncOnce(new LocalBackend(src), new LocalBackend(dst), {
+      sink: new Recorder(),
+    });
+    assert.equal(r2.summary.copied, 1);
+    assert.deepEqual(listFiles(dst), listFiles(src));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a source name in NFD matches its NFC copy: nothing is copied twice", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-nfd-" });
+  try {
+    const src = join(dir, "src");
+    const dst = join(dir, "dst");
+    await Deno.mkdir(src);
+    const nfd = "Cafe\u0301 Ole\u0301.txt";
+    await Deno.writeTextFile(join(src, nfd), "café");
+    const state = StateStore.open(":memory:");
+    const first = await syncOnce(new LocalBackend(src), new LocalBackend(dst), {
+      sink: new Recorder(),
+      state,
+    });
+    assert.equal(first.summary.copied, 1);
+    const second = await syncOnce(new LocalBackend(src), new LocalBackend(dst), {
+      sink: new Recorder(),
+      state,
+      delete: true,
+    });
+    state.close();
+    assert.equal(second.plan.ops.length, 0);
+    assert.equal(listFiles(dst).length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
