@@ -25,7 +25,7 @@ Deno.test("StateStore keeps rows per location and applies changes in one transac
       },
       { loc: "B", upserts: [row("x")], deletes: [] },
     ]);
-    assert.equal(s.count("A"), 3);
+    assert.equal(s.count("A"), 4);
     assert.equal(s.count("B"), 1);
     s.apply([{
       loc: "A",
