@@ -39,7 +39,8 @@ for (const target of targets) {
     out,
     "cli.ts",
   ];
-  const r = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "piped" }).output();
+  const r = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "piped" })
+    .output();
   if (r.success) {
     console.log(`built ${out}`);
     continue;

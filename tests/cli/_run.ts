@@ -21,7 +21,7 @@ export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
   /** Run as an unprivileged user (for permission tests when the tests run as root). */
-  asNobody?: { denoDir: string };
+  asNobody?: { denoDir: string; deno: string };
   stdin?: string;
 }
 
@@ -33,7 +33,7 @@ export interface RunOptions {
  * @returns Exit code and output.
  */
 export async function ferry(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const deno = Deno.execPath();
+  const deno = options.asNobody?.deno ?? Deno.execPath();
   const base = [deno, "run", "-A", "--config", CONFIG, "--cached-only", CLI, ...args];
   const argv = options.asNobody
     ? [

@@ -252,7 +252,7 @@ Deno.test("a file that cannot be read is listed as failed, the rest is copied, e
   const s = await scratch({ "fine.txt": "ok", "locked.txt": "secret" });
   try {
     await Deno.chmod(join(s.src, "locked.txt"), 0o000);
-    let asNobody: { denoDir: string } | undefined;
+    let asNobody: { denoDir: string; deno: string } | undefined;
     if (Deno.uid() === 0) {
       // root reads anything: run ferry as nobody, with a readable copy of the module cache.
       const denoDir = join(s.dir, "deno-dir");
@@ -263,9 +263,12 @@ Deno.test("a file that cannot be read is listed as failed, the rest is copied, e
       );
       await Deno.mkdir(denoDir, { recursive: true });
       await new Deno.Command("cp", { args: ["-r", info.npmCache, join(denoDir, "npm")] }).output();
+      // The deno binary may sit in root's npx cache, out of nobody's reach: use a copy.
+      const deno = join(s.dir, "deno");
+      await Deno.copyFile(Deno.execPath(), deno);
       await new Deno.Command("chmod", { args: ["-R", "a+rwX", s.dir] }).output();
       await Deno.chmod(join(s.src, "locked.txt"), 0o000);
-      asNobody = { denoDir };
+      asNobody = { denoDir, deno };
     }
     const r = await ferry(["sync", s.src, s.dst], asNobody ? { asNobody } : {});
     assert.equal(r.code, 1, r.stdout + r.stderr);
