@@ -88,16 +88,15 @@ export function isWithin(key: string, dir: string): boolean {
 }
 
 /**
- * The key used to match entries across locations: NFC, and case-folded when either side is
- * case-insensitive.
+ * The key used to match entries across locations: case-folded when either side is
+ * case-insensitive. Keys are NFC already: every backend returns NFC keys (`checkKey`).
  *
- * @param key A key.
+ * @param key An NFC key.
  * @param foldCase Whether to fold case.
  * @returns The matching key.
  */
 export function matchKey(key: string, foldCase: boolean): string {
-  const nfc = key.normalize("NFC");
-  return foldCase ? nfc.toLowerCase() : nfc;
+  return foldCase ? key.toLowerCase() : key;
 }
 
 /**

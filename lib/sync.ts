@@ -98,6 +98,7 @@ export async function syncOnce(
       : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
   ]);
 
+  const tScan = performance.now();
   const failures: SyncResult["failures"] = [];
   for (const p of srcList.problems) {
     failures.push({ path: p.key, error: p.message });
@@ -117,6 +118,14 @@ export async function syncOnce(
   };
 
   const state = options.state;
+  // Inode renames first: what they prove needs no hashing.
+  if (state && needsPrior(input)) {
+    const srcByInode = new Map<string, { path: string; size: number; mtime: number }>();
+    for (const r of state.rows(src.id).values()) {
+      if (r.ino) srcByInode.set(`${r.ino}:${r.dev}`, r);
+    }
+    input.prior = { srcByInode };
+  }
   const hashed = await hashWhatIsNeeded(
     src,
     dst,
@@ -126,15 +135,9 @@ export async function syncOnce(
     state,
     sink,
   );
-  if (state && needsPrior(input)) {
-    const srcByInode = new Map<string, { path: string; size: number; mtime: number }>();
-    for (const r of state.rows(src.id).values()) {
-      if (r.ino) srcByInode.set(`${r.ino}:${r.dev}`, r);
-    }
-    input.prior = { srcByInode };
-  }
-
+  const tHash = performance.now();
   const plan = planOneWay(input);
+  const tPlan = performance.now();
   const counts = countPlan(plan.ops);
 
   if (counts.deleted > 0) {
@@ -216,6 +219,15 @@ export async function syncOnce(
     }
   }
 
+  const tEnd = performance.now();
+  const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(3);
+  sink.emit({
+    event: "note",
+    level: "debug",
+    message: `timings: scan ${secs(started, tScan)} s, hash+state ${secs(tScan, tHash)} s, plan ${
+      secs(tHash, tPlan)
+    } s, execute+commit ${secs(tPlan, tEnd)} s`,
+  });
   for (const o of res.outcomes) {
     if (o.status === "failed") failures.push({ path: keyOf(o.op), error: o.message ?? "failed" });
     if (o.status !== "done") continue;

@@ -8,7 +8,7 @@
 
 /** One file or folder in a listing. */
 export interface Entry {
-  /** POSIX relative key, NFC. */
+  /** POSIX relative key, always NFC (the engine matches keys without normalising again). */
   key: string;
   kind: "file" | "dir";
   /** Bytes; 0 for folders. */

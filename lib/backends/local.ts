@@ -7,9 +7,12 @@ import * as nodePath from "node:path";
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
 import { checkKey, tempName } from "../paths.ts";
 import { type RawTree, walkTree, walkTreeInWorker } from "../scan/walk.ts";
+import { copyFileAtomicSync } from "./local_copy.ts";
 
 const isWindows = Deno.build.os === "windows";
 const path = isWindows ? nodePath.win32 : nodePath.posix;
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Options for {@linkcode LocalBackend}. */
 export interface LocalOptions {
@@ -98,7 +101,8 @@ export class LocalBackend implements Backend {
     this.#native.clear();
     for (let i = 0; i < raw.paths.length; i++) {
       const native = raw.paths[i]!;
-      const key = native.normalize("NFC");
+      // Most names are ASCII, which is always NFC: skip the costly normalisation for them.
+      const key = ASCII.test(native) ? native : native.normalize("NFC");
       if (key !== native) this.#native.set(key, native);
       const e: Entry = {
         key,
@@ -173,7 +177,17 @@ export class LocalBackend implements Backend {
   }
 
   copyInFromPath(src: string, key: string, meta: WriteMeta): Promise<Entry> {
-    return this.#atomic(key, (tmp) => Deno.copyFile(src, tmp), meta.mtime);
+    try {
+      copyFileAtomicSync(src, this.localPath(key), meta.mtime);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve({
+      key: checkKey(key),
+      kind: "file",
+      size: meta.size,
+      mtime: meta.mtime,
+    });
   }
 
   async remove(key: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { Backend, Entry, WriteMeta } from "../backends/backend.ts";
 import { describeError } from "../errors.ts";
 import type { Expect, Op } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
+import { type CopyJob, copyWithWorkers } from "./copy_pool.ts";
 import { runPool } from "./pool.ts";
 
 /** What happened to one operation. */
@@ -30,9 +31,14 @@ export interface ExecResult {
   interrupted: boolean;
 }
 
+/** Below this many local-to-local copies, Worker start-up costs more than it saves. */
+const WORKER_THRESHOLD = 64;
+
 /** Options of {@linkcode execute}. */
 export interface ExecuteOptions {
   concurrency: number;
+  /** Worker threads for local-to-local copies (default 2). */
+  workers?: number;
   sink: EventSink;
   signal?: AbortSignal;
 }
@@ -174,6 +180,55 @@ export async function execute(
     }
   };
 
+  /** Copies between two local folders go to Worker threads; everything else to the pool. */
+  const runTransfers = async (transfers: Op[]) => {
+    const local = src.localPath && dst.localPath && dst.copyInFromPath;
+    const fast = local
+      ? transfers.filter((o): o is Extract<Op, { op: "copy" | "update" }> =>
+        o.op === "copy" || o.op === "update"
+      )
+      : [];
+    if (fast.length < WORKER_THRESHOLD) {
+      await runPool(transfers, options.concurrency, run, signal);
+      return;
+    }
+    const rest = transfers.filter((o) => o.op !== "copy" && o.op !== "update");
+    const jobs: CopyJob[] = fast.map((o, id) => ({
+      id,
+      src: src.localPath!(o.srcKey),
+      dst: dst.localPath!(o.key),
+      size: o.size,
+      mtime: o.mtime,
+      ...(o.op === "update" ? { expect: o.expect } : {}),
+    }));
+    await Promise.all([
+      runPool(rest, options.concurrency, run, signal),
+      copyWithWorkers(jobs, options.workers ?? 2, (r) => {
+        const op = fast[r.id]!;
+        if (r.ok) {
+          res.bytes += op.size;
+          doneFiles++;
+          res.outcomes.push({
+            op,
+            status: "done",
+            entry: { key: op.key, kind: "file", size: op.size, mtime: op.mtime },
+          });
+          sink.emit({ event: op.op, path: op.key, bytes: op.size });
+          progress();
+        } else if (r.changed) {
+          res.skipped++;
+          const message = `"${op.key}" ${r.error}`;
+          res.outcomes.push({ op, status: "skipped", message });
+          sink.emit({ event: "skip", path: op.key, reason: message });
+        } else {
+          res.failed++;
+          res.outcomes.push({ op, status: "failed", message: r.error });
+          sink.emit({ event: "fail", path: op.key, op: op.op, error: r.error });
+        }
+      }, signal),
+    ]);
+  };
+
   const phase = (o: Op): number => {
     if ((o.op === "mkdir" || o.op === "copy" || o.op === "update") && o.late) return 5;
     if (o.op === "mkdir") return 0;
@@ -194,7 +249,7 @@ export async function execute(
     if (signal?.aborted) break;
     await run(o);
   }
-  await runPool(byPhase[2]!, options.concurrency, run, signal);
+  await runTransfers(byPhase[2]!);
   progress(true);
   const deletions = [...byPhase[3]!, ...byPhase[4]!];
   if (res.failed > 0 && deletions.length > 0) {

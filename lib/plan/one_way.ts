@@ -61,7 +61,10 @@ export function inodeKey(e: { ino?: number; dev?: number }): string | undefined 
  * @returns Source keys and destination keys worth hashing.
  */
 export function renameCandidates(input: OneWayInput): { src: string[]; dst: string[] } {
-  const { fresh, orphans } = splitUnmatched(input);
+  const split = splitUnmatched(input);
+  const { orphans } = split;
+  // Files whose rename the inode already proves need no hashing.
+  const fresh = split.fresh.filter((s) => s.kind === "file" && !inodeOrigin(s, input, split));
   const bySize = new Map<number, Entry[]>();
   for (const o of orphans) {
     if (o.kind !== "file" || o.size === 0) continue;
@@ -95,7 +98,27 @@ function splitUnmatched(input: OneWayInput) {
     else fresh.push(s);
   }
   const orphans = input.dst.filter((d) => !srcKeys.has(matchKey(d.key, input.foldCase)));
-  return { dstBy, fresh, orphans, pairs };
+  const orphanBy = new Map<string, Entry>();
+  for (const o of orphans) orphanBy.set(matchKey(o.key, input.foldCase), o);
+  return { dstBy, fresh, orphans, pairs, srcKeys, orphanBy };
+}
+
+type Split = ReturnType<typeof splitUnmatched>;
+
+/**
+ * The orphan a new source file was renamed from, by inode: the prior state had this inode at
+ * a path the source no longer has, and the destination still holds that path as it was.
+ */
+function inodeOrigin(s: Entry, input: OneWayInput, split: Split): Entry | undefined {
+  const ik = inodeKey(s);
+  const prior = ik ? input.prior?.srcByInode.get(ik) : undefined;
+  if (!prior || split.srcKeys.has(matchKey(prior.path, input.foldCase))) return undefined;
+  const o = split.orphanBy.get(matchKey(prior.path, input.foldCase));
+  if (
+    o && o.kind === "file" && o.size === prior.size &&
+    Math.abs(o.mtime - prior.mtime) < input.modifyWindow
+  ) return o;
+  return undefined;
 }
 
 /**
@@ -119,7 +142,8 @@ function splitUnmatched(input: OneWayInput) {
  * ```
  */
 export function planOneWay(input: OneWayInput): Plan {
-  const { fresh, orphans, pairs } = splitUnmatched(input);
+  const split = splitUnmatched(input);
+  const { fresh, orphans, pairs } = split;
   const problems = input.srcProblems ?? [];
   const protectedKey = (k: string) => problems.some((p) => isWithin(k, p));
 
@@ -175,10 +199,7 @@ export function planOneWay(input: OneWayInput): Plan {
   }
 
   // Renames: by inode (state), then by content hash.
-  const orphanBy = new Map<string, Entry>();
-  for (const o of orphans) orphanBy.set(matchKey(o.key, input.foldCase), o);
   const usedOrphans = new Set<string>();
-  const srcMatch = new Set(input.src.map((e) => matchKey(e.key, input.foldCase)));
   const orphanByHash = new Map<string, Entry[]>();
   for (const o of orphans) {
     if (o.kind === "file" && o.sha256) {
@@ -193,16 +214,8 @@ export function planOneWay(input: OneWayInput): Plan {
       stillFresh.push(s);
       continue;
     }
-    let from: Entry | undefined;
-    const ik = inodeKey(s);
-    const prior = ik ? input.prior?.srcByInode.get(ik) : undefined;
-    if (prior && !srcMatch.has(matchKey(prior.path, input.foldCase))) {
-      const o = orphanBy.get(matchKey(prior.path, input.foldCase));
-      if (
-        o && o.kind === "file" && !usedOrphans.has(o.key) &&
-        o.size === prior.size && Math.abs(o.mtime - prior.mtime) < input.modifyWindow
-      ) from = o;
-    }
+    let from = inodeOrigin(s, input, split);
+    if (from && usedOrphans.has(from.key)) from = undefined;
     if (!from && s.sha256) {
       from = orphanByHash.get(s.sha256)?.find((o) => !usedOrphans.has(o.key) && o.size === s.size);
     }

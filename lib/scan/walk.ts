@@ -33,7 +33,7 @@ export interface RawTree {
  * @throws {Deno.errors.NotFound} When the root does not exist.
  */
 export function walkTree(root: string, exclude: readonly string[] = []): RawTree {
-  const skip = makeFilter(exclude);
+  const skip = exclude.length > 0 ? makeFilter(exclude) : undefined;
   const paths: string[] = [];
   const dirs: number[] = [];
   const sizes: number[] = [];
@@ -50,9 +50,9 @@ export function walkTree(root: string, exclude: readonly string[] = []): RawTree
   while (stack.length > 0) {
     const rel = stack.pop()!;
     const dirPath = rel === "" ? root : root + sep + (sep === "/" ? rel : rel.replaceAll("/", sep));
-    let names: Deno.DirEntry[];
+    let names: Iterable<Deno.DirEntry>;
     try {
-      names = [...Deno.readDirSync(dirPath)];
+      names = Deno.readDirSync(dirPath);
     } catch (err) {
       if (rel === "") throw err;
       if (err instanceof Deno.errors.NotFound) continue; // vanished mid-walk: simply gone
@@ -78,7 +78,7 @@ export function walkTree(root: string, exclude: readonly string[] = []): RawTree
         skipped.push({ key: r, reason: "not a regular file or folder" });
         continue;
       }
-      if (skip(r.normalize("NFC"), d.isDirectory)) continue;
+      if (skip?.(r.normalize("NFC"), d.isDirectory)) continue;
       let st: Deno.FileInfo;
       try {
         st = Deno.lstatSync(full);

@@ -153,12 +153,6 @@ const cases: {
     opts: { foldCase: true },
     want: [],
   },
-  {
-    name: "NFD and NFC spellings are the same name",
-    src: [f("cafe\u0301")],
-    dst: [f("caf\u00e9")],
-    want: [],
-  },
 ];
 
 for (const c of cases) {

@@ -12,6 +12,7 @@ import { StateStore } from "../../lib/state/store.ts";
 import { syncOnce } from "../../lib/sync.ts";
 import { listFiles } from "../cli/_run.ts";
 import { Recorder } from "./engine_suite.ts";
+import { wrapBackend } from "../_wrap.ts";
 
 async function tree(root: string, n: number, size: number): Promise<void> {
   const chunk = new Uint8Array(size).map((_, i) => i & 255);
@@ -119,6 +120,33 @@ Deno.test("a source name in NFD matches its NFC copy: nothing is copied twice", 
     state.close();
     assert.equal(second.plan.ops.length, 0);
     assert.equal(listFiles(dst).length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a rename proven by the inode needs no hashing (1 GB folders rename at once)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-ino-" });
+  try {
+    const src = join(dir, "src");
+    const dst = join(dir, "dst");
+    await tree(src, 20, 4096);
+    const state = StateStore.open(":memory:");
+    await syncOnce(new LocalBackend(src), new LocalBackend(dst), { sink: new Recorder(), state });
+    await Deno.rename(join(src, "d3"), join(src, "renamed d3"));
+    await Deno.rename(join(src, "d4", "f4.bin"), join(src, "d4", "f4 renamed.bin"));
+    // Reading the source would mean hashing: make every read fail.
+    const noReads = wrapBackend(new LocalBackend(src), {
+      read: () => Promise.reject(new Error("content was read")),
+    });
+    const rec = new Recorder();
+    const r = await syncOnce(noReads, new LocalBackend(dst), { sink: rec, state, delete: true });
+    state.close();
+    assert.equal(r.summary.failed, 0, JSON.stringify(r.failures));
+    assert.equal(r.summary.moved, 3);
+    assert.equal(r.summary.copied + r.summary.updated + r.summary.deleted, 0);
+    assert.equal(rec.of("move").length, 2);
+    assert.deepEqual(listFiles(dst), listFiles(src));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

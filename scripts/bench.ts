@@ -1,0 +1,158 @@
+/**
+ * `deno task bench`: ferry against rsync on the same trees in the same run.
+ *
+ *   local -> local, 50,000 small files in nested folders:
+ *     initial copy, and a no-op resync (median of 3), each against `rsync -a --delete`
+ *   a rename of a folder holding 1 GB, after which ferry must not copy content
+ *   peak memory (VmHWM) of every ferry run
+ *
+ * Options: --files N (default 50000), --big-mb N (default 1024), --keep (leave the corpus).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    files: { type: "string", default: "50000" },
+    "big-mb": { type: "string", default: "1024" },
+    keep: { type: "boolean", default: false },
+  },
+});
+const FILES = Number(values.files);
+const BIG_MB = Number(values["big-mb"]);
+const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
+
+function say(s: string) {
+  Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
+}
+
+/** Run a command, timing it and sampling its peak resident memory. */
+async function timed(
+  cmd: string[],
+): Promise<{ seconds: number; peakMB: number; code: number; out: string }> {
+  const t0 = performance.now();
+  const child = new Deno.Command(cmd[0]!, { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
+    .spawn();
+  let peak = 0;
+  const poll = setInterval(() => {
+    try {
+      const st = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      const m = /VmHWM:\s+(\d+) kB/.exec(st);
+      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+    } catch { /* exited */ }
+  }, 20);
+  const out = await child.output();
+  clearInterval(poll);
+  const seconds = (performance.now() - t0) / 1000;
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (out.code !== 0) throw new Error(`${cmd.join(" ")} exited ${out.code}: ${text.slice(0, 500)}`);
+  return { seconds, peakMB: peak, code: out.code, out: text };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function makeCorpus(root: string, n: number): Promise<number> {
+  // Deterministic sizes 100..4000 bytes, 100 files a folder, two levels deep.
+  let seed = 42;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const buf = crypto.getRandomValues(new Uint8Array(4096));
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Math.floor(i / 2000);
+    const b = Math.floor(i / 100) % 20;
+    const dir = join(root, `d${String(a).padStart(2, "0")}`, `s${String(b).padStart(2, "0")}`);
+    if (i % 100 === 0) Deno.mkdirSync(dir, { recursive: true });
+    const size = 100 + Math.floor(rnd() * 3900);
+    Deno.writeFileSync(
+      join(dir, `f${String(i % 100).padStart(3, "0")}.txt`),
+      buf.subarray(0, size),
+    );
+    bytes += size;
+  }
+  return bytes;
+}
+
+const haveRsync =
+  (await new Deno.Command("sh", { args: ["-c", "command -v rsync"] }).output()).success;
+if (!haveRsync) {
+  say("bench: rsync is not installed (apt-get install rsync); the peer figures are needed");
+  Deno.exit(2);
+}
+
+const work = await Deno.makeTempDir({ prefix: "ferry-bench-" });
+const src = join(work, "src");
+const dstF = join(work, "dst-ferry");
+const dstR = join(work, "dst-rsync");
+const ferry = (...args: string[]) => [Deno.execPath(), "run", "-A", CLI, ...args];
+const rows: string[][] = [];
+const row = (what: string, f: number, r: number | undefined, mem: number) =>
+  rows.push([
+    what,
+    f.toFixed(3),
+    r === undefined ? "-" : r.toFixed(3),
+    r === undefined ? "-" : (f / r).toFixed(2),
+    mem.toFixed(0),
+  ]);
+
+try {
+  say(`corpus: ${FILES} files in ${work}`);
+  const bytes = await makeCorpus(src, FILES);
+  say(`corpus: ${(bytes / 1e6).toFixed(1)} MB`);
+  // Warm the module cache so the first timed run does not pay for it.
+  await timed(ferry("--version"));
+
+  const fInit = await timed(ferry("sync", src, dstF, "-q"));
+  const rInit = await timed(["rsync", "-a", "--delete", src + "/", dstR + "/"]);
+  row(`initial copy, ${FILES} files`, fInit.seconds, rInit.seconds, fInit.peakMB);
+
+  const fNo: number[] = [];
+  const rNo: number[] = [];
+  let noMem = 0;
+  for (let i = 0; i < 3; i++) {
+    const f = await timed(ferry("sync", src, dstF, "--delete", "-q"));
+    fNo.push(f.seconds);
+    noMem = Math.max(noMem, f.peakMB);
+    rNo.push((await timed(["rsync", "-a", "--delete", src + "/", dstR + "/"])).seconds);
+  }
+  row(`no-op resync, ${FILES} files (median of 3)`, median(fNo), median(rNo), noMem);
+  const find = await timed(["find", src, dstR, "-printf", ""]);
+  say(`reference: a bare find over both trees took ${find.seconds.toFixed(3)} s`);
+
+  if (BIG_MB > 0) {
+    const big = join(src, "video", "raw");
+    Deno.mkdirSync(big, { recursive: true });
+    const chunk = crypto.getRandomValues(new Uint8Array(1 << 16));
+    const parts = 4;
+    for (let p = 0; p < parts; p++) {
+      const f = Deno.openSync(join(big, `clip${p}.mov`), { write: true, create: true });
+      for (let i = 0; i < (BIG_MB * 16) / parts; i++) f.writeSync(chunk);
+      f.close();
+    }
+    await timed(ferry("sync", src, dstF, "-q"));
+    await timed(["rsync", "-a", "--delete", src + "/", dstR + "/"]);
+    Deno.renameSync(join(src, "video"), join(src, "footage"));
+    const fRen = await timed(ferry("sync", src, dstF, "--delete", "-v"));
+    const rRen = await timed(["rsync", "-a", "--delete", src + "/", dstR + "/"]);
+    row(`rename a folder of ${BIG_MB} MB`, fRen.seconds, rRen.seconds, fRen.peakMB);
+    const moved = /(\d+) moved/.exec(fRen.out)?.[1];
+    const copied = /(\d+) files? copied/.exec(fRen.out)?.[1];
+    say(`rename: ferry moved ${moved} file(s), copied ${copied}; rsync re-sent the content`);
+  }
+
+  say("");
+  const head = ["what", "ferry s", "rsync s", "ferry/rsync", "ferry peak MB"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  say(line(head));
+  for (const r of rows) say(line(r));
+} finally {
+  if (!values.keep) await Deno.remove(work, { recursive: true });
+}
