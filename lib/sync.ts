@@ -10,7 +10,7 @@ import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./execute/pool.ts";
 import { IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
-import { type OneWayInput, planOneWay, renameCandidates } from "./plan/one_way.ts";
+import { matchListings, type OneWayInput, planOneWay, renameCandidates } from "./plan/one_way.ts";
 import { countPlan, type Op, type Plan } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
 import { sha256Stream } from "./state/hash.ts";
@@ -273,9 +273,8 @@ async function readIgnoreFile(b: Backend): Promise<string[]> {
 
 /** Whether any source file is new to the destination (only then can state reveal a rename). */
 function needsPrior(input: OneWayInput): boolean {
-  if (input.src.length === 0 || input.dst.length === 0) return false;
-  const dst = new Set(input.dst.map((e) => e.key));
-  return input.src.some((e) => e.kind === "file" && e.ino && !dst.has(e.key));
+  const m = matchListings(input);
+  return m.orphans.length > 0 && m.fresh.some((e) => e.kind === "file" && e.ino);
 }
 
 /** Hashes computed this run, per location id, for the state's cache. */
@@ -367,6 +366,12 @@ function commitState(
   res: ExecResult,
   hashed: Hashed,
 ): void {
+  if (plan.ops.length === 0 && [...hashed.values()].every((h) => h.length === 0)) {
+    // Nothing changed: the state needs no write when it already counts every file.
+    let files = 0;
+    for (const e of srcEntries) if (e.kind === "file") files++;
+    if (state.count(src.id) === files && state.count(dst.id) === files) return;
+  }
   const now = Date.now();
   const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
   const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, input.foldCase), e]));

@@ -122,7 +122,7 @@ try {
     rNo.push((await timed(["rsync", "-a", "--delete", src + "/", dstR + "/"])).seconds);
   }
   row(`no-op resync, ${FILES} files (median of 3)`, median(fNo), median(rNo), noMem);
-  const find = await timed(["find", src, dstR, "-printf", ""]);
+  const find = await timed(["sh", "-c", `find "${src}" "${dstR}" -printf '%s %T@\\n' >/dev/null`]);
   say(`reference: a bare find over both trees took ${find.seconds.toFixed(3)} s`);
 
   if (BIG_MB > 0) {

@@ -6,7 +6,7 @@
  *
  * `deno compile` downloads its runtime (denort) for each target. Where that cannot be
  * downloaded, set DENORT_BIN to a local denort binary (deno compile honours it) and build
- * with --host. The walker Worker is included explicitly: it is loaded by URL at run time.
+ * with --host. The Workers (tree walker, local copier) are included explicitly: it is loaded by URL at run time.
  *
  * @module
  */
@@ -33,6 +33,8 @@ for (const target of targets) {
     "--allow-sys",
     "--include",
     "lib/scan/walk_worker.ts",
+    "--include",
+    "lib/execute/copy_worker.ts",
     "--target",
     target,
     "--output",

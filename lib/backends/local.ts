@@ -8,6 +8,7 @@ import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } fr
 import { checkKey, tempName } from "../paths.ts";
 import { type RawTree, walkTree, walkTreeInWorker } from "../scan/walk.ts";
 import { copyFileAtomicSync } from "./local_copy.ts";
+import { loadFilter } from "../scan/filter.ts";
 
 const isWindows = Deno.build.os === "windows";
 const path = isWindows ? nodePath.win32 : nodePath.posix;
@@ -96,7 +97,7 @@ export class LocalBackend implements Backend {
     const exclude = options.exclude ?? [];
     const raw: RawTree = this.#offThread
       ? await walkTreeInWorker(this.root, exclude)
-      : walkTree(this.root, exclude);
+      : walkTree(this.root, await loadFilter(exclude));
     const entries: Entry[] = new Array(raw.paths.length);
     this.#native.clear();
     for (let i = 0; i < raw.paths.length; i++) {

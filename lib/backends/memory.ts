@@ -6,7 +6,7 @@
  */
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
 import { checkKey, isWithin, parentKey } from "../paths.ts";
-import { makeFilter } from "../scan/filter.ts";
+import { loadFilter } from "../scan/filter.ts";
 
 interface MemFile {
   data: Uint8Array;
@@ -76,9 +76,9 @@ export class MemoryBackend implements Backend {
     return Promise.resolve();
   }
 
-  list(options: ListOptions = {}): Promise<Listing> {
-    if (!this.#root) return Promise.reject(new Deno.errors.NotFound("memory root is missing"));
-    const skip = makeFilter(options.exclude ?? []);
+  async list(options: ListOptions = {}): Promise<Listing> {
+    if (!this.#root) throw new Deno.errors.NotFound("memory root is missing");
+    const skip = (await loadFilter(options.exclude ?? [])) ?? (() => false);
     const entries: Entry[] = [];
     for (const [k, mtime] of this.#dirs) {
       const key = this.#realKey.get(k) ?? k;
@@ -91,7 +91,7 @@ export class MemoryBackend implements Backend {
       }
     }
     entries.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    return Promise.resolve({ entries, problems: [], skipped: [] });
+    return { entries, problems: [], skipped: [] };
   }
 
   stat(key: string): Promise<Entry | undefined> {

@@ -17,6 +17,7 @@ import { tryLock } from "./lock.ts";
 import { LogFile, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
 import { chooseStateHome } from "./state_path.ts";
+import { prewarmWalker } from "../scan/walk.ts";
 
 const enc = new TextEncoder();
 
@@ -106,6 +107,8 @@ async function runSync(a: SyncArgs): Promise<number> {
   const to = parseLocation(a.to);
   checkNotNested(from, to);
   const bothLocal = from.kind === "local" && to.kind === "local";
+  // The source is walked in a Worker: start it now so that it loads while we set up.
+  if (bothLocal) prewarmWalker();
   const src = await openChecked(from, bothLocal);
   const dst = await openChecked(to, false);
 

@@ -61,7 +61,7 @@ export function inodeKey(e: { ino?: number; dev?: number }): string | undefined 
  * @returns Source keys and destination keys worth hashing.
  */
 export function renameCandidates(input: OneWayInput): { src: string[]; dst: string[] } {
-  const split = splitUnmatched(input);
+  const split = matchListings(input);
   const { orphans } = split;
   // Files whose rename the inode already proves need no hashing.
   const fresh = split.fresh.filter((s) => s.kind === "file" && !inodeOrigin(s, input, split));
@@ -84,26 +84,58 @@ export function renameCandidates(input: OneWayInput): { src: string[]; dst: stri
   return { src, dst: [...dst] };
 }
 
-function splitUnmatched(input: OneWayInput) {
-  const dstBy = new Map<string, Entry>();
-  for (const d of input.dst) dstBy.set(matchKey(d.key, input.foldCase), d);
-  const srcKeys = new Set<string>();
-  const fresh: Entry[] = [];
-  const pairs: [Entry, Entry][] = [];
-  for (const s of input.src) {
-    const k = matchKey(s.key, input.foldCase);
-    srcKeys.add(k);
-    const d = dstBy.get(k);
-    if (d) pairs.push([s, d]);
-    else fresh.push(s);
+const matchCache = new WeakMap<OneWayInput, ReturnType<typeof matchNow>>();
+
+/**
+ * Match the two listings by name once per input: pairs, new source entries, orphans.
+ *
+ * @param input Listings and options.
+ * @returns The match (cached for this input object).
+ */
+export function matchListings(input: OneWayInput): ReturnType<typeof matchNow> {
+  let m = matchCache.get(input);
+  if (!m) {
+    m = matchNow(input);
+    matchCache.set(input, m);
   }
-  const orphans = input.dst.filter((d) => !srcKeys.has(matchKey(d.key, input.foldCase)));
-  const orphanBy = new Map<string, Entry>();
-  for (const o of orphans) orphanBy.set(matchKey(o.key, input.foldCase), o);
-  return { dstBy, fresh, orphans, pairs, srcKeys, orphanBy };
+  return m;
 }
 
-type Split = ReturnType<typeof splitUnmatched>;
+function matchNow(input: OneWayInput) {
+  const fold = input.foldCase;
+  // Unmatched destination entries stay in the map: what is left at the end are the orphans.
+  const orphanBy = new Map<string, Entry>();
+  for (const d of input.dst) orphanBy.set(matchKey(d.key, fold), d);
+  const fresh: Entry[] = [];
+  const pairSrc: Entry[] = [];
+  const pairDst: Entry[] = [];
+  for (const s of input.src) {
+    const k = matchKey(s.key, fold);
+    const d = orphanBy.get(k);
+    if (d === undefined) fresh.push(s);
+    else {
+      pairSrc.push(s);
+      pairDst.push(d);
+      orphanBy.delete(k);
+    }
+  }
+  const orphans = [...orphanBy.values()];
+  let srcKeys: Set<string> | undefined;
+  return {
+    fresh,
+    orphans,
+    orphanBy,
+    pairSrc,
+    pairDst,
+    /** Whether the source has this key (built on first use: only renames need it). */
+    srcHas(key: string): boolean {
+      srcKeys ??= new Set(input.src.map((e) => matchKey(e.key, fold)));
+      return srcKeys.has(matchKey(key, fold));
+    },
+  };
+}
+
+type Split = ReturnType<typeof matchNow>;
 
 /**
  * The orphan a new source file was renamed from, by inode: the prior state had this inode at
@@ -112,7 +144,7 @@ type Split = ReturnType<typeof splitUnmatched>;
 function inodeOrigin(s: Entry, input: OneWayInput, split: Split): Entry | undefined {
   const ik = inodeKey(s);
   const prior = ik ? input.prior?.srcByInode.get(ik) : undefined;
-  if (!prior || split.srcKeys.has(matchKey(prior.path, input.foldCase))) return undefined;
+  if (!prior || split.srcHas(prior.path)) return undefined;
   const o = split.orphanBy.get(matchKey(prior.path, input.foldCase));
   if (
     o && o.kind === "file" && o.size === prior.size &&
@@ -142,8 +174,8 @@ function inodeOrigin(s: Entry, input: OneWayInput, split: Split): Entry | undefi
  * ```
  */
 export function planOneWay(input: OneWayInput): Plan {
-  const split = splitUnmatched(input);
-  const { fresh, orphans, pairs } = split;
+  const split = matchListings(input);
+  const { fresh, orphans, pairSrc, pairDst } = split;
   const problems = input.srcProblems ?? [];
   const protectedKey = (k: string) => problems.some((p) => isWithin(k, p));
 
@@ -157,7 +189,9 @@ export function planOneWay(input: OneWayInput): Plan {
   /** Destination keys (match form) that are replaced by the other kind of entry. */
   const replaced: string[] = [];
 
-  for (const [s, d] of pairs) {
+  for (let i = 0; i < pairSrc.length; i++) {
+    const s = pairSrc[i]!;
+    const d = pairDst[i]!;
     if (s.kind !== d.kind) {
       if (!input.delete) {
         conflicts.push({

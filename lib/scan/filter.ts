@@ -1,9 +1,9 @@
 /**
- * Exclusion rules: `--exclude` globs and `.ferryignore` files, both in gitignore syntax.
+ * Exclusion rules: `--exclude` globs and `.ferryignore` files, both in gitignore syntax. The
+ * matcher library loads only when there are patterns, so plain runs start faster.
  *
  * @module
  */
-import ignore from "ignore";
 
 /** Decides whether a key is excluded; `isDir` lets folder-only patterns (`build/`) match. */
 export type ExcludeFn = (key: string, isDir: boolean) => boolean;
@@ -12,18 +12,19 @@ export type ExcludeFn = (key: string, isDir: boolean) => boolean;
  * Build a matcher from gitignore-style patterns.
  *
  * @param patterns Lines of gitignore syntax (comments and blank lines allowed).
- * @returns A function that is true for excluded keys; never true when there are no patterns.
+ * @returns A function that is true for excluded keys, or undefined when there are no patterns.
  * @example Exclude logs and a build folder
  * ```ts
  * import { assertEquals } from "node:assert/strict";
- * const skip = makeFilter(["*.log", "build/"]);
+ * const skip = (await loadFilter(["*.log", "build/"]))!;
  * assertEquals(skip("a/x.log", false), true);
  * assertEquals(skip("build", true), true);
  * assertEquals(skip("a/x.txt", false), false);
  * ```
  */
-export function makeFilter(patterns: readonly string[]): ExcludeFn {
-  if (patterns.length === 0) return () => false;
+export async function loadFilter(patterns: readonly string[]): Promise<ExcludeFn | undefined> {
+  if (patterns.length === 0) return undefined;
+  const { default: ignore } = await import("ignore");
   const ig = ignore({ allowRelativePaths: true }).add([...patterns]);
   return (key, isDir) => key !== "" && ig.ignores(isDir ? key + "/" : key);
 }

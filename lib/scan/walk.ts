@@ -6,7 +6,7 @@
  * @module
  */
 import { FERRY_DIR, isTempName } from "../paths.ts";
-import { makeFilter } from "./filter.ts";
+import type { ExcludeFn } from "./filter.ts";
 
 /** A walk's result in columns, cheap to post between threads. */
 export interface RawTree {
@@ -28,12 +28,11 @@ export interface RawTree {
  * Walk a folder tree without following symbolic links.
  *
  * @param root Absolute OS path of the root folder.
- * @param exclude gitignore-style patterns; excluded folders are not descended into.
+ * @param skip Exclusion matcher; excluded folders are not descended into.
  * @returns Every file and folder below `root`, ferry's own folder and temp files left out.
  * @throws {Deno.errors.NotFound} When the root does not exist.
  */
-export function walkTree(root: string, exclude: readonly string[] = []): RawTree {
-  const skip = exclude.length > 0 ? makeFilter(exclude) : undefined;
+export function walkTree(root: string, skip?: ExcludeFn): RawTree {
   const paths: string[] = [];
   const dirs: number[] = [];
   const sizes: number[] = [];
@@ -109,6 +108,20 @@ export function walkTree(root: string, exclude: readonly string[] = []): RawTree
   };
 }
 
+let spare: Worker | undefined;
+
+function newWalker(): Worker {
+  return new Worker(new URL("./walk_worker.ts", import.meta.url), { type: "module" });
+}
+
+/**
+ * Start a walker Worker now, so that its start-up overlaps other set-up work; the next
+ * {@linkcode walkTreeInWorker} uses it.
+ */
+export function prewarmWalker(): void {
+  spare ??= newWalker();
+}
+
 /**
  * Walk in a Worker so that the calling thread can do another walk meanwhile.
  *
@@ -117,7 +130,8 @@ export function walkTree(root: string, exclude: readonly string[] = []): RawTree
  * @returns The same as {@linkcode walkTree}.
  */
 export function walkTreeInWorker(root: string, exclude: readonly string[]): Promise<RawTree> {
-  const worker = new Worker(new URL("./walk_worker.ts", import.meta.url), { type: "module" });
+  const worker = spare ?? newWalker();
+  spare = undefined;
   return new Promise<RawTree>((resolve, reject) => {
     worker.onmessage = (e: MessageEvent<{ ok: RawTree } | { err: string; code: string }>) => {
       worker.terminate();

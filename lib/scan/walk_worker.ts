@@ -4,11 +4,13 @@
  *
  * @module
  */
+import { loadFilter } from "./filter.ts";
 import { walkTree } from "./walk.ts";
 
-self.onmessage = (e: MessageEvent<{ root: string; exclude: string[] }>) => {
+self.onmessage = async (e: MessageEvent<{ root: string; exclude: string[] }>) => {
   try {
-    self.postMessage({ ok: walkTree(e.data.root, e.data.exclude) });
+    const skip = await loadFilter(e.data.exclude);
+    self.postMessage({ ok: walkTree(e.data.root, skip) });
   } catch (err) {
     const e2 = err instanceof Error ? err : new Error(String(err));
     self.postMessage({ err: e2.message, code: e2.name });
