@@ -207,6 +207,7 @@ export async function syncOnce(
   }
 
   let res: ExecResult | undefined;
+  let tExec = 0;
   try {
     res = await execute(ops, src, dst, {
       concurrency: options.concurrency ?? 16,
@@ -214,6 +215,7 @@ export async function syncOnce(
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } finally {
+    tExec = performance.now();
     if (state && res) {
       commitState(state, src, dst, srcList.entries, dstList.entries, input, plan, res, hashed);
     }
@@ -226,7 +228,7 @@ export async function syncOnce(
     level: "debug",
     message: `timings: scan ${secs(started, tScan)} s, hash+state ${secs(tScan, tHash)} s, plan ${
       secs(tHash, tPlan)
-    } s, execute+commit ${secs(tPlan, tEnd)} s`,
+    } s, execute ${secs(tPlan, tExec)} s, state commit ${secs(tExec, tEnd)} s`,
   });
   for (const o of res.outcomes) {
     if (o.status === "failed") failures.push({ path: keyOf(o.op), error: o.message ?? "failed" });

@@ -41,18 +41,26 @@ export function copyFileAtomicSync(
   }
   const dir = path.dirname(dst);
   const tmp = path.join(dir, tempName());
+  const when = new Date(mtime);
   try {
+    const input = Deno.openSync(src, { read: true });
     try {
-      Deno.copyFileSync(src, tmp);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      // The parent folder is missing (new, or deleted mid-run): create it and try again.
-      if (!existsSync(src)) throw err;
-      Deno.mkdirSync(dir, { recursive: true });
-      Deno.copyFileSync(src, tmp);
+      const info = input.statSync();
+      if (info.size <= SMALL) copySmall(input, info, tmp, dir, when);
+      else {
+        try {
+          Deno.copyFileSync(src, tmp);
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) throw err;
+          // The parent folder is missing (new, or deleted mid-run): create it, try again.
+          Deno.mkdirSync(dir, { recursive: true });
+          Deno.copyFileSync(src, tmp);
+        }
+        Deno.utimeSync(tmp, when, when);
+      }
+    } finally {
+      input.close();
     }
-    const when = new Date(mtime);
-    Deno.utimeSync(tmp, when, when);
     Deno.renameSync(tmp, dst);
   } catch (err) {
     try {
@@ -62,11 +70,35 @@ export function copyFileAtomicSync(
   }
 }
 
-function existsSync(p: string): boolean {
+/** Files up to this size are copied by one read and one write: fewer calls than copyFile. */
+const SMALL = 1 << 20;
+
+function copySmall(input: Deno.FsFile, info: Deno.FileInfo, tmp: string, dir: string, when: Date) {
+  const data = new Uint8Array(info.size);
+  let got = 0;
+  while (got < data.length) {
+    const n = input.readSync(data.subarray(got));
+    if (n === null) break; // shrank while we read: the next run sees the new size
+    got += n;
+  }
+  const mode = info.mode === null ? undefined : info.mode & 0o7777;
+  const opts: Deno.OpenOptions = { write: true, createNew: true, ...(mode ? { mode } : {}) };
+  let out: Deno.FsFile;
   try {
-    Deno.lstatSync(p);
-    return true;
-  } catch {
-    return false;
+    out = Deno.openSync(tmp, opts);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    // The parent folder is missing (new, or deleted mid-run): create it and try again.
+    Deno.mkdirSync(dir, { recursive: true });
+    out = Deno.openSync(tmp, opts);
+  }
+  try {
+    let put = 0;
+    while (put < got) put += out.writeSync(data.subarray(put, got));
+    // The umask may have narrowed the mode given to open: restore group/other write bits.
+    if (mode !== undefined && mode & 0o022) Deno.chmodSync(tmp, mode);
+    out.utimeSync(when, when);
+  } finally {
+    out.close();
   }
 }

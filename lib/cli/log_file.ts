@@ -44,6 +44,8 @@ export class LogFile {
   #buf: string[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #broken = false;
+  #stampMs = 0;
+  #stamp = "";
 
   /** @param file The log file's path (its folder is created as needed). */
   constructor(file: string) {
@@ -56,7 +58,13 @@ export class LogFile {
    * @param line The text; newlines inside are escaped.
    */
   write(line: string): void {
-    this.#buf.push(`${new Date().toISOString()} ${line.replaceAll("\n", "\\n")}\n`);
+    const now = Date.now();
+    if (now !== this.#stampMs) {
+      this.#stampMs = now;
+      this.#stamp = new Date(now).toISOString();
+    }
+    const text = line.includes("\n") ? line.replaceAll("\n", "\\n") : line;
+    this.#buf.push(`${this.#stamp} ${text}\n`);
     if (this.#buf.length >= 1000) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), 200);
   }

@@ -36,8 +36,12 @@ export interface StateChanges {
 const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
+CREATE TABLE IF NOT EXISTS locations (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS files (
-  loc TEXT NOT NULL,
+  loc INTEGER NOT NULL REFERENCES locations (id),
   path TEXT NOT NULL,
   size INTEGER NOT NULL,
   mtime INTEGER NOT NULL,
@@ -47,8 +51,11 @@ CREATE TABLE IF NOT EXISTS files (
   synced_at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (loc, path)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS files_inode ON files (loc, ino, dev);
 `;
+
+/** Rows written by one multi-row statement: far fewer calls into SQLite per file. */
+const BATCH = 100;
+const COLUMNS = 8;
 
 /**
  * The state of one sync job (or several: rows are keyed by location id).
@@ -122,8 +129,29 @@ export class StateStore {
    * @returns The row count.
    */
   count(loc: string): number {
-    const r = this.#stmt("SELECT count(*) AS n FROM files WHERE loc = ?").get(loc) as { n: number };
+    const id = this.#locId(loc, false);
+    if (id === undefined) return 0;
+    const r = this.#stmt("SELECT count(*) AS n FROM files WHERE loc = ?").get(id) as { n: number };
     return r.n;
+  }
+
+  #locIds = new Map<string, number>();
+
+  /** The integer id of a location name, created on first write. */
+  #locId(loc: string, create: true): number;
+  #locId(loc: string, create: false): number | undefined;
+  #locId(loc: string, create: boolean): number | undefined {
+    const known = this.#locIds.get(loc);
+    if (known !== undefined) return known;
+    const row = this.#stmt("SELECT id FROM locations WHERE name = ?").get(loc) as
+      | { id: number }
+      | undefined;
+    let id = row?.id;
+    if (id === undefined && create) {
+      id = Number(this.#stmt("INSERT INTO locations (name) VALUES (?)").run(loc).lastInsertRowid);
+    }
+    if (id !== undefined) this.#locIds.set(loc, id);
+    return id;
   }
 
   /**
@@ -134,10 +162,16 @@ export class StateStore {
    */
   rows(loc: string): Map<string, StateRow> {
     const out = new Map<string, StateRow>();
-    const rows = this.#stmt(
-      "SELECT path, size, mtime, ino, dev, sha256, synced_at AS syncedAt FROM files WHERE loc = ?",
-    ).all(loc) as unknown as StateRow[];
-    for (const r of rows) out.set(r.path, r);
+    const id = this.#locId(loc, false);
+    if (id === undefined) return out;
+    // One JSON string for all rows is about 3x faster than an object per row from SQLite.
+    const r = this.#stmt(
+      `SELECT json_group_array(json_array(path, size, mtime, ino, dev, sha256, synced_at)) AS j
+       FROM files WHERE loc = ?`,
+    ).get(id) as { j: string };
+    for (const [path, size, mtime, ino, dev, sha256, syncedAt] of JSON.parse(r.j)) {
+      out.set(path, { path, size, mtime, ino, dev, sha256, syncedAt });
+    }
     return out;
   }
 
@@ -147,28 +181,35 @@ export class StateStore {
    * @param changes One batch a location.
    */
   apply(changes: StateChanges[]): void {
-    const upsert = this.#stmt(
-      `INSERT INTO files (loc, path, size, mtime, ino, dev, sha256, synced_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
+    const upsertSql = (n: number) =>
+      `INSERT INTO files (loc, path, size, mtime, ino, dev, sha256, synced_at) VALUES ` +
+      Array(n).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ") +
+      ` ON CONFLICT (loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
          ino = excluded.ino, dev = excluded.dev, sha256 = excluded.sha256,
-         synced_at = max(files.synced_at, excluded.synced_at)`,
-    );
+         synced_at = max(files.synced_at, excluded.synced_at)`;
     const del = this.#stmt("DELETE FROM files WHERE loc = ? AND path = ?");
     this.transaction(() => {
       for (const c of changes) {
-        if (c.replaceAll) this.#stmt("DELETE FROM files WHERE loc = ?").run(c.loc);
-        for (const p of c.deletes) del.run(c.loc, p);
+        const loc = this.#locId(c.loc, true);
+        if (c.replaceAll) this.#stmt("DELETE FROM files WHERE loc = ?").run(loc);
+        for (const p of c.deletes) del.run(loc, p);
         for (const m of c.dirMoves ?? []) {
           // SQLite's substr counts code points, not UTF-16 units.
           const n = [...m.from].length;
           this.#stmt(
             `UPDATE OR REPLACE files SET path = ? || substr(path, ?) WHERE loc = ? AND substr(path, 1, ?) = ?`,
-          ).run(m.to + "/", n + 2, c.loc, n + 1, m.from + "/");
+          ).run(m.to + "/", n + 2, loc, n + 1, m.from + "/");
         }
+        const args: (string | number | null)[] = [];
+        const flush = (rows: number) => {
+          this.#stmt(upsertSql(rows)).run(...args);
+          args.length = 0;
+        };
         for (const r of c.upserts) {
-          upsert.run(c.loc, r.path, r.size, r.mtime, r.ino, r.dev, r.sha256, r.syncedAt);
+          args.push(loc, r.path, r.size, r.mtime, r.ino, r.dev, r.sha256, r.syncedAt);
+          if (args.length === BATCH * COLUMNS) flush(BATCH);
         }
+        if (args.length > 0) flush(args.length / COLUMNS);
       }
     });
   }
@@ -192,6 +233,7 @@ export class StateStore {
       this.#db.exec("COMMIT");
     } catch (err) {
       this.#db.exec("ROLLBACK");
+      this.#locIds.clear(); // ids made inside the rolled-back transaction are gone
       throw err;
     } finally {
       this.#depth--;
