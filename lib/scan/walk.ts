@@ -108,10 +108,23 @@ export function walkTree(root: string, skip?: ExcludeFn): RawTree {
   };
 }
 
-let spare: Worker | undefined;
+interface Walker {
+  worker: Worker;
+  /** Set when the Worker failed before it was given work (say, it could not load). */
+  error?: string;
+}
 
-function newWalker(): Worker {
-  return new Worker(new URL("./walk_worker.ts", import.meta.url), { type: "module" });
+let spare: Walker | undefined;
+
+function newWalker(): Walker {
+  const w: Walker = {
+    worker: new Worker(new URL("./walk_worker.ts", import.meta.url), { type: "module" }),
+  };
+  w.worker.onerror = (e) => {
+    e.preventDefault();
+    w.error = e.message;
+  };
+  return w;
 }
 
 /**
@@ -130,9 +143,15 @@ export function prewarmWalker(): void {
  * @returns The same as {@linkcode walkTree}.
  */
 export function walkTreeInWorker(root: string, exclude: readonly string[]): Promise<RawTree> {
-  const worker = spare ?? newWalker();
+  const walker = spare ?? newWalker();
   spare = undefined;
+  const worker = walker.worker;
   return new Promise<RawTree>((resolve, reject) => {
+    if (walker.error !== undefined) {
+      worker.terminate();
+      reject(new Error(`Cannot start the folder walker: ${walker.error}`));
+      return;
+    }
     worker.onmessage = (e: MessageEvent<{ ok: RawTree } | { err: string; code: string }>) => {
       worker.terminate();
       const d = e.data;
@@ -146,7 +165,7 @@ export function walkTreeInWorker(root: string, exclude: readonly string[]): Prom
     worker.onerror = (e) => {
       e.preventDefault();
       worker.terminate();
-      reject(new Error(e.message));
+      reject(new Error(`Cannot start the folder walker: ${e.message}`));
     };
     worker.postMessage({ root, exclude });
   });

@@ -23,6 +23,8 @@ export interface RunOptions {
   /** Run as an unprivileged user (for permission tests when the tests run as root). */
   asNobody?: { denoDir: string; deno: string };
   stdin?: string;
+  /** Deno permission flags instead of -A. */
+  permissions?: string[];
 }
 
 /**
@@ -34,7 +36,8 @@ export interface RunOptions {
  */
 export async function ferry(args: string[], options: RunOptions = {}): Promise<RunResult> {
   const deno = options.asNobody?.deno ?? Deno.execPath();
-  const base = [deno, "run", "-A", "--config", CONFIG, "--cached-only", CLI, ...args];
+  const perms = options.permissions ?? ["-A"];
+  const base = [deno, "run", ...perms, "--config", CONFIG, "--cached-only", CLI, ...args];
   const argv = options.asNobody
     ? [
       "setpriv",

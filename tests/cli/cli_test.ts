@@ -280,3 +280,19 @@ Deno.test("a file that cannot be read is listed as failed, the rest is copied, e
     await s.cleanup();
   }
 });
+
+Deno.test("ferry needs no network, FFI, subprocess or source files beyond its code at run time", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 100; i++) files[`d${i % 4}/f${i}.txt`] = String(i);
+  const s = await scratch(files);
+  try {
+    const lib = fromFileUrl(new URL("../../lib", import.meta.url));
+    const permissions = [`--allow-read=${s.dir},${lib}`, `--allow-write=${s.dir}`, "--allow-env"];
+    const r = await ferry(["sync", s.src, s.dst, "--delete"], { permissions });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /100 files copied/);
+    assert.deepEqual(listFiles(s.dst), listFiles(s.src));
+  } finally {
+    await s.cleanup();
+  }
+});
