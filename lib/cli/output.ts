@@ -177,6 +177,7 @@ export class Output implements EventSink {
   #started = performance.now();
 
   #bar(e: Extract<SyncEvent, { event: "progress" }>): void {
+    if (e.totalFiles === 0) return;
     const secs = (performance.now() - this.#started) / 1000;
     const rate = secs > 0 ? e.bytes / secs : 0;
     const left = rate > 0 ? (e.totalBytes - e.bytes) / rate : 0;
