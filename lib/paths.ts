@@ -30,19 +30,21 @@ export const TEMP_PREFIX = ".ferry-tmp-";
  */
 export function checkKey(key: string): string {
   if (key === "") return key;
-  if (
-    key.startsWith("/") || key.includes("\\") || key.includes("\0") ||
-    /^[A-Za-z]:/.test(key)
-  ) {
-    throw new UnsafePathError(`Unsafe path "${key}": must be relative to the location's root`);
+  // One pass over the string: absolute, drive letter, backslash, NUL, and "", ".", ".."
+  // segments. It runs for every key the executor touches, so it must be cheap.
+  if (UNSAFE.test(key)) {
+    const why = /(^|\/)\.{1,2}(\/|$)|\/\/|\/$/.test(key)
+      ? `"." , ".." and empty names are refused`
+      : "must be relative to the location's root";
+    throw new UnsafePathError(`Unsafe path "${key}": ${why}`);
   }
-  for (const part of key.split("/")) {
-    if (part === "" || part === "." || part === "..") {
-      throw new UnsafePathError(`Unsafe path "${key}": "." , ".." and empty names are refused`);
-    }
-  }
-  return key.normalize("NFC");
+  return ASCII.test(key) ? key : key.normalize("NFC");
 }
+
+// deno-lint-ignore no-control-regex
+const UNSAFE = /^\/|^[A-Za-z]:|[\\\0]|(^|\/)\.{1,2}(\/|$)|\/\/|\/$/;
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * Join a parent key and a name.

@@ -67,6 +67,8 @@ export class LocalBackend implements Backend {
   /** Absolute OS path of the root. */
   readonly root: string;
   #offThread: boolean;
+  /** The root with one trailing separator, for building paths by concatenation. */
+  #prefix: string;
   /** NFC key → native relative name, for names stored in another normal form (NFD). */
   #native = new Map<string, string>();
 
@@ -79,13 +81,15 @@ export class LocalBackend implements Backend {
     this.display = this.root;
     this.id = "file:" + this.root;
     this.#offThread = options.listOffThread ?? false;
+    this.#prefix = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
   }
 
   localPath(key: string): string {
     const k = checkKey(key);
     if (k === "") return this.root;
     const rel = this.#native.get(k) ?? k;
-    return path.join(this.root, ...rel.split("/"));
+    // A checked key has no "..", "." or empty segments: plain concatenation is safe.
+    return this.#prefix + (isWindows ? rel.replaceAll("/", "\\") : rel);
   }
 
   async rootExists(): Promise<boolean> {

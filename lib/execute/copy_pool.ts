@@ -38,38 +38,51 @@ export async function copyWithWorkers(
   onResult: (r: CopyResult) => void,
   signal?: AbortSignal,
 ): Promise<void> {
+  // A batch never spans two destination folders: two Workers creating files in one folder
+  // contend for its lock, and that costs more than the second Worker gains.
   const batches: CopyJob[][] = [];
   let cur: CopyJob[] = [];
   let bytes = 0;
+  let curDir = "";
   for (const j of jobs) {
-    cur.push(j);
-    bytes += j.size;
-    if (cur.length >= BATCH_FILES || bytes >= BATCH_BYTES) {
+    const dir = j.dst.slice(0, Math.max(j.dst.lastIndexOf("/"), j.dst.lastIndexOf("\\")));
+    if (cur.length > 0 && (dir !== curDir || cur.length >= BATCH_FILES || bytes >= BATCH_BYTES)) {
       batches.push(cur);
       cur = [];
       bytes = 0;
     }
+    curDir = dir;
+    cur.push(j);
+    bytes += j.size;
   }
   if (cur.length) batches.push(cur);
   let next = 0;
   const n = Math.max(1, Math.min(workers, batches.length));
-  await Promise.all(Array.from({ length: n }, async () => {
-    const w = new Worker(new URL("./copy_worker.ts", import.meta.url), { type: "module" });
-    try {
-      while (next < batches.length && !signal?.aborted) {
-        const batch = batches[next++]!;
-        const results = await new Promise<CopyResult[]>((resolve, reject) => {
-          w.onmessage = (e: MessageEvent<CopyResult[]>) => resolve(e.data);
-          w.onerror = (e) => {
-            e.preventDefault();
-            reject(new Error(e.message));
-          };
-          w.postMessage(batch);
-        });
-        for (const r of results) onResult(r);
-      }
-    } finally {
-      w.terminate();
-    }
-  }));
+  await Promise.all(Array.from({ length: n }, () =>
+    new Promise<void>((resolve, reject) => {
+      const w = new Worker(new URL("./copy_worker.ts", import.meta.url), { type: "module" });
+      let inFlight = 0;
+      // Two batches per Worker: it starts the next while we handle the last one's results.
+      const feed = () => {
+        while (inFlight < 2 && next < batches.length && !signal?.aborted) {
+          inFlight++;
+          w.postMessage(batches[next++]!);
+        }
+        if (inFlight === 0) {
+          w.terminate();
+          resolve();
+        }
+      };
+      w.onmessage = (e: MessageEvent<CopyResult[]>) => {
+        inFlight--;
+        for (const r of e.data) onResult(r);
+        feed();
+      };
+      w.onerror = (e) => {
+        e.preventDefault();
+        w.terminate();
+        reject(new Error(`Copy worker failed: ${e.message}`));
+      };
+      feed();
+    })));
 }
