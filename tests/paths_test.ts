@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { checkKey, isTempName, isWithin, matchKey, parentKey, tempName } from "../lib/paths.ts";
+
+Deno.test("checkKey() accepts relative keys and returns them in NFC", () => {
+  for (const ok of ["a", "a/b.txt", ".hidden", "..two-dots", "a/...", "a b/ c", "x.", "ü/日本"]) {
+    assert.equal(checkKey(ok), ok);
+  }
+  assert.equal(checkKey("cafe\u0301"), "caf\u00e9");
+  assert.equal(checkKey(""), "");
+});
+
+Deno.test("checkKey() refuses every way out of the root", () => {
+  for (
+    const bad of [
+      "/etc/passwd",
+      "..",
+      "../x",
+      "a/..",
+      "a/../b",
+      ".",
+      "./a",
+      "a/./b",
+      "a//b",
+      "a/",
+      "C:/Windows",
+      "c:x",
+      "a\\..\\b",
+      "nul\0byte",
+    ]
+  ) {
+    assert.throws(() => checkKey(bad), RangeError, bad);
+  }
+});
+
+Deno.test("key helpers: parentKey(), isWithin(), matchKey(), temp names", () => {
+  assert.equal(parentKey("a/b/c"), "a/b");
+  assert.equal(parentKey("a"), "");
+  assert.ok(isWithin("a/b", "a") && isWithin("a", "a") && isWithin("x", ""));
+  assert.ok(!isWithin("ab", "a"));
+  assert.equal(matchKey("ReadMe", true), "readme");
+  assert.equal(matchKey("ReadMe", false), "ReadMe");
+  const t = tempName();
+  assert.ok(isTempName(t) && t.length < 40 && t !== tempName());
+});
