@@ -41,7 +41,6 @@ export function checkKey(key: string): string {
   return ASCII.test(key) ? key : key.normalize("NFC");
 }
 
-// deno-lint-ignore no-control-regex
 const UNSAFE = /^\/|^[A-Za-z]:|[\\\0]|(^|\/)\.{1,2}(\/|$)|\/\/|\/$/;
 // deno-lint-ignore no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;

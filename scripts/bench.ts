@@ -64,7 +64,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function makeCorpus(root: string, n: number): Promise<number> {
+function makeCorpus(root: string, n: number): number {
   // Deterministic sizes 100..4000 bytes, 100 files a folder, two levels deep.
   let seed = 42;
   const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
@@ -110,7 +110,7 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
 
   try {
     say(`\n== ${label}: ${FILES} files in ${work}`);
-    const bytes = await makeCorpus(src, FILES);
+    const bytes = makeCorpus(src, FILES);
     say(`corpus: ${(bytes / 1e6).toFixed(1)} MB`);
     // Warm the module cache so the first timed run does not pay for it.
     await timed(ferry("--version"));
