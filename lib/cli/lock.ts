@@ -32,6 +32,8 @@ export function tryLock(statePath: string): HeldLock | undefined {
     release() {
       try {
         file.unlockSync();
+      } catch {
+        // Closing the file releases the lock anyway (and some platforms refuse the unlock).
       } finally {
         file.close();
       }
