@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Backend, Entry, Listing } from "./backends/backend.ts";
+import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
 import { SafetyError } from "./errors.ts";
 import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
@@ -55,6 +55,8 @@ export interface SyncResult {
   failures: { path: string; error: string }[];
   interrupted: boolean;
   deletesHeld: boolean;
+  /** Source files in an archive tier, left alone until restored. */
+  archived: string[];
 }
 
 /**
@@ -91,12 +93,29 @@ export async function syncOnce(
     ...(await readIgnoreFile(src)),
     ...(dstExists ? await readIgnoreFile(dst) : []),
   ];
+  const state = options.state;
+  const listOptions = (b: Backend): ListOptions => {
+    // Stores where each mtime costs a request get the state's record instead.
+    if (!state || !b.caps.slowModTime) return { exclude };
+    const known = new Map<string, KnownFile>();
+    for (const r of state.rows(b.id).values()) known.set(r.path, r);
+    return { exclude, known };
+  };
   const [srcList, dstList] = await Promise.all([
-    src.list({ exclude }),
+    src.list(listOptions(src)),
     dstExists
-      ? dst.list({ exclude })
+      ? dst.list(listOptions(dst))
       : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
   ]);
+  // Archived objects are not read: they are reported, counted as skipped, and kept.
+  const archived = srcList.entries.filter((e) => e.archived);
+  if (archived.length > 0) {
+    srcList.entries = srcList.entries.filter((e) => !e.archived);
+    for (const a of archived) {
+      sink.emit({ event: "skip", path: a.key, reason: "archived: run `ferry restore` first" });
+    }
+  }
+  if (!src.caps.dirs) srcList.entries = withParentDirs(srcList.entries);
 
   const tScan = performance.now();
   const failures: SyncResult["failures"] = [];
@@ -105,19 +124,24 @@ export async function syncOnce(
     sink.emit({ event: "fail", path: p.key, op: "list", error: p.message });
   }
   for (const s of srcList.skipped) sink.emit({ event: "skip", path: s.key, reason: s.reason });
+  for (const p of dstList.problems) {
+    failures.push({ path: p.key, error: p.message });
+    sink.emit({ event: "fail", path: p.key, op: "list", error: p.message });
+  }
 
   const srcFiles = srcList.entries.filter((e) => e.kind === "file").length;
   const input: OneWayInput = {
     src: srcList.entries,
     dst: dstList.entries,
     srcProblems: srcList.problems.map((p) => p.key),
+    srcKept: new Set(archived.map((a) => a.key)),
+    dstDirs: dst.caps.dirs,
     modifyWindow: Math.max(src.caps.timePrecision, dst.caps.timePrecision),
     foldCase: src.caps.caseInsensitive || dst.caps.caseInsensitive,
     checksum: !!options.checksum || !src.caps.setsModTime || !dst.caps.setsModTime,
     delete: !!options.delete,
   };
 
-  const state = options.state;
   // Inode renames first: what they prove needs no hashing.
   if (state && needsPrior(input)) {
     const srcByInode = new Map<string, { path: string; size: number; mtime: number }>();
@@ -136,6 +160,7 @@ export async function syncOnce(
     sink,
   );
   const tHash = performance.now();
+  const archivedKeys = archived.map((a) => a.key);
   const plan = planOneWay(input);
   const tPlan = performance.now();
   const counts = countPlan(plan.ops);
@@ -165,8 +190,8 @@ export async function syncOnce(
     moved: 0,
     deleted: 0,
     conflicts: 0,
-    skipped: srcList.skipped.length,
-    failed: srcList.problems.length,
+    skipped: srcList.skipped.length + archived.length,
+    failed: srcList.problems.length + dstList.problems.length,
     bytes: 0,
     seconds: 0,
   };
@@ -188,7 +213,14 @@ export async function syncOnce(
       bytes: counts.bytes,
     });
     summary.seconds = (performance.now() - started) / 1000;
-    return { plan, summary, failures, interrupted: false, deletesHeld: false };
+    return {
+      plan,
+      summary,
+      failures,
+      interrupted: false,
+      deletesHeld: false,
+      archived: archivedKeys,
+    };
   }
 
   let ops = runnable;
@@ -243,11 +275,36 @@ export async function syncOnce(
   summary.skipped += res.skipped;
   summary.bytes = res.bytes;
   summary.seconds = (performance.now() - started) / 1000;
-  return { plan, summary, failures, interrupted: res.interrupted, deletesHeld: res.deletesHeld };
+  return {
+    plan,
+    summary,
+    failures,
+    interrupted: res.interrupted,
+    deletesHeld: res.deletesHeld,
+    archived: archivedKeys,
+  };
 }
 
 function keyOf(o: Op): string {
   return o.op === "move" ? o.to : o.key;
+}
+
+/**
+ * Add the folders a store without folders implies (every parent of a file), so that the
+ * destination's folders are created and none is deleted for seeming absent.
+ */
+function withParentDirs(entries: Entry[]): Entry[] {
+  const dirs = new Map<string, Entry>();
+  for (const e of entries) {
+    for (let i = e.key.indexOf("/"); i >= 0; i = e.key.indexOf("/", i + 1)) {
+      const d = e.key.slice(0, i);
+      if (!dirs.has(d)) dirs.set(d, { key: d, kind: "dir", size: 0, mtime: 0 });
+    }
+  }
+  // A key that is both a file and a prefix of others cannot be both on a disk: keep the folder.
+  const out = entries.filter((e) => !(e.kind === "file" && dirs.has(e.key)));
+  for (const d of dirs.values()) out.push(d);
+  return out;
 }
 
 function planEvent(o: Op) {
@@ -323,13 +380,16 @@ async function hashWhatIsNeeded(
     const rows = state?.rows(b.id);
     const fresh: Entry[] = [];
     await runPool(entries, 4, async (e) => {
+      if (e.sha256) return; // the listing had it already
       const cached = cachedHash(rows, e);
       if (cached) {
         e.sha256 = cached;
         return;
       }
       try {
-        e.sha256 = await sha256Stream(await b.read(e.key));
+        // A store that kept the hash answers without sending the content.
+        const stored = b.storedHash ? await b.storedHash(e.key) : undefined;
+        e.sha256 = stored ?? await sha256Stream(await b.read(e.key));
         fresh.push(e);
       } catch (err) {
         sink.emit({ event: "note", level: "debug", message: `Could not hash "${e.key}": ${err}` });
@@ -348,6 +408,7 @@ function rowOf(e: Entry, syncedAt: number, sha256?: string): StateRow {
     ino: e.ino ?? 0,
     dev: e.dev ?? 0,
     sha256: sha256 ?? e.sha256 ?? null,
+    etag: e.etag ?? null,
     syncedAt,
   };
 }

@@ -21,6 +21,22 @@ export interface Entry {
   dev?: number;
   /** SHA-256 in hex when the backend knows it without reading the content. */
   sha256?: string;
+  /** Object stores: the entity tag, which changes whenever the content is replaced. */
+  etag?: string;
+  /**
+   * `"upload"`: the store kept no modification time (an object written by a tool that stores
+   * none, such as `aws s3 sync`), so `mtime` is when it was uploaded: at or after the real one.
+   */
+  mtimeKind?: "upload";
+  /** The content is in an archive tier and cannot be read until it is restored. */
+  archived?: boolean;
+}
+
+/** What the state remembers of a file, so a store need not be asked for each mtime. */
+export interface KnownFile {
+  size: number;
+  mtime: number;
+  etag: string | null;
 }
 
 /** A path the listing could not read: counted as failed; nothing below it may be deleted. */
@@ -41,6 +57,8 @@ export interface Listing {
 export interface ListOptions {
   /** gitignore-style patterns; matching folders are not descended into. */
   exclude?: readonly string[];
+  /** Files as the state last saw them (for backends with `slowModTime`). */
+  known?: ReadonlyMap<string, KnownFile>;
 }
 
 /** What a backend declares about itself. */
@@ -53,12 +71,18 @@ export interface Capabilities {
   inodes: boolean;
   /** `write` stores the given modification time. */
   setsModTime: boolean;
+  /** Folders exist on their own (false for object stores, where they are only key prefixes). */
+  dirs: boolean;
+  /** Reading a modification time costs a request per file: `list` takes `known` files. */
+  slowModTime: boolean;
 }
 
 /** Metadata handed to `write`. */
 export interface WriteMeta {
   mtime: number;
   size: number;
+  /** The content's SHA-256 when already known (stores that keep it save a later read). */
+  sha256?: string;
 }
 
 /** A kind of location. Keys are always checked with `checkKey` before use. */
@@ -96,4 +120,6 @@ export interface Backend {
   localPath?(key: string): string;
   /** Optional: copy a local file into this backend atomically, keeping `meta.mtime`. */
   copyInFromPath?(path: string, key: string, meta: WriteMeta): Promise<Entry>;
+  /** Optional: a file's SHA-256 if the backend stored it, without reading the content. */
+  storedHash?(key: string): Promise<string | undefined>;
 }

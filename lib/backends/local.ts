@@ -63,6 +63,8 @@ export class LocalBackend implements Backend {
     caseInsensitive: Deno.build.os === "windows" || Deno.build.os === "darwin",
     inodes: !isWindows,
     setsModTime: true,
+    dirs: true,
+    slowModTime: false,
   };
   /** Absolute OS path of the root. */
   readonly root: string;

@@ -52,6 +52,8 @@ export class MemoryBackend implements Backend {
       caseInsensitive: false,
       inodes: false,
       setsModTime: true,
+      dirs: true,
+      slowModTime: false,
       ...options.caps,
     };
     this.display = options.name ?? "memory:";

@@ -13,6 +13,24 @@ import { UsageError } from "../errors.ts";
 export interface OpenOptions {
   /** Walk local trees in a Worker (used for the source when both sides are local). */
   listOffThread?: boolean;
+  /** S3: endpoint URL (any S3-compatible store). */
+  endpoint?: string;
+  /** S3: region; Wasabi's endpoint is derived from it. */
+  region?: string;
+  /** S3: a profile of ~/.aws/credentials and ~/.aws/config. */
+  profile?: string;
+  /** S3: address buckets as `endpoint/bucket` rather than `bucket.endpoint`. */
+  pathStyle?: boolean;
+}
+
+/**
+ * The endpoint of a Wasabi region.
+ *
+ * @param region A Wasabi region such as `eu-central-1`.
+ * @returns Its S3 endpoint URL.
+ */
+export function wasabiEndpoint(region: string): string {
+  return `https://s3.${region}.wasabisys.com`;
 }
 
 /**
@@ -23,17 +41,34 @@ export interface OpenOptions {
  * @returns The backend.
  * @throws {UsageError} For kinds this build cannot open yet.
  */
-export function openLocation(loc: Location, options: OpenOptions = {}): Promise<Backend> {
+export async function openLocation(loc: Location, options: OpenOptions = {}): Promise<Backend> {
   switch (loc.kind) {
     case "local":
-      return Promise.resolve(
-        new LocalBackend(loc.path, { listOffThread: options.listOffThread ?? false }),
-      );
+      return new LocalBackend(loc.path, { listOffThread: options.listOffThread ?? false });
+    case "s3":
+    case "wasabi": {
+      const { S3Backend } = await import("./s3.ts");
+      const region = options.region ?? (loc.kind === "wasabi" ? "us-east-1" : undefined);
+      const endpoint = options.endpoint ??
+        (loc.kind === "wasabi" ? wasabiEndpoint(region!) : undefined);
+      if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
+        throw new UsageError(
+          `--endpoint "${endpoint}" is not a URL: write it like https://s3.example.com`,
+        );
+      }
+      return new S3Backend({
+        bucket: loc.bucket,
+        prefix: loc.prefix,
+        display: loc.text,
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        ...(region !== undefined ? { region } : {}),
+        ...(options.profile !== undefined ? { profile: options.profile } : {}),
+        ...(options.pathStyle ? { pathStyle: true } : {}),
+      });
+    }
     default:
-      return Promise.reject(
-        new UsageError(
-          `Cannot open "${loc.text}": ${loc.kind} locations are not supported by this version of ferry yet (only local folders are)`,
-        ),
+      throw new UsageError(
+        `Cannot open "${loc.text}": ${loc.kind} locations are not supported by this version of ferry yet (folders, s3:// and wasabi:// are)`,
       );
   }
 }

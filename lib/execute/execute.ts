@@ -135,9 +135,13 @@ export async function execute(
         sink.emit({ event: "mkdir", path: op.key });
         return;
       case "move": {
-        const from = await dst.stat(op.from);
-        if (!from || from.kind !== op.kind) {
-          throw new Changed(`"${op.from}" changed in the destination since the scan`);
+        // Where folders are only key prefixes there is nothing to stat: the move itself
+        // finds the objects below the prefix, and fails if there are none.
+        if (op.kind === "file" || dst.caps.dirs) {
+          const from = await dst.stat(op.from);
+          if (!from || from.kind !== op.kind) {
+            throw new Changed(`"${op.from}" changed in the destination since the scan`);
+          }
         }
         if (dst.move) await dst.move(op.from, op.to);
         else throw new Error("this location cannot rename in place");

@@ -19,6 +19,10 @@ export interface OneWayInput {
   dst: readonly Entry[];
   /** Source keys that could not be read: nothing at or below them is deleted. */
   srcProblems?: readonly string[];
+  /** Source files that exist but cannot be copied now (archived): never deleted in the destination. */
+  srcKept?: ReadonlySet<string>;
+  /** The destination holds folders of its own (false for object stores): plan mkdir/rmdir. */
+  dstDirs?: boolean;
   /** Largest time difference (ms, exclusive) still counted as equal. */
   modifyWindow: number;
   /** Fold case when matching names (either side is case-insensitive). */
@@ -45,6 +49,10 @@ export function sameFile(
 ): boolean {
   if (s.size !== d.size) return false;
   if (input.checksum) return s.sha256 !== undefined && s.sha256 === d.sha256;
+  // A store that kept no modification time has the upload time instead, which is at or after
+  // the file's own: in step when the upload came after the change (as `aws s3 sync` decides).
+  if (d.mtimeKind === "upload") return d.mtime + input.modifyWindow > s.mtime;
+  if (s.mtimeKind === "upload") return s.mtime < d.mtime + input.modifyWindow;
   return Math.abs(s.mtime - d.mtime) < input.modifyWindow;
 }
 
@@ -177,7 +185,9 @@ export function planOneWay(input: OneWayInput): Plan {
   const split = matchListings(input);
   const { fresh, orphans, pairSrc, pairDst } = split;
   const problems = input.srcProblems ?? [];
-  const protectedKey = (k: string) => problems.some((p) => isWithin(k, p));
+  const kept = input.srcKept;
+  const protectedKey = (k: string) =>
+    (kept?.has(k) ?? false) || problems.some((p) => isWithin(k, p));
 
   const mkdirs: Op[] = [];
   const transfers: Op[] = [];
@@ -223,11 +233,9 @@ export function planOneWay(input: OneWayInput): Plan {
     }
     if (s.kind === "dir" || sameFile(s, d, input)) continue;
     transfers.push({
+      ...copyOf(s),
       op: "update",
       key: d.key,
-      srcKey: s.key,
-      size: s.size,
-      mtime: s.mtime,
       expect: { size: d.size, mtime: d.mtime },
     });
   }
@@ -261,11 +269,8 @@ export function planOneWay(input: OneWayInput): Plan {
     fileMoves.push({ op: "move", kind: "file", from: from.key, to: s.key, size: s.size, files: 1 });
     if (!sameFile(s, from, { ...input, checksum: input.checksum && !!s.sha256 })) {
       transfers.push({
+        ...copyOf(s),
         op: "update",
-        key: s.key,
-        srcKey: s.key,
-        size: s.size,
-        mtime: s.mtime,
         expect: { size: from.size, mtime: from.mtime },
       });
     }
@@ -289,7 +294,7 @@ export function planOneWay(input: OneWayInput): Plan {
       if (isLate) late.push({ op: "mkdir", key: s.key, late: true });
       else mkdirs.push({ op: "mkdir", key: s.key });
     } else {
-      const op: Op = { op: "copy", key: s.key, srcKey: s.key, size: s.size, mtime: s.mtime };
+      const op: Op = copyOf(s);
       if (isLate) late.push({ ...op, late: true });
       else transfers.push(op);
     }
@@ -309,10 +314,22 @@ export function planOneWay(input: OneWayInput): Plan {
   mkdirs.sort((a, b) => depth(keyOf(a)) - depth(keyOf(b)));
   rmdirs.sort((a, b) => depth(keyOf(b)) - depth(keyOf(a)));
   late.sort((a, b) => depth(keyOf(a)) - depth(keyOf(b)));
-  return {
-    ops: [...mkdirs, ...moves, ...transfers, ...conflicts, ...deletes, ...rmdirs, ...late],
-    destFiles: input.dst.filter((e) => e.kind === "file").length,
+  let ops: Op[] = [...mkdirs, ...moves, ...transfers, ...conflicts, ...deletes, ...rmdirs, ...late];
+  // Where folders are only key prefixes they come and go with their files.
+  if (input.dstDirs === false) ops = ops.filter((o) => o.op !== "mkdir" && o.op !== "rmdir");
+  return { ops, destFiles: input.dst.filter((e) => e.kind === "file").length };
+}
+
+function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
+  const op: Extract<Op, { op: "copy" }> = {
+    op: "copy",
+    key: s.key,
+    srcKey: s.key,
+    size: s.size,
+    mtime: s.mtime,
   };
+  if (s.sha256) op.sha256 = s.sha256;
+  return op;
 }
 
 function keyOf(o: Op): string {

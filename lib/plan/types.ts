@@ -14,7 +14,16 @@ export interface Expect {
 /** One step of a plan. Keys are destination keys. */
 export type Op =
   | { op: "mkdir"; key: string; late?: boolean }
-  | { op: "copy"; key: string; srcKey: string; size: number; mtime: number; late?: boolean }
+  | {
+    op: "copy";
+    key: string;
+    srcKey: string;
+    size: number;
+    mtime: number;
+    late?: boolean;
+    /** The content's SHA-256 when known before the copy (stores may keep it). */
+    sha256?: string;
+  }
   | {
     op: "update";
     key: string;
@@ -23,6 +32,7 @@ export type Op =
     mtime: number;
     expect: Expect;
     late?: boolean;
+    sha256?: string;
   }
   | { op: "move"; kind: "file" | "dir"; from: string; to: string; size: number; files: number }
   | { op: "delete"; key: string; size: number; expect: Expect }

@@ -18,6 +18,8 @@ export interface StateRow {
   ino: number;
   dev: number;
   sha256: string | null;
+  /** Object stores: the ETag the object had, which proves `mtime` still applies to it. */
+  etag: string | null;
   /** When ferry last made this file agree with its peer (ms since epoch), 0 if never. */
   syncedAt: number;
 }
@@ -33,7 +35,7 @@ export interface StateChanges {
   replaceAll?: boolean;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS locations (
@@ -49,13 +51,14 @@ CREATE TABLE IF NOT EXISTS files (
   dev INTEGER NOT NULL DEFAULT 0,
   sha256 TEXT,
   synced_at INTEGER NOT NULL DEFAULT 0,
+  etag TEXT,
   PRIMARY KEY (loc, path)
 ) WITHOUT ROWID;
 `;
 
 /** Rows written by one multi-row statement: far fewer calls into SQLite per file. */
 const BATCH = 100;
-const COLUMNS = 8;
+const COLUMNS = 9;
 
 /**
  * The state of one sync job (or several: rows are keyed by location id).
@@ -102,7 +105,8 @@ export class StateStore {
       }
       if (version < SCHEMA_VERSION) {
         db.exec("BEGIN");
-        db.exec(SCHEMA);
+        if (version === 1) db.exec("ALTER TABLE files ADD COLUMN etag TEXT");
+        else db.exec(SCHEMA);
         db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         db.exec("COMMIT");
       }
@@ -166,11 +170,11 @@ export class StateStore {
     if (id === undefined) return out;
     // One JSON string for all rows is about 3x faster than an object per row from SQLite.
     const r = this.#stmt(
-      `SELECT json_group_array(json_array(path, size, mtime, ino, dev, sha256, synced_at)) AS j
-       FROM files WHERE loc = ?`,
+      `SELECT json_group_array(json_array(path, size, mtime, ino, dev, sha256, synced_at, etag))
+       AS j FROM files WHERE loc = ?`,
     ).get(id) as { j: string };
-    for (const [path, size, mtime, ino, dev, sha256, syncedAt] of JSON.parse(r.j)) {
-      out.set(path, { path, size, mtime, ino, dev, sha256, syncedAt });
+    for (const [path, size, mtime, ino, dev, sha256, syncedAt, etag] of JSON.parse(r.j)) {
+      out.set(path, { path, size, mtime, ino, dev, sha256, syncedAt, etag });
     }
     return out;
   }
@@ -182,10 +186,10 @@ export class StateStore {
    */
   apply(changes: StateChanges[]): void {
     const upsertSql = (n: number) =>
-      `INSERT INTO files (loc, path, size, mtime, ino, dev, sha256, synced_at) VALUES ` +
-      Array(n).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ") +
+      `INSERT INTO files (loc, path, size, mtime, ino, dev, sha256, synced_at, etag) VALUES ` +
+      Array(n).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ") +
       ` ON CONFLICT (loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
-         ino = excluded.ino, dev = excluded.dev, sha256 = excluded.sha256,
+         ino = excluded.ino, dev = excluded.dev, sha256 = excluded.sha256, etag = excluded.etag,
          synced_at = max(files.synced_at, excluded.synced_at)`;
     const del = this.#stmt("DELETE FROM files WHERE loc = ? AND path = ?");
     this.transaction(() => {
@@ -206,7 +210,7 @@ export class StateStore {
           args.length = 0;
         };
         for (const r of c.upserts) {
-          args.push(loc, r.path, r.size, r.mtime, r.ino, r.dev, r.sha256, r.syncedAt);
+          args.push(loc, r.path, r.size, r.mtime, r.ino, r.dev, r.sha256, r.syncedAt, r.etag);
           if (args.length === BATCH * COLUMNS) flush(BATCH);
         }
         if (args.length > 0) flush(args.length / COLUMNS);

@@ -10,6 +10,7 @@ const row = (path: string, extra: Partial<StateRow> = {}): StateRow => ({
   ino: 3,
   dev: 4,
   sha256: null,
+  etag: null,
   syncedAt: 5,
   ...extra,
 });
@@ -65,6 +66,14 @@ Deno.test("StateStore.open() creates folders, survives reopening and refuses a n
     db.exec("PRAGMA user_version = 99");
     db.close();
     assert.throws(() => StateStore.open(path), /newer ferry/);
+    // A version 1 database (no etag column) is migrated in place, rows kept.
+    const v1 = new DatabaseSync(path);
+    v1.exec("PRAGMA user_version = 1; ALTER TABLE files DROP COLUMN etag;");
+    v1.close();
+    const migrated = StateStore.open(path);
+    assert.equal(migrated.rows("A").get("x")?.sha256, "ab");
+    assert.equal(migrated.rows("A").get("x")?.etag, null);
+    migrated.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

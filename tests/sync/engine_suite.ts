@@ -70,7 +70,9 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
     assert.deepEqual(await files(fx.dst), ["a.txt", "deep/er/b.txt"]);
     assert.equal(await fx.read("dst", "deep/er/b.txt"), "beta");
     assert.equal((await fx.dst.stat("a.txt"))?.mtime, 1_500_000_000_000);
-    assert.equal((await fx.dst.stat("empty"))?.kind, "dir");
+    if (fx.src.caps.dirs && fx.dst.caps.dirs) {
+      assert.equal((await fx.dst.stat("empty"))?.kind, "dir");
+    }
   });
 
   t("a second run with nothing changed does nothing", async (fx, state) => {
@@ -245,7 +247,8 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
   });
 
   t("a missing source root is refused and a missing destination is created", async (fx, state) => {
-    assert.equal(await fx.dst.rootExists(), false);
+    // Object stores have no root to be missing: a prefix exists once it holds something.
+    if (fx.dst.caps.dirs) assert.equal(await fx.dst.rootExists(), false);
     await fx.put("src", "a.txt", "a");
     const r = await run(fx, state);
     assert.equal(r.summary.copied, 1);

@@ -1,0 +1,579 @@
+/**
+ * S3 and S3-compatible object storage (AWS, Wasabi, any endpoint). Loaded lazily: only a run
+ * that names an `s3://` or `wasabi://` location pays for the AWS SDK.
+ *
+ * Modification times live in object metadata as `x-amz-meta-mtime`, seconds with a fraction,
+ * the key and format rclone uses, so buckets written by either tool are in step for the other.
+ * Listings carry no metadata; the state's record of each object (size, ETag, mtime) makes a
+ * HEAD per object unnecessary after the first run.
+ *
+ * @module
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  type CopyObjectCommandInput,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+  UploadPartCopyCommand,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type {
+  Backend,
+  Capabilities,
+  Entry,
+  KnownFile,
+  Listing,
+  ListOptions,
+  WriteMeta,
+} from "./backend.ts";
+import { describeS3Error, s3ErrorCode } from "./s3_errors.ts";
+import { checkKey, isTempName, joinKey } from "../paths.ts";
+import { loadFilter } from "../scan/filter.ts";
+import { runPool } from "../execute/pool.ts";
+
+/** How to reach a bucket. */
+export interface S3Options {
+  bucket: string;
+  /** Key prefix without leading or trailing slashes, `""` for the whole bucket. */
+  prefix: string;
+  /** Printable location (the user's text). */
+  display: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  pathStyle?: boolean;
+  /** Replace the HTTP layer (tests with recorded responses). */
+  requestHandler?: S3ClientConfig["requestHandler"];
+  /** Objects above this size are uploaded in parts (default 8 MiB). */
+  multipartThreshold?: number;
+  /** Objects above this size are copied server-side in parts (default 5 GiB, the S3 limit). */
+  copyPartThreshold?: number;
+}
+
+/** Storage classes whose objects must be restored before they can be read. */
+const ARCHIVE_CLASSES = new Set(["GLACIER", "DEEP_ARCHIVE"]);
+const MTIME_META = "mtime";
+const SHA_META = "sha256";
+const PART_SIZE = 8 << 20;
+/** Objects up to this size go in one PutObject, read into memory first. */
+const SMALL_OBJECT = 8 << 20;
+const COPY_PART_SIZE = 512 << 20;
+
+/**
+ * Format a time as rclone does for `x-amz-meta-mtime`: whole seconds, a dot, nanoseconds.
+ *
+ * @param ms Milliseconds since the epoch.
+ * @returns Such as `1600000000.123000000`.
+ */
+export function formatMtime(ms: number): string {
+  const secs = Math.floor(ms / 1000);
+  const nanos = Math.round((ms - secs * 1000) * 1e6);
+  return `${secs}.${String(nanos).padStart(9, "0")}`;
+}
+
+/**
+ * Read an `x-amz-meta-mtime` value (any decimal seconds, as rclone and others write it).
+ *
+ * @param text The metadata value.
+ * @returns Milliseconds since the epoch, or undefined when unreadable.
+ */
+export function parseMtime(text: string | undefined): number | undefined {
+  if (!text || !/^\d+(\.\d+)?$/.test(text.trim())) return undefined;
+  const [whole, frac = ""] = text.trim().split(".");
+  return Number(whole) * 1000 + Math.floor(Number((frac + "000").slice(0, 3)));
+}
+
+/**
+ * A bucket (and prefix) as a ferry location.
+ */
+export class S3Backend implements Backend {
+  readonly display: string;
+  readonly id: string;
+  readonly caps: Capabilities = {
+    timePrecision: 1,
+    caseInsensitive: false,
+    inodes: false,
+    setsModTime: true,
+    dirs: false,
+    slowModTime: true,
+  };
+  /** Content bytes sent in uploads (not server-side copies): tests and benchmarks read it. */
+  bytesUploaded = 0;
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly prefix: string;
+  #multipartThreshold: number;
+  #partSize: number;
+  #copyPartThreshold: number;
+  #bigSlots = new Slots(4);
+  #smallBytes = new Slots(64 << 20);
+
+  /** @param o Bucket, prefix and how to reach them. */
+  constructor(o: S3Options) {
+    this.bucket = o.bucket;
+    this.prefix = o.prefix.replace(/^\/+|\/+$/g, "");
+    this.display = o.display;
+    this.id = `s3:${o.endpoint ?? "aws"}/${o.bucket}/${this.prefix}`;
+    this.#multipartThreshold = o.multipartThreshold ?? SMALL_OBJECT;
+    this.#partSize = Math.max(5 << 20, Math.min(PART_SIZE, this.#multipartThreshold));
+    this.#copyPartThreshold = o.copyPartThreshold ?? 5 * 1024 ** 3;
+    const config: S3ClientConfig = {
+      region: o.region ?? Deno.env.get("AWS_REGION") ?? Deno.env.get("AWS_DEFAULT_REGION") ??
+        "us-east-1",
+      forcePathStyle: o.pathStyle ?? false,
+      maxAttempts: 6,
+      // ferry reports errors itself, in one line each.
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      // Third-party stores reject the SDK's newer default checksum trailers.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    };
+    if (o.endpoint) config.endpoint = o.endpoint;
+    if (o.profile) config.profile = o.profile;
+    if (o.requestHandler) config.requestHandler = o.requestHandler;
+    this.client = new S3Client(config);
+  }
+
+  /** The object key of a ferry key. */
+  objectKey(key: string): string {
+    const k = checkKey(key);
+    return this.prefix === "" ? k : k === "" ? this.prefix : `${this.prefix}/${k}`;
+  }
+
+  async rootExists(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (err) {
+      throw new Error(describeS3Error(err, this.display));
+    }
+  }
+
+  createRoot(): Promise<void> {
+    // A prefix needs no creating, and ferry never creates buckets: rootExists() already
+    // refused a missing one.
+    return Promise.resolve();
+  }
+
+  async list(options: ListOptions = {}): Promise<Listing> {
+    const skip = await loadFilter(options.exclude ?? []);
+    const entries: Entry[] = [];
+    const skipped: Listing["skipped"] = [];
+    const problems: Listing["problems"] = [];
+    const needHead: Entry[] = [];
+    const base = this.prefix === "" ? "" : this.prefix + "/";
+    let token: string | undefined;
+    let restoreStatus = true;
+    for (let page = 0; page < 1_000_000; page++) {
+      let out: ListObjectsV2CommandOutput;
+      try {
+        out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: base,
+            ContinuationToken: token,
+            ...(restoreStatus ? { OptionalObjectAttributes: ["RestoreStatus"] } : {}),
+          }),
+        );
+      } catch (err) {
+        // Stores that do not know the optional attribute refuse it: list without it.
+        if (
+          restoreStatus && page === 0 && /InvalidArgument|NotImplemented/.test(s3ErrorCode(err))
+        ) {
+          restoreStatus = false;
+          page--;
+          continue;
+        }
+        throw new Error(describeS3Error(err, this.display));
+      }
+      for (const o of out.Contents ?? []) {
+        const rel = (o.Key ?? "").slice(base.length);
+        if (rel === "" || rel.endsWith("/")) continue; // folder markers
+        let key: string;
+        try {
+          key = checkKey(rel);
+        } catch {
+          skipped.push({ key: rel, reason: "unsafe object name (refused)" });
+          continue;
+        }
+        if (isTempName(key.slice(key.lastIndexOf("/") + 1))) continue;
+        if (skip?.(key, false) || [...parents(key)].some((p) => skip?.(p, true))) continue;
+        const e: Entry = {
+          key,
+          kind: "file",
+          size: o.Size ?? 0,
+          mtime: o.LastModified?.getTime() ?? 0,
+          mtimeKind: "upload",
+        };
+        if (o.ETag) e.etag = o.ETag;
+        const cls = o.StorageClass ?? "STANDARD";
+        if (ARCHIVE_CLASSES.has(cls)) {
+          const rs = o.RestoreStatus;
+          const restored = rs ? !rs.IsRestoreInProgress && !!rs.RestoreExpiryDate : undefined;
+          if (restored === false) e.archived = true;
+          else if (restored === undefined) needHead.push(e); // the HEAD tells
+        } else if (cls === "INTELLIGENT_TIERING") needHead.push(e);
+        const known = options.known?.get(key);
+        if (known && known.size === e.size && known.etag !== null && known.etag === e.etag) {
+          e.mtime = known.mtime;
+          delete e.mtimeKind;
+        } else if (!needHead.includes(e)) needHead.push(e);
+        entries.push(e);
+      }
+      if (!out.IsTruncated || !out.NextContinuationToken) break;
+      token = out.NextContinuationToken;
+    }
+    // Objects the state does not know: their mtime (and archive state) is in the metadata.
+    await runPool(needHead, 16, async (e) => {
+      try {
+        const h = await this.#head(e.key);
+        if (h) this.#applyHead(e, h);
+      } catch (err) {
+        problems.push({ key: e.key, message: describeS3Error(err, this.display) });
+      }
+    });
+    // Objects that could not be inspected are problems: nothing is decided about them.
+    const bad = new Set(problems.map((p) => p.key));
+    return { entries: entries.filter((e) => !bad.has(e.key)), problems, skipped };
+  }
+
+  #applyHead(e: Entry, h: HeadObjectCommandOutput): void {
+    const m = parseMtime(h.Metadata?.[MTIME_META]);
+    if (m !== undefined) {
+      e.mtime = m;
+      delete e.mtimeKind;
+    }
+    const sha = h.Metadata?.[SHA_META];
+    if (sha && /^[0-9a-f]{64}$/.test(sha)) e.sha256 = sha;
+    const cls = h.StorageClass ?? "STANDARD";
+    const restore = h.Restore ?? "";
+    const restored = /ongoing-request="false"/.test(restore);
+    if (ARCHIVE_CLASSES.has(cls) && !restored) e.archived = true;
+    else if (
+      (h.ArchiveStatus === "ARCHIVE_ACCESS" || h.ArchiveStatus === "DEEP_ARCHIVE_ACCESS") &&
+      !restored
+    ) e.archived = true;
+    else delete e.archived;
+  }
+
+  async #head(key: string): Promise<HeadObjectCommandOutput | undefined> {
+    try {
+      return await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      );
+    } catch (err) {
+      const code = s3ErrorCode(err);
+      if (code === "NotFound" || code === "NoSuchKey" || code === "404") return undefined;
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<Entry | undefined> {
+    const h = await this.#head(key);
+    if (!h) return undefined;
+    const e: Entry = {
+      key: checkKey(key),
+      kind: "file",
+      size: h.ContentLength ?? 0,
+      mtime: h.LastModified?.getTime() ?? 0,
+      mtimeKind: "upload",
+    };
+    if (h.ETag) e.etag = h.ETag;
+    this.#applyHead(e, h);
+    return e;
+  }
+
+  async storedHash(key: string): Promise<string | undefined> {
+    return (await this.stat(key))?.sha256;
+  }
+
+  async read(key: string): Promise<ReadableStream<Uint8Array>> {
+    const out = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+    );
+    if (!out.Body) throw new Error(`Object "${key}" has no body`);
+    return out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+  }
+
+  async write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
+    const Key = this.objectKey(key);
+    const Metadata: Record<string, string> = { [MTIME_META]: formatMtime(meta.mtime) };
+    if (meta.sha256) Metadata[SHA_META] = meta.sha256;
+    let etag: string | undefined;
+    if (meta.size <= this.#multipartThreshold) {
+      // Small objects are read whole first: a failing source fails before anything is sent,
+      // and the object appears only when all of it has arrived.
+      const bytes = await readExactly(data, meta.size, key);
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: bytes,
+          ContentLength: bytes.length,
+          Metadata,
+        }),
+      );
+      etag = out.ETag;
+    } else {
+      // Parts in parallel; on failure the upload is aborted, so no parts are left billing.
+      // At most four large uploads run at once: memory stays bounded whatever the sizes.
+      await this.#bigSlots.acquire();
+      try {
+        let sent = 0;
+        let streamError: unknown;
+        const reader = data.getReader();
+        const counted = new ReadableStream<Uint8Array>({
+          async pull(c) {
+            try {
+              const r = await reader.read();
+              if (r.done) c.close();
+              else {
+                sent += r.value.byteLength;
+                c.enqueue(r.value);
+              }
+            } catch (err) {
+              streamError = err; // reported as the cause, not the abort that follows it
+              c.error(err);
+            }
+          },
+        });
+        const up = new Upload({
+          client: this.client,
+          params: { Bucket: this.bucket, Key, Body: counted, Metadata },
+          partSize: this.#partSize,
+          queueSize: 4,
+          leavePartsOnError: false,
+        });
+        let out;
+        try {
+          out = await up.done();
+        } catch (err) {
+          throw streamError ?? err;
+        }
+        etag = out.ETag;
+        if (sent !== meta.size) {
+          await this.remove(key).catch(() => {});
+          throw new Error(`"${key}" changed while it was uploaded (${sent} of ${meta.size} bytes)`);
+        }
+      } finally {
+        this.#bigSlots.release();
+      }
+    }
+    this.bytesUploaded += meta.size;
+    const e: Entry = { key: checkKey(key), kind: "file", size: meta.size, mtime: meta.mtime };
+    if (etag) e.etag = etag;
+    if (meta.sha256) e.sha256 = meta.sha256;
+    return e;
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+    );
+  }
+
+  mkdir(): Promise<void> {
+    return Promise.resolve(); // folders are only key prefixes here
+  }
+
+  rmdir(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Rename in place: CopyObject (UploadPartCopy above 5 GiB) then DeleteObject. A key with
+   * objects below it moves as a folder, many objects at once. No content passes through ferry.
+   */
+  async move(from: string, to: string): Promise<void> {
+    if (await this.#head(to)) throw new Deno.errors.AlreadyExists(`"${to}" already exists`);
+    const h = await this.#head(from);
+    if (h) {
+      await this.#moveObject(from, to, h);
+      return;
+    }
+    const below: string[] = [];
+    const base = this.objectKey(from) + "/";
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token }),
+      );
+      for (const o of out.Contents ?? []) if (o.Key) below.push(o.Key.slice(base.length));
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    if (below.length === 0) throw new Deno.errors.NotFound(`No such object or folder "${from}"`);
+    const failures: string[] = [];
+    await runPool(below, 16, async (rel) => {
+      try {
+        const src = joinKey(from, rel);
+        const head = await this.#head(src);
+        if (head) await this.#moveObject(src, joinKey(to, rel), head);
+      } catch (err) {
+        failures.push(`${rel}: ${describeS3Error(err, this.display)}`);
+      }
+    });
+    if (failures.length) {
+      throw new Error(`Folder move left ${failures.length} object(s): ${failures[0]}`);
+    }
+  }
+
+  /** Copy then delete, keeping storage class, encryption, metadata and content headers. */
+  async #moveObject(from: string, to: string, h: HeadObjectCommandOutput): Promise<void> {
+    await this.copyObject(from, to, h);
+    await this.remove(from);
+  }
+
+  /**
+   * Server-side copy that keeps what rclone lost (rclone issues 2610 and 5243): the storage
+   * class, server-side encryption and content headers come from the source's HEAD.
+   *
+   * @param from Source key.
+   * @param to Destination key.
+   * @param h The source's HEAD.
+   */
+  async copyObject(from: string, to: string, h: HeadObjectCommandOutput): Promise<void> {
+    const source = `${this.bucket}/${
+      this.objectKey(from).split("/").map(encodeURIComponent).join("/")
+    }`;
+    const keep = {
+      ...(h.StorageClass && h.StorageClass !== "STANDARD" ? { StorageClass: h.StorageClass } : {}),
+      ...(h.ServerSideEncryption ? { ServerSideEncryption: h.ServerSideEncryption } : {}),
+      ...(h.SSEKMSKeyId ? { SSEKMSKeyId: h.SSEKMSKeyId } : {}),
+      ...(h.BucketKeyEnabled !== undefined ? { BucketKeyEnabled: h.BucketKeyEnabled } : {}),
+    };
+    const size = h.ContentLength ?? 0;
+    if (size <= this.#copyPartThreshold) {
+      const input: CopyObjectCommandInput = {
+        Bucket: this.bucket,
+        Key: this.objectKey(to),
+        CopySource: source,
+        MetadataDirective: "COPY",
+        ...keep,
+      };
+      await this.client.send(new CopyObjectCommand(input));
+      return;
+    }
+    // Above 5 GiB CopyObject is refused: copy in parts, with the headers set on creation.
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(to),
+        ...(h.Metadata ? { Metadata: h.Metadata } : {}),
+        ...(h.ContentType ? { ContentType: h.ContentType } : {}),
+        ...(h.ContentEncoding ? { ContentEncoding: h.ContentEncoding } : {}),
+        ...(h.ContentDisposition ? { ContentDisposition: h.ContentDisposition } : {}),
+        ...(h.ContentLanguage ? { ContentLanguage: h.ContentLanguage } : {}),
+        ...(h.CacheControl ? { CacheControl: h.CacheControl } : {}),
+        ...keep,
+      }),
+    );
+    const uploadId = created.UploadId!;
+    try {
+      const ranges: { n: number; start: number; end: number }[] = [];
+      for (let start = 0, n = 1; start < size; start += COPY_PART_SIZE, n++) {
+        ranges.push({ n, start, end: Math.min(size, start + COPY_PART_SIZE) - 1 });
+      }
+      const parts: { PartNumber: number; ETag: string }[] = [];
+      await runPool(ranges, 8, async (r) => {
+        const out = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key: this.objectKey(to),
+            UploadId: uploadId,
+            PartNumber: r.n,
+            CopySource: source,
+            CopySourceRange: `bytes=${r.start}-${r.end}`,
+          }),
+        );
+        parts.push({ PartNumber: r.n, ETag: out.CopyPartResult?.ETag ?? "" });
+      });
+      parts.sort((a, b) => a.PartNumber - b.PartNumber);
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(to),
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    } catch (err) {
+      await this.client.send(
+        new AbortMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(to),
+          UploadId: uploadId,
+        }),
+      ).catch(() => {});
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    this.client.destroy();
+    return Promise.resolve();
+  }
+}
+
+/** Read a stream whole, failing if it ends at another size than expected. */
+async function readExactly(
+  data: ReadableStream<Uint8Array>,
+  size: number,
+  key: string,
+): Promise<Uint8Array> {
+  const buf = new Uint8Array(size);
+  let got = 0;
+  for await (const chunk of data) {
+    if (got + chunk.byteLength > size) {
+      throw new Error(`"${key}" grew while it was read (more than ${size} bytes)`);
+    }
+    buf.set(chunk, got);
+    got += chunk.byteLength;
+  }
+  if (got !== size) throw new Error(`"${key}" shrank while it was read (${got} of ${size} bytes)`);
+  return buf;
+}
+
+/** A counting semaphore; a request larger than the whole capacity is let through alone. */
+class Slots {
+  #capacity: number;
+  #free: number;
+  #waiting: { n: number; go: () => void }[] = [];
+  constructor(n: number) {
+    this.#capacity = n;
+    this.#free = n;
+  }
+  acquire(n = 1): Promise<void> {
+    const want = Math.min(n, this.#capacity);
+    if (this.#waiting.length === 0 && this.#free >= want) {
+      this.#free -= want;
+      return Promise.resolve();
+    }
+    return new Promise((go) => this.#waiting.push({ n: want, go }));
+  }
+  release(n = 1): void {
+    this.#free += Math.min(n, this.#capacity);
+    while (this.#waiting.length > 0 && this.#free >= this.#waiting[0]!.n) {
+      const w = this.#waiting.shift()!;
+      this.#free -= w.n;
+      w.go();
+    }
+  }
+}
+
+function* parents(key: string): Generator<string> {
+  for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) yield key.slice(0, i);
+}
+
+/** What the state passes to `list`, from its rows. */
+export type KnownFiles = ReadonlyMap<string, KnownFile>;
