@@ -59,6 +59,8 @@ export interface S3Options {
   multipartThreshold?: number;
   /** Objects above this size are copied server-side in parts (default 5 GiB, the S3 limit). */
   copyPartThreshold?: number;
+  /** Size of each part of such a copy (default 512 MiB). */
+  copyPartSize?: number;
 }
 
 /** Storage classes whose objects must be restored before they can be read. */
@@ -116,6 +118,7 @@ export class S3Backend implements Backend {
   #multipartThreshold: number;
   #partSize: number;
   #copyPartThreshold: number;
+  #copyPartSize: number;
   #bigSlots = new Slots(4);
   #smallBytes = new Slots(64 << 20);
 
@@ -128,6 +131,7 @@ export class S3Backend implements Backend {
     this.#multipartThreshold = o.multipartThreshold ?? SMALL_OBJECT;
     this.#partSize = Math.max(5 << 20, Math.min(PART_SIZE, this.#multipartThreshold));
     this.#copyPartThreshold = o.copyPartThreshold ?? 5 * 1024 ** 3;
+    this.#copyPartSize = o.copyPartSize ?? COPY_PART_SIZE;
     const config: S3ClientConfig = {
       region: o.region ?? Deno.env.get("AWS_REGION") ?? Deno.env.get("AWS_DEFAULT_REGION") ??
         "us-east-1",
@@ -481,8 +485,9 @@ export class S3Backend implements Backend {
     const uploadId = created.UploadId!;
     try {
       const ranges: { n: number; start: number; end: number }[] = [];
-      for (let start = 0, n = 1; start < size; start += COPY_PART_SIZE, n++) {
-        ranges.push({ n, start, end: Math.min(size, start + COPY_PART_SIZE) - 1 });
+      const step = this.#copyPartSize;
+      for (let start = 0, n = 1; start < size; start += step, n++) {
+        ranges.push({ n, start, end: Math.min(size, start + step) - 1 });
       }
       const parts: { PartNumber: number; ETag: string }[] = [];
       await runPool(ranges, 8, async (r) => {

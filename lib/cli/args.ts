@@ -8,8 +8,40 @@ import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import type { DeleteLimit } from "../sync.ts";
 
+/** How to reach S3 locations (flags common to every command). */
+export interface S3Flags {
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  pathStyle?: boolean;
+}
+
+/** Output flags common to every command. */
+export interface OutputFlags {
+  verbose: number;
+  quiet: boolean;
+  json: boolean;
+}
+
+/** Parsed options of the S3 tool commands. */
+export type S3ToolArgs =
+  & S3Flags
+  & OutputFlags
+  & (
+    | {
+      command: "restore";
+      location: string;
+      tier: "Bulk" | "Standard" | "Expedited";
+      days: number;
+    }
+    | { command: "restore-status"; location: string }
+    | { command: "versioning"; location: string; set?: boolean }
+    | { command: "versions"; location: string; path: string }
+    | { command: "get"; location: string; path: string; versionId: string; output?: string }
+  );
+
 /** Parsed options of `sync` and `status`. */
-export interface SyncArgs {
+export interface SyncArgs extends S3Flags {
   command: "sync" | "status";
   from: string;
   to: string;
@@ -33,7 +65,8 @@ export interface SyncArgs {
 export type Parsed =
   | { kind: "help"; topic: string }
   | { kind: "version" }
-  | ({ kind: "sync" } & SyncArgs);
+  | ({ kind: "sync" } & SyncArgs)
+  | ({ kind: "s3tool" } & S3ToolArgs);
 
 const COMMANDS = [
   "sync",
@@ -65,7 +98,53 @@ const options = {
   state: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
+  endpoint: { type: "string" },
+  region: { type: "string" },
+  profile: { type: "string" },
+  "path-style": { type: "boolean" },
+  tier: { type: "string" },
+  days: { type: "string" },
+  "version-id": { type: "string" },
+  output: { type: "string", short: "o" },
 } as const;
+
+/** Which options each command takes, beyond the common ones. */
+const COMMON = [
+  "verbose",
+  "quiet",
+  "json",
+  "help",
+  "version",
+  "endpoint",
+  "region",
+  "profile",
+  "path-style",
+];
+const SYNC_ONLY = [
+  "delete",
+  "dry-run",
+  "scan",
+  "checksum",
+  "exclude",
+  "max-delete",
+  "force",
+  "yes",
+  "interval",
+  "watch",
+  "transfers",
+  "log-file",
+  "state",
+];
+const ALLOWED: Record<string, string[]> = {
+  sync: [...COMMON, ...SYNC_ONLY],
+  status: [...COMMON, ...SYNC_ONLY],
+  mirror: [...COMMON, ...SYNC_ONLY, "file"],
+  restore: [...COMMON, "tier", "days"],
+  "restore-status": COMMON,
+  versioning: COMMON,
+  versions: COMMON,
+  get: [...COMMON, "version-id", "output"],
+};
 
 function positiveInt(flag: string, v: string, min: number): number {
   if (!/^\d+$/.test(v) || Number(v) < min) {
@@ -129,6 +208,93 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   }
   if (values.help) return { kind: "help", topic: command };
   if (values.version) return { kind: "version" };
+  for (const [name, v] of Object.entries(values)) {
+    if (v !== undefined && !ALLOWED[command]!.includes(name)) {
+      throw new UsageError(
+        `Option --${name} does not apply to "ferry ${command}": run "ferry ${command} --help"`,
+      );
+    }
+  }
+  if (values.quiet && values.verbose) {
+    throw new UsageError(`Options -q and -v contradict each other: pick one`);
+  }
+  const s3: S3Flags = {};
+  if (values.endpoint !== undefined) s3.endpoint = values.endpoint;
+  if (values.region !== undefined) s3.region = values.region;
+  if (values.profile !== undefined) s3.profile = values.profile;
+  if (values["path-style"]) s3.pathStyle = true;
+  const outFlags: OutputFlags = {
+    verbose: values.verbose?.length ?? 0,
+    quiet: !!values.quiet,
+    json: !!values.json,
+  };
+  const need = (n: number, what: string) => {
+    if (positionals.length !== n) {
+      throw new UsageError(
+        `"ferry ${command}" takes ${what}; got ${positionals.length} argument(s): run "ferry ${command} --help"`,
+      );
+    }
+  };
+  switch (command) {
+    case "restore": {
+      need(1, "one S3 location");
+      const tiers = { bulk: "Bulk", standard: "Standard", expedited: "Expedited" } as const;
+      const tier = tiers[(values.tier ?? "bulk").toLowerCase() as keyof typeof tiers];
+      if (!tier) {
+        throw new UsageError(
+          `Option --tier takes bulk, standard or expedited, not "${values.tier}"`,
+        );
+      }
+      const days = values.days !== undefined ? positiveInt("days", values.days, 1) : 7;
+      return { kind: "s3tool", command, location: positionals[0]!, tier, days, ...s3, ...outFlags };
+    }
+    case "restore-status":
+      need(1, "one S3 location");
+      return { kind: "s3tool", command, location: positionals[0]!, ...s3, ...outFlags };
+    case "versioning": {
+      if (positionals.length < 1 || positionals.length > 2) {
+        need(1, "an S3 location and optionally on or off");
+      }
+      const word = positionals[1]?.toLowerCase();
+      if (word !== undefined && word !== "on" && word !== "off") {
+        throw new UsageError(`"ferry versioning" takes on or off, not "${positionals[1]}"`);
+      }
+      return {
+        kind: "s3tool",
+        command,
+        location: positionals[0]!,
+        ...(word !== undefined ? { set: word === "on" } : {}),
+        ...s3,
+        ...outFlags,
+      };
+    }
+    case "versions":
+      need(2, "an S3 location and a path in it");
+      return {
+        kind: "s3tool",
+        command,
+        location: positionals[0]!,
+        path: positionals[1]!,
+        ...s3,
+        ...outFlags,
+      };
+    case "get": {
+      need(2, "an S3 location and a path in it");
+      if (!values["version-id"]) {
+        throw new UsageError(`"ferry get" needs --version-id <id> (see "ferry versions")`);
+      }
+      return {
+        kind: "s3tool",
+        command,
+        location: positionals[0]!,
+        path: positionals[1]!,
+        versionId: values["version-id"],
+        ...(values.output !== undefined ? { output: values.output } : {}),
+        ...s3,
+        ...outFlags,
+      };
+    }
+  }
   if (command !== "sync" && command !== "status") {
     throw new UsageError(`"ferry ${command}" is not available in this version of ferry yet`);
   }
@@ -142,9 +308,6 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
       `"ferry ${command}" takes two locations, <from> and <to>; got ${positionals.length}: run "ferry ${command} --help"`,
     );
   }
-  if (values.quiet && values.verbose) {
-    throw new UsageError(`Options -q and -v contradict each other: pick one`);
-  }
   const out: Parsed = {
     kind: "sync",
     command,
@@ -157,9 +320,8 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     force: !!values.force,
     yes: !!values.yes,
     transfers: values.transfers ? positiveInt("transfers", values.transfers, 1) : 16,
-    verbose: values.verbose?.length ?? 0,
-    quiet: !!values.quiet,
-    json: !!values.json,
+    ...outFlags,
+    ...s3,
   };
   if (values["max-delete"] !== undefined) out.maxDelete = parseMaxDelete(values["max-delete"]);
   if (values.interval !== undefined) {

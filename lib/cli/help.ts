@@ -7,6 +7,13 @@
 /** The version printed by `--version`; kept in step with deno.json by a test. */
 export const VERSION = "0.1.0";
 
+const S3 = `S3 options (s3:// and wasabi:// locations):
+  --endpoint <url>        any S3-compatible endpoint (default: AWS; Wasabi's from the region)
+  --region <name>         the bucket's region (default: AWS_REGION, else us-east-1)
+  --profile <name>        a profile of ~/.aws/credentials and ~/.aws/config
+  --path-style            address buckets as <endpoint>/<bucket> (MinIO, s3rver, some NAS)
+Credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then profiles.`;
+
 const COMMON = `Common options:
   -v, -vv                 more detail (each file; then debug notes and stack traces)
   -q                      errors only
@@ -26,9 +33,15 @@ Commands:
   sync <from> <to>        one-way: make <to> hold what <from> holds
   status <from> <to>      what sync would do now, counted and listed; changes nothing
   mirror <loc> <loc>…     keep locations identical both ways (not in this version yet)
+  restore <s3-location>   ask S3 to thaw archived objects (Glacier, Deep Archive, IT archive)
+  restore-status <s3-location>   each archived object's restore progress
+  versioning <s3-location> [on|off]   show or set bucket versioning
+  versions <s3-location> <path>       list a file's stored versions
+  get <s3-location> <path> --version-id <id> [-o <file>]   fetch one past version
 
-Locations: ./dir, /abs/dir, C:\\dir, folder:/dir, file:///dir (local folders).
-zip:, ftp://, ftps://, s3:// and wasabi:// are parsed but not in this version yet.
+Locations: ./dir, /abs/dir, C:\\dir, folder:/dir, file:///dir (local folders);
+s3://bucket[/prefix] and wasabi://bucket[/prefix]. zip:, ftp:// and ftps:// are parsed but
+not in this version yet.
 
 Exit codes: 0 done; 1 some files failed (each listed); 2 bad usage or input;
 3 refused by a safety limit; 130 interrupted.
@@ -53,11 +66,56 @@ Options:
   --interval <seconds>    run again every N seconds until stopped
   --transfers <N>         files copied at once (default 16)
 
+${S3}
+
 ${COMMON}`,
   status: `Usage: ferry status <from> <to> [options]
 
 Show what "ferry sync <from> <to>" would do now, counted and listed. Changes nothing.
 Accepts sync's --delete, --checksum and --exclude to mirror a particular sync.
+
+${S3}
+
+${COMMON}`,
+  restore: `Usage: ferry restore <s3-location> [--tier bulk|standard|expedited] [--days N]
+
+Ask S3 to thaw every object under the location that sits in an archive tier (GLACIER,
+DEEP_ARCHIVE, or an Intelligent-Tiering archive tier) and is not thawed or thawing.
+Bulk takes 5-48 hours and costs least, standard 3-5 hours, expedited 1-5 minutes.
+The thawed copy stays readable for --days (default 7); the next sync then fetches it.
+
+${S3}
+
+${COMMON}`,
+  "restore-status": `Usage: ferry restore-status <s3-location>
+
+List each archived object under the location: archived (not asked for), restoring, or
+restored (with the date its thawed copy expires).
+
+${S3}
+
+${COMMON}`,
+  versioning: `Usage: ferry versioning <s3-location> [on|off]
+
+Show the bucket's versioning, or turn it on (every overwrite and delete keeps the old
+version) or off (suspended: S3 keeps the versions it has).
+
+${S3}
+
+${COMMON}`,
+  versions: `Usage: ferry versions <s3-location> <path>
+
+List the stored versions of one file, newest first, with delete markers.
+
+${S3}
+
+${COMMON}`,
+  get: `Usage: ferry get <s3-location> <path> --version-id <id> [-o <file>]
+
+Fetch one past version of a file (ids from "ferry versions") into <file>, by default the
+file's name in the working folder. Written to a temporary name first, then renamed.
+
+${S3}
 
 ${COMMON}`,
 };

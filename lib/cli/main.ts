@@ -11,7 +11,8 @@ import { describeError, ExitCode, LocationError, SafetyError, UsageError } from 
 import { type Location, parseLocation } from "../location.ts";
 import { StateStore } from "../state/store.ts";
 import { syncOnce, type SyncResult } from "../sync.ts";
-import { parseCommandLine, type SyncArgs } from "./args.ts";
+import { parseCommandLine, type S3Flags, type SyncArgs } from "./args.ts";
+import { runS3Tool } from "./s3_commands.ts";
 import { HELP, VERSION } from "./help.ts";
 import { tryLock } from "./lock.ts";
 import { LogFile, resolveLogPath } from "./log_file.ts";
@@ -50,6 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       Deno.stdout.writeSync(enc.encode(`ferry ${VERSION}\n`));
       return ExitCode.ok;
     }
+    if (parsed.kind === "s3tool") return await runS3Tool(parsed);
     return await runSync(parsed);
   } catch (err) {
     const json = argv.includes("--json");
@@ -84,8 +86,8 @@ function checkNotNested(a: Location, b: Location): void {
   }
 }
 
-async function openChecked(loc: Location, offThread: boolean): Promise<Backend> {
-  const b = await openLocation(loc, { listOffThread: offThread });
+async function openChecked(loc: Location, offThread: boolean, s3: S3Flags): Promise<Backend> {
+  const b = await openLocation(loc, { listOffThread: offThread, ...s3 });
   try {
     await b.rootExists();
   } catch (err) {
@@ -109,8 +111,14 @@ async function runSync(a: SyncArgs): Promise<number> {
   const bothLocal = from.kind === "local" && to.kind === "local";
   // The source is walked in a Worker: start it now so that it loads while we set up.
   if (bothLocal) prewarmWalker();
-  const src = await openChecked(from, bothLocal);
-  const dst = await openChecked(to, false);
+  const s3: S3Flags = {
+    ...(a.endpoint !== undefined ? { endpoint: a.endpoint } : {}),
+    ...(a.region !== undefined ? { region: a.region } : {}),
+    ...(a.profile !== undefined ? { profile: a.profile } : {}),
+    ...(a.pathStyle ? { pathStyle: true } : {}),
+  };
+  const src = await openChecked(from, bothLocal, s3);
+  const dst = await openChecked(to, false, s3);
 
   const changing = !a.dryRun;
   const home = chooseStateHome([from, to], changing);
@@ -194,6 +202,7 @@ async function runSync(a: SyncArgs): Promise<number> {
           lock.release();
         }
         out.summary(res.summary, res.failures, title);
+        if (changing) writeArchiveLog(nodePath.dirname(statePath), from.text, res.archived, out);
         code = res.interrupted
           ? ExitCode.interrupted
           : res.summary.failed > 0 || res.summary.conflicts > 0 || res.deletesHeld
@@ -221,6 +230,31 @@ async function runSync(a: SyncArgs): Promise<number> {
     state?.close();
     await src.close();
     await dst.close();
+  }
+}
+
+/**
+ * Keep `archive_restore_needed.log` beside the state: the archived objects of the last run, one
+ * a line, for `ferry restore`; removed when there are none.
+ */
+function writeArchiveLog(dir: string, from: string, keys: string[], out: Output): void {
+  const file = nodePath.join(dir, "archive_restore_needed.log");
+  try {
+    if (keys.length === 0) {
+      Deno.removeSync(file);
+      return;
+    }
+    const head = `# ${new Date().toISOString()} ${from}: ${keys.length} archived object(s) were ` +
+      `skipped. Run "ferry restore ${from}", then sync again once "ferry restore-status" says restored.\n`;
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(file, head + keys.map((k) => JSON.stringify(k)).join("\n") + "\n");
+    out.note(
+      `${keys.length} archived object(s) skipped: listed in ${file}; run "ferry restore ${from}"`,
+    );
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      out.error(`Cannot write "${file}": ${describeError(err)}`);
+    }
   }
 }
 
