@@ -111,3 +111,13 @@ export function listFiles(root: string): string[] {
   walk("");
   return out.sort();
 }
+
+/**
+ * Deno's cache folder, for runs that change HOME (under which it lives by default).
+ *
+ * @returns Its path.
+ */
+export async function denoDir(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
+}
