@@ -10,14 +10,17 @@
  * (/dev/shm): the disk here is shared and its speed swings widely, the memory run shows the
  * cost of the work itself.
  *
+ * Then local -> S3 against rclone, aws s3 sync and a floor (scripts/bench_s3.ts).
+ *
  * Options: --files N (default 50000), --big-mb N (default 1024), --where disk|memory|both,
- * --keep (leave the corpus).
+ * --no-s3 (skip the S3 part), --keep (leave the corpus).
  *
  * @module
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { benchS3 } from "./bench_s3.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     "big-mb": { type: "string", default: "1024" },
     keep: { type: "boolean", default: false },
     where: { type: "string", default: "both" },
+    s3: { type: "boolean", default: true },
   },
 });
 const FILES = Number(values.files);
@@ -216,3 +220,4 @@ try {
 }
 if (wantDisk) await benchIn("disk", undefined);
 if (wantMemory) await benchIn("memory (/dev/shm)", "/dev/shm");
+if (values.s3) await benchS3();

@@ -119,8 +119,8 @@ export class S3Backend implements Backend {
   #partSize: number;
   #copyPartThreshold: number;
   #copyPartSize: number;
-  #bigSlots = new Slots(4);
-  #smallBytes = new Slots(64 << 20);
+  #bigSlots = new Slots(2);
+  #smallBytes = new Slots(32 << 20);
 
   /** @param o Bucket, prefix and how to reach them. */
   constructor(o: S3Options) {
@@ -331,7 +331,8 @@ export class S3Backend implements Backend {
       etag = out.ETag;
     } else {
       // Parts in parallel; on failure the upload is aborted, so no parts are left billing.
-      // At most four large uploads run at once: memory stays bounded whatever the sizes.
+      // At most two large uploads of three parts in flight each: memory stays bounded (about
+      // 48 MiB of parts, plus 32 MiB for small objects) whatever the sizes.
       await this.#bigSlots.acquire();
       try {
         let sent = 0;
@@ -356,7 +357,7 @@ export class S3Backend implements Backend {
           client: this.client,
           params: { Bucket: this.bucket, Key, Body: counted, Metadata },
           partSize: this.#partSize,
-          queueSize: 4,
+          queueSize: 3,
           leavePartsOnError: false,
         });
         let out;
