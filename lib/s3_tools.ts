@@ -8,8 +8,6 @@ import {
   GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
   PutBucketVersioningCommand,
@@ -48,28 +46,8 @@ export async function listArchived(b: S3Backend): Promise<ArchivedObject[]> {
   const base = b.prefix === "" ? "" : b.prefix + "/";
   const out: ArchivedObject[] = [];
   const needHead: ArchivedObject[] = [];
-  let token: string | undefined;
-  let withStatus = true;
-  for (let page = 0; page < 1_000_000; page++) {
-    let res: ListObjectsV2CommandOutput;
-    try {
-      res = await b.client.send(
-        new ListObjectsV2Command({
-          Bucket: b.bucket,
-          Prefix: base,
-          ContinuationToken: token,
-          ...(withStatus ? { OptionalObjectAttributes: ["RestoreStatus"] } : {}),
-        }),
-      );
-    } catch (err) {
-      if (withStatus && page === 0 && /InvalidArgument|NotImplemented/.test(s3ErrorCode(err))) {
-        withStatus = false;
-        page--;
-        continue;
-      }
-      throw new Error(describeS3Error(err, b.display));
-    }
-    for (const o of res.Contents ?? []) {
+  for await (const page of b.pages()) {
+    for (const o of page) {
       const cls = o.StorageClass ?? "STANDARD";
       if (!ARCHIVE.has(cls) && cls !== "INTELLIGENT_TIERING") continue;
       const a: ArchivedObject = {
@@ -88,8 +66,6 @@ export async function listArchived(b: S3Backend): Promise<ArchivedObject[]> {
         out.push(a);
       } else needHead.push(a);
     }
-    if (!res.IsTruncated || !res.NextContinuationToken) break;
-    token = res.NextContinuationToken;
   }
   await runPool(needHead, 16, async (a) => {
     const h = await b.client.send(new HeadObjectCommand({ Bucket: b.bucket, Key: base + a.key }));

@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  type _Object,
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -177,31 +178,8 @@ export class S3Backend implements Backend {
     const problems: Listing["problems"] = [];
     const needHead: Entry[] = [];
     const base = this.prefix === "" ? "" : this.prefix + "/";
-    let token: string | undefined;
-    let restoreStatus = true;
-    for (let page = 0; page < 1_000_000; page++) {
-      let out: ListObjectsV2CommandOutput;
-      try {
-        out = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: base,
-            ContinuationToken: token,
-            ...(restoreStatus ? { OptionalObjectAttributes: ["RestoreStatus"] } : {}),
-          }),
-        );
-      } catch (err) {
-        // Stores that do not know the optional attribute refuse it: list without it.
-        if (
-          restoreStatus && page === 0 && /InvalidArgument|NotImplemented/.test(s3ErrorCode(err))
-        ) {
-          restoreStatus = false;
-          page--;
-          continue;
-        }
-        throw new Error(describeS3Error(err, this.display));
-      }
-      for (const o of out.Contents ?? []) {
+    for await (const page of this.pages()) {
+      for (const o of page) {
         const rel = (o.Key ?? "").slice(base.length);
         if (rel === "" || rel.endsWith("/")) continue; // folder markers
         let key: string;
@@ -235,8 +213,6 @@ export class S3Backend implements Backend {
         } else if (!needHead.includes(e)) needHead.push(e);
         entries.push(e);
       }
-      if (!out.IsTruncated || !out.NextContinuationToken) break;
-      token = out.NextContinuationToken;
     }
     // Objects the state does not know: their mtime (and archive state) is in the metadata.
     await runPool(needHead, 16, async (e) => {
@@ -250,6 +226,44 @@ export class S3Backend implements Backend {
     // Objects that could not be inspected are problems: nothing is decided about them.
     const bad = new Set(problems.map((p) => p.key));
     return { entries: entries.filter((e) => !bad.has(e.key)), problems, skipped };
+  }
+
+  /**
+   * Every object under the prefix, a page at a time (ListObjectsV2, 1,000 a page), with each
+   * archived object's RestoreStatus where the store can give it.
+   *
+   * @yields The objects of one page.
+   */
+  async *pages(): AsyncGenerator<_Object[]> {
+    const base = this.prefix === "" ? "" : this.prefix + "/";
+    let token: string | undefined;
+    let restoreStatus = true;
+    for (let page = 0; page < 1_000_000; page++) {
+      let out: ListObjectsV2CommandOutput;
+      try {
+        out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: base,
+            ContinuationToken: token,
+            ...(restoreStatus ? { OptionalObjectAttributes: ["RestoreStatus"] } : {}),
+          }),
+        );
+      } catch (err) {
+        // Stores that do not know the optional attribute refuse it: list without it.
+        if (
+          restoreStatus && page === 0 && /InvalidArgument|NotImplemented/.test(s3ErrorCode(err))
+        ) {
+          restoreStatus = false;
+          page--;
+          continue;
+        }
+        throw new Error(describeS3Error(err, this.display));
+      }
+      yield out.Contents ?? [];
+      if (!out.IsTruncated || !out.NextContinuationToken) return;
+      token = out.NextContinuationToken;
+    }
   }
 
   #applyHead(e: Entry, h: HeadObjectCommandOutput): void {
