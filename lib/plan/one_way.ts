@@ -111,13 +111,24 @@ export function matchListings(input: OneWayInput): ReturnType<typeof matchNow> {
 
 function matchNow(input: OneWayInput) {
   const fold = input.foldCase;
-  // Unmatched destination entries stay in the map: what is left at the end are the orphans.
-  const orphanBy = new Map<string, Entry>();
-  for (const d of input.dst) orphanBy.set(matchKey(d.key, fold), d);
+  const { src, dst } = input;
   const fresh: Entry[] = [];
   const pairSrc: Entry[] = [];
   const pairDst: Entry[] = [];
-  for (const s of input.src) {
+  // Walks of two alike trees on one kind of file system often list names in the same order:
+  // pair that common run directly, and build a map only for what follows it.
+  let i = 0;
+  const n = Math.min(src.length, dst.length);
+  while (i < n && matchKey(src[i]!.key, fold) === matchKey(dst[i]!.key, fold)) {
+    pairSrc.push(src[i]!);
+    pairDst.push(dst[i]!);
+    i++;
+  }
+  // Unmatched destination entries stay in the map: what is left at the end are the orphans.
+  const orphanBy = new Map<string, Entry>();
+  for (let j = i; j < dst.length; j++) orphanBy.set(matchKey(dst[j]!.key, fold), dst[j]!);
+  for (let j = i; j < src.length; j++) {
+    const s = src[j]!;
     const k = matchKey(s.key, fold);
     const d = orphanBy.get(k);
     if (d === undefined) fresh.push(s);
