@@ -24,6 +24,7 @@ import { benchS3 } from "./bench_s3.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
+  allowNegative: true,
   options: {
     files: { type: "string", default: "50000" },
     "big-mb": { type: "string", default: "1024" },
