@@ -128,6 +128,9 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
       for (const who of round === 0 ? ["ferry", "rsync"] : ["rsync", "ferry"]) {
         await Deno.remove(who === "ferry" ? dstF : dstR, { recursive: true }).catch(() => {});
         await Deno.remove(join(src, ".ferry"), { recursive: true }).catch(() => {});
+        // Let the file system finish freeing what was just removed before the next timed run.
+        await new Deno.Command("sync").output();
+        await new Promise((r) => setTimeout(r, 3000));
         if (who === "ferry") {
           const r = await timed(ferry("sync", src, dstF, "-q"));
           fInits.push(r.seconds);
