@@ -104,3 +104,18 @@ Deno.test("chooseStateHome() uses .ferry at the first writable local root, else 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("openLocation() derives Wasabi's endpoint from the region and refuses a bad --endpoint", async () => {
+  const { openLocation, wasabiEndpoint } = await import("../../lib/backends/open.ts");
+  assert.equal(wasabiEndpoint("eu-central-1"), "https://s3.eu-central-1.wasabisys.com");
+  const w = await openLocation(parseLocation("wasabi://bucket/docs"), { region: "eu-central-1" });
+  assert.equal(w.id, "s3:https://s3.eu-central-1.wasabisys.com/bucket/docs");
+  await w.close();
+  const d = await openLocation(parseLocation("wasabi://bucket"));
+  assert.equal(d.id, "s3:https://s3.us-east-1.wasabisys.com/bucket/");
+  await d.close();
+  await assert.rejects(
+    openLocation(parseLocation("s3://bucket"), { endpoint: "localhost:9000" }),
+    /is not a URL/,
+  );
+});
