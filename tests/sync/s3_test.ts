@@ -68,6 +68,40 @@ async function fixture(s3Side: "src" | "dst"): Promise<EngineFixture> {
 engineSuite("local -> s3", () => fixture("dst"));
 engineSuite("s3 -> local", () => fixture("src"));
 
+engineSuite("s3 -> s3", () => {
+  const make = (name: string) =>
+    new S3Backend({
+      bucket: "engine",
+      prefix: `case${n++}-${name}`,
+      display: `s3://engine/${name}`,
+      endpoint: server.endpoint,
+      pathStyle: true,
+    });
+  const both = { src: make("a"), dst: make("b") };
+  return Promise.resolve({
+    ...both,
+    async put(side, key, text, mtime = Date.now()) {
+      const b = both[side];
+      const data = new TextEncoder().encode(text);
+      const before = b.bytesUploaded;
+      await b.write(key, ReadableStream.from([data]), { mtime, size: data.length });
+      b.bytesUploaded = before; // setup writes are not ferry's transfers
+    },
+    async read(side, key) {
+      const b = both[side];
+      if (!(await b.stat(key))) return undefined;
+      return await new Response(await b.read(key)).text();
+    },
+    rename: (side, from, to) => both[side].move(from, to),
+    remove: (side, key) => both[side].remove(key),
+    dstBytesWritten: () => Promise.resolve(both.dst.bytesUploaded),
+    async cleanup() {
+      await both.src.close();
+      await both.dst.close();
+    },
+  });
+});
+
 Deno.test({
   name: "sync (s3): stop the server",
   sanitizeResources: false,
