@@ -49,9 +49,11 @@ export function walkTree(root: string, skip?: ExcludeFn): RawTree {
   while (stack.length > 0) {
     const rel = stack.pop()!;
     const dirPath = rel === "" ? root : root + sep + (sep === "/" ? rel : rel.replaceAll("/", sep));
-    let names: Iterable<Deno.DirEntry>;
+    let names: Deno.DirEntry[];
     try {
-      names = Deno.readDirSync(dirPath);
+      // Sorted, so that two walks of alike trees list entries in the same order and the
+      // planner can pair them without a map (most file systems return hash or creation order).
+      names = [...Deno.readDirSync(dirPath)].sort(byName);
     } catch (err) {
       if (rel === "") throw err;
       if (err instanceof Deno.errors.NotFound) continue; // vanished mid-walk: simply gone
@@ -112,6 +114,10 @@ interface Walker {
   worker: Worker;
   /** Set when the Worker failed before it was given work (say, it could not load). */
   error?: string;
+}
+
+function byName(a: Deno.DirEntry, b: Deno.DirEntry): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 let spare: Walker | undefined;
