@@ -162,7 +162,7 @@ async function runSync(a: SyncArgs): Promise<number> {
   for (const s of sigs) Deno.addSignalListener(s, onSignal);
 
   const askBeforeDelete = !a.yes && !a.json && isTerminal(Deno.stdin) && !a.dryRun;
-  const title = `${a.dryRun ? "Plan for" : "Synced"} ${from.text} -> ${to.text}`;
+  const title = `${a.dryRun ? "Status of" : "Synced"} ${from.text} -> ${to.text}`;
   log?.write(`START ferry ${a.command} ${from.text} -> ${to.text}`);
   try {
     let code: number = ExitCode.ok;

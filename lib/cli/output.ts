@@ -209,12 +209,16 @@ export class Output implements EventSink {
   summary(s: Summary, failures: { path: string; error: string }[], title: string): void {
     this.#clearBar();
     const o = this.options;
-    const text =
-      `${o.dryRun ? "Would have: " : ""}${
-        plural(s.copied, "file")
-      } copied, ${s.updated} updated, ` +
-      `${s.moved} moved, ${s.deleted} deleted; ${s.conflicts} conflicts, ${s.skipped} skipped, ` +
-      `${s.failed} failed; ${formatBytes(s.bytes)} in ${s.seconds.toFixed(2)} s.`;
+    const nothing = s.copied + s.updated + s.moved + s.deleted + s.conflicts === 0;
+    const text = o.dryRun
+      ? (nothing
+        ? `in step, nothing to do (${s.skipped} skipped, ${s.failed} failed).`
+        : `${plural(s.copied, "file")} to copy, ${s.updated} to update, ${s.moved} to move, ` +
+          `${s.deleted} to delete; ${s.conflicts} conflicts, ${s.skipped} skipped, ` +
+          `${s.failed} failed; ${formatBytes(s.bytes)} to send.`)
+      : `${plural(s.copied, "file")} copied, ${s.updated} updated, ` +
+        `${s.moved} moved, ${s.deleted} deleted; ${s.conflicts} conflicts, ${s.skipped} skipped, ` +
+        `${s.failed} failed; ${formatBytes(s.bytes)} in ${s.seconds.toFixed(2)} s.`;
     o.log?.write(`SUMMARY ${title}: ${text}`);
     if (o.json) {
       this.#out(JSON.stringify({ event: "summary", ...s, seconds: Number(s.seconds.toFixed(3)) }));

@@ -101,7 +101,7 @@ Deno.test("ferry sync --dry-run and status list the plan and change nothing", as
     const status = await ferry(["status", s.src, s.dst]);
     assert.equal(status.code, 0);
     assert.match(status.stdout, /would copy a\.txt/);
-    assert.match(status.stdout, /2 files copied/);
+    assert.match(status.stdout, /2 files to copy, 0 to update, 0 to move, 0 to delete/);
     await assert.rejects(Deno.stat(s.dst), Deno.errors.NotFound);
     await assert.rejects(Deno.stat(join(s.src, ".ferry")), Deno.errors.NotFound);
   } finally {
