@@ -19,6 +19,8 @@ export interface Entry {
   ino?: number;
   /** Device number where the backend has them (local). */
   dev?: number;
+  /** Permission bits where the backend has them (local, not Windows). */
+  mode?: number;
   /** SHA-256 in hex when the backend knows it without reading the content. */
   sha256?: string;
   /** Object stores: the entity tag, which changes whenever the content is replaced. */

@@ -131,6 +131,7 @@ export class LocalBackend implements Backend {
         e.ino = raw.inos[i]!;
         e.dev = raw.devs[i]!;
       }
+      if (raw.modes[i]) e.mode = raw.modes[i]!;
       entries[i] = e;
     }
     await this.#removeStaleTemps(raw.temps);

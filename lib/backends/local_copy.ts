@@ -29,6 +29,7 @@ export function copyFileAtomicSync(
   dst: string,
   mtime: number,
   expect?: { size: number; mtime: number },
+  known?: KnownSource,
 ): void {
   if (expect) {
     let st: Deno.FileInfo | undefined;
@@ -39,14 +40,16 @@ export function copyFileAtomicSync(
       throw new TargetChanged("changed in the destination since the scan; left as it is");
     }
   }
-  const dir = path.dirname(dst);
-  const tmp = path.join(dir, tempName());
+  const cut = Math.max(dst.lastIndexOf("/"), dst.lastIndexOf(path.sep));
+  const dir = cut > 0 ? dst.slice(0, cut) : path.dirname(dst);
+  const tmp = dir + path.sep + tempName();
   const when = new Date(mtime);
   try {
     const input = Deno.openSync(src, { read: true });
     try {
-      const info = input.statSync();
-      if (info.size <= SMALL) copySmall(input, info, tmp, dir, when);
+      // What the walk saw saves asking again; a size that changed since is caught below.
+      const info = known && known.size <= SMALL ? known : statOf(input);
+      if (info.size <= SMALL) copySmall(input, info, tmp, dir, when, known !== undefined);
       else {
         try {
           Deno.copyFileSync(src, tmp);
@@ -73,15 +76,37 @@ export function copyFileAtomicSync(
 /** Files up to this size are copied by one read and one write: fewer calls than copyFile. */
 const SMALL = 1 << 20;
 
-function copySmall(input: Deno.FsFile, info: Deno.FileInfo, tmp: string, dir: string, when: Date) {
-  const data = new Uint8Array(info.size);
+/** Size and permission bits of a source file, as the walk saw them. */
+export interface KnownSource {
+  size: number;
+  mode?: number;
+}
+
+function statOf(f: Deno.FsFile): KnownSource {
+  const st = f.statSync();
+  return st.mode === null ? { size: st.size } : { size: st.size, mode: st.mode };
+}
+
+function copySmall(
+  input: Deno.FsFile,
+  info: KnownSource,
+  tmp: string,
+  dir: string,
+  when: Date,
+  checkSize: boolean,
+) {
+  // One byte more than expected: a file that grew since the walk shows it without a stat.
+  const data = new Uint8Array(info.size + (checkSize ? 1 : 0));
   let got = 0;
   while (got < data.length) {
     const n = input.readSync(data.subarray(got));
-    if (n === null) break; // shrank while we read: the next run sees the new size
+    if (n === null) break;
     got += n;
   }
-  const mode = info.mode === null ? undefined : info.mode & 0o7777;
+  if (checkSize && got !== info.size) {
+    throw new Error(`changed while it was copied (${got === data.length ? "grew" : "shrank"}); the next run copies it`);
+  }
+  const mode = info.mode === undefined ? undefined : info.mode & 0o7777;
   const opts: Deno.OpenOptions = { write: true, createNew: true, ...(mode ? { mode } : {}) };
   let out: Deno.FsFile;
   try {

@@ -14,6 +14,8 @@ export interface CopyJob {
   size: number;
   mtime: number;
   expect?: { size: number; mtime: number };
+  /** The source's size and mode as the walk saw them (saves a stat per file). */
+  known?: { size: number; mode?: number };
 }
 
 /** What became of one job. */

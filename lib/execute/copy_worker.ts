@@ -11,7 +11,7 @@ self.onmessage = (e: MessageEvent<CopyJob[]>) => {
   const out: CopyResult[] = [];
   for (const job of e.data) {
     try {
-      copyFileAtomicSync(job.src, job.dst, job.mtime, job.expect);
+      copyFileAtomicSync(job.src, job.dst, job.mtime, job.expect, job.known);
       out.push({ id: job.id, ok: true });
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

@@ -204,6 +204,7 @@ export async function execute(
       size: o.size,
       mtime: o.mtime,
       ...(o.op === "update" ? { expect: o.expect } : {}),
+      known: o.mode ? { size: o.size, mode: o.mode } : { size: o.size },
     }));
     await Promise.all([
       runPool(rest, options.concurrency, run, signal),

@@ -340,6 +340,7 @@ function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
     mtime: s.mtime,
   };
   if (s.sha256) op.sha256 = s.sha256;
+  if (s.mode) op.mode = s.mode;
   return op;
 }
 

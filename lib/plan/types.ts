@@ -23,6 +23,8 @@ export type Op =
     late?: boolean;
     /** The content's SHA-256 when known before the copy (stores may keep it). */
     sha256?: string;
+    /** Permission bits of a local source, as listed. */
+    mode?: number;
   }
   | {
     op: "update";
@@ -33,6 +35,7 @@ export type Op =
     expect: Expect;
     late?: boolean;
     sha256?: string;
+    mode?: number;
   }
   | { op: "move"; kind: "file" | "dir"; from: string; to: string; size: number; files: number }
   | { op: "delete"; key: string; size: number; expect: Expect }

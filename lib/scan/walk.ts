@@ -18,6 +18,8 @@ export interface RawTree {
   mtimes: Float64Array;
   inos: Float64Array;
   devs: Float64Array;
+  /** Permission bits (0 where the platform has none). */
+  modes: Uint32Array;
   problems: { key: string; message: string }[];
   skipped: { key: string; reason: string }[];
   /** Leftover temporary files of an interrupted run, with their mtimes. */
@@ -39,6 +41,7 @@ export function walkTree(root: string, skip?: ExcludeFn): RawTree {
   const mtimes: number[] = [];
   const inos: number[] = [];
   const devs: number[] = [];
+  const modes: number[] = [];
   const problems: RawTree["problems"] = [];
   const skipped: RawTree["skipped"] = [];
   const temps: RawTree["temps"] = [];
@@ -94,6 +97,7 @@ export function walkTree(root: string, skip?: ExcludeFn): RawTree {
       mtimes.push(st.mtime?.getTime() ?? 0);
       inos.push(st.ino ?? 0);
       devs.push(st.dev ?? 0);
+      modes.push(st.mode ?? 0);
       if (d.isDirectory) stack.push(r);
     }
   }
@@ -104,6 +108,7 @@ export function walkTree(root: string, skip?: ExcludeFn): RawTree {
     mtimes: Float64Array.from(mtimes),
     inos: Float64Array.from(inos),
     devs: Float64Array.from(devs),
+    modes: Uint32Array.from(modes),
     problems,
     skipped,
     temps,

@@ -49,3 +49,26 @@ Deno.test("copyFileAtomicSync() refuses to overwrite a target that changed since
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("copyFileAtomicSync() refuses a source whose size changed since the walk", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "src"), "12345");
+    assert.throws(
+      () => copyFileAtomicSync(join(dir, "src"), join(dir, "a"), 5, undefined, { size: 3 }),
+      /grew/,
+    );
+    assert.throws(
+      () => copyFileAtomicSync(join(dir, "src"), join(dir, "b"), 5, undefined, { size: 9 }),
+      /shrank/,
+    );
+    copyFileAtomicSync(join(dir, "src"), join(dir, "c"), 5, undefined, { size: 5, mode: 0o640 });
+    assert.equal(await Deno.readTextFile(join(dir, "c")), "12345");
+    if (Deno.build.os !== "windows") {
+      assert.equal((await Deno.stat(join(dir, "c"))).mode! & 0o777, 0o640);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["c", "src"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
