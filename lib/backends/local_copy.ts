@@ -104,7 +104,11 @@ function copySmall(
     got += n;
   }
   if (checkSize && got !== info.size) {
-    throw new Error(`changed while it was copied (${got === data.length ? "grew" : "shrank"}); the next run copies it`);
+    throw new Error(
+      `changed while it was copied (${
+        got === data.length ? "grew" : "shrank"
+      }); the next run copies it`,
+    );
   }
   const mode = info.mode === undefined ? undefined : info.mode & 0o7777;
   const opts: Deno.OpenOptions = { write: true, createNew: true, ...(mode ? { mode } : {}) };
