@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { benchS3 } from "./bench_s3.ts";
+import { table, timed } from "./_bench_tools.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -39,29 +40,6 @@ const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 
 function say(s: string) {
   Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
-}
-
-/** Run a command, timing it and sampling its peak resident memory. */
-async function timed(
-  cmd: string[],
-): Promise<{ seconds: number; peakMB: number; code: number; out: string }> {
-  const t0 = performance.now();
-  const child = new Deno.Command(cmd[0]!, { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
-    .spawn();
-  let peak = 0;
-  const poll = setInterval(() => {
-    try {
-      const st = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-      const m = /VmHWM:\s+(\d+) kB/.exec(st);
-      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-    } catch { /* exited */ }
-  }, 20);
-  const out = await child.output();
-  clearInterval(poll);
-  const seconds = (performance.now() - t0) / 1000;
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (out.code !== 0) throw new Error(`${cmd.join(" ")} exited ${out.code}: ${text.slice(0, 500)}`);
-  return { seconds, peakMB: peak, code: out.code, out: text };
 }
 
 function median(xs: number[]): number {
@@ -136,7 +114,10 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
           fInits.push(r.seconds);
           initMem = Math.max(initMem, r.peakMB);
         } else {
-          rInits.push((await timed(["rsync", "-a", "--delete", src + "/", dstR + "/"])).seconds);
+          rInits.push(
+            (await timed(["rsync", "-a", "--delete", "--exclude", ".ferry", src + "/", dstR + "/"]))
+              .seconds,
+          );
         }
       }
     }
@@ -159,7 +140,10 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
       const f = await timed(ferry("sync", src, dstF, "--delete", "-q"));
       fNo.push(f.seconds);
       noMem = Math.max(noMem, f.peakMB);
-      rNo.push((await timed(["rsync", "-a", "--delete", src + "/", dstR + "/"])).seconds);
+      rNo.push(
+        (await timed(["rsync", "-a", "--delete", "--exclude", ".ferry", src + "/", dstR + "/"]))
+          .seconds,
+      );
     }
     row(`no-op resync, ${FILES} files (median of 3)`, median(fNo), median(rNo), noMem);
     const find = await timed([
@@ -204,12 +188,9 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
     }
 
     say("");
-    const head = ["what", "ferry s", "rsync s", "ferry/rsync", "ferry peak MB"];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (r: string[]) =>
-      r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-    say(line(head));
-    for (const r of rows) say(line(r));
+    for (const l of table(["what", "ferry s", "rsync s", "ferry/rsync", "ferry peak MB"], rows)) {
+      say(l);
+    }
   } finally {
     if (!values.keep) await Deno.remove(work, { recursive: true });
   }

@@ -12,50 +12,14 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startS3rver } from "../tests/servers/s3rver.ts";
+import { debianTool } from "../tests/servers/peers.ts";
+import { table, timed } from "./_bench_tools.ts";
 
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 const FLOOR = fileURLToPath(new URL("./s3_floor.ts", import.meta.url));
 
 function say(s: string) {
   Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
-}
-
-interface Timed {
-  seconds: number;
-  peakMB: number;
-  out: string;
-}
-
-async function timed(cmd: string[], env: Record<string, string>): Promise<Timed> {
-  const t0 = performance.now();
-  const child = new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .spawn();
-  let peak = 0;
-  const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${child.pid}/status`));
-      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-    } catch { /* exited */ }
-  }, 20);
-  const out = await child.output();
-  clearInterval(poll);
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd.join(" ")} failed: ${text.slice(-800)}`);
-  return { seconds: (performance.now() - t0) / 1000, peakMB: peak, out: text };
-}
-
-function which(cmd: string): string | undefined {
-  for (const dir of ["/usr/bin", "/usr/local/bin"]) {
-    try {
-      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
-    } catch { /* not here */ }
-  }
-  return undefined;
 }
 
 /**
@@ -65,8 +29,8 @@ function which(cmd: string): string | undefined {
  * @param bigFiles How many 16 MiB files (default 10).
  */
 export async function benchS3(smallFiles = 5000, bigFiles = 10): Promise<void> {
-  const rclone = which("rclone");
-  const aws = which("aws");
+  const rclone = debianTool("rclone");
+  const aws = debianTool("aws");
   if (!rclone || !aws) {
     say(
       "bench s3: rclone and aws (Debian packages rclone, awscli) are needed for the peer figures",
@@ -198,12 +162,7 @@ export async function benchS3(smallFiles = 5000, bigFiles = 10): Promise<void> {
     ]);
     const sentFerry = JSON.parse(ren.ferry.out.trim().split("\n").at(-1)!).bytes as number;
     const renamedBytes = (bigFiles / 2) * (16 << 20);
-    const head = ["seconds", "ferry", "rclone", "aws s3 sync", "floor"];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (r: string[]) =>
-      r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-    say(line(head));
-    for (const r of rows) say(line(r));
+    for (const l of table(["seconds", "ferry", "rclone", "aws s3 sync", "floor"], rows)) say(l);
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     say(
       `initial: ferry/floor ${ratio(initial.ferry.seconds, floor.seconds)}, rclone/floor ${

@@ -7,19 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { startS3rver } from "../servers/s3rver.ts";
+import { debianTool } from "../servers/peers.ts";
 import { ferry, scratch } from "./_run.ts";
 
-function which(cmd: string): string | undefined {
-  for (const dir of ["/usr/bin", "/usr/local/bin"]) {
-    try {
-      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
-    } catch { /* not here */ }
-  }
-  return undefined;
-}
-
-const rclone = which("rclone");
-const aws = which("aws");
+const rclone = debianTool("rclone");
+const aws = debianTool("aws");
 const inCI = !!Deno.env.get("CI");
 
 async function run(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
