@@ -68,16 +68,6 @@ export function parentKey(key: string): string {
 }
 
 /**
- * The last segment of a key.
- *
- * @param key A non-empty key.
- * @returns Its base name.
- */
-export function baseName(key: string): string {
-  return key.slice(key.lastIndexOf("/") + 1);
-}
-
-/**
  * Whether `key` is `dir` or lies below it.
  *
  * @param key Any key.

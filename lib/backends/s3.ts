@@ -29,15 +29,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import type {
-  Backend,
-  Capabilities,
-  Entry,
-  KnownFile,
-  Listing,
-  ListOptions,
-  WriteMeta,
-} from "./backend.ts";
+import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
 import { describeS3Error, s3ErrorCode } from "./s3_errors.ts";
 import { checkKey, isTempName, joinKey } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
@@ -594,6 +586,3 @@ class Slots {
 function* parents(key: string): Generator<string> {
   for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) yield key.slice(0, i);
 }
-
-/** What the state passes to `list`, from its rows. */
-export type KnownFiles = ReadonlyMap<string, KnownFile>;

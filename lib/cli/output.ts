@@ -82,15 +82,6 @@ export class Output implements EventSink {
   }
 
   /**
-   * Print a line meant for the user on stdout (help, status lists), unless `--json`.
-   *
-   * @param line The text.
-   */
-  print(line: string): void {
-    if (!this.options.json) this.#out(line);
-  }
-
-  /**
    * Report an error line on stderr (always, even with `-q`), and to the log.
    *
    * @param message One line.
