@@ -94,12 +94,19 @@ export async function syncOnce(
     ...(dstExists ? await readIgnoreFile(dst) : []),
   ];
   const state = options.state;
+  // A location's rows are read at most once a pass: listing, renames and hashing share them.
+  const rowCache = new Map<string, Map<string, StateRow>>();
+  const rowsOf = (id: string): Map<string, StateRow> | undefined => {
+    if (!state) return undefined;
+    let rows = rowCache.get(id);
+    if (!rows) rowCache.set(id, rows = state.rows(id));
+    return rows;
+  };
   const listOptions = (b: Backend): ListOptions => {
     // Stores where each mtime costs a request get the state's record instead.
-    if (!state || !b.caps.slowModTime) return { exclude };
-    const known = new Map<string, KnownFile>();
-    for (const r of state.rows(b.id).values()) known.set(r.path, r);
-    return { exclude, known };
+    const rows = b.caps.slowModTime ? rowsOf(b.id) : undefined;
+    if (!rows) return { exclude };
+    return { exclude, known: rows as ReadonlyMap<string, KnownFile> };
   };
   const [srcList, dstList] = await Promise.all([
     src.list(listOptions(src)),
@@ -145,7 +152,7 @@ export async function syncOnce(
   // Inode renames first: what they prove needs no hashing.
   if (state && needsPrior(input)) {
     const srcByInode = new Map<string, { path: string; size: number; mtime: number }>();
-    for (const r of state.rows(src.id).values()) {
+    for (const r of rowsOf(src.id)!.values()) {
       if (r.ino) srcByInode.set(`${r.ino}:${r.dev}`, r);
     }
     input.prior = { srcByInode };
@@ -156,7 +163,7 @@ export async function syncOnce(
     srcList.entries,
     dstList.entries,
     input,
-    state,
+    rowsOf,
     sink,
   );
   const tHash = performance.now();
@@ -353,7 +360,7 @@ async function hashWhatIsNeeded(
   srcEntries: Entry[],
   dstEntries: Entry[],
   input: OneWayInput,
-  state: StateStore | undefined,
+  rowsOf: (id: string) => Map<string, StateRow> | undefined,
   sink: EventSink,
 ): Promise<Hashed> {
   const want = new Map<Backend, Entry[]>([[src, []], [dst, []]]);
@@ -377,7 +384,7 @@ async function hashWhatIsNeeded(
   const hashed: Hashed = new Map();
   for (const [b, entries] of want) {
     if (entries.length === 0) continue;
-    const rows = state?.rows(b.id);
+    const rows = rowsOf(b.id);
     const fresh: Entry[] = [];
     await runPool(entries, 4, async (e) => {
       if (e.sha256) return; // the listing had it already
