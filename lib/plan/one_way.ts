@@ -51,10 +51,16 @@ export function sameFile(
   if (input.checksum) return s.sha256 !== undefined && s.sha256 === d.sha256;
   // A store that kept no modification time has the upload time instead, which is at or after
   // the file's own: in step when the upload came after the change (as `aws s3 sync` decides).
-  if (d.mtimeKind === "upload") return d.mtime + input.modifyWindow > s.mtime;
-  if (s.mtimeKind === "upload") return s.mtime < d.mtime + input.modifyWindow;
+  // Stores give upload times in whole seconds: a file written and uploaded within one second
+  // has an upload time up to 999 ms before its own.
+  const window = Math.max(input.modifyWindow, UPLOAD_TIME_PRECISION);
+  if (d.mtimeKind === "upload") return d.mtime + window > s.mtime;
+  if (s.mtimeKind === "upload") return s.mtime < d.mtime + window;
   return Math.abs(s.mtime - d.mtime) < input.modifyWindow;
 }
+
+/** Upload times (S3 LastModified) are whole seconds. */
+const UPLOAD_TIME_PRECISION = 1000;
 
 /** Key for inode lookups. */
 export function inodeKey(e: { ino?: number; dev?: number }): string | undefined {

@@ -61,6 +61,18 @@ const cases: {
     opts: { modifyWindow: 1000 },
     want: [],
   },
+  {
+    name: "an upload time (no stored mtime) in the same second as the change is in step",
+    src: [f("a", 10, 1_000_500)],
+    dst: [f("a", 10, 1_000_000, { mtimeKind: "upload" })],
+    want: [],
+  },
+  {
+    name: "an upload time a second or more before the change is an update",
+    src: [f("a", 10, 1_001_000)],
+    dst: [f("a", 10, 1_000_000, { mtimeKind: "upload" })],
+    want: ["update a"],
+  },
   { name: "deleted in source is kept without --delete", src: [], dst: [f("a")], want: [] },
   {
     name: "deleted in source is deleted with --delete, folders deepest last",
