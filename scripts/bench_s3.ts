@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startS3rver } from "../tests/servers/s3rver.ts";
-import { debianTool } from "../tests/servers/peers.ts";
+import { debianTool, rcloneS3rverEnv } from "../tests/servers/peers.ts";
 import { table, timed } from "./_bench_tools.ts";
 
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
@@ -76,15 +76,7 @@ export async function benchS3(smallFiles = 5000, bigFiles = 10): Promise<void> {
       AWS_REGION: "us-east-1",
       AWS_EC2_METADATA_DISABLED: "true",
     };
-    const rcloneEnv = {
-      RCLONE_CONFIG_S3R_TYPE: "s3",
-      RCLONE_CONFIG_S3R_PROVIDER: "Other",
-      RCLONE_CONFIG_S3R_ENDPOINT: server.endpoint,
-      RCLONE_CONFIG_S3R_ACCESS_KEY_ID: "S3RVER",
-      RCLONE_CONFIG_S3R_SECRET_ACCESS_KEY: "S3RVER",
-      RCLONE_CONFIG_S3R_FORCE_PATH_STYLE: "true",
-      AWS_CA_BUNDLE: "",
-    };
+    const rcloneEnv = rcloneS3rverEnv(server.endpoint);
     const E = ["--endpoint", server.endpoint, "--path-style"];
     const ferry = (...a: string[]) => [Deno.execPath(), "run", "-A", CLI, ...a];
     const state = join(work, "ferry-state.db");

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { startS3rver } from "../servers/s3rver.ts";
-import { debianTool } from "../servers/peers.ts";
+import { debianTool, rcloneS3rverEnv } from "../servers/peers.ts";
 import { ferry, scratch } from "./_run.ts";
 
 const rclone = debianTool("rclone");
@@ -38,16 +38,7 @@ Deno.test({
         AWS_REGION: "us-east-1",
       };
       const S3 = ["--endpoint", server.endpoint, "--path-style"];
-      // rclone 1.60 fails on S3 when AWS_CA_BUNDLE is set: leave it out of its environment.
-      const rcloneEnv: Record<string, string> = {
-        RCLONE_CONFIG_S3R_TYPE: "s3",
-        RCLONE_CONFIG_S3R_PROVIDER: "Other",
-        RCLONE_CONFIG_S3R_ENDPOINT: server.endpoint,
-        RCLONE_CONFIG_S3R_ACCESS_KEY_ID: "S3RVER",
-        RCLONE_CONFIG_S3R_SECRET_ACCESS_KEY: "S3RVER",
-        RCLONE_CONFIG_S3R_FORCE_PATH_STYLE: "true",
-        AWS_CA_BUNDLE: "",
-      };
+      const rcloneEnv = rcloneS3rverEnv(server.endpoint);
       await run(
         rclone!,
         ["copy", s.src, "s3r:interop/by-rclone", "--exclude", ".ferry/**"],
