@@ -122,7 +122,16 @@ export async function syncOnce(
       sink.emit({ event: "skip", path: a.key, reason: "archived: run `ferry restore` first" });
     }
   }
-  if (!src.caps.dirs) srcList.entries = withParentDirs(srcList.entries);
+  if (!src.caps.dirs) {
+    const implied = withParentDirs(srcList.entries);
+    srcList.entries = implied.entries;
+    for (const key of implied.shadowed) {
+      srcList.skipped.push({
+        key,
+        reason: "is both a file and a folder of other files in the source; a disk holds only one",
+      });
+    }
+  }
 
   const tScan = performance.now();
   const failures: SyncResult["failures"] = [];
@@ -300,7 +309,7 @@ function keyOf(o: Op): string {
  * Add the folders a store without folders implies (every parent of a file), so that the
  * destination's folders are created and none is deleted for seeming absent.
  */
-function withParentDirs(entries: Entry[]): Entry[] {
+function withParentDirs(entries: Entry[]): { entries: Entry[]; shadowed: string[] } {
   const dirs = new Map<string, Entry>();
   for (const e of entries) {
     for (let i = e.key.indexOf("/"); i >= 0; i = e.key.indexOf("/", i + 1)) {
@@ -308,10 +317,16 @@ function withParentDirs(entries: Entry[]): Entry[] {
       if (!dirs.has(d)) dirs.set(d, { key: d, kind: "dir", size: 0, mtime: 0 });
     }
   }
-  // A key that is both a file and a prefix of others cannot be both on a disk: keep the folder.
-  const out = entries.filter((e) => !(e.kind === "file" && dirs.has(e.key)));
+  // A key that is both a file and a prefix of others cannot be both on a disk: keep the folder
+  // and report the file as skipped (it stays in the source, and nothing is deleted for it).
+  const shadowed: string[] = [];
+  const out = entries.filter((e) => {
+    const both = e.kind === "file" && dirs.has(e.key);
+    if (both) shadowed.push(e.key);
+    return !both;
+  });
   for (const d of dirs.values()) out.push(d);
-  return out;
+  return { entries: out, shadowed };
 }
 
 function planEvent(o: Op) {

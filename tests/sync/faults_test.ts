@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalBackend } from "../../lib/backends/local.ts";
+import { MemoryBackend } from "../../lib/backends/memory.ts";
 import { StateStore } from "../../lib/state/store.ts";
 import { syncOnce } from "../../lib/sync.ts";
 import { listFiles } from "../cli/_run.ts";
@@ -147,6 +148,37 @@ Deno.test("a rename proven by the inode needs no hashing (1 GB folders rename at
     assert.equal(r.summary.copied + r.summary.updated + r.summary.deleted, 0);
     assert.equal(rec.of("move").length, 2);
     assert.deepEqual(listFiles(dst), listFiles(src));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an object-store key that is both a file and a folder is reported as skipped, not dropped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-shadow-" });
+  try {
+    // Object stores allow "x" and "x/y" side by side; a disk cannot hold both.
+    const store = new MemoryBackend({ name: "store", caps: { dirs: false } });
+    await store.write("x/y.txt", ReadableStream.from([new TextEncoder().encode("y")]), {
+      mtime: 1e12,
+      size: 1,
+    });
+    const listing = await store.list();
+    const withFile = wrapBackend(store, {
+      list: () =>
+        Promise.resolve({
+          ...listing,
+          entries: [
+            ...listing.entries.filter((e) => e.kind === "file"),
+            { key: "x", kind: "file" as const, size: 1, mtime: 1e12 },
+          ],
+        }),
+    });
+    const rec = new Recorder();
+    const r = await syncOnce(withFile, new LocalBackend(dir), { sink: rec, delete: true });
+    assert.equal(r.summary.copied, 1);
+    assert.equal(r.summary.skipped, 1);
+    assert.ok(rec.of("skip").some((e) => e.event === "skip" && e.path === "x"));
+    assert.deepEqual(listFiles(dir), ["x/y.txt"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
