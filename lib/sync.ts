@@ -108,10 +108,15 @@ export async function syncOnce(
     if (!rows) return { exclude };
     return { exclude, known: rows as ReadonlyMap<string, KnownFile> };
   };
-  const [srcList, dstList] = await Promise.all([
-    src.list(listOptions(src)),
+  const srcOptions = listOptions(src);
+  const dstOptions = listOptions(dst);
+  const together = dstExists && src.listWith && !srcOptions.known && !dstOptions.known
+    ? await src.listWith(dst, srcOptions)
+    : undefined;
+  const [srcList, dstList] = together ?? await Promise.all([
+    src.list(srcOptions),
     dstExists
-      ? dst.list(listOptions(dst))
+      ? dst.list(dstOptions)
       : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
   ]);
   // Archived objects are not read: they are reported, counted as skipped, and kept.

@@ -124,4 +124,9 @@ export interface Backend {
   copyInFromPath?(path: string, key: string, meta: WriteMeta): Promise<Entry>;
   /** Optional: a file's SHA-256 if the backend stored it, without reading the content. */
   storedHash?(key: string): Promise<string | undefined>;
+  /**
+   * Optional: list this location and `peer` in one go, faster than two `list` calls (two
+   * local trees share two threads). Undefined when it cannot for this peer.
+   */
+  listWith?(peer: Backend, options: ListOptions): Promise<[Listing, Listing] | undefined>;
 }

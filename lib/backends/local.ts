@@ -6,9 +6,8 @@
 import * as nodePath from "node:path";
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
 import { checkKey, tempName } from "../paths.ts";
-import { type RawTree, walkTree, walkTreeInWorker } from "../scan/walk.ts";
+import { type RawTree, walkTrees } from "../scan/walk.ts";
 import { copyFileAtomicSync } from "./local_copy.ts";
-import { loadFilter } from "../scan/filter.ts";
 
 const isWindows = Deno.build.os === "windows";
 const path = isWindows ? nodePath.win32 : nodePath.posix;
@@ -17,8 +16,8 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 /** Options for {@linkcode LocalBackend}. */
 export interface LocalOptions {
-  /** Walk in a Worker, so that another walk can run on the calling thread. */
-  listOffThread?: boolean;
+  /** Leave all shared walking to the walker Worker (tests use it to exercise the Worker). */
+  listInWorker?: boolean;
 }
 
 /** Run a synchronous call, as a promise that carries its error. */
@@ -68,7 +67,7 @@ export class LocalBackend implements Backend {
   };
   /** Absolute OS path of the root. */
   readonly root: string;
-  #offThread: boolean;
+  #inWorker: boolean;
   /** The root with one trailing separator, for building paths by concatenation. */
   #prefix: string;
   /** NFC key → native relative name, for names stored in another normal form (NFD). */
@@ -82,7 +81,7 @@ export class LocalBackend implements Backend {
     this.root = path.resolve(root);
     this.display = this.root;
     this.id = "file:" + this.root;
-    this.#offThread = options.listOffThread ?? false;
+    this.#inWorker = options.listInWorker ?? false;
     this.#prefix = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
   }
 
@@ -110,10 +109,26 @@ export class LocalBackend implements Backend {
   }
 
   async list(options: ListOptions = {}): Promise<Listing> {
-    const exclude = options.exclude ?? [];
-    const raw: RawTree = this.#offThread
-      ? await walkTreeInWorker(this.root, exclude)
-      : walkTree(this.root, await loadFilter(exclude));
+    const [raw] = await walkTrees([this.root], options.exclude ?? [], this.#walkOptions());
+    return await this.#listing(raw!);
+  }
+
+  /** Two local trees are walked together: both threads stay busy until both are done. */
+  async listWith(peer: Backend, options: ListOptions): Promise<[Listing, Listing] | undefined> {
+    if (!(peer instanceof LocalBackend)) return undefined;
+    const [mine, theirs] = await walkTrees(
+      [this.root, peer.root],
+      options.exclude ?? [],
+      this.#walkOptions(),
+    );
+    return [await this.#listing(mine!), await peer.#listing(theirs!)];
+  }
+
+  #walkOptions() {
+    return this.#inWorker ? { workerOnly: true } : {};
+  }
+
+  async #listing(raw: RawTree): Promise<Listing> {
     const entries: Entry[] = new Array(raw.paths.length);
     this.#native.clear();
     for (let i = 0; i < raw.paths.length; i++) {

@@ -76,6 +76,14 @@ export function copyFileAtomicSync(
 /** Files up to this size are copied by one read and one write: fewer calls than copyFile. */
 const SMALL = 1 << 20;
 
+let buffer = new Uint8Array(64 << 10);
+
+/** A reusable buffer of at least `n` bytes: one allocation per thread, not one per file. */
+function scratch(n: number): Uint8Array {
+  if (buffer.length < n) buffer = new Uint8Array(Math.max(n, buffer.length * 2));
+  return buffer;
+}
+
 /** Size and permission bits of a source file, as the walk saw them. */
 export interface KnownSource {
   size: number;
@@ -96,18 +104,20 @@ function copySmall(
   checkSize: boolean,
 ) {
   // One byte more than expected: a file that grew since the walk shows it without a stat.
-  const data = new Uint8Array(info.size + (checkSize ? 1 : 0));
+  const want = info.size + (checkSize ? 1 : 0);
+  const data = scratch(want);
   let got = 0;
-  while (got < data.length) {
-    const n = input.readSync(data.subarray(got));
-    if (n === null) break;
+  while (got < want) {
+    const n = input.readSync(data.subarray(got, want));
+    if (n === null || n === 0) break;
     got += n;
+    // A regular file reads short only at its end: the expected size, read short, is all of
+    // it, and asking again for the end would cost one more call per file.
+    if (got === info.size && n < want - (got - n)) break;
   }
   if (checkSize && got !== info.size) {
     throw new Error(
-      `changed while it was copied (${
-        got === data.length ? "grew" : "shrank"
-      }); the next run copies it`,
+      `changed while it was copied (${got === want ? "grew" : "shrank"}); the next run copies it`,
     );
   }
   const mode = info.mode === undefined ? undefined : info.mode & 0o7777;

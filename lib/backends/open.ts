@@ -11,8 +11,6 @@ import { UsageError } from "../errors.ts";
 
 /** Options when opening a location. */
 export interface OpenOptions {
-  /** Walk local trees in a Worker (used for the source when both sides are local). */
-  listOffThread?: boolean;
   /** S3: endpoint URL (any S3-compatible store). */
   endpoint?: string;
   /** S3: region; Wasabi's endpoint is derived from it. */
@@ -44,7 +42,7 @@ export function wasabiEndpoint(region: string): string {
 export async function openLocation(loc: Location, options: OpenOptions = {}): Promise<Backend> {
   switch (loc.kind) {
     case "local":
-      return new LocalBackend(loc.path, { listOffThread: options.listOffThread ?? false });
+      return new LocalBackend(loc.path);
     case "s3":
     case "wasabi": {
       const { S3Backend } = await import("./s3.ts");

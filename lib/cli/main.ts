@@ -86,8 +86,8 @@ function checkNotNested(a: Location, b: Location): void {
   }
 }
 
-async function openChecked(loc: Location, offThread: boolean, s3: S3Flags): Promise<Backend> {
-  const b = await openLocation(loc, { listOffThread: offThread, ...s3 });
+async function openChecked(loc: Location, s3: S3Flags): Promise<Backend> {
+  const b = await openLocation(loc, s3);
   try {
     await b.rootExists();
   } catch (err) {
@@ -108,17 +108,16 @@ async function runSync(a: SyncArgs): Promise<number> {
   const from = parseLocation(a.from);
   const to = parseLocation(a.to);
   checkNotNested(from, to);
-  const bothLocal = from.kind === "local" && to.kind === "local";
-  // The source is walked in a Worker: start it now so that it loads while we set up.
-  if (bothLocal) prewarmWalker();
+  // Local trees are walked with a Worker's help: start it now so that it loads while we set up.
+  if (from.kind === "local" || to.kind === "local") prewarmWalker();
   const s3: S3Flags = {
     ...(a.endpoint !== undefined ? { endpoint: a.endpoint } : {}),
     ...(a.region !== undefined ? { region: a.region } : {}),
     ...(a.profile !== undefined ? { profile: a.profile } : {}),
     ...(a.pathStyle ? { pathStyle: true } : {}),
   };
-  const src = await openChecked(from, bothLocal, s3);
-  const dst = await openChecked(to, false, s3);
+  const src = await openChecked(from, s3);
+  const dst = await openChecked(to, s3);
 
   const changing = !a.dryRun;
   const home = await chooseStateHome([from, to], changing);

@@ -1,12 +1,16 @@
 /**
  * The local tree walker. It uses Deno's synchronous calls on purpose: on these machines each
- * syscall is expensive and the async ones cost 2–10× more for the same walk. Run it in a
- * Worker (`walk_worker.ts`) to overlap two walks.
+ * syscall is expensive and the async ones cost 2–10× more for the same walk.
+ *
+ * Several trees (a source and its replica) are walked together by two threads, the calling
+ * one and a Worker (`walk_worker.ts`), which take folders from one shared queue: neither sits
+ * idle while the other still has work, and a single large tree (a first copy) is walked by
+ * both.
  *
  * @module
  */
 import { FERRY_DIR, isTempName } from "../paths.ts";
-import type { ExcludeFn } from "./filter.ts";
+import { type ExcludeFn, loadFilter } from "./filter.ts";
 
 /** A walk's result in columns, cheap to post between threads. */
 export interface RawTree {
@@ -26,8 +30,118 @@ export interface RawTree {
   temps: { key: string; mtime: number }[];
 }
 
+/** Growing columns of a walk, turned into a {@linkcode RawTree} at the end. */
+class Collector {
+  paths: string[] = [];
+  dirs: number[] = [];
+  sizes: number[] = [];
+  mtimes: number[] = [];
+  inos: number[] = [];
+  devs: number[] = [];
+  modes: number[] = [];
+  problems: RawTree["problems"] = [];
+  skipped: RawTree["skipped"] = [];
+  temps: RawTree["temps"] = [];
+
+  done(): RawTree {
+    return {
+      paths: this.paths,
+      dirs: Uint8Array.from(this.dirs),
+      sizes: Float64Array.from(this.sizes),
+      mtimes: Float64Array.from(this.mtimes),
+      inos: Float64Array.from(this.inos),
+      devs: Float64Array.from(this.devs),
+      modes: Uint32Array.from(this.modes),
+      problems: this.problems,
+      skipped: this.skipped,
+      temps: this.temps,
+    };
+  }
+}
+
+const SEP = Deno.build.os === "windows" ? "\\" : "/";
+
+function byName(a: Deno.DirEntry, b: Deno.DirEntry): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
 /**
- * Walk a folder tree without following symbolic links.
+ * List one folder: its entries go into `out`, its subfolders (to walk next) are returned.
+ *
+ * @throws Only for the root folder (`rel === ""`); other failures become problems.
+ */
+function listDir(root: string, rel: string, skip: ExcludeFn | undefined, out: Collector): string[] {
+  const dirPath = rel === "" ? root : root + SEP + (SEP === "/" ? rel : rel.replaceAll("/", SEP));
+  let names: Deno.DirEntry[];
+  try {
+    // Sorted, so that walks of alike trees list entries in the same order and the planner
+    // can pair them without a map (most file systems return hash or creation order).
+    names = [...Deno.readDirSync(dirPath)].sort(byName);
+  } catch (err) {
+    if (rel === "") throw err;
+    if (!(err instanceof Deno.errors.NotFound)) { // vanished mid-walk: simply gone
+      out.problems.push({ key: rel, message: err instanceof Error ? err.message : String(err) });
+    }
+    return [];
+  }
+  const subdirs: string[] = [];
+  for (const d of names) {
+    const name = d.name;
+    const r = rel === "" ? name : rel + "/" + name;
+    if (rel === "" && name === FERRY_DIR) continue;
+    const full = dirPath + SEP + name;
+    if (isTempName(name)) {
+      try {
+        out.temps.push({ key: r, mtime: Deno.lstatSync(full).mtime?.getTime() ?? 0 });
+      } catch { /* gone already */ }
+      continue;
+    }
+    if (d.isSymlink) {
+      out.skipped.push({ key: r, reason: "symbolic link (not followed)" });
+      continue;
+    }
+    if (!d.isFile && !d.isDirectory) {
+      out.skipped.push({ key: r, reason: "not a regular file or folder" });
+      continue;
+    }
+    if (skip?.(r.normalize("NFC"), d.isDirectory)) continue;
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(full);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      out.problems.push({ key: r, message: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
+    out.paths.push(r);
+    out.dirs.push(d.isDirectory ? 1 : 0);
+    out.sizes.push(d.isDirectory ? 0 : st.size);
+    out.mtimes.push(st.mtime?.getTime() ?? 0);
+    out.inos.push(st.ino ?? 0);
+    out.devs.push(st.dev ?? 0);
+    out.modes.push(st.mode ?? 0);
+    if (d.isDirectory) subdirs.push(r);
+  }
+  return subdirs;
+}
+
+/** Walk everything below the folder `rel` (not the folder's own entry) into `out`. */
+function walkBelow(root: string, rel: string, skip: ExcludeFn | undefined, out: Collector): void {
+  const stack = [rel];
+  while (stack.length > 0) {
+    const subdirs = listDir(root, stack.pop()!, skip, out);
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+  }
+}
+
+function checkRoot(root: string): void {
+  if (!Deno.statSync(root).isDirectory) {
+    throw new Deno.errors.NotADirectory(`"${root}" is not a folder`);
+  }
+}
+
+/**
+ * Walk a folder tree on the calling thread, without following symbolic links.
  *
  * @param root Absolute OS path of the root folder.
  * @param skip Exclusion matcher; excluded folders are not descended into.
@@ -35,94 +149,69 @@ export interface RawTree {
  * @throws {Deno.errors.NotFound} When the root does not exist.
  */
 export function walkTree(root: string, skip?: ExcludeFn): RawTree {
-  const paths: string[] = [];
-  const dirs: number[] = [];
-  const sizes: number[] = [];
-  const mtimes: number[] = [];
-  const inos: number[] = [];
-  const devs: number[] = [];
-  const modes: number[] = [];
-  const problems: RawTree["problems"] = [];
-  const skipped: RawTree["skipped"] = [];
-  const temps: RawTree["temps"] = [];
-  const sep = Deno.build.os === "windows" ? "\\" : "/";
-  const rootInfo = Deno.statSync(root);
-  if (!rootInfo.isDirectory) throw new Deno.errors.NotADirectory(`"${root}" is not a folder`);
-  const stack: string[] = [""];
-  while (stack.length > 0) {
-    const rel = stack.pop()!;
-    const dirPath = rel === "" ? root : root + sep + (sep === "/" ? rel : rel.replaceAll("/", sep));
-    let names: Deno.DirEntry[];
-    try {
-      // Sorted, so that two walks of alike trees list entries in the same order and the
-      // planner can pair them without a map (most file systems return hash or creation order).
-      names = [...Deno.readDirSync(dirPath)].sort(byName);
-    } catch (err) {
-      if (rel === "") throw err;
-      if (err instanceof Deno.errors.NotFound) continue; // vanished mid-walk: simply gone
-      problems.push({ key: rel, message: err instanceof Error ? err.message : String(err) });
-      continue;
-    }
-    for (const d of names) {
-      const name = d.name;
-      const r = rel === "" ? name : rel + "/" + name;
-      if (rel === "" && name === FERRY_DIR) continue;
-      const full = dirPath + sep + name;
-      if (isTempName(name)) {
-        try {
-          temps.push({ key: r, mtime: Deno.lstatSync(full).mtime?.getTime() ?? 0 });
-        } catch { /* gone already */ }
-        continue;
-      }
-      if (d.isSymlink) {
-        skipped.push({ key: r, reason: "symbolic link (not followed)" });
-        continue;
-      }
-      if (!d.isFile && !d.isDirectory) {
-        skipped.push({ key: r, reason: "not a regular file or folder" });
-        continue;
-      }
-      if (skip?.(r.normalize("NFC"), d.isDirectory)) continue;
-      let st: Deno.FileInfo;
-      try {
-        st = Deno.lstatSync(full);
-      } catch (err) {
-        if (err instanceof Deno.errors.NotFound) continue;
-        problems.push({ key: r, message: err instanceof Error ? err.message : String(err) });
-        continue;
-      }
-      paths.push(r);
-      dirs.push(d.isDirectory ? 1 : 0);
-      sizes.push(d.isDirectory ? 0 : st.size);
-      mtimes.push(st.mtime?.getTime() ?? 0);
-      inos.push(st.ino ?? 0);
-      devs.push(st.dev ?? 0);
-      modes.push(st.mode ?? 0);
-      if (d.isDirectory) stack.push(r);
-    }
-  }
-  return {
-    paths,
-    dirs: Uint8Array.from(dirs),
-    sizes: Float64Array.from(sizes),
-    mtimes: Float64Array.from(mtimes),
-    inos: Float64Array.from(inos),
-    devs: Float64Array.from(devs),
-    modes: Uint32Array.from(modes),
-    problems,
-    skipped,
-    temps,
-  };
+  checkRoot(root);
+  const out = new Collector();
+  walkBelow(root, "", skip, out);
+  return out.done();
 }
+
+/** A folder of one tree, walked with everything below it by whichever thread claims it. */
+export interface WalkTask {
+  tree: number;
+  rel: string;
+}
+
+/** What the walker Worker is sent. */
+export interface WalkRequest {
+  roots: string[];
+  exclude: string[];
+  tasks: WalkTask[];
+  /** One Int32 a task: 0 unclaimed, 1 the calling thread's, 2 the Worker's. */
+  owners: SharedArrayBuffer;
+}
+
+/** What the walker Worker answers: the tasks it claimed, by index. */
+export type WalkReply = { ok: [number, RawTree][] } | { err: string; code: string };
+
+/** Claim the next unclaimed task from `from` on, or -1. */
+export function claimTask(owners: Int32Array, from: number, me: 1 | 2): number {
+  for (let i = from; i < owners.length; i++) {
+    if (Atomics.load(owners, i) === 0 && Atomics.compareExchange(owners, i, 0, me) === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * Walk the tasks this thread can claim.
+ *
+ * @returns The claimed tasks' results, by task index.
+ */
+export function walkTasks(
+  roots: readonly string[],
+  tasks: readonly WalkTask[],
+  owners: Int32Array,
+  me: 1 | 2,
+  skip: ExcludeFn | undefined,
+): [number, RawTree][] {
+  const done: [number, RawTree][] = [];
+  for (let i = claimTask(owners, 0, me); i >= 0; i = claimTask(owners, i + 1, me)) {
+    const t = tasks[i]!;
+    const out = new Collector();
+    walkBelow(roots[t.tree]!, t.rel, skip, out);
+    done.push([i, out.done()]);
+  }
+  return done;
+}
+
+/** Folders a tree is cut into before the two threads share them out. */
+const TASKS_PER_TREE = 16;
+/** How deep the cutting goes looking for that many folders. */
+const MAX_CUT_DEPTH = 3;
 
 interface Walker {
   worker: Worker;
   /** Set when the Worker failed before it was given work (say, it could not load). */
   error?: string;
-}
-
-function byName(a: Deno.DirEntry, b: Deno.DirEntry): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 let spare: Walker | undefined;
@@ -140,31 +229,103 @@ function newWalker(): Walker {
 
 /**
  * Start a walker Worker now, so that its start-up overlaps other set-up work; the next
- * {@linkcode walkTreeInWorker} uses it.
+ * {@linkcode walkTrees} uses it.
  */
 export function prewarmWalker(): void {
   spare ??= newWalker();
 }
 
+/** Options of {@linkcode walkTrees}. */
+export interface WalkOptions {
+  /** Leave every shared folder to the Worker (tests use it to exercise the Worker). */
+  workerOnly?: boolean;
+}
+
 /**
- * Walk in a Worker so that the calling thread can do another walk meanwhile.
+ * Walk several folder trees with two threads sharing the work.
  *
- * @param root Absolute OS path of the root folder.
- * @param exclude gitignore-style patterns.
- * @returns The same as {@linkcode walkTree}.
+ * Each tree's top folders are listed first on the calling thread, until there are enough
+ * folders to share; then the calling thread and a Worker each claim folders from that list
+ * until none is left. A Worker that has claimed nothing by then is not waited for, so small
+ * trees cost no more than a walk on one thread.
+ *
+ * @param roots Absolute OS paths of the root folders.
+ * @param exclude gitignore-style patterns, applied to every tree.
+ * @param options Testing knobs.
+ * @returns One result a root, in the order given; each as {@linkcode walkTree} returns.
+ * @throws {Deno.errors.NotFound} When a root does not exist.
  */
-export function walkTreeInWorker(root: string, exclude: readonly string[]): Promise<RawTree> {
+export async function walkTrees(
+  roots: readonly string[],
+  exclude: readonly string[],
+  options: WalkOptions = {},
+): Promise<RawTree[]> {
+  const skip = await loadFilter(exclude);
+  const heads: Collector[] = [];
+  const tasks: WalkTask[] = [];
+  roots.forEach((root, tree) => {
+    checkRoot(root);
+    const head = new Collector();
+    heads.push(head);
+    // Breadth first from the root until the frontier holds enough folders to share.
+    let frontier = listDir(root, "", skip, head);
+    for (let depth = 1; frontier.length < TASKS_PER_TREE && depth < MAX_CUT_DEPTH; depth++) {
+      if (frontier.length === 0) break;
+      const next: string[] = [];
+      for (const rel of frontier) next.push(...listDir(root, rel, skip, head));
+      frontier = next;
+    }
+    for (const rel of frontier) tasks.push({ tree, rel });
+  });
+
+  const parts = new Map<number, RawTree>();
+  if (tasks.length > 0) {
+    const owners = new Int32Array(new SharedArrayBuffer(tasks.length * 4));
+    const reply = tasks.length >= 2 || options.workerOnly
+      ? askWorker({ roots: [...roots], exclude: [...exclude], tasks, owners: owners.buffer })
+      : undefined;
+    if (!reply || !options.workerOnly) {
+      for (const [i, t] of walkTasks(roots, tasks, owners, 1, skip)) parts.set(i, t);
+    }
+    if (reply) {
+      // Everything is claimed by now (or, with workerOnly, will be by the Worker): wait only
+      // when the Worker took a share.
+      const workerHas = owners.some((o) => o === 2);
+      if (workerHas || options.workerOnly) {
+        try {
+          for (const [i, t] of await reply.result) parts.set(i, t);
+        } catch {
+          // The Worker failed: what it claimed and did not return is walked here instead.
+          for (let i = 0; i < owners.length; i++) {
+            if (!parts.has(i)) Atomics.store(owners, i, 0);
+          }
+        }
+      }
+      reply.release();
+      for (const [i, t] of walkTasks(roots, tasks, owners, 1, skip)) parts.set(i, t);
+    }
+  }
+
+  return heads.map((head, tree) => {
+    const pieces = [head.done()];
+    tasks.forEach((t, i) => {
+      if (t.tree === tree) pieces.push(parts.get(i)!);
+    });
+    return concatTrees(pieces);
+  });
+}
+
+/** Send a request to a walker Worker; `release` ends it (its work is then done or moot). */
+function askWorker(req: WalkRequest): { result: Promise<[number, RawTree][]>; release(): void } {
   const walker = spare ?? newWalker();
   spare = undefined;
   const worker = walker.worker;
-  return new Promise<RawTree>((resolve, reject) => {
+  const result = new Promise<[number, RawTree][]>((resolve, reject) => {
     if (walker.error !== undefined) {
-      worker.terminate();
       reject(new Error(`Cannot start the folder walker: ${walker.error}`));
       return;
     }
-    worker.onmessage = (e: MessageEvent<{ ok: RawTree } | { err: string; code: string }>) => {
-      worker.terminate();
+    worker.onmessage = (e: MessageEvent<WalkReply>) => {
       const d = e.data;
       if ("ok" in d) resolve(d.ok);
       else {
@@ -175,9 +336,43 @@ export function walkTreeInWorker(root: string, exclude: readonly string[]): Prom
     };
     worker.onerror = (e) => {
       e.preventDefault();
-      worker.terminate();
       reject(new Error(`Cannot start the folder walker: ${e.message}`));
     };
-    worker.postMessage({ root, exclude });
+    worker.postMessage(req);
   });
+  // Unclaimed tasks are walked by the calling thread, so a failed Worker loses nothing.
+  result.catch(() => {});
+  return { result, release: () => worker.terminate() };
+}
+
+function concatTrees(pieces: RawTree[]): RawTree {
+  if (pieces.length === 1) return pieces[0]!;
+  const n = pieces.reduce((s, p) => s + p.paths.length, 0);
+  const out: RawTree = {
+    paths: [],
+    dirs: new Uint8Array(n),
+    sizes: new Float64Array(n),
+    mtimes: new Float64Array(n),
+    inos: new Float64Array(n),
+    devs: new Float64Array(n),
+    modes: new Uint32Array(n),
+    problems: [],
+    skipped: [],
+    temps: [],
+  };
+  let at = 0;
+  for (const p of pieces) {
+    for (const x of p.paths) out.paths.push(x);
+    out.dirs.set(p.dirs, at);
+    out.sizes.set(p.sizes, at);
+    out.mtimes.set(p.mtimes, at);
+    out.inos.set(p.inos, at);
+    out.devs.set(p.devs, at);
+    out.modes.set(p.modes, at);
+    at += p.paths.length;
+    out.problems.push(...p.problems);
+    out.skipped.push(...p.skipped);
+    out.temps.push(...p.temps);
+  }
+  return out;
 }

@@ -1,18 +1,22 @@
 /// <reference lib="deno.worker" />
 /**
- * Worker entry for {@linkcode walkTree}: walks one tree and posts the columns back.
+ * Worker entry of {@linkcode walkTrees}: claims shared folders and walks them until none is
+ * left, then posts the columns back.
  *
  * @module
  */
 import { loadFilter } from "./filter.ts";
-import { walkTree } from "./walk.ts";
+import { type WalkReply, type WalkRequest, walkTasks } from "./walk.ts";
 
-self.onmessage = async (e: MessageEvent<{ root: string; exclude: string[] }>) => {
+self.onmessage = async (e: MessageEvent<WalkRequest>) => {
+  let reply: WalkReply;
   try {
-    const skip = await loadFilter(e.data.exclude);
-    self.postMessage({ ok: walkTree(e.data.root, skip) });
+    const { roots, exclude, tasks, owners } = e.data;
+    const skip = await loadFilter(exclude);
+    reply = { ok: walkTasks(roots, tasks, new Int32Array(owners), 2, skip) };
   } catch (err) {
     const e2 = err instanceof Error ? err : new Error(String(err));
-    self.postMessage({ err: e2.message, code: e2.name });
+    reply = { err: e2.message, code: e2.name };
   }
+  self.postMessage(reply);
 };

@@ -12,7 +12,7 @@ conformance("local", async () => {
 conformance("local (walk in a Worker)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-conf-" });
   return {
-    backend: new LocalBackend(dir, { listOffThread: true }),
+    backend: new LocalBackend(dir, { listInWorker: true }),
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
 }, { skipNames: (n) => Deno.build.os === "windows" && /[\n"<>?*|:]/.test(n) });

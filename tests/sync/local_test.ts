@@ -6,7 +6,7 @@ engineSuite("local -> local", async () => {
   const root = await Deno.makeTempDir({ prefix: "ferry-engine-" });
   const dirs = { src: join(root, "src"), dst: join(root, "dst") };
   await Deno.mkdir(dirs.src);
-  const src = new LocalBackend(dirs.src, { listOffThread: true });
+  const src = new LocalBackend(dirs.src, { listInWorker: true });
   const dst = new LocalBackend(dirs.dst);
   const p = (s: "src" | "dst", key: string) => join(dirs[s], ...key.split("/"));
   /** Sum of the sizes of files whose inode the destination has not seen before. */
