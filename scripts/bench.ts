@@ -2,7 +2,7 @@
  * `deno task bench`: ferry against rsync on the same trees in the same run.
  *
  *   local -> local, 50,000 small files in nested folders:
- *     initial copy, and a no-op resync (median of 3), each against `rsync -a --delete`
+ *     initial copy, and a no-op resync (median of 7), each against `rsync -a --delete`
  *   a rename of a folder holding 1 GB, after which ferry must not copy content
  *   peak memory (VmHWM) of every ferry run
  *
@@ -136,16 +136,23 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
     const fNo: number[] = [];
     const rNo: number[] = [];
     let noMem = 0;
-    for (let i = 0; i < 3; i++) {
-      const f = await timed(ferry("sync", src, dstF, "--delete", "-q"));
-      fNo.push(f.seconds);
-      noMem = Math.max(noMem, f.peakMB);
-      rNo.push(
-        (await timed(["rsync", "-a", "--delete", "--exclude", ".ferry", src + "/", dstR + "/"]))
-          .seconds,
-      );
+    // Seven interleaved rounds, alternating who goes first: single runs here swing ±20%.
+    const rsyncNoop = ["rsync", "-a", "--delete", "--exclude", ".ferry", src + "/", dstR + "/"];
+    for (let i = 0; i < 7; i++) {
+      for (const who of i % 2 === 0 ? ["ferry", "rsync"] : ["rsync", "ferry"]) {
+        if (who === "ferry") {
+          const f = await timed(ferry("sync", src, dstF, "--delete", "-q"));
+          fNo.push(f.seconds);
+          noMem = Math.max(noMem, f.peakMB);
+        } else rNo.push((await timed(rsyncNoop)).seconds);
+      }
     }
-    row(`no-op resync, ${FILES} files (median of 3)`, median(fNo), median(rNo), noMem);
+    say(
+      `no-op rounds: ferry ${fNo.map((x) => x.toFixed(3)).join(", ")} s; rsync ${
+        rNo.map((x) => x.toFixed(3)).join(", ")
+      } s`,
+    );
+    row(`no-op resync, ${FILES} files (median of 7)`, median(fNo), median(rNo), noMem);
     const find = await timed([
       "sh",
       "-c",

@@ -20,13 +20,16 @@ import { StateStore } from "../../lib/state/store.ts";
 import { syncOnce } from "../../lib/sync.ts";
 import { NS, recordedHandler, type Route, xmlError } from "../_recorded_s3.ts";
 import { Recorder } from "../sync/engine_suite.ts";
+import { useS3rverCredentials } from "../servers/s3rver.ts";
 
 const LAST_MODIFIED = "Mon, 12 Oct 2026 17:50:00 GMT";
 
 function backend(routes: Route[], extra: Partial<S3Options> = {}) {
   const { handler, seen } = recordedHandler(routes);
-  Deno.env.set("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
-  Deno.env.set("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+  // The same keys as the s3rver tests: test files run in parallel in one process and share
+  // its environment, so different keys here made s3rver refuse requests of a test running
+  // alongside.
+  useS3rverCredentials();
   const b = new S3Backend({
     bucket: "rec",
     prefix: "p",
