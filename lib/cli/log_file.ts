@@ -38,6 +38,46 @@ export function resolveLogPath(target: string, command: string, isFolder = false
   return folder ? path.join(target, `ferry-${command}-${fileStamp(new Date())}.log`) : target;
 }
 
+/** ferry's own log names: `ferry-<command>-YYYY-MM-DD_HH-MM-SS.log`. */
+const LOG_NAME = /^ferry-[a-z0-9-]+-\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.log$/;
+
+/**
+ * Remove ferry's old logs from a logs folder, so that a job run every few minutes does not
+ * fill it: logs older than `maxAgeDays` go, but the newest `keep` always stay. Other files are
+ * never touched; failures are ignored (a log that cannot be removed does no harm).
+ *
+ * @param folder The logs folder.
+ * @param keep How many of the newest logs to keep whatever their age.
+ * @param maxAgeDays Age in days beyond which the others are removed.
+ * @param now The current time (ms), for tests.
+ * @returns How many logs were removed.
+ */
+export function pruneLogs(folder: string, keep = 50, maxAgeDays = 30, now = Date.now()): number {
+  const logs: { file: string; mtime: number }[] = [];
+  try {
+    for (const e of Deno.readDirSync(folder)) {
+      if (!e.isFile || !LOG_NAME.test(e.name)) continue;
+      const file = path.join(folder, e.name);
+      try {
+        logs.push({ file, mtime: Deno.statSync(file).mtime?.getTime() ?? now });
+      } catch { /* gone */ }
+    }
+  } catch {
+    return 0; // no logs folder yet
+  }
+  logs.sort((a, b) => b.mtime - a.mtime);
+  const cutoff = now - maxAgeDays * 86_400_000;
+  let removed = 0;
+  for (const l of logs.slice(keep)) {
+    if (l.mtime >= cutoff) continue;
+    try {
+      Deno.removeSync(l.file);
+      removed++;
+    } catch { /* in use or gone: left */ }
+  }
+  return removed;
+}
+
 /** Appends lines to a log file, buffered, flushing at most every 200 ms and at the end. */
 export class LogFile {
   readonly path: string;

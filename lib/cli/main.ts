@@ -15,7 +15,7 @@ import { parseCommandLine, type S3Flags, type SyncArgs } from "./args.ts";
 import { runS3Tool } from "./s3_commands.ts";
 import { HELP, VERSION } from "./help.ts";
 import { tryLock } from "./lock.ts";
-import { LogFile, resolveLogPath } from "./log_file.ts";
+import { LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
 import { chooseStateHome } from "./state_path.ts";
 import { prewarmWalker } from "../scan/walk.ts";
@@ -124,7 +124,10 @@ async function runSync(a: SyncArgs): Promise<number> {
   const statePath = a.state ? nodePath.resolve(a.state) : home.db;
   let log: LogFile | undefined;
   if (a.logFile) log = new LogFile(resolveLogPath(a.logFile, a.command));
-  else if (changing) log = new LogFile(resolveLogPath(home.logs, a.command, true));
+  else if (changing) {
+    pruneLogs(home.logs);
+    log = new LogFile(resolveLogPath(home.logs, a.command, true));
+  }
 
   const stderrTty = isTerminal(Deno.stderr);
   const out = new Output({

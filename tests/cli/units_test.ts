@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseMaxDelete } from "../../lib/cli/args.ts";
 import { tryLock } from "../../lib/cli/lock.ts";
-import { LogFile, resolveLogPath } from "../../lib/cli/log_file.ts";
+import { LogFile, pruneLogs, resolveLogPath } from "../../lib/cli/log_file.ts";
 import { chooseStateHome } from "../../lib/cli/state_path.ts";
 import { mask, parseLocation } from "../../lib/location.ts";
 
@@ -65,6 +65,38 @@ Deno.test("tryLock() lets one holder in at a time", async () => {
     a.release();
     const free = await new Deno.Command(Deno.execPath(), { args: ["eval", probe] }).output();
     assert.equal(new TextDecoder().decode(free.stdout).trim(), "true");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pruneLogs() removes ferry's logs older than the age limit beyond the newest ones, nothing else", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const day = 86_400_000;
+    const now = Date.UTC(2026, 10, 21);
+    const put = (name: string, ageDays: number) => {
+      Deno.writeTextFileSync(join(dir, name), "x");
+      const t = new Date(now - ageDays * day);
+      Deno.utimeSync(join(dir, name), t, t);
+    };
+    // Six ferry logs aged 0..50 days, and files that only look alike.
+    for (let i = 0; i < 6; i++) put(`ferry-sync-2026-10-0${i + 1}_10-00-00.log`, i * 10);
+    put("ferry-sync-notes.log", 90);
+    put("mine.log", 90);
+    assert.equal(pruneLogs(dir, 2, 30, now), 2, "only the 40- and 50-day-old logs go");
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(left, [
+      "ferry-sync-2026-10-01_10-00-00.log",
+      "ferry-sync-2026-10-02_10-00-00.log",
+      "ferry-sync-2026-10-03_10-00-00.log",
+      "ferry-sync-2026-10-04_10-00-00.log",
+      "ferry-sync-notes.log",
+      "mine.log",
+    ]);
+    // The newest are kept whatever their age.
+    assert.equal(pruneLogs(dir, 10, 0, now + 365 * day), 0);
+    assert.equal(pruneLogs(join(dir, "missing"), 2, 30, now), 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
