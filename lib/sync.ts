@@ -491,8 +491,13 @@ function commitState(
         srcDel.push(op.from);
         dstDel.push(op.from);
       }
-      for (const s of srcEntries) {
-        if (s.kind !== "file" || !isWithin(s.key, op.to)) continue;
+      // A file move is one lookup; only a folder move needs the files below it (a scan of all
+      // source entries per file move cost 1.8 s for 5,000 renames among 50,000 files).
+      const movedFiles = op.kind === "file"
+        ? [srcBy.get(op.to)].filter((s) => s !== undefined)
+        : srcEntries.filter((s) => isWithin(s.key, op.to));
+      for (const s of movedFiles) {
+        if (s.kind !== "file") continue;
         const oldKey = op.from + s.key.slice(op.to.length);
         const d = dstBy.get(matchKey(oldKey, input.foldCase));
         if (!d) continue;
