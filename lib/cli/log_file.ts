@@ -38,13 +38,14 @@ export function resolveLogPath(target: string, command: string, isFolder = false
   return folder ? path.join(target, `ferry-${command}-${fileStamp(new Date())}.log`) : target;
 }
 
-/** ferry's own log names: `ferry-<command>-YYYY-MM-DD_HH-MM-SS.log`. */
-const LOG_NAME = /^ferry-[a-z0-9-]+-\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.log$/;
+/** ferry's own log names, `ferry-<command>-YYYY-MM-DD_HH-MM-SS.log`, with the stamp's parts. */
+const LOG_NAME = /^ferry-[a-z0-9-]+-(\d{4})-(\d\d)-(\d\d)_(\d\d)-(\d\d)-(\d\d)\.log$/;
 
 /**
  * Remove ferry's old logs from a logs folder, so that a job run every few minutes does not
- * fill it: logs older than `maxAgeDays` go, but the newest `keep` always stay. Other files are
- * never touched; failures are ignored (a log that cannot be removed does no harm).
+ * fill it: logs older than `maxAgeDays` go, but the newest `keep` always stay. A log's age is
+ * the local time in its name (when its run started), so one listing of the folder is all it
+ * reads. Other files are never touched; failures are ignored (a log left behind does no harm).
  *
  * @param folder The logs folder.
  * @param keep How many of the newest logs to keep whatever their age.
@@ -53,25 +54,31 @@ const LOG_NAME = /^ferry-[a-z0-9-]+-\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.log$/;
  * @returns How many logs were removed.
  */
 export function pruneLogs(folder: string, keep = 50, maxAgeDays = 30, now = Date.now()): number {
-  const logs: { file: string; mtime: number }[] = [];
+  const logs: { name: string; started: number }[] = [];
   try {
     for (const e of Deno.readDirSync(folder)) {
-      if (!e.isFile || !LOG_NAME.test(e.name)) continue;
-      const file = path.join(folder, e.name);
-      try {
-        logs.push({ file, mtime: Deno.statSync(file).mtime?.getTime() ?? now });
-      } catch { /* gone */ }
+      const m = e.isFile ? LOG_NAME.exec(e.name) : null;
+      if (!m) continue;
+      const [y, mo, d, h, mi, sec] = m.slice(1).map(Number) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      logs.push({ name: e.name, started: new Date(y, mo - 1, d, h, mi, sec).getTime() });
     }
   } catch {
     return 0; // no logs folder yet
   }
-  logs.sort((a, b) => b.mtime - a.mtime);
+  logs.sort((a, b) => b.started - a.started);
   const cutoff = now - maxAgeDays * 86_400_000;
   let removed = 0;
   for (const l of logs.slice(keep)) {
-    if (l.mtime >= cutoff) continue;
+    if (l.started >= cutoff) continue;
     try {
-      Deno.removeSync(l.file);
+      Deno.removeSync(path.join(folder, l.name));
       removed++;
     } catch { /* in use or gone: left */ }
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseMaxDelete } from "../../lib/cli/args.ts";
 import { tryLock } from "../../lib/cli/lock.ts";
-import { LogFile, pruneLogs, resolveLogPath } from "../../lib/cli/log_file.ts";
+import { fileStamp, LogFile, pruneLogs, resolveLogPath } from "../../lib/cli/log_file.ts";
 import { chooseStateHome } from "../../lib/cli/state_path.ts";
 import { mask, parseLocation } from "../../lib/location.ts";
 
@@ -74,26 +74,22 @@ Deno.test("pruneLogs() removes ferry's logs older than the age limit beyond the 
   const dir = await Deno.makeTempDir();
   try {
     const day = 86_400_000;
-    const now = Date.UTC(2026, 10, 21);
-    const put = (name: string, ageDays: number) => {
-      Deno.writeTextFileSync(join(dir, name), "x");
-      const t = new Date(now - ageDays * day);
-      Deno.utimeSync(join(dir, name), t, t);
-    };
-    // Six ferry logs aged 0..50 days, and files that only look alike.
-    for (let i = 0; i < 6; i++) put(`ferry-sync-2026-10-0${i + 1}_10-00-00.log`, i * 10);
-    put("ferry-sync-notes.log", 90);
-    put("mine.log", 90);
+    const now = new Date(2026, 10, 21, 12, 0, 0).getTime();
+    const put = (name: string) => Deno.writeTextFileSync(join(dir, name), "x");
+    // Six ferry logs whose names say 0..50 days old, and files that only look alike (old
+    // modification times do not matter: the age is the one in the name).
+    const names = [0, 10, 20, 30, 40, 50].map((age) => {
+      const name = `ferry-sync-${fileStamp(new Date(now - age * day))}.log`;
+      put(name);
+      return name;
+    });
+    put("ferry-sync-notes.log");
+    put("mine.log");
+    const old = new Date(now - 90 * day);
+    Deno.utimeSync(join(dir, "mine.log"), old, old);
     assert.equal(pruneLogs(dir, 2, 30, now), 2, "only the 40- and 50-day-old logs go");
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(left, [
-      "ferry-sync-2026-10-01_10-00-00.log",
-      "ferry-sync-2026-10-02_10-00-00.log",
-      "ferry-sync-2026-10-03_10-00-00.log",
-      "ferry-sync-2026-10-04_10-00-00.log",
-      "ferry-sync-notes.log",
-      "mine.log",
-    ]);
+    assert.deepEqual(left, [...names.slice(0, 4), "ferry-sync-notes.log", "mine.log"].sort());
     // The newest are kept whatever their age.
     assert.equal(pruneLogs(dir, 10, 0, now + 365 * day), 0);
     assert.equal(pruneLogs(join(dir, "missing"), 2, 30, now), 0);
