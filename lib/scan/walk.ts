@@ -140,21 +140,6 @@ function checkRoot(root: string): void {
   }
 }
 
-/**
- * Walk a folder tree on the calling thread, without following symbolic links.
- *
- * @param root Absolute OS path of the root folder.
- * @param skip Exclusion matcher; excluded folders are not descended into.
- * @returns Every file and folder below `root`, ferry's own folder and temp files left out.
- * @throws {Deno.errors.NotFound} When the root does not exist.
- */
-export function walkTree(root: string, skip?: ExcludeFn): RawTree {
-  checkRoot(root);
-  const out = new Collector();
-  walkBelow(root, "", skip, out);
-  return out.done();
-}
-
 /** A folder of one tree, walked with everything below it by whichever thread claims it. */
 export interface WalkTask {
   tree: number;
@@ -252,7 +237,8 @@ export interface WalkOptions {
  * @param roots Absolute OS paths of the root folders.
  * @param exclude gitignore-style patterns, applied to every tree.
  * @param options Testing knobs.
- * @returns One result a root, in the order given; each as {@linkcode walkTree} returns.
+ * @returns One result a root, in the order given: every file and folder below it, symbolic links
+ * not followed, ferry's own folder and temp files left out.
  * @throws {Deno.errors.NotFound} When a root does not exist.
  */
 export async function walkTrees(
