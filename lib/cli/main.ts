@@ -120,13 +120,16 @@ async function runSync(a: SyncArgs): Promise<number> {
   const dst = await openChecked(to, s3);
 
   const changing = !a.dryRun;
-  const home = await chooseStateHome([from, to], changing);
-  const statePath = a.state ? nodePath.resolve(a.state) : home.db;
+  // The default home (`.ferry/` in a local root) only when the state or the logs go there: a
+  // user who put both elsewhere gets no folder made in their source.
+  const defaultLogs = changing && !a.logFile;
+  const home = !a.state || defaultLogs ? await chooseStateHome([from, to], changing) : undefined;
+  const statePath = a.state ? nodePath.resolve(a.state) : home!.db;
   let log: LogFile | undefined;
   if (a.logFile) log = new LogFile(resolveLogPath(a.logFile, a.command));
-  else if (changing) {
-    pruneLogs(home.logs);
-    log = new LogFile(resolveLogPath(home.logs, a.command, true));
+  else if (defaultLogs) {
+    pruneLogs(home!.logs);
+    log = new LogFile(resolveLogPath(home!.logs, a.command, true));
   }
 
   const stderrTty = isTerminal(Deno.stderr);

@@ -202,6 +202,27 @@ Deno.test("symbolic links are skipped, never followed (a loop cannot trap the wa
   }
 });
 
+Deno.test("--state and --log-file elsewhere: no .ferry folder is made in either location", async () => {
+  const s = await scratch({ "a.txt": "a" });
+  try {
+    const state = join(s.dir, "keep", "state.db");
+    const log = join(s.dir, "keep", "run.log");
+    const r = await ferry(["sync", s.src, s.dst, "--state", state, "--log-file", log]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listFiles(s.dst), ["a.txt"]);
+    assert.deepEqual([...Deno.readDirSync(s.src)].map((e) => e.name), ["a.txt"]);
+    assert.deepEqual([...Deno.readDirSync(s.dst)].map((e) => e.name), ["a.txt"]);
+    assert.ok(Deno.statSync(state).isFile);
+    assert.match(await Deno.readTextFile(log), /copy a\.txt/);
+    // With only --state, the logs still go to .ferry/logs in the source.
+    const r2 = await ferry(["sync", s.src, s.dst, "--state", state]);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal([...Deno.readDirSync(join(s.src, ".ferry", "logs"))].length, 1);
+  } finally {
+    await s.cleanup();
+  }
+});
+
 Deno.test("--interval runs passes until interrupted, then exits 130; the log file gets both", async () => {
   const s = await scratch({ "a.txt": "a" });
   try {
