@@ -31,6 +31,9 @@ for (const target of targets) {
     "--allow-env",
     "--allow-net",
     "--allow-sys",
+    // Only GNU find, the fast tree walker on Linux (lib/scan/find_walk.ts); without it ferry
+    // walks with its built-in walker.
+    "--allow-run=find",
     "--include",
     "lib/scan/walk_worker.ts",
     "--include",

@@ -6,7 +6,7 @@
 import * as nodePath from "node:path";
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
 import { checkKey, tempName } from "../paths.ts";
-import { type RawTree, walkTrees } from "../scan/walk.ts";
+import { type RawTree, type WalkOptions, walkTrees } from "../scan/walk.ts";
 import { copyFileAtomicSync } from "./local_copy.ts";
 
 const isWindows = Deno.build.os === "windows";
@@ -16,7 +16,9 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 /** Options for {@linkcode LocalBackend}. */
 export interface LocalOptions {
-  /** Leave all shared walking to the walker Worker (tests use it to exercise the Worker). */
+  /** Walk with the built-in walker even where `find` could (tests use it to exercise it). */
+  builtinWalker?: boolean;
+  /** Leave all shared walking to the walker Worker (tests use it); implies `builtinWalker`. */
   listInWorker?: boolean;
 }
 
@@ -67,7 +69,7 @@ export class LocalBackend implements Backend {
   };
   /** Absolute OS path of the root. */
   readonly root: string;
-  #inWorker: boolean;
+  #walk: WalkOptions;
   /** The root with one trailing separator, for building paths by concatenation. */
   #prefix: string;
   /** NFC key → native relative name, for names stored in another normal form (NFD). */
@@ -75,13 +77,17 @@ export class LocalBackend implements Backend {
 
   /**
    * @param root The folder, relative to the working directory or absolute.
-   * @param options Whether to walk off the calling thread.
+   * @param options Which walker lists the tree (testing knobs).
    */
   constructor(root: string, options: LocalOptions = {}) {
     this.root = path.resolve(root);
     this.display = this.root;
     this.id = "file:" + this.root;
-    this.#inWorker = options.listInWorker ?? false;
+    this.#walk = options.listInWorker
+      ? { workerOnly: true }
+      : options.builtinWalker
+      ? { builtin: true }
+      : {};
     this.#prefix = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
   }
 
@@ -109,7 +115,7 @@ export class LocalBackend implements Backend {
   }
 
   async list(options: ListOptions = {}): Promise<Listing> {
-    const [raw] = await walkTrees([this.root], options.exclude ?? [], this.#walkOptions());
+    const [raw] = await walkTrees([this.root], options.exclude ?? [], this.#walk);
     return await this.#listing(raw!);
   }
 
@@ -119,13 +125,9 @@ export class LocalBackend implements Backend {
     const [mine, theirs] = await walkTrees(
       [this.root, peer.root],
       options.exclude ?? [],
-      this.#walkOptions(),
+      this.#walk,
     );
     return [await this.#listing(mine!), await peer.#listing(theirs!)];
-  }
-
-  #walkOptions() {
-    return this.#inWorker ? { workerOnly: true } : {};
   }
 
   async #listing(raw: RawTree): Promise<Listing> {

@@ -11,6 +11,7 @@
  */
 import { FERRY_DIR, isTempName } from "../paths.ts";
 import { type ExcludeFn, loadFilter } from "./filter.ts";
+import { findTree, findUsable } from "./find_walk.ts";
 
 /** A walk's result in columns, cheap to post between threads. */
 export interface RawTree {
@@ -109,7 +110,12 @@ function listDir(root: string, rel: string, skip: ExcludeFn | undefined, out: Co
     try {
       st = Deno.lstatSync(full);
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) continue;
+      if (err instanceof Deno.errors.NotFound) {
+        // Deno hands out a name that is not UTF-8 with U+FFFD in it, which no call can open:
+        // say so rather than pass it over as if it had vanished.
+        if (name.includes("\uFFFD")) out.skipped.push({ key: r, reason: "name is not UTF-8" });
+        continue;
+      }
       out.problems.push({ key: r, message: err instanceof Error ? err.message : String(err) });
       continue;
     }
@@ -217,28 +223,27 @@ function newWalker(): Walker {
  * {@linkcode walkTrees} uses it.
  */
 export function prewarmWalker(): void {
+  if (findUsable()) return; // find will most likely walk instead
   spare ??= newWalker();
 }
 
 /** Options of {@linkcode walkTrees}. */
 export interface WalkOptions {
-  /** Leave every shared folder to the Worker (tests use it to exercise the Worker). */
+  /** Use the built-in walker even where `find` could walk. */
+  builtin?: boolean;
+  /** Leave every shared folder to the Worker (tests use it to exercise it); implies `builtin`. */
   workerOnly?: boolean;
 }
 
 /**
- * Walk several folder trees with two threads sharing the work.
- *
- * Each tree's top folders are listed first on the calling thread, until there are enough
- * folders to share; then the calling thread and a Worker each claim folders from that list
- * until none is left. A Worker that has claimed nothing by then is not waited for, so small
- * trees cost no more than a walk on one thread.
+ * Walk several folder trees: on Linux each with GNU `find` in a process of its own
+ * (`find_walk.ts`), elsewhere, or where that fails, with the built-in walker.
  *
  * @param roots Absolute OS paths of the root folders.
  * @param exclude gitignore-style patterns, applied to every tree.
  * @param options Testing knobs.
- * @returns One result a root, in the order given: every file and folder below it, symbolic links
- * not followed, ferry's own folder and temp files left out.
+ * @returns One result a root, in the order given: every file and folder below it, each folder
+ * before what it holds, symbolic links not followed, ferry's own folder and temp files left out.
  * @throws {Deno.errors.NotFound} When a root does not exist.
  */
 export async function walkTrees(
@@ -247,10 +252,34 @@ export async function walkTrees(
   options: WalkOptions = {},
 ): Promise<RawTree[]> {
   const skip = await loadFilter(exclude);
+  for (const root of roots) checkRoot(root);
+  const fast = options.builtin || options.workerOnly
+    ? []
+    : await Promise.all(roots.map((root) => findTree(root, skip)));
+  const rest = roots.filter((_, i) => fast[i] === undefined);
+  const slow = rest.length > 0 ? await walkBuiltin(rest, exclude, skip, options) : [];
+  let next = 0;
+  return roots.map((_, i) => fast[i] ?? slow[next++]!);
+}
+
+/**
+ * Walk several folder trees with two threads sharing the work.
+ *
+ * Each tree's top folders are listed first on the calling thread, until there are enough
+ * folders to share; then the calling thread and a Worker each claim folders from that list
+ * until none is left. A Worker that has claimed nothing by then is not waited for, so small
+ * trees cost no more than a walk on one thread. Names inside a folder are listed sorted, so
+ * walks of alike trees list them in the same order.
+ */
+async function walkBuiltin(
+  roots: readonly string[],
+  exclude: readonly string[],
+  skip: ExcludeFn | undefined,
+  options: WalkOptions,
+): Promise<RawTree[]> {
   const heads: Collector[] = [];
   const tasks: WalkTask[] = [];
   roots.forEach((root, tree) => {
-    checkRoot(root);
     const head = new Collector();
     heads.push(head);
     // Breadth first from the root until the frontier holds enough folders to share.

@@ -9,6 +9,14 @@ conformance("local", async () => {
   };
 }, { skipNames: (n) => Deno.build.os === "windows" && /[\n"<>?*|:]/.test(n) });
 
+conformance("local (built-in walker)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-conf-" });
+  return {
+    backend: new LocalBackend(dir, { builtinWalker: true }),
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+}, { skipNames: (n) => Deno.build.os === "windows" && /[\n"<>?*|:]/.test(n) });
+
 conformance("local (walk in a Worker)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-conf-" });
   return {

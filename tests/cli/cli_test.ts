@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HELP, VERSION } from "../../lib/cli/help.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { ferry, listFiles, scratch } from "./_run.ts";
+import { ferry, listFiles, type RunOptions, scratch } from "./_run.ts";
 
 Deno.test("ferry --help and --version print and exit 0", async () => {
   const help = await ferry(["--help"]);
@@ -269,35 +269,65 @@ Deno.test("--interval runs passes until interrupted, then exits 130; the log fil
   }
 });
 
+/**
+ * Make `locked` (paths below `s.dir`) unreadable to the ferry that `ferry(..., options)` runs.
+ * root reads anything: then ferry runs as nobody, with a readable copy of the module cache.
+ */
+async function lockAway(dir: string, locked: string[]): Promise<RunOptions> {
+  if (Deno.uid() !== 0) {
+    for (const p of locked) await Deno.chmod(p, 0o000);
+    return {};
+  }
+  const denoDir = join(dir, "deno-dir");
+  const info = JSON.parse(
+    new TextDecoder().decode(
+      (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
+    ),
+  );
+  await Deno.mkdir(denoDir, { recursive: true });
+  await new Deno.Command("cp", { args: ["-r", info.npmCache, join(denoDir, "npm")] }).output();
+  // The deno binary may sit in root's npx cache, out of nobody's reach: use a copy.
+  const deno = join(dir, "deno");
+  await Deno.copyFile(Deno.execPath(), deno);
+  await new Deno.Command("chmod", { args: ["-R", "a+rwX", dir] }).output();
+  for (const p of locked) await Deno.chmod(p, 0o000);
+  return { asNobody: { denoDir, deno } };
+}
+
 Deno.test("a file that cannot be read is listed as failed, the rest is copied, exit 1", async () => {
   const s = await scratch({ "fine.txt": "ok", "locked.txt": "secret" });
   try {
-    await Deno.chmod(join(s.src, "locked.txt"), 0o000);
-    let asNobody: { denoDir: string; deno: string } | undefined;
-    if (Deno.uid() === 0) {
-      // root reads anything: run ferry as nobody, with a readable copy of the module cache.
-      const denoDir = join(s.dir, "deno-dir");
-      const info = JSON.parse(
-        new TextDecoder().decode(
-          (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
-        ),
-      );
-      await Deno.mkdir(denoDir, { recursive: true });
-      await new Deno.Command("cp", { args: ["-r", info.npmCache, join(denoDir, "npm")] }).output();
-      // The deno binary may sit in root's npx cache, out of nobody's reach: use a copy.
-      const deno = join(s.dir, "deno");
-      await Deno.copyFile(Deno.execPath(), deno);
-      await new Deno.Command("chmod", { args: ["-R", "a+rwX", s.dir] }).output();
-      await Deno.chmod(join(s.src, "locked.txt"), 0o000);
-      asNobody = { denoDir, deno };
-    }
-    const r = await ferry(["sync", s.src, s.dst], asNobody ? { asNobody } : {});
+    const options = await lockAway(s.dir, [join(s.src, "locked.txt")]);
+    const r = await ferry(["sync", s.src, s.dst], options);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /locked\.txt: .*[Pp]ermission denied/);
     assert.match(r.stdout, /1 file copied/);
     assert.deepEqual(listFiles(s.dst), ["fine.txt"]);
   } finally {
     await Deno.chmod(join(s.src, "locked.txt"), 0o644).catch(() => {});
+    await s.cleanup();
+  }
+});
+
+Deno.test("a folder that cannot be read is reported, and --delete keeps its replica, exit 1", async () => {
+  const s = await scratch({ "fine.txt": "ok", "closed/a.txt": "a", "closed/deep/b.txt": "b" });
+  try {
+    let r = await ferry(["sync", s.src, s.dst]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await Deno.writeTextFile(join(s.src, "new.txt"), "new");
+    const options = await lockAway(s.dir, [join(s.src, "closed")]);
+    r = await ferry(["sync", s.src, s.dst, "--delete"], options);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /closed: .*[Pp]ermission denied/);
+    assert.match(r.stdout, /1 file copied/);
+    assert.deepEqual(listFiles(s.dst), [
+      "closed/a.txt",
+      "closed/deep/b.txt",
+      "fine.txt",
+      "new.txt",
+    ]);
+  } finally {
+    await Deno.chmod(join(s.src, "closed"), 0o755).catch(() => {});
     await s.cleanup();
   }
 });

@@ -1,12 +1,20 @@
 import { join } from "node:path";
-import { LocalBackend } from "../../lib/backends/local.ts";
-import { engineSuite } from "./engine_suite.ts";
+import { LocalBackend, type LocalOptions } from "../../lib/backends/local.ts";
+import { type EngineFixture, engineSuite } from "./engine_suite.ts";
 
-engineSuite("local -> local", async () => {
+/**
+ * Both trees are walked by the source's walker: the default one (GNU find on Linux, else the
+ * built-in walker) and the built-in walker with the Worker doing all the shared work.
+ */
+for (const [name, options] of [["", {}], [", walk in a Worker", { listInWorker: true }]] as const) {
+  engineSuite(`local -> local${name}`, () => fixture(options));
+}
+
+async function fixture(options: LocalOptions): Promise<EngineFixture> {
   const root = await Deno.makeTempDir({ prefix: "ferry-engine-" });
   const dirs = { src: join(root, "src"), dst: join(root, "dst") };
   await Deno.mkdir(dirs.src);
-  const src = new LocalBackend(dirs.src, { listInWorker: true });
+  const src = new LocalBackend(dirs.src, options);
   const dst = new LocalBackend(dirs.dst);
   const p = (s: "src" | "dst", key: string) => join(dirs[s], ...key.split("/"));
   /** Sum of the sizes of files whose inode the destination has not seen before. */
@@ -41,4 +49,4 @@ engineSuite("local -> local", async () => {
     },
     cleanup: () => Deno.remove(root, { recursive: true }),
   };
-});
+}
