@@ -9,7 +9,8 @@ import { SafetyError } from "./errors.ts";
 import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./execute/pool.ts";
-import { IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
+import { prewarmCopyWorkers, releaseSpareCopyWorkers } from "./execute/copy_pool.ts";
+import { FERRY_DIR, IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
 import { matchListings, type OneWayInput, planOneWay, renameCandidates } from "./plan/one_way.ts";
 import { countPlan, type Op, type Plan } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
@@ -74,6 +75,14 @@ export async function syncOnce(
   dst: Backend,
   options: SyncOptions,
 ): Promise<SyncResult> {
+  try {
+    return await syncPass(src, dst, options);
+  } finally {
+    releaseSpareCopyWorkers();
+  }
+}
+
+async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
   const { sink } = options;
   if (!(await src.rootExists())) {
@@ -82,11 +91,14 @@ export async function syncOnce(
     );
   }
   let dstExists = await dst.rootExists();
+  const dstEmpty = !dstExists || (dst.localPath !== undefined && isEmptyFolder(dst.localPath("")));
   if (!dstExists && !options.dryRun) {
     await dst.createRoot();
     dstExists = true;
     sink.emit({ event: "note", level: "info", message: `Created "${dst.display}"` });
   }
+  // A first copy between local folders: the copy Workers start while the source is walked.
+  if (dstEmpty && !options.dryRun && src.localPath && dst.localPath) prewarmCopyWorkers(2);
 
   const exclude = [
     ...(options.exclude ?? []),
@@ -306,6 +318,16 @@ export async function syncOnce(
   };
 }
 
+/** Whether a folder holds nothing but, perhaps, ferry's own folder. */
+function isEmptyFolder(path: string): boolean {
+  try {
+    for (const e of Deno.readDirSync(path)) if (e.name !== FERRY_DIR) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function keyOf(o: Op): string {
   return o.op === "move" ? o.to : o.key;
 }
@@ -470,12 +492,15 @@ function commitState(
   const srcDel: string[] = [];
   const dstDel: string[] = [];
   const dirMoves: { from: string; to: string }[] = [];
-  /** Destination twin of each source key after this run, where it changed. */
-  const after = new Map<string, StateRow>();
-  const done = new Set<Op>();
+  /**
+   * Destination twin of source keys after this run, where it changed, in the order found: made
+   * into a map only when the state is rebuilt. A copy's row replaces a move's, not the reverse.
+   */
+  const after: { key: string; row: StateRow; copy: boolean }[] = [];
+  let doneCount = 0;
   for (const o of res.outcomes) {
     if (o.status !== "done") continue;
-    done.add(o.op);
+    doneCount++;
     const op = o.op;
     if (op.op === "copy" || op.op === "update") {
       const s = srcBy.get(op.srcKey);
@@ -483,7 +508,7 @@ function commitState(
       if (o.entry) {
         const r = rowOf(o.entry, now, s?.sha256);
         dstUp.push(r);
-        after.set(op.srcKey, r);
+        after.push({ key: op.srcKey, row: r, copy: true });
       }
     } else if (op.op === "move") {
       if (op.kind === "dir") dirMoves.push({ from: op.from, to: op.to });
@@ -504,7 +529,7 @@ function commitState(
         srcUp.push(rowOf(s, now));
         const r = rowOf({ ...d, key: s.key }, now);
         if (op.kind === "file") dstUp.push(r);
-        if (!after.has(s.key)) after.set(s.key, r);
+        after.push({ key: s.key, row: r, copy: false });
       }
     } else if (op.op === "delete") {
       srcDel.push(op.key);
@@ -514,7 +539,11 @@ function commitState(
   // Source files not in step: what was planned for them did not get done.
   const notInStep = new Set<string>();
   const dirsNotInStep: string[] = [];
-  for (const op of plan.ops) {
+  const done = new Set<Op>();
+  if (doneCount < plan.ops.length) {
+    for (const o of res.outcomes) if (o.status === "done") done.add(o.op);
+  }
+  for (const op of doneCount < plan.ops.length ? plan.ops : []) {
     if (done.has(op)) continue;
     if (op.op === "copy" || op.op === "update") notInStep.add(op.srcKey);
     else if (op.op === "move" && op.kind === "dir") dirsNotInStep.push(op.to);
@@ -525,9 +554,10 @@ function commitState(
     s.kind === "file" && !notInStep.has(s.key) && !dirsNotInStep.some((k) => isWithin(s.key, k));
   let inStep = 0;
   for (const s of srcEntries) if (isInStep(s)) inStep++;
-  const planned = new Set<string>();
-  for (const op of plan.ops) planned.add(op.op === "move" ? op.to : op.key);
+  let planned: Set<string> | undefined;
   for (const [id, es] of hashed) {
+    if (es.length === 0) continue;
+    planned ??= new Set(plan.ops.map((op) => op.op === "move" ? op.to : op.key));
     const target = id === src.id ? srcUp : dstUp;
     for (const e of es) if (!planned.has(e.key)) target.push(rowOf(e, 0));
   }
@@ -540,11 +570,13 @@ function commitState(
       return;
     }
     // Rebuild from the listings: every source file in step, and its destination twin.
+    const afterBy = new Map<string, StateRow>();
+    for (const a of after) if (a.copy || !afterBy.has(a.key)) afterBy.set(a.key, a.row);
     const srcAll: StateRow[] = [];
     const dstAll: StateRow[] = [];
     for (const s of srcEntries) {
       if (!isInStep(s)) continue;
-      const d = after.get(s.key) ?? maybeRow(dstBy.get(matchKey(s.key, input.foldCase)), now);
+      const d = afterBy.get(s.key) ?? maybeRow(dstBy.get(matchKey(s.key, input.foldCase)), now);
       if (!d) continue;
       srcAll.push(rowOf(s, now));
       dstAll.push(d);
