@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { FERRY_DIR, isTempName } from "../paths.ts";
+import { FERRY_DIR, TEMP_PREFIX } from "../paths.ts";
 import type { ExcludeFn } from "./filter.ts";
 import type { RawTree } from "./walk.ts";
 
@@ -94,84 +94,108 @@ export async function findTree(
   }
 }
 
+/** Columns that grow by doubling: no array of boxed numbers, no copy at the end but one. */
+class Columns {
+  n = 0;
+  dirs = new Uint8Array(1024);
+  sizes = new Float64Array(1024);
+  mtimes = new Float64Array(1024);
+  inos = new Float64Array(1024);
+  devs = new Float64Array(1024);
+  modes = new Uint32Array(1024);
+
+  grow(): void {
+    const twice = <T extends Uint8Array | Float64Array | Uint32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.dirs = twice(this.dirs);
+    this.sizes = twice(this.sizes);
+    this.mtimes = twice(this.mtimes);
+    this.inos = twice(this.inos);
+    this.devs = twice(this.devs);
+    this.modes = twice(this.modes);
+  }
+}
+
 /**
  * Read `find`'s records into a tree, leaving out what the built-in walker leaves out.
+ *
+ * It runs once a walk, mostly before V8 has optimised it: the number fields are read by plain
+ * loops over character codes, which cost a third less than slicing and converting.
  *
  * @returns undefined at the first record that is not what {@linkcode FORMAT} prints.
  */
 export function parse(text: string, skip: ExcludeFn | undefined): RawTree | undefined {
   const paths: string[] = [];
-  const dirs: number[] = [];
-  const sizes: number[] = [];
-  const mtimes: number[] = [];
-  const inos: number[] = [];
-  const devs: number[] = [];
-  const modes: number[] = [];
+  const col = new Columns();
   const skipped: RawTree["skipped"] = [];
   const temps: RawTree["temps"] = [];
   /** Everything below this folder is left out (an excluded folder, a temp name). */
   let pruned: string | undefined;
   const len = text.length;
-  let at = 0;
-  // Each loop reads one decimal (or octal) number ending in `end` at `i`, or fails.
   let i = 0;
-  const num = (end: number, base = 10): number => {
-    const from = i;
-    let v = 0;
-    for (;;) {
-      const c = text.charCodeAt(i++);
-      if (c === end && i - 1 > from) break;
-      if (!(c >= 48 && c <= 47 + base)) return NaN; // NaN too: the text ended
-      v = v * base + (c - 48);
-    }
-    // Past 2^53 the running sum may round differently than Deno's conversion: parse whole.
-    return v > Number.MAX_SAFE_INTEGER ? Number(text.slice(from, i - 1)) : v;
-  };
-  while (at < len) {
-    const type = text[at];
-    if (text.charCodeAt(at + 1) !== 32) return undefined;
-    i = at + 2;
-    const size = num(32);
-    const sec = num(46);
+  while (i < len) {
+    const type = text.charCodeAt(i);
+    if (text.charCodeAt(i + 1) !== 32) return undefined;
+    i += 2;
+    // Five numbers, each ended by one character; NaN (past the end) fails the range tests.
+    let c = text.charCodeAt(i++);
+    if (!(c >= 48 && c <= 57)) return undefined;
+    let size = c - 48;
+    while ((c = text.charCodeAt(i++)) >= 48 && c <= 57) size = size * 10 + (c - 48);
+    if (c !== 32) return undefined;
+    c = text.charCodeAt(i++);
+    if (!(c >= 48 && c <= 57)) return undefined; // a time before 1970 starts with "-"
+    let sec = c - 48;
+    while ((c = text.charCodeAt(i++)) >= 48 && c <= 57) sec = sec * 10 + (c - 48);
+    if (c !== 46) return undefined;
     // Ten digits of fraction; milliseconds are the first three, truncated as Deno does.
     let ms = 0;
-    for (let k = 0; k < 3; k++) {
-      const c = text.charCodeAt(i + k);
-      if (!(c >= 48 && c <= 57)) return undefined;
-      ms = ms * 10 + (c - 48);
+    let digits = 0;
+    while ((c = text.charCodeAt(i++)) >= 48 && c <= 57) {
+      if (digits++ < 3) ms = ms * 10 + (c - 48);
     }
-    while (i < len && text.charCodeAt(i) !== 32) i++;
-    i++;
-    const ino = num(32);
-    const dev = num(32);
-    const perm = num(32, 8);
+    if (c !== 32 || digits < 3) return undefined;
+    const inoAt = i;
+    c = text.charCodeAt(i++);
+    if (!(c >= 48 && c <= 57)) return undefined;
+    let ino = c - 48;
+    while ((c = text.charCodeAt(i++)) >= 48 && c <= 57) ino = ino * 10 + (c - 48);
+    if (c !== 32) return undefined;
+    // Past 2^53 the running sum may round differently than Deno's conversion: parse it whole.
+    if (ino > Number.MAX_SAFE_INTEGER) ino = Number(text.slice(inoAt, i - 1));
+    c = text.charCodeAt(i++);
+    if (!(c >= 48 && c <= 57)) return undefined;
+    let dev = c - 48;
+    while ((c = text.charCodeAt(i++)) >= 48 && c <= 57) dev = dev * 10 + (c - 48);
+    if (c !== 32) return undefined;
+    c = text.charCodeAt(i++);
+    if (!(c >= 48 && c <= 55)) return undefined;
+    let perm = c - 48;
+    while ((c = text.charCodeAt(i++)) >= 48 && c <= 55) perm = perm * 8 + (c - 48);
+    if (c !== 32) return undefined;
     const end = text.indexOf("\0", i);
-    if (
-      end <= i || Number.isNaN(size) || Number.isNaN(sec) || Number.isNaN(ino) ||
-      Number.isNaN(dev) || Number.isNaN(perm)
-    ) {
-      return undefined;
-    }
+    if (end <= i) return undefined;
     const rel = text.slice(i, end);
-    at = end + 1;
+    i = end + 1;
     if (pruned !== undefined) {
       if (rel.startsWith(pruned)) continue;
       pruned = undefined;
     }
-    const slash = rel.lastIndexOf("/");
-    const name = slash < 0 ? rel : rel.slice(slash + 1);
     const mtime = sec * 1000 + ms;
-    if (isTempName(name)) {
+    if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf("/") + 1)) {
       temps.push({ key: rel, mtime });
       pruned = rel + "/";
       continue;
     }
-    if (type === "l") {
+    if (type === 108) { // l
       skipped.push({ key: rel, reason: "symbolic link (not followed)" });
       continue;
     }
-    const isDir = type === "d";
-    if (!isDir && type !== "f") {
+    const isDir = type === 100; // d
+    if (!isDir && type !== 102) { // f
       skipped.push({ key: rel, reason: "not a regular file or folder" });
       continue;
     }
@@ -179,22 +203,25 @@ export function parse(text: string, skip: ExcludeFn | undefined): RawTree | unde
       pruned = rel + "/";
       continue;
     }
+    if (col.n === col.sizes.length) col.grow();
+    const n = col.n++;
     paths.push(rel);
-    dirs.push(isDir ? 1 : 0);
-    sizes.push(isDir ? 0 : size);
-    mtimes.push(mtime);
-    inos.push(ino);
-    devs.push(dev);
-    modes.push((isDir ? S_IFDIR : S_IFREG) | perm);
+    col.dirs[n] = isDir ? 1 : 0;
+    col.sizes[n] = isDir ? 0 : size;
+    col.mtimes[n] = mtime;
+    col.inos[n] = ino;
+    col.devs[n] = dev;
+    col.modes[n] = (isDir ? S_IFDIR : S_IFREG) | perm;
   }
+  const n = col.n;
   return {
     paths,
-    dirs: Uint8Array.from(dirs),
-    sizes: Float64Array.from(sizes),
-    mtimes: Float64Array.from(mtimes),
-    inos: Float64Array.from(inos),
-    devs: Float64Array.from(devs),
-    modes: Uint32Array.from(modes),
+    dirs: col.dirs.slice(0, n),
+    sizes: col.sizes.slice(0, n),
+    mtimes: col.mtimes.slice(0, n),
+    inos: col.inos.slice(0, n),
+    devs: col.devs.slice(0, n),
+    modes: col.modes.slice(0, n),
     problems: [],
     skipped,
     temps,
