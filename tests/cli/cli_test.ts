@@ -269,8 +269,32 @@ Deno.test("--interval runs passes until interrupted, then exits 130; the log fil
   }
 });
 
+/** A deno binary and module cache that the user nobody can use, made once for these tests. */
+let nobodyKit: Promise<{ denoDir: string; deno: string }> | undefined;
+
+function kitForNobody(): Promise<{ denoDir: string; deno: string }> {
+  nobodyKit ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-nobody-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    const denoDir = join(dir, "deno-dir");
+    const info = JSON.parse(
+      new TextDecoder().decode(
+        (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
+      ),
+    );
+    await Deno.mkdir(denoDir, { recursive: true });
+    await new Deno.Command("cp", { args: ["-r", info.npmCache, join(denoDir, "npm")] }).output();
+    // The deno binary may sit in root's npx cache, out of nobody's reach: use a copy.
+    const deno = join(dir, "deno");
+    await Deno.copyFile(Deno.execPath(), deno);
+    await new Deno.Command("chmod", { args: ["-R", "a+rwX", dir] }).output();
+    return { denoDir, deno };
+  })();
+  return nobodyKit;
+}
+
 /**
- * Make `locked` (paths below `s.dir`) unreadable to the ferry that `ferry(..., options)` runs.
+ * Make `locked` (paths below `dir`) unreadable to the ferry that `ferry(..., options)` runs.
  * root reads anything: then ferry runs as nobody, with a readable copy of the module cache.
  */
 async function lockAway(dir: string, locked: string[]): Promise<RunOptions> {
@@ -278,20 +302,10 @@ async function lockAway(dir: string, locked: string[]): Promise<RunOptions> {
     for (const p of locked) await Deno.chmod(p, 0o000);
     return {};
   }
-  const denoDir = join(dir, "deno-dir");
-  const info = JSON.parse(
-    new TextDecoder().decode(
-      (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
-    ),
-  );
-  await Deno.mkdir(denoDir, { recursive: true });
-  await new Deno.Command("cp", { args: ["-r", info.npmCache, join(denoDir, "npm")] }).output();
-  // The deno binary may sit in root's npx cache, out of nobody's reach: use a copy.
-  const deno = join(dir, "deno");
-  await Deno.copyFile(Deno.execPath(), deno);
+  const asNobody = await kitForNobody();
   await new Deno.Command("chmod", { args: ["-R", "a+rwX", dir] }).output();
   for (const p of locked) await Deno.chmod(p, 0o000);
-  return { asNobody: { denoDir, deno } };
+  return { asNobody };
 }
 
 Deno.test("a file that cannot be read is listed as failed, the rest is copied, exit 1", async () => {
