@@ -41,4 +41,9 @@ Deno.test("key helpers: parentKey(), isWithin(), matchKey(), temp names", () => 
   assert.equal(matchKey("ReadMe", false), "ReadMe");
   const t = tempName();
   assert.ok(isTempName(t) && t.length < 40 && t !== tempName());
+  // Names come from a pool of random bytes refilled every 1,024 names: across refills, every
+  // name is new and has 12 hex digits of randomness.
+  const names = Array.from({ length: 5000 }, () => tempName());
+  assert.equal(new Set(names).size, names.length);
+  for (const n of names) assert.match(n, /^\.ferry-tmp-[0-9a-f]{12}$/);
 });
