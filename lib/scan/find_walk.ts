@@ -20,10 +20,10 @@ import type { RawTree } from "./walk.ts";
 
 /**
  * One record an entry: type letter, size, mtime (seconds with a fraction), inode, device,
- * permission bits in octal, then the path relative to the root, NUL-terminated (a name may hold
- * any other byte, newlines too).
+ * permission bits in octal, then the path as found (`./` and the path relative to the root),
+ * NUL-terminated (a name may hold any other byte, newlines too).
  */
-const FORMAT = "%y %s %T@ %i %D %m %P\\0";
+const FORMAT = "%y %s %T@ %i %D %m %p\\0";
 
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -45,16 +45,19 @@ export function findUsable(): boolean {
 }
 
 /**
- * Walk one tree with GNU `find`.
+ * Walk one tree, or some of its top folders, with GNU `find`.
  *
  * @param root Absolute path of an existing folder.
  * @param skip The exclusion rules, if any.
- * @returns The tree, or undefined when `find` could not give a complete, clean listing (the
+ * @param below When given, only what these folders of the root hold (not the folders' own
+ * entries); else everything below the root but ferry's own folder.
+ * @returns The entries, or undefined when `find` could not give a complete, clean listing (the
  * caller then walks the tree itself).
  */
 export async function findTree(
   root: string,
   skip: ExcludeFn | undefined,
+  below?: readonly string[],
 ): Promise<RawTree | undefined> {
   if (!findUsable()) return undefined;
   let out: string;
@@ -67,9 +70,12 @@ export async function findTree(
     let status: Deno.CommandStatus;
     try {
       status = await new Deno.Command("find", {
-        // cwd is the root, so that no character of its path can mean anything to find.
-        args: [".", "-mindepth", "1", "(", "-path", `./${FERRY_DIR}`, "-prune", ")", "-o"]
-          .concat(["-fprintf", out, FORMAT]),
+        // cwd is the root, so that no character of its path can mean anything to find, and
+        // every starting point begins with "./", so that none can be taken for an option.
+        args: below
+          ? below.map((name) => "./" + name).concat(["-mindepth", "1", "-fprintf", out, FORMAT])
+          : [".", "-mindepth", "1", "(", "-path", `./${FERRY_DIR}`, "-prune", ")", "-o"]
+            .concat(["-fprintf", out, FORMAT]),
         cwd: root,
         env: { LC_ALL: "C" },
         stdin: "null",
@@ -177,8 +183,10 @@ export function parse(text: string, skip: ExcludeFn | undefined): RawTree | unde
     while ((c = text.charCodeAt(i++)) >= 48 && c <= 55) perm = perm * 8 + (c - 48);
     if (c !== 32) return undefined;
     const end = text.indexOf("\0", i);
-    if (end <= i) return undefined;
-    const rel = text.slice(i, end);
+    if (end <= i + 2 || text.charCodeAt(i) !== 46 || text.charCodeAt(i + 1) !== 47) {
+      return undefined; // no "./" and a name after it
+    }
+    const rel = text.slice(i + 2, end);
     i = end + 1;
     if (pruned !== undefined) {
       if (rel.startsWith(pruned)) continue;

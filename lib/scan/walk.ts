@@ -253,13 +253,53 @@ export async function walkTrees(
 ): Promise<RawTree[]> {
   const skip = await loadFilter(exclude);
   for (const root of roots) checkRoot(root);
-  const fast = options.builtin || options.workerOnly
+  const fast = options.builtin || options.workerOnly || !findUsable()
     ? []
-    : await Promise.all(roots.map((root) => findTree(root, skip)));
+    : await walkWithFind(roots, skip);
   const rest = roots.filter((_, i) => fast[i] === undefined);
   const slow = rest.length > 0 ? await walkBuiltin(rest, exclude, skip, options) : [];
   let next = 0;
   return roots.map((_, i) => fast[i] ?? slow[next++]!);
+}
+
+/** A root with more entries than this is not cut in two for `find` (its files are lstat'ed here). */
+const MAX_HEAD = 1000;
+
+/**
+ * Walk trees with `find`: an empty root costs no process; a single tree with content (a first
+ * copy) is cut in two by its top folders, one `find` for each half, so that both cores walk it;
+ * otherwise one `find` a tree.
+ *
+ * @returns A tree for each root, undefined where `find` failed.
+ */
+function walkWithFind(
+  roots: readonly string[],
+  skip: ExcludeFn | undefined,
+): Promise<(RawTree | undefined)[]> {
+  const tops = roots.map((root) => {
+    try {
+      return [...Deno.readDirSync(root)].filter((e) => e.name !== FERRY_DIR);
+    } catch {
+      return undefined;
+    }
+  });
+  const busy = tops.filter((t) => t !== undefined && t.length > 0).length;
+  return Promise.all(roots.map(async (root, tree) => {
+    const top = tops[tree];
+    if (top === undefined) return undefined;
+    if (top.length === 0) return new Collector().done();
+    const folders = top.filter((e) => e.isDirectory).length;
+    if (busy > 1 || folders < 2 || top.length > MAX_HEAD) return await findTree(root, skip);
+    // The root's own entries are listed here; find walks what its folders hold.
+    const head = new Collector();
+    const subdirs = listDir(root, "", skip, head);
+    const halves = [0, 1].map((h) => subdirs.filter((_, i) => i % 2 === h)).filter((x) =>
+      x.length > 0
+    );
+    const parts = await Promise.all(halves.map((half) => findTree(root, skip, half)));
+    if (parts.some((p) => p === undefined)) return undefined;
+    return concatTrees([head.done(), ...parts as RawTree[]]);
+  }));
 }
 
 /**

@@ -108,6 +108,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a tree walked beside an empty one is cut in two for find, and lists the same",
+  ignore: !linux,
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "ferry-find-" });
+    try {
+      const full = join(root, "full");
+      const empty = join(root, "empty");
+      await awkwardTree(full);
+      await Deno.mkdir(join(empty, ".ferry"), { recursive: true }); // ferry's folder only
+      const exclude = ["cache/", "*.log"];
+      const [a, b] = await walkTrees([full, empty], exclude);
+      const [ref] = await walkTrees([full], exclude, { builtin: true });
+      assert.deepEqual(summary(a!), summary(ref!));
+      assertParentsFirst(a!);
+      assert.deepEqual(b!.paths, []);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "what find cannot list faithfully is walked by the built-in walker instead",
   ignore: !linux,
   fn: async () => {
@@ -139,9 +161,9 @@ Deno.test({
 Deno.test("parse() reads find's records and refuses anything else without hanging", () => {
   const rec = (s: string) => s + "\0";
   const t = parse(
-    rec("d 4096 1700000000.5000000000 7 2049 755 a") +
-      rec("f 12 1700000001.1239999999 8 2049 644 a/b c\nd") +
-      rec("l 3 1700000002.0000000000 9 2049 777 a/link"),
+    rec("d 4096 1700000000.5000000000 7 2049 755 ./a") +
+      rec("f 12 1700000001.1239999999 8 2049 644 ./a/b c\nd") +
+      rec("l 3 1700000002.0000000000 9 2049 777 ./a/link"),
     undefined,
   )!;
   assert.deepEqual(t.paths, ["a", "a/b c\nd"]);
@@ -154,14 +176,15 @@ Deno.test("parse() reads find's records and refuses anything else without hangin
   for (
     const bad of [
       "f 12 1700000000", // cut short
-      "f 12 1700000000.1234567890 8 2049 644 a", // no terminator
-      "f 1x 1700000000.1234567890 8 2049 644 a\0",
-      "f 12 -5.7500000000 8 2049 644 a\0", // before 1970
-      "f 12 1700000000 8 2049 644 a\0", // no fraction
-      "f 12 1700000000.1234567890 8 2049 689 a\0", // not octal
-      "ff 12 1700000000.1234567890 8 2049 644 a\0",
-      "f  1700000000.1234567890 8 2049 644 a\0",
-      "f 12 1700000000.1234567890 8 2049 644 \0", // no name
+      "f 12 1700000000.1234567890 8 2049 644 ./a", // no terminator
+      "f 1x 1700000000.1234567890 8 2049 644 ./a\0",
+      "f 12 -5.7500000000 8 2049 644 ./a\0", // before 1970
+      "f 12 1700000000 8 2049 644 ./a\0", // no fraction
+      "f 12 1700000000.1234567890 8 2049 689 ./a\0", // not octal
+      "ff 12 1700000000.1234567890 8 2049 644 ./a\0",
+      "f  1700000000.1234567890 8 2049 644 ./a\0",
+      "f 12 1700000000.1234567890 8 2049 644 ./\0", // no name
+      "f 12 1700000000.1234567890 8 2049 644 a\0", // not as found below "."
     ]
   ) {
     assert.equal(parse(bad, undefined), undefined, JSON.stringify(bad));
