@@ -2,7 +2,7 @@
  * `deno task bench`: ferry against rsync on the same trees in the same run.
  *
  *   local -> local, 50,000 small files in nested folders:
- *     initial copy, and a no-op resync (median of 7), each against `rsync -a --delete`
+ *     initial copy (median of 5), and a no-op resync (median of 7), each against `rsync -a --delete`
  *   a rename of a folder holding 1 GB, after which ferry must not copy content
  *   peak memory (VmHWM) of every ferry run
  *
@@ -98,12 +98,13 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
     // Warm the module cache so the first timed run does not pay for it.
     await timed(ferry("--version"));
 
-    // Two rounds in alternating order: the disk's write-back favours whoever goes first.
+    // Five rounds in alternating order (the disk's write-back favours whoever goes first, and
+    // single runs here swing by ±20%): the median is the figure.
     const fInits: number[] = [];
     const rInits: number[] = [];
     let initMem = 0;
-    for (let round = 0; round < 2; round++) {
-      for (const who of round === 0 ? ["ferry", "rsync"] : ["rsync", "ferry"]) {
+    for (let round = 0; round < 5; round++) {
+      for (const who of round % 2 === 0 ? ["ferry", "rsync"] : ["rsync", "ferry"]) {
         await Deno.remove(who === "ferry" ? dstF : dstR, { recursive: true }).catch(() => {});
         await Deno.remove(join(src, ".ferry"), { recursive: true }).catch(() => {});
         // Let the file system finish freeing what was just removed before the next timed run.
@@ -126,12 +127,7 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
         rInits.map((x) => x.toFixed(2)).join(", ")
       } s`,
     );
-    row(
-      `initial copy, ${FILES} files (best of 2)`,
-      Math.min(...fInits),
-      Math.min(...rInits),
-      initMem,
-    );
+    row(`initial copy, ${FILES} files (median of 5)`, median(fInits), median(rInits), initMem);
 
     const fNo: number[] = [];
     const rNo: number[] = [];
