@@ -106,7 +106,10 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
     for (let round = 0; round < 5; round++) {
       for (const who of round % 2 === 0 ? ["ferry", "rsync"] : ["rsync", "ferry"]) {
         await Deno.remove(who === "ferry" ? dstF : dstR, { recursive: true }).catch(() => {});
-        await Deno.remove(join(src, ".ferry"), { recursive: true }).catch(() => {});
+        // ferry's state goes with its replica (the no-op rounds below keep the last one's).
+        if (who === "ferry") {
+          await Deno.remove(join(src, ".ferry"), { recursive: true }).catch(() => {});
+        }
         // Let the file system finish freeing what was just removed before the next timed run.
         await new Deno.Command("sync").output();
         await new Promise((r) => setTimeout(r, 3000));
