@@ -37,7 +37,27 @@ function newCopyWorker(): Worker {
  * @param n How many Workers.
  */
 export function prewarmCopyWorkers(n: number): void {
-  while (spares.length < n) spares.push(newCopyWorker());
+  while (spares.length < n) {
+    const w = newCopyWorker();
+    // Until a copy takes it over, a failure to start is noted here (unhandled, it would end
+    // the process); such a spare is not used.
+    w.onerror = (e) => {
+      e.preventDefault();
+      failedSpares.add(w);
+    };
+    spares.push(w);
+  }
+}
+
+const failedSpares = new WeakSet<Worker>();
+
+/** A prewarmed Worker that has not failed, or a new one. */
+function takeWorker(): Worker {
+  for (let w = spares.pop(); w !== undefined; w = spares.pop()) {
+    if (!failedSpares.has(w)) return w;
+    w.terminate();
+  }
+  return newCopyWorker();
 }
 
 /** End the prewarmed Workers that no copy used (a Worker left running keeps the process alive). */
@@ -85,7 +105,7 @@ export async function copyWithWorkers(
   const n = Math.max(1, Math.min(workers, batches.length));
   await Promise.all(Array.from({ length: n }, () =>
     new Promise<void>((resolve, reject) => {
-      const w = spares.pop() ?? newCopyWorker();
+      const w = takeWorker();
       let inFlight = 0;
       // Two batches per Worker: it starts the next while we handle the last one's results.
       const feed = () => {
