@@ -8,15 +8,15 @@
  * run, reports any error (an unreadable folder, a file that vanished mid-walk) or prints
  * anything this parser does not expect (a name that is not UTF-8, a time before 1970), the
  * caller walks that tree with the built-in walker instead, which reports problems per file.
- * Both walkers list the same entries with the same fields (`tests/scan/walk_test.ts`).
+ * Both walkers list the same entries with the same fields (`tests/scan/find_walk_test.ts`).
  *
  * `FERRY_WALKER=builtin` in the environment turns it off.
  *
  * @module
  */
-import { FERRY_DIR, TEMP_PREFIX } from "../paths.ts";
+import { FERRY_DIR } from "../paths.ts";
 import type { ExcludeFn } from "./filter.ts";
-import type { RawTree } from "./walk.ts";
+import { Collector, type RawTree, triage } from "./tree.ts";
 
 /**
  * One record an entry: type letter, size, mtime (seconds with a fraction), inode, device,
@@ -100,31 +100,6 @@ export async function findTree(
   }
 }
 
-/** Columns that grow by doubling: no array of boxed numbers, no copy at the end but one. */
-class Columns {
-  n = 0;
-  dirs = new Uint8Array(1024);
-  sizes = new Float64Array(1024);
-  mtimes = new Float64Array(1024);
-  inos = new Float64Array(1024);
-  devs = new Float64Array(1024);
-  modes = new Uint32Array(1024);
-
-  grow(): void {
-    const twice = <T extends Uint8Array | Float64Array | Uint32Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    this.dirs = twice(this.dirs);
-    this.sizes = twice(this.sizes);
-    this.mtimes = twice(this.mtimes);
-    this.inos = twice(this.inos);
-    this.devs = twice(this.devs);
-    this.modes = twice(this.modes);
-  }
-}
-
 /**
  * Read `find`'s records into a tree, leaving out what the built-in walker leaves out.
  *
@@ -134,10 +109,7 @@ class Columns {
  * @returns undefined at the first record that is not what {@linkcode FORMAT} prints.
  */
 export function parse(text: string, skip: ExcludeFn | undefined): RawTree | undefined {
-  const paths: string[] = [];
-  const col = new Columns();
-  const skipped: RawTree["skipped"] = [];
-  const temps: RawTree["temps"] = [];
+  const out = new Collector();
   /** Everything below this folder is left out (an excluded folder, a temp name). */
   let pruned: string | undefined;
   const len = text.length;
@@ -193,45 +165,15 @@ export function parse(text: string, skip: ExcludeFn | undefined): RawTree | unde
       pruned = undefined;
     }
     const mtime = sec * 1000 + ms;
-    if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf("/") + 1)) {
-      temps.push({ key: rel, mtime });
-      pruned = rel + "/";
+    const found = type === 102 ? "file" : type === 100 ? "dir" : type === 108 ? "link" : "other";
+    const verdict = triage(rel, found, skip, out);
+    if (verdict === "temp") out.temps.push({ key: rel, mtime });
+    if (verdict !== "keep") {
+      pruned = rel + "/"; // find walks into what the built-in walker does not
       continue;
     }
-    if (type === 108) { // l
-      skipped.push({ key: rel, reason: "symbolic link (not followed)" });
-      continue;
-    }
-    const isDir = type === 100; // d
-    if (!isDir && type !== 102) { // f
-      skipped.push({ key: rel, reason: "not a regular file or folder" });
-      continue;
-    }
-    if (skip?.(rel.normalize("NFC"), isDir)) {
-      pruned = rel + "/";
-      continue;
-    }
-    if (col.n === col.sizes.length) col.grow();
-    const n = col.n++;
-    paths.push(rel);
-    col.dirs[n] = isDir ? 1 : 0;
-    col.sizes[n] = isDir ? 0 : size;
-    col.mtimes[n] = mtime;
-    col.inos[n] = ino;
-    col.devs[n] = dev;
-    col.modes[n] = (isDir ? S_IFDIR : S_IFREG) | perm;
+    const isDir = found === "dir";
+    out.add(rel, isDir, size, mtime, ino, dev, (isDir ? S_IFDIR : S_IFREG) | perm);
   }
-  const n = col.n;
-  return {
-    paths,
-    dirs: col.dirs.slice(0, n),
-    sizes: col.sizes.slice(0, n),
-    mtimes: col.mtimes.slice(0, n),
-    inos: col.inos.slice(0, n),
-    devs: col.devs.slice(0, n),
-    modes: col.modes.slice(0, n),
-    problems: [],
-    skipped,
-    temps,
-  };
+  return out.done();
 }

@@ -9,56 +9,12 @@
  *
  * @module
  */
-import { FERRY_DIR, isTempName } from "../paths.ts";
+import { FERRY_DIR } from "../paths.ts";
 import { type ExcludeFn, loadFilter } from "./filter.ts";
 import { findTree, findUsable } from "./find_walk.ts";
+import { Collector, type RawTree, triage } from "./tree.ts";
 
-/** A walk's result in columns, cheap to post between threads. */
-export interface RawTree {
-  /** Native relative paths, `/`-separated. */
-  paths: string[];
-  /** 1 for folders, 0 for files. */
-  dirs: Uint8Array;
-  sizes: Float64Array;
-  mtimes: Float64Array;
-  inos: Float64Array;
-  devs: Float64Array;
-  /** Permission bits (0 where the platform has none). */
-  modes: Uint32Array;
-  problems: { key: string; message: string }[];
-  skipped: { key: string; reason: string }[];
-  /** Leftover temporary files of an interrupted run, with their mtimes. */
-  temps: { key: string; mtime: number }[];
-}
-
-/** Growing columns of a walk, turned into a {@linkcode RawTree} at the end. */
-class Collector {
-  paths: string[] = [];
-  dirs: number[] = [];
-  sizes: number[] = [];
-  mtimes: number[] = [];
-  inos: number[] = [];
-  devs: number[] = [];
-  modes: number[] = [];
-  problems: RawTree["problems"] = [];
-  skipped: RawTree["skipped"] = [];
-  temps: RawTree["temps"] = [];
-
-  done(): RawTree {
-    return {
-      paths: this.paths,
-      dirs: Uint8Array.from(this.dirs),
-      sizes: Float64Array.from(this.sizes),
-      mtimes: Float64Array.from(this.mtimes),
-      inos: Float64Array.from(this.inos),
-      devs: Float64Array.from(this.devs),
-      modes: Uint32Array.from(this.modes),
-      problems: this.problems,
-      skipped: this.skipped,
-      temps: this.temps,
-    };
-  }
-}
+export type { RawTree } from "./tree.ts";
 
 const SEP = Deno.build.os === "windows" ? "\\" : "/";
 
@@ -91,21 +47,14 @@ function listDir(root: string, rel: string, skip: ExcludeFn | undefined, out: Co
     const r = rel === "" ? name : rel + "/" + name;
     if (rel === "" && name === FERRY_DIR) continue;
     const full = dirPath + SEP + name;
-    if (isTempName(name)) {
+    const found = d.isSymlink ? "link" : d.isDirectory ? "dir" : d.isFile ? "file" : "other";
+    const verdict = triage(r, found, skip, out);
+    if (verdict === "temp") {
       try {
         out.temps.push({ key: r, mtime: Deno.lstatSync(full).mtime?.getTime() ?? 0 });
       } catch { /* gone already */ }
-      continue;
     }
-    if (d.isSymlink) {
-      out.skipped.push({ key: r, reason: "symbolic link (not followed)" });
-      continue;
-    }
-    if (!d.isFile && !d.isDirectory) {
-      out.skipped.push({ key: r, reason: "not a regular file or folder" });
-      continue;
-    }
-    if (skip?.(r.normalize("NFC"), d.isDirectory)) continue;
+    if (verdict !== "keep") continue;
     let st: Deno.FileInfo;
     try {
       st = Deno.lstatSync(full);
@@ -119,13 +68,15 @@ function listDir(root: string, rel: string, skip: ExcludeFn | undefined, out: Co
       out.problems.push({ key: r, message: err instanceof Error ? err.message : String(err) });
       continue;
     }
-    out.paths.push(r);
-    out.dirs.push(d.isDirectory ? 1 : 0);
-    out.sizes.push(d.isDirectory ? 0 : st.size);
-    out.mtimes.push(st.mtime?.getTime() ?? 0);
-    out.inos.push(st.ino ?? 0);
-    out.devs.push(st.dev ?? 0);
-    out.modes.push(st.mode ?? 0);
+    out.add(
+      r,
+      d.isDirectory,
+      st.size,
+      st.mtime?.getTime() ?? 0,
+      st.ino ?? 0,
+      st.dev ?? 0,
+      st.mode ?? 0,
+    );
     if (d.isDirectory) subdirs.push(r);
   }
   return subdirs;
