@@ -539,16 +539,16 @@ function commitState(
   // Source files not in step: what was planned for them did not get done.
   const notInStep = new Set<string>();
   const dirsNotInStep: string[] = [];
-  const done = new Set<Op>();
   if (doneCount < plan.ops.length) {
+    const done = new Set<Op>();
     for (const o of res.outcomes) if (o.status === "done") done.add(o.op);
-  }
-  for (const op of doneCount < plan.ops.length ? plan.ops : []) {
-    if (done.has(op)) continue;
-    if (op.op === "copy" || op.op === "update") notInStep.add(op.srcKey);
-    else if (op.op === "move" && op.kind === "dir") dirsNotInStep.push(op.to);
-    else if (op.op === "conflict") dirsNotInStep.push(op.key);
-    if (op.op === "move" && op.kind === "file") notInStep.add(op.to);
+    for (const op of plan.ops) {
+      if (done.has(op)) continue;
+      if (op.op === "copy" || op.op === "update") notInStep.add(op.srcKey);
+      else if (op.op === "move" && op.kind === "dir") dirsNotInStep.push(op.to);
+      else if (op.op === "conflict") dirsNotInStep.push(op.key);
+      if (op.op === "move" && op.kind === "file") notInStep.add(op.to);
+    }
   }
   const isInStep = (s: Entry) =>
     s.kind === "file" && !notInStep.has(s.key) && !dirsNotInStep.some((k) => isWithin(s.key, k));
