@@ -33,6 +33,16 @@ function assertParentsFirst(t: RawTree): void {
   }
 }
 
+/** Run `fn` on a fresh temp folder, removed afterwards whatever happens. */
+async function inTempDir(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "ferry-find-" });
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
 async function sh(script: string, cwd: string): Promise<void> {
   const r = await new Deno.Command("sh", { args: ["-c", script], cwd, stderr: "piped" }).output();
   assert.ok(r.success, new TextDecoder().decode(r.stderr));
@@ -74,9 +84,8 @@ async function awkwardTree(root: string): Promise<void> {
 Deno.test({
   name: "find and the built-in walker list the same entries with the same fields",
   ignore: !linux,
-  fn: async () => {
-    const root = await Deno.makeTempDir({ prefix: "ferry-find-" });
-    try {
+  fn: () =>
+    inTempDir(async (root) => {
       await awkwardTree(root);
       const exclude = ["cache/", "*.log", "!cache/keep.txt"];
       const viaFind = await findTree(root, await loadFilter(exclude));
@@ -101,18 +110,14 @@ Deno.test({
       assert.deepEqual(s.skipped.map((x) => x.key), ["dangling", "fifo", "link-to-folder"]);
       assert.equal(s.temps.length, 2);
       assert.ok(![...s.entries.keys()].some((k) => k.endsWith("inside.txt")));
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "a tree walked beside an empty one is cut in two for find, and lists the same",
   ignore: !linux,
-  fn: async () => {
-    const root = await Deno.makeTempDir({ prefix: "ferry-find-" });
-    try {
+  fn: () =>
+    inTempDir(async (root) => {
       const full = join(root, "full");
       const empty = join(root, "empty");
       await awkwardTree(full);
@@ -123,18 +128,14 @@ Deno.test({
       assert.deepEqual(summary(a!), summary(ref!));
       assertParentsFirst(a!);
       assert.deepEqual(b!.paths, []);
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "what find cannot list faithfully is walked by the built-in walker instead",
   ignore: !linux,
-  fn: async () => {
-    const root = await Deno.makeTempDir({ prefix: "ferry-find-" });
-    try {
+  fn: () =>
+    inTempDir(async (root) => {
       await Deno.writeTextFile(join(root, "ok.txt"), "ok");
       assert.ok(await findTree(root, undefined), "a plain tree is walked by find");
 
@@ -152,10 +153,7 @@ Deno.test({
       [t] = await walkTrees([root], []);
       assert.deepEqual(t!.paths, ["ok.txt"]);
       assert.deepEqual(t!.skipped.map((s) => s.reason), ["name is not UTF-8"]);
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test("parse() reads find's records and refuses anything else without hanging", () => {
