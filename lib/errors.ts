@@ -47,6 +47,20 @@ export class SafetyError extends Error {
   }
 }
 
+/** A run that started but could not finish its work (a listing failed mid-run): exit 1. */
+export class RunError extends Error {
+  override name = "RunError";
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = ExitCode.someFailed;
+  /**
+   * @param message One line saying what failed.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
 /** A key (relative path) that would escape a location's root or is otherwise unsafe. */
 export class UnsafePathError extends RangeError {
   override name = "UnsafePathError";

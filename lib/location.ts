@@ -5,6 +5,7 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { addSecret, redact, userInfoEnd } from "./secrets.ts";
 
 /** A parsed location. */
 export type Location =
@@ -41,9 +42,11 @@ export function parseLocation(text: string): Location {
   if (/^[A-Za-z]:[\\/]/.test(text) || /^\\\\/.test(text)) {
     return { kind: "local", path: text, text };
   }
-  const m = /^([a-z][a-z0-9+]*):(.*)$/s.exec(text);
+  // Schemes are case-insensitive (RFC 3986): FTP:// is ftp://, never a folder of that name.
+  const m = /^([A-Za-z][A-Za-z0-9+.-]+):(.*)$/s.exec(text);
   if (!m) return { kind: "local", path: text, text };
-  const [, scheme, rest] = m as unknown as [string, string, string];
+  const [, spelled, rest] = m as unknown as [string, string, string];
+  const scheme = spelled.toLowerCase();
   switch (scheme) {
     case "folder":
       return { kind: "local", path: rest, text };
@@ -59,16 +62,36 @@ export function parseLocation(text: string): Location {
       return parseFtp(scheme, rest, text);
     case "s3":
     case "wasabi": {
+      const shown = mask(text);
+      if (rest.startsWith("//") && userInfoEnd(rest.slice(2)) >= 0) {
+        const body = rest.slice(2);
+        addSecret(body.slice(body.indexOf(":") + 1, userInfoEnd(body)));
+        throw new UsageError(
+          `Location "${
+            mask(text)
+          }" holds credentials: S3 keys never go in a location; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile`,
+        );
+      }
       const u = /^\/\/([^/]+)(?:\/(.*))?$/s.exec(rest);
       if (!u) {
-        throw new UsageError(`Location "${text}" is malformed: write ${scheme}://bucket[/prefix]`);
+        throw new UsageError(`Location "${shown}" is malformed: write ${scheme}://bucket[/prefix]`);
       }
-      const prefix = (u[2] ?? "").replace(/\/+$/, "");
-      return { kind: scheme, bucket: u[1]!, prefix, text };
+      const bucket = u[1]!;
+      // S3's rule, loosened for older and compatible stores (capitals and underscores).
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/.test(bucket)) {
+        throw new UsageError(
+          `Location "${shown}" names no valid bucket ("${bucket}"): a bucket name is 3 to 63 letters, digits, dots and hyphens`,
+        );
+      }
+      const prefix = (u[2] ?? "").replace(/\/+$/, "").replace(/^\/+/, "");
+      return { kind: scheme, bucket, prefix, text };
     }
     default:
+      if (scheme.length === 1) return { kind: "local", path: text, text }; // a drive: C:dir
       throw new UsageError(
-        `Unknown location kind "${scheme}:" in "${text}": use a folder, zip:, ftp://, ftps://, s3:// or wasabi://`,
+        `Unknown location kind "${spelled}:" in "${
+          mask(text)
+        }": use a folder, zip:, ftp://, ftps://, s3:// or wasabi://`,
       );
   }
 }
@@ -84,47 +107,53 @@ function fileUrlPath(text: string): string {
 }
 
 function parseFtp(scheme: "ftp" | "ftps", rest: string, text: string): Location {
-  let userinfo = "";
-  let hostPath: string;
-  let old = false;
-  if (rest.startsWith("//")) {
-    const body = rest.slice(2);
-    const slash = body.indexOf("/");
-    const atIdx = body.lastIndexOf("@", slash < 0 ? undefined : slash);
-    if (atIdx >= 0) {
-      userinfo = body.slice(0, atIdx);
-      hostPath = body.slice(atIdx + 1);
-    } else hostPath = body;
-  } else {
-    // The older `ftp:user:pass@host/path` form.
-    old = true;
-    const slash = rest.indexOf("/");
-    const atIdx = rest.lastIndexOf("@", slash < 0 ? undefined : slash);
-    if (atIdx < 0) {
-      throw new UsageError(
-        `Location "${mask(text)}" is malformed: write ${scheme}://user@host/path`,
-      );
-    }
-    userinfo = rest.slice(0, atIdx);
-    hostPath = rest.slice(atIdx + 1);
+  const old = !rest.startsWith("//");
+  const body = old ? rest : rest.slice(2);
+  // A password may hold "/" and "@": the user-info ends at the "@" that a host follows.
+  const at = userInfoEnd(body);
+  if (old && at < 0) {
+    throw new UsageError(
+      `Location "${mask(text)}" is malformed: write ${scheme}://user@host/path`,
+    );
   }
+  const userinfo = at < 0 ? "" : body.slice(0, at);
+  const hostPath = at < 0 ? body : body.slice(at + 1);
   const slash = hostPath.indexOf("/");
   const hostPort = slash < 0 ? hostPath : hostPath.slice(0, slash);
   const path = slash < 0 ? "/" : hostPath.slice(slash);
   const hp = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
-  if (!hp) throw new UsageError(`Location "${mask(text)}" has no valid host`);
+  if (!hp || (hp[2] !== undefined && (Number(hp[2]) < 1 || Number(hp[2]) > 65535))) {
+    throw new UsageError(`Location "${mask(text)}" has no valid host`);
+  }
   const colon = userinfo.indexOf(":");
-  const dec = (s: string) => old ? s : decodeURIComponent(s);
+  const dec = (s: string) => {
+    if (old) return s;
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
   const user = dec(colon < 0 ? userinfo : userinfo.slice(0, colon)) || "anonymous";
+  let decodedPath = path;
+  try {
+    decodedPath = decodeURIComponent(path);
+  } catch {
+    throw new UsageError(`Location "${mask(text)}" has a malformed path (a stray "%")`);
+  }
   const loc: Location = {
     kind: scheme,
     host: hp[1]!,
     port: hp[2] ? Number(hp[2]) : 21,
     user,
-    path: decodeURIComponent(path),
+    path: decodedPath,
     text: mask(text),
   };
-  if (colon >= 0) loc.password = dec(userinfo.slice(colon + 1));
+  if (colon >= 0) {
+    loc.password = dec(userinfo.slice(colon + 1));
+    addSecret(loc.password);
+    addSecret(userinfo.slice(colon + 1));
+  }
   return loc;
 }
 
@@ -135,7 +164,5 @@ function parseFtp(scheme: "ftp" | "ftps", rest: string, text: string): Location 
  * @returns The same with any password replaced by `***`.
  */
 export function mask(text: string): string {
-  return text
-    .replace(/^(ftps?:\/\/[^:/@]*:)[^/]*(@)/, "$1***$2")
-    .replace(/^(ftps?:[^/:@]*:)[^/]*(@)/, "$1***$2");
+  return redact(text);
 }

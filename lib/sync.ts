@@ -5,13 +5,19 @@
  * @module
  */
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
-import { SafetyError } from "./errors.ts";
+import { describeError, RunError, SafetyError } from "./errors.ts";
 import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./execute/pool.ts";
 import { prewarmCopyWorkers, releaseSpareCopyWorkers } from "./execute/copy_pool.ts";
 import { FERRY_DIR, IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
-import { matchListings, type OneWayInput, planOneWay, renameCandidates } from "./plan/one_way.ts";
+import {
+  inodeKey,
+  matchListings,
+  type OneWayInput,
+  planOneWay,
+  renameCandidates,
+} from "./plan/one_way.ts";
 import { countPlan, type Op, type Plan } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
 import { sha256Stream } from "./state/hash.ts";
@@ -84,6 +90,8 @@ export async function syncOnce(
 
 async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
+  // State rows record when a pass saw them: a file born after that is not the file it saw.
+  const passStart = Date.now();
   const { sink } = options;
   if (!(await src.rootExists())) {
     throw new SafetyError(
@@ -96,6 +104,17 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     await dst.createRoot();
     dstExists = true;
     sink.emit({ event: "note", level: "info", message: `Created "${dst.display}"` });
+  }
+  // Uploads a killed run left open are aborted (they would be billed for ever).
+  if (options.state && dst.recoverUploads && !options.dryRun) {
+    const n = await dst.recoverUploads(options.state).catch(() => 0);
+    if (n > 0) {
+      sink.emit({
+        event: "note",
+        level: "info",
+        message: `Aborted ${n} unfinished upload(s) of an earlier run`,
+      });
+    }
   }
   // A first copy between local folders: the copy Workers start while the source is walked.
   if (dstEmpty && !options.dryRun && src.localPath && dst.localPath) prewarmCopyWorkers(2);
@@ -125,10 +144,15 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
   const together = dstExists && src.listWith && !srcOptions.known && !dstOptions.known
     ? await src.listWith(dst, srcOptions)
     : undefined;
+  const listed = (b: Backend, p: Promise<Listing>) =>
+    p.catch((err) => {
+      // The root was there a moment ago: a listing that fails now is a failed run (exit 1).
+      throw new RunError(`Cannot list "${b.display}": ${describeError(err)}`, { cause: err });
+    });
   const [srcList, dstList] = together ?? await Promise.all([
-    src.list(srcOptions),
+    listed(src, src.list(srcOptions)),
     dstExists
-      ? dst.list(dstOptions)
+      ? listed(dst, dst.list(dstOptions))
       : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
   ]);
   // Archived objects are not read: they are reported, counted as skipped, and kept.
@@ -177,11 +201,12 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
 
   // Inode renames first: what they prove needs no hashing.
   if (state && needsPrior(input)) {
-    const srcByInode = new Map<string, { path: string; size: number; mtime: number }>();
+    const srcByInode = new Map<string, PriorFile>();
     for (const r of rowsOf(src.id)!.values()) {
       if (r.ino) srcByInode.set(`${r.ino}:${r.dev}`, r);
     }
     input.prior = { srcByInode };
+    keepProvenInodes(input, src);
   }
   const hashed = await hashWhatIsNeeded(
     src,
@@ -191,6 +216,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     input,
     rowsOf,
     sink,
+    !!options.checksum,
   );
   const tHash = performance.now();
   const archivedKeys = archived.map((a) => a.key);
@@ -277,12 +303,25 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     res = await execute(ops, src, dst, {
       concurrency: options.concurrency ?? 16,
       sink,
+      // Nothing is deleted in a run where something could not even be listed.
+      holdDeletes: failures.length > 0,
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } finally {
     tExec = performance.now();
     if (state && res) {
-      commitState(state, src, dst, srcList.entries, dstList.entries, input, plan, res, hashed);
+      commitState(
+        state,
+        src,
+        dst,
+        srcList.entries,
+        dstList.entries,
+        input,
+        plan,
+        res,
+        hashed,
+        passStart,
+      );
     }
   }
 
@@ -305,6 +344,12 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     else if (op.op === "delete") summary.deleted++;
   }
   summary.failed += res.failed;
+  if (res.stopped) {
+    failures.push({
+      path: `(${res.stopped.notAttempted} not attempted)`,
+      error: res.stopped.reason,
+    });
+  }
   summary.skipped += res.skipped;
   summary.bytes = res.bytes;
   summary.seconds = (performance.now() - started) / 1000;
@@ -379,6 +424,26 @@ async function readIgnoreFile(b: Backend): Promise<string[]> {
   return parseIgnoreFile(text);
 }
 
+type PriorFile = { path: string; size: number; mtime: number; syncedAt: number };
+
+/**
+ * An inode proves a rename only for a file that already existed when a pass recorded that
+ * inode: a file born later got a freed inode (ext4 hands them out again at once), and taking it
+ * for a rename would put another file's content under its name. Inode matches that the birth
+ * time cannot prove are dropped; such files are matched by content hash instead.
+ */
+function keepProvenInodes(input: OneWayInput, src: Backend): void {
+  const byInode = input.prior!.srcByInode as Map<string, PriorFile>;
+  const m = matchListings(input);
+  for (const s of m.fresh) {
+    const ik = s.kind === "file" ? inodeKey(s) : undefined;
+    const prior = ik ? byInode.get(ik) : undefined;
+    if (!prior || prior.path === s.key) continue;
+    const born = src.birthTime?.(s.key);
+    if (born === undefined || !(born < prior.syncedAt)) byInode.delete(ik!);
+  }
+}
+
 /** Whether any source file is new to the destination (only then can state reveal a rename). */
 function needsPrior(input: OneWayInput): boolean {
   const m = matchListings(input);
@@ -404,6 +469,7 @@ async function hashWhatIsNeeded(
   input: OneWayInput,
   rowsOf: (id: string) => Map<string, StateRow> | undefined,
   sink: EventSink,
+  afresh: boolean,
 ): Promise<Hashed> {
   const want = new Map<Backend, Entry[]>([[src, []], [dst, []]]);
   if (input.checksum) {
@@ -426,7 +492,9 @@ async function hashWhatIsNeeded(
   const hashed: Hashed = new Map();
   for (const [b, entries] of want) {
     if (entries.length === 0) continue;
-    const rows = rowsOf(b.id);
+    // --checksum reads local content anew: a cache cannot prove a file unchanged (an edit that
+    // kept size and time, or bytes corrupted in place).
+    const rows = afresh && b.localPath ? undefined : rowsOf(b.id);
     const fresh: Entry[] = [];
     await runPool(entries, 4, async (e) => {
       if (e.sha256) return; // the listing had it already
@@ -477,6 +545,7 @@ function commitState(
   plan: Plan,
   res: ExecResult,
   hashed: Hashed,
+  now: number,
 ): void {
   if (plan.ops.length === 0 && [...hashed.values()].every((h) => h.length === 0)) {
     // Nothing changed: the state needs no write when it already counts every file.
@@ -484,7 +553,6 @@ function commitState(
     for (const e of srcEntries) if (e.kind === "file") files++;
     if (state.count(src.id) === files && state.count(dst.id) === files) return;
   }
-  const now = Date.now();
   const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
   const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, input.foldCase), e]));
   const srcUp: StateRow[] = [];
@@ -504,7 +572,12 @@ function commitState(
     const op = o.op;
     if (op.op === "copy" || op.op === "update") {
       const s = srcBy.get(op.srcKey);
-      if (s) srcUp.push(rowOf(s, now));
+      // The source row is the version copied (a file that changed since the walk was copied
+      // as it was when the copy read it).
+      if (s) {
+        const v = o.entry ? { ...s, size: o.entry.size, mtime: o.entry.mtime } : s;
+        srcUp.push(rowOf(v, now));
+      }
       if (o.entry) {
         const r = rowOf(o.entry, now, s?.sha256);
         dstUp.push(r);

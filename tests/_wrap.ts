@@ -28,5 +28,6 @@ export function wrapBackend(inner: Backend, over: Partial<Backend> = {}): Backen
     close: () => inner.close(),
   };
   if (inner.move) base.move = (a, b) => inner.move!(a, b);
+  if (inner.birthTime) base.birthTime = (k) => inner.birthTime!(k);
   return { ...base, ...over };
 }

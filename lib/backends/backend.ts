@@ -87,6 +87,13 @@ export interface WriteMeta {
   sha256?: string;
 }
 
+/** Where open multipart uploads are written down, so that a killed run's are aborted later. */
+export interface UploadJournal {
+  add(loc: string, key: string, id: string): void;
+  remove(loc: string, id: string): void;
+  list(loc: string): { key: string; id: string }[];
+}
+
 /** A kind of location. Keys are always checked with `checkKey` before use. */
 export interface Backend {
   /** Display name with any password masked. */
@@ -116,12 +123,22 @@ export interface Backend {
   /** Release connections and handles. */
   close(): Promise<void>;
 
+  /**
+   * Optional: write open uploads to `journal` from now on, and clean up after killed runs
+   * (abort the uploads they left open).
+   */
+  recoverUploads?(journal: UploadJournal): Promise<number>;
   /** Optional: rename a file or folder in place, no content transferred. */
   move?(from: string, to: string): Promise<void>;
   /** Optional: the OS path of a key, for the local-to-local fast path. */
   localPath?(key: string): string;
   /** Optional: copy a local file into this backend atomically, keeping `meta.mtime`. */
   copyInFromPath?(path: string, key: string, meta: WriteMeta): Promise<Entry>;
+  /**
+   * Optional: when the file at `key` came into being (ms since the epoch), where the file
+   * system records it; proves (or disproves) that an inode still names the same file.
+   */
+  birthTime?(key: string): number | undefined;
   /** Optional: a file's SHA-256 if the backend stored it, without reading the content. */
   storedHash?(key: string): Promise<string | undefined>;
   /**

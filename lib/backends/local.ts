@@ -8,6 +8,7 @@ import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } fr
 import { checkKey, tempName } from "../paths.ts";
 import { type RawTree, type WalkOptions, walkTrees } from "../scan/walk.ts";
 import { copyFileAtomicSync } from "./local_copy.ts";
+import { SafetyError } from "../errors.ts";
 
 const isWindows = Deno.build.os === "windows";
 const path = isWindows ? nodePath.win32 : nodePath.posix;
@@ -110,8 +111,36 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /**
+   * Create the root folder itself, never its parents: a missing parent is a drive that is not
+   * plugged in or a share that is not mounted, and filling the disk below it would be wrong.
+   */
   async createRoot(): Promise<void> {
-    await Deno.mkdir(this.root, { recursive: true });
+    try {
+      await Deno.mkdir(this.root);
+    } catch (err) {
+      if (err instanceof Deno.errors.AlreadyExists) return;
+      if (err instanceof Deno.errors.NotFound) {
+        throw new SafetyError(
+          `The folder that should hold "${this.root}" does not exist (drive unplugged or share not mounted?): create "${
+            path.dirname(this.root)
+          }" first`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * When the file at `key` came into being (ms), where the file system records it. A file
+   * born after a pass saw another file with its inode cannot be that file renamed.
+   */
+  birthTime(key: string): number | undefined {
+    try {
+      return Deno.lstatSync(this.localPath(key)).birthtime?.getTime() ?? undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async list(options: ListOptions = {}): Promise<Listing> {
@@ -131,7 +160,7 @@ export class LocalBackend implements Backend {
   }
 
   async #listing(raw: RawTree): Promise<Listing> {
-    const entries: Entry[] = new Array(raw.paths.length);
+    let entries: Entry[] = new Array(raw.paths.length);
     this.#native.clear();
     for (let i = 0; i < raw.paths.length; i++) {
       const native = raw.paths[i]!;
@@ -151,8 +180,46 @@ export class LocalBackend implements Backend {
       if (raw.modes[i]) e.mode = raw.modes[i]!;
       entries[i] = e;
     }
+    const problems = [...raw.problems];
+    // Only a name spelled in another normal form can meet another name under its NFC key.
+    if (this.#native.size > 0) entries = this.#dropTwins(entries, raw.paths, problems);
     await this.#removeStaleTemps(raw.temps);
-    return { entries, problems: raw.problems, skipped: raw.skipped };
+    return { entries, problems, skipped: raw.skipped };
+  }
+
+  /**
+   * Two names that differ only in Unicode normalisation (legal on Linux) are one key to ferry
+   * and cannot both be synced: the one already in NFC is kept, the other fails, named.
+   */
+  #dropTwins(entries: Entry[], natives: string[], problems: Listing["problems"]): Entry[] {
+    const first = new Map<string, number>();
+    const drop = new Set<number>();
+    for (let i = 0; i < entries.length; i++) {
+      const key = entries[i]!.key;
+      const j = first.get(key);
+      if (j === undefined) {
+        first.set(key, i);
+        continue;
+      }
+      // Keep the spelling that is NFC already (the key); the other is reported.
+      const keepI = natives[i] === key;
+      const lose = keepI ? j : i;
+      if (keepI) first.set(key, i);
+      drop.add(lose);
+      problems.push({
+        key: natives[lose]!,
+        message: `has the same name as "${key}" in another Unicode normal form: only one of the ` +
+          "two can be synced; rename one",
+      });
+    }
+    if (drop.size === 0) return entries;
+    // The native spelling of a kept key is the kept entry's own.
+    for (const i of first.values()) {
+      const e = entries[i]!;
+      if (natives[i] === e.key) this.#native.delete(e.key);
+      else this.#native.set(e.key, natives[i]!);
+    }
+    return entries.filter((_, i) => !drop.has(i));
   }
 
   /** Temp files of a run killed more than ten minutes ago are removed: they are ours. */
@@ -178,9 +245,14 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /**
+   * The content as a stream that fails, at its end, when the file changed while it was read
+   * (size, modification or change time differ from when it was opened): whoever writes the
+   * stream somewhere then drops what it wrote, so no torn copy lands anywhere.
+   */
   async read(key: string): Promise<ReadableStream<Uint8Array>> {
     const f = await Deno.open(this.localPath(key), { read: true });
-    return f.readable;
+    return verifiedStream(f, key);
   }
 
   /** Run `fn` on a temp path beside `key`, then rename it into place; the temp never lingers. */
@@ -209,22 +281,35 @@ export class LocalBackend implements Backend {
   write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
     return this.#atomic(key, async (tmp) => {
       const f = await Deno.open(tmp, { write: true, createNew: true });
-      await data.pipeTo(f.writable);
+      let got = 0;
+      const counted = data.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            got += chunk.byteLength;
+            c.enqueue(chunk);
+          },
+        }),
+      );
+      await counted.pipeTo(f.writable);
+      // A body cut short without an error (a dropped connection) must never land as complete.
+      if (got !== meta.size) {
+        throw new Error(`received ${got} of ${meta.size} bytes; nothing was written`);
+      }
     }, meta.mtime);
   }
 
   copyInFromPath(src: string, key: string, meta: WriteMeta): Promise<Entry> {
     try {
-      copyFileAtomicSync(src, this.localPath(key), meta.mtime);
+      const got = copyFileAtomicSync(src, this.localPath(key), meta.mtime);
+      return Promise.resolve({
+        key: checkKey(key),
+        kind: "file",
+        size: got.size,
+        mtime: got.mtime,
+      });
     } catch (err) {
       return Promise.reject(err);
     }
-    return Promise.resolve({
-      key: checkKey(key),
-      kind: "file",
-      size: meta.size,
-      mtime: meta.mtime,
-    });
   }
 
   remove(key: string): Promise<void> {
@@ -250,4 +335,49 @@ export class LocalBackend implements Backend {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+function sameVersion(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  return a.size === b.size && a.mtime?.getTime() === b.mtime?.getTime() &&
+    a.ctime?.getTime() === b.ctime?.getTime();
+}
+
+/** A file's content that errors at its end if the file changed while it was read. */
+function verifiedStream(f: Deno.FsFile, key: string): ReadableStream<Uint8Array> {
+  let before: Deno.FileInfo | undefined;
+  let closed = false;
+  const close = () => {
+    if (!closed) f.close();
+    closed = true;
+  };
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: 256 << 10,
+    async pull(c: ReadableByteStreamController) {
+      try {
+        before ??= f.statSync();
+        const view = c.byobRequest!.view!;
+        const buf = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+        const n = await f.read(buf);
+        if (n !== null && n > 0) {
+          c.byobRequest!.respond(n);
+          return;
+        }
+        const after = f.statSync();
+        close();
+        if (!sameVersion(before, after)) {
+          c.error(new Error(`"${key}" changed while it was copied; the next run copies it`));
+          return;
+        }
+        c.close();
+        c.byobRequest?.respond(0);
+      } catch (err) {
+        close();
+        c.error(err);
+      }
+    },
+    cancel() {
+      close();
+    },
+  }) as ReadableStream<Uint8Array>;
 }

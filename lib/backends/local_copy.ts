@@ -2,6 +2,11 @@
  * Atomic local file copies with synchronous calls, shared by the local backend and the copy
  * Workers (synchronous calls cost far less per file than async ones on these machines).
  *
+ * A copy never lands torn: the source is checked again once its bytes are in the temporary
+ * file (size and modification time, and the change time for files copied in chunks); a source
+ * that changed meanwhile is copied once more, and a second change fails the file ("changed
+ * while it was copied") with nothing at the real name.
+ *
  * @module
  */
 import * as nodePath from "node:path";
@@ -14,15 +19,45 @@ export class TargetChanged extends Error {
   override name = "TargetChanged";
 }
 
+/** The source changed while it was copied, twice in a row: nothing was written. */
+export class SourceChanged extends Error {
+  override name = "SourceChanged";
+}
+
+/** The copy was stopped (Ctrl-C, SIGTERM) before it finished: nothing was written. */
+export class CopyStopped extends Error {
+  override name = "CopyStopped";
+  constructor() {
+    super("interrupted before it was complete; nothing was written");
+  }
+}
+
+/** Size and permission bits of a source file, as the walk saw them. */
+export interface KnownSource {
+  size: number;
+  mode?: number;
+}
+
+/** What a copy wrote: the source's size and modification time the copied bytes belong to. */
+export interface Copied {
+  size: number;
+  mtime: number;
+}
+
 /**
- * Copy `src` to `dst` through a temporary name beside `dst`, keeping `mtime`; the copy
- * appears at `dst` only when complete. Missing parent folders are created.
+ * Copy `src` to `dst` through a temporary name beside `dst`, keeping the modification time;
+ * the copy appears at `dst` only when complete. Missing parent folders are created.
  *
  * @param src Source file path.
  * @param dst Destination file path.
- * @param mtime Modification time to set, ms since the epoch.
+ * @param mtime Modification time the walk saw (ms since the epoch).
  * @param expect When set, `dst` must still have this size and mtime (an update).
+ * @param known The source's size and mode as the walk saw them (saves a stat per file).
+ * @param stop Asked between chunks of large files: true stops the copy ({@linkcode CopyStopped}).
+ * @param onBytes Told how many bytes have just been copied (for progress).
+ * @returns The size and time of the version copied (the walk's, unless the file changed since).
  * @throws {TargetChanged} When `dst` is not what `expect` says.
+ * @throws {SourceChanged} When the source changed during the copy twice.
  */
 export function copyFileAtomicSync(
   src: string,
@@ -30,7 +65,9 @@ export function copyFileAtomicSync(
   mtime: number,
   expect?: { size: number; mtime: number },
   known?: KnownSource,
-): void {
+  stop?: () => boolean,
+  onBytes?: (n: number) => void,
+): Copied {
   if (expect) {
     let st: Deno.FileInfo | undefined;
     try {
@@ -42,39 +79,45 @@ export function copyFileAtomicSync(
   }
   const cut = Math.max(dst.lastIndexOf("/"), dst.lastIndexOf(path.sep));
   const dir = cut > 0 ? dst.slice(0, cut) : path.dirname(dst);
-  const tmp = dir + path.sep + tempName();
-  const when = new Date(mtime);
-  try {
-    const input = Deno.openSync(src, { read: true });
+  for (let attempt = 0;; attempt++) {
+    const tmp = dir + path.sep + tempName();
     try {
-      // What the walk saw saves asking again; a size that changed since is caught below.
-      const info = known && known.size <= SMALL ? known : statOf(input);
-      if (info.size <= SMALL) copySmall(input, info, tmp, dir, when, known !== undefined);
-      else {
-        try {
-          Deno.copyFileSync(src, tmp);
-        } catch (err) {
-          if (!(err instanceof Deno.errors.NotFound)) throw err;
-          // The parent folder is missing (new, or deleted mid-run): create it, try again.
-          Deno.mkdirSync(dir, { recursive: true });
-          Deno.copyFileSync(src, tmp);
-        }
-        Deno.utimeSync(tmp, when, when);
+      const input = Deno.openSync(src, { read: true });
+      let got: Copied | undefined;
+      try {
+        // The first attempt trusts what the walk saw; a retry looks at the file afresh.
+        const walk = attempt === 0 && known ? { size: known.size, mtime } : undefined;
+        got = walk && known!.size <= SMALL
+          ? copySmall(input, walk, known!.mode, tmp, dir)
+          : copyChunked(input, tmp, dir, stop, onBytes);
+      } finally {
+        input.close();
       }
-    } finally {
-      input.close();
+      if (got) {
+        Deno.renameSync(tmp, dst);
+        return got;
+      }
+    } catch (err) {
+      removeQuietly(tmp);
+      throw err;
     }
-    Deno.renameSync(tmp, dst);
-  } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never created */ }
-    throw err;
+    removeQuietly(tmp);
+    if (attempt >= 1) {
+      throw new SourceChanged("changed while it was copied (twice); the next run copies it");
+    }
   }
 }
 
-/** Files up to this size are copied by one read and one write: fewer calls than copyFile. */
+function removeQuietly(p: string): void {
+  try {
+    Deno.removeSync(p);
+  } catch { /* never created, or gone */ }
+}
+
+/** Files up to this size are copied by one read and one write: fewer calls than chunks. */
 const SMALL = 1 << 20;
+/** Larger files go in chunks of this size, with a check for a stop between chunks. */
+const CHUNK = 8 << 20;
 
 let buffer = new Uint8Array(64 << 10);
 
@@ -84,27 +127,40 @@ function scratch(n: number): Uint8Array {
   return buffer;
 }
 
-/** Size and permission bits of a source file, as the walk saw them. */
-export interface KnownSource {
-  size: number;
-  mode?: number;
+function createTemp(tmp: string, dir: string, mode: number | undefined): Deno.FsFile {
+  const opts: Deno.OpenOptions = { write: true, createNew: true, ...(mode ? { mode } : {}) };
+  try {
+    return Deno.openSync(tmp, opts);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    // The parent folder is missing (new, or deleted mid-run): create it and try again.
+    Deno.mkdirSync(dir, { recursive: true });
+    return Deno.openSync(tmp, opts);
+  }
 }
 
-function statOf(f: Deno.FsFile): KnownSource {
-  const st = f.statSync();
-  return st.mode === null ? { size: st.size } : { size: st.size, mode: st.mode };
+function finish(out: Deno.FsFile, tmp: string, mode: number | undefined, mtime: number): void {
+  // The umask may have narrowed the mode given to open: restore group/other write bits.
+  if (mode !== undefined && mode & 0o022) Deno.chmodSync(tmp, mode);
+  const when = new Date(mtime);
+  out.utimeSync(when, when);
 }
 
+/**
+ * One read and one write. The file is checked once more after the read: its size and time
+ * must still be what the walk saw, else the bytes read may mix two versions.
+ *
+ * @returns What was copied, or undefined when the source changed (the caller retries).
+ */
 function copySmall(
   input: Deno.FsFile,
-  info: KnownSource,
+  walk: Copied,
+  modeBits: number | undefined,
   tmp: string,
   dir: string,
-  when: Date,
-  checkSize: boolean,
-) {
-  // One byte more than expected: a file that grew since the walk shows it without a stat.
-  const want = info.size + (checkSize ? 1 : 0);
+): Copied | undefined {
+  // One byte more than expected: a file that grew since the walk shows it at once.
+  const want = walk.size + 1;
   const data = scratch(want);
   let got = 0;
   while (got < want) {
@@ -112,31 +168,61 @@ function copySmall(
     if (n === null || n === 0) break;
     got += n;
     // A regular file reads short only at its end: the expected size, read short, is all of
-    // it, and asking again for the end would cost one more call per file.
-    if (got === info.size && n < want - (got - n)) break;
+    // it (the look below catches a file that grew), and asking again would cost a call.
+    if (got === walk.size && n < want - (got - n)) break;
   }
-  if (checkSize && got !== info.size) {
-    throw new Error(
-      `changed while it was copied (${got === want ? "grew" : "shrank"}); the next run copies it`,
-    );
+  const after = input.statSync();
+  if (got !== walk.size || after.size !== walk.size || after.mtime?.getTime() !== walk.mtime) {
+    return undefined;
   }
-  const mode = info.mode === undefined ? undefined : info.mode & 0o7777;
-  const opts: Deno.OpenOptions = { write: true, createNew: true, ...(mode ? { mode } : {}) };
-  let out: Deno.FsFile;
-  try {
-    out = Deno.openSync(tmp, opts);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-    // The parent folder is missing (new, or deleted mid-run): create it and try again.
-    Deno.mkdirSync(dir, { recursive: true });
-    out = Deno.openSync(tmp, opts);
-  }
+  const mode = modeBits === undefined ? undefined : modeBits & 0o7777;
+  const out = createTemp(tmp, dir, mode);
   try {
     let put = 0;
     while (put < got) put += out.writeSync(data.subarray(put, got));
-    // The umask may have narrowed the mode given to open: restore group/other write bits.
-    if (mode !== undefined && mode & 0o022) Deno.chmodSync(tmp, mode);
-    out.utimeSync(when, when);
+    finish(out, tmp, mode, walk.mtime);
+  } finally {
+    out.close();
+  }
+  return walk;
+}
+
+/**
+ * Copy in chunks between two looks at the open file: the bytes are one version only when size,
+ * modification time and change time are the same before and after.
+ *
+ * @returns What was copied, or undefined when the source changed (the caller retries).
+ */
+function copyChunked(
+  input: Deno.FsFile,
+  tmp: string,
+  dir: string,
+  stop: (() => boolean) | undefined,
+  onBytes: ((n: number) => void) | undefined,
+): Copied | undefined {
+  const before = input.statSync();
+  const mode = before.mode === null ? undefined : before.mode & 0o7777;
+  const out = createTemp(tmp, dir, mode);
+  try {
+    const data = scratch(Math.min(CHUNK, Math.max(before.size + 1, 1)));
+    let total = 0;
+    for (;;) {
+      if (stop?.()) throw new CopyStopped();
+      const n = input.readSync(data);
+      if (n === null || n === 0) break;
+      let put = 0;
+      while (put < n) put += out.writeSync(data.subarray(put, n));
+      total += n;
+      onBytes?.(n);
+    }
+    const after = input.statSync();
+    const same = total === before.size && after.size === before.size &&
+      after.mtime?.getTime() === before.mtime?.getTime() &&
+      after.ctime?.getTime() === before.ctime?.getTime();
+    if (!same) return undefined;
+    const mtime = before.mtime?.getTime() ?? 0;
+    finish(out, tmp, mode, mtime);
+    return { size: total, mtime };
   } finally {
     out.close();
   }

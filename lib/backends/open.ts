@@ -8,6 +8,7 @@ import type { Backend } from "./backend.ts";
 import { LocalBackend } from "./local.ts";
 import type { Location } from "../location.ts";
 import { UsageError } from "../errors.ts";
+import { addSecret, redact } from "../secrets.ts";
 
 /** Options when opening a location. */
 export interface OpenOptions {
@@ -32,6 +33,38 @@ export function wasabiEndpoint(region: string): string {
 }
 
 /**
+ * Refuse an `--endpoint` that is not an http(s) URL with a valid port, or that holds
+ * credentials (keys come from the AWS chain only, and would end up in messages and state).
+ *
+ * @param endpoint The user's `--endpoint`.
+ * @throws {UsageError} With one line saying what to write instead.
+ */
+export function checkEndpoint(endpoint: string): void {
+  const shown = redact(endpoint);
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch { /* reported below */ }
+  if (!url || !/^https?:$/.test(url.protocol) || url.hostname === "") {
+    const port = /:(\d+)/.exec(endpoint.replace(/^https?:\/\//, ""))?.[1];
+    throw new UsageError(
+      port !== undefined && Number(port) > 65535
+        ? `--endpoint "${shown}" has port ${port}: a port is 1 to 65535`
+        : `--endpoint "${shown}" is not a URL: write it like https://s3.example.com`,
+    );
+  }
+  if (url.username || url.password) {
+    addSecret(decodeURIComponent(url.password));
+    addSecret(url.password);
+    throw new UsageError(
+      `--endpoint "${
+        redact(endpoint)
+      }" holds credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile`,
+    );
+  }
+}
+
+/**
  * Open a backend for a location.
  *
  * @param loc A parsed location.
@@ -49,11 +82,7 @@ export async function openLocation(loc: Location, options: OpenOptions = {}): Pr
       const region = options.region ?? (loc.kind === "wasabi" ? "us-east-1" : undefined);
       const endpoint = options.endpoint ??
         (loc.kind === "wasabi" ? wasabiEndpoint(region!) : undefined);
-      if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
-        throw new UsageError(
-          `--endpoint "${endpoint}" is not a URL: write it like https://s3.example.com`,
-        );
-      }
+      if (endpoint !== undefined) checkEndpoint(endpoint);
       return new S3Backend({
         bucket: loc.bucket,
         prefix: loc.prefix,

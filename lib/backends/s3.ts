@@ -21,15 +21,24 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
+import type {
+  Backend,
+  Capabilities,
+  Entry,
+  Listing,
+  ListOptions,
+  UploadJournal,
+  WriteMeta,
+} from "./backend.ts";
 import { describeS3Error, s3ErrorCode } from "./s3_errors.ts";
 import { checkKey, isTempName, joinKey } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
@@ -54,7 +63,15 @@ export interface S3Options {
   copyPartThreshold?: number;
   /** Size of each part of such a copy (default 512 MiB). */
   copyPartSize?: number;
+  /**
+   * A request whose connection is silent this long (ms) is abandoned and tried again (default
+   * 30 s; `FERRY_S3_IDLE_TIMEOUT_MS` in the environment sets it too).
+   */
+  idleTimeout?: number;
 }
+
+/** Multipart uploads of killed runs older than this are aborted when ferry next runs here. */
+const STALE_UPLOAD_MS = 24 * 3600_000;
 
 /** Storage classes whose objects must be restored before they can be read. */
 const ARCHIVE_CLASSES = new Set(["GLACIER", "DEEP_ARCHIVE"]);
@@ -113,7 +130,7 @@ export class S3Backend implements Backend {
   #copyPartThreshold: number;
   #copyPartSize: number;
   #bigSlots = new Slots(2);
-  #smallBytes = new Slots(32 << 20);
+  #journal: UploadJournal | undefined;
 
   /** @param o Bucket, prefix and how to reach them. */
   constructor(o: S3Options) {
@@ -138,7 +155,12 @@ export class S3Backend implements Backend {
     };
     if (o.endpoint) config.endpoint = o.endpoint;
     if (o.profile) config.profile = o.profile;
-    if (o.requestHandler) config.requestHandler = o.requestHandler;
+    const envIdle = Number(Deno.env.get("FERRY_S3_IDLE_TIMEOUT_MS") ?? "");
+    const idle = o.idleTimeout ?? (envIdle > 0 ? envIdle : 30_000);
+    // A stalled or half-open connection is abandoned (and the request retried), never waited
+    // on for ever: no connection within 10 s, or a connection silent for `idle` ms.
+    config.requestHandler = o.requestHandler ??
+      { connectionTimeout: Math.min(10_000, idle), socketTimeout: idle };
     this.client = new S3Client(config);
   }
 
@@ -308,12 +330,31 @@ export class S3Backend implements Backend {
     return (await this.stat(key))?.sha256;
   }
 
+  /** The object's content; a body that ends short of its length fails (it is never whole). */
   async read(key: string): Promise<ReadableStream<Uint8Array>> {
     const out = await this.client.send(
       new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
     );
     if (!out.Body) throw new Error(`Object "${key}" has no body`);
-    return out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+    const body = out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+    const length = out.ContentLength;
+    if (length === undefined) return body;
+    let got = 0;
+    return body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          got += chunk.byteLength;
+          c.enqueue(chunk);
+        },
+        flush(c) {
+          if (got !== length) {
+            c.error(
+              new Error(`the download of "${key}" was cut short (${got} of ${length} bytes)`),
+            );
+          }
+        },
+      }),
+    );
   }
 
   async write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
@@ -338,45 +379,10 @@ export class S3Backend implements Backend {
     } else {
       // Parts in parallel; on failure the upload is aborted, so no parts are left billing.
       // At most two large uploads of three parts in flight each: memory stays bounded (about
-      // 48 MiB of parts, plus 32 MiB for small objects) whatever the sizes.
+      // 48 MiB of parts) whatever the sizes.
       await this.#bigSlots.acquire();
       try {
-        let sent = 0;
-        let streamError: unknown;
-        const reader = data.getReader();
-        const counted = new ReadableStream<Uint8Array>({
-          async pull(c) {
-            try {
-              const r = await reader.read();
-              if (r.done) c.close();
-              else {
-                sent += r.value.byteLength;
-                c.enqueue(r.value);
-              }
-            } catch (err) {
-              streamError = err; // reported as the cause, not the abort that follows it
-              c.error(err);
-            }
-          },
-        });
-        const up = new Upload({
-          client: this.client,
-          params: { Bucket: this.bucket, Key, Body: counted, Metadata },
-          partSize: this.#partSize,
-          queueSize: 3,
-          leavePartsOnError: false,
-        });
-        let out;
-        try {
-          out = await up.done();
-        } catch (err) {
-          throw streamError ?? err;
-        }
-        etag = out.ETag;
-        if (sent !== meta.size) {
-          await this.remove(key).catch(() => {});
-          throw new Error(`"${key}" changed while it was uploaded (${sent} of ${meta.size} bytes)`);
-        }
+        etag = await this.#multipart(key, Key, data, meta.size, Metadata);
       } finally {
         this.#bigSlots.release();
       }
@@ -386,6 +392,119 @@ export class S3Backend implements Backend {
     if (etag) e.etag = etag;
     if (meta.sha256) e.sha256 = meta.sha256;
     return e;
+  }
+
+  /**
+   * Upload in parts. The source must deliver exactly `size` bytes: a source that grows or
+   * shrinks fails before the upload is completed, so the upload is aborted and the object that
+   * was there stays as it was. Each upload is written to the journal while it is open, so a
+   * run killed mid-upload has it aborted by the next run.
+   */
+  async #multipart(
+    key: string,
+    Key: string,
+    data: ReadableStream<Uint8Array>,
+    size: number,
+    Metadata: Record<string, string>,
+  ): Promise<string | undefined> {
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, Metadata }),
+    );
+    const UploadId = created.UploadId!;
+    this.#journal?.add(this.id, Key, UploadId);
+    const reader = data.getReader();
+    const inFlight = new Set<Promise<unknown>>();
+    try {
+      const parts: { PartNumber: number; ETag: string }[] = [];
+      let sent = 0;
+      const cut = new PartCutter(reader, this.#partSize);
+      for (let n = 1;; n++) {
+        const body = await cut.next();
+        if (!body) break;
+        sent += body.byteLength;
+        if (sent > size) {
+          throw new Error(`"${key}" grew while it was uploaded; the object was left as it was`);
+        }
+        const part = this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key,
+            UploadId,
+            PartNumber: n,
+            Body: body,
+            ContentLength: body.byteLength,
+          }),
+        ).then((out) => parts.push({ PartNumber: n, ETag: out.ETag ?? "" }));
+        inFlight.add(part);
+        part.catch(() => {}).finally(() => inFlight.delete(part));
+        if (inFlight.size >= 3) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      if (sent !== size) {
+        throw new Error(
+          `"${key}" shrank while it was uploaded (${sent} of ${size} bytes); the object was left as it was`,
+        );
+      }
+      parts.sort((a, b) => a.PartNumber - b.PartNumber);
+      const out = await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+      this.#journal?.remove(this.id, UploadId);
+      return out.ETag;
+    } catch (err) {
+      reader.cancel().catch(() => {});
+      await Promise.allSettled(inFlight);
+      try {
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }),
+        );
+        this.#journal?.remove(this.id, UploadId);
+      } catch { /* kept in the journal: the next run aborts it */ }
+      throw err;
+    }
+  }
+
+  /**
+   * Keep open multipart uploads in `journal`, and abort those a killed run left: the ones it
+   * names, and any upload under this prefix started more than a day ago (no upload of a live
+   * run is that old; a lifecycle rule on the bucket does the same for every prefix).
+   *
+   * @param journal Where open uploads are written down (the state database).
+   * @returns How many uploads were aborted.
+   */
+  async recoverUploads(journal: UploadJournal): Promise<number> {
+    this.#journal = journal;
+    let aborted = 0;
+    const abort = async (Key: string, UploadId: string) => {
+      try {
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }),
+        );
+        aborted++;
+      } catch (err) {
+        if (!/NoSuchUpload|404/.test(s3ErrorCode(err))) throw err;
+      }
+      journal.remove(this.id, UploadId);
+    };
+    for (const u of journal.list(this.id)) await abort(u.key, u.id).catch(() => {});
+    try {
+      const base = this.prefix === "" ? "" : this.prefix + "/";
+      const out = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: base }),
+      );
+      const cutoff = Date.now() - STALE_UPLOAD_MS;
+      for (const u of out.Uploads ?? []) {
+        if (u.Key && u.UploadId && u.Initiated && u.Initiated.getTime() < cutoff) {
+          await abort(u.Key, u.UploadId).catch(() => {});
+        }
+      }
+    } catch { /* a store without the listing: the journal is what we have */ }
+    return aborted;
   }
 
   async remove(key: string): Promise<void> {
@@ -554,6 +673,41 @@ async function readExactly(
   }
   if (got !== size) throw new Error(`"${key}" shrank while it was read (${got} of ${size} bytes)`);
   return buf;
+}
+
+/** Cuts a stream into parts of one size (the last may be shorter). */
+class PartCutter {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #size: number;
+  #rest: Uint8Array | undefined;
+  #done = false;
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, size: number) {
+    this.#reader = reader;
+    this.#size = size;
+  }
+  /** The next part, or undefined at the end. */
+  async next(): Promise<Uint8Array | undefined> {
+    const part = new Uint8Array(this.#size);
+    let got = 0;
+    while (got < this.#size) {
+      let chunk = this.#rest;
+      this.#rest = undefined;
+      if (!chunk) {
+        if (this.#done) break;
+        const r = await this.#reader.read();
+        if (r.done) {
+          this.#done = true;
+          break;
+        }
+        chunk = r.value;
+      }
+      const take = Math.min(chunk.byteLength, this.#size - got);
+      part.set(chunk.subarray(0, take), got);
+      got += take;
+      if (take < chunk.byteLength) this.#rest = chunk.subarray(take);
+    }
+    return got === 0 ? undefined : part.subarray(0, got);
+  }
 }
 
 /** A counting semaphore; a request larger than the whole capacity is let through alone. */

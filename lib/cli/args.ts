@@ -189,9 +189,21 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   }
   let values;
   let positionals: string[];
+  // A value that starts with a dash ("--interval -5") is the option's value, not an option: it
+  // gets its own clear line below instead of the parser's "argument is ambiguous".
+  const args: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const def = a.startsWith("--") ? options[a.slice(2) as keyof typeof options] : undefined;
+    const next = rest[i + 1];
+    if (def?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
   try {
     ({ values, positionals } = parseArgs({
-      args: [...rest],
+      args,
       options,
       allowPositionals: true,
       strict: true,

@@ -5,6 +5,7 @@
  * @module
  */
 import * as nodePath from "node:path";
+import { redact } from "../secrets.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
@@ -85,18 +86,71 @@ export function pruneLogs(folder: string, keep = 50, maxAgeDays = 30, now = Date
   return removed;
 }
 
-/** Appends lines to a log file, buffered, flushing at most every 200 ms and at the end. */
+/**
+ * Appends lines to a log file, buffered, flushing at most every 200 ms and at the end. Until
+ * {@linkcode LogFile.keep} is called nothing is written: a pass that changes nothing and fails
+ * nothing leaves no log ({@linkcode LogFile.discard} drops its lines).
+ */
 export class LogFile {
   readonly path: string;
   #buf: string[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #broken = false;
+  #kept = false;
   #stampMs = 0;
   #stamp = "";
+  #mustExist: string | undefined;
 
-  /** @param file The log file's path (its folder is created as needed). */
-  constructor(file: string) {
+  /**
+   * @param file The log file's path (its folder is created as needed).
+   * @param mustExist A folder that must exist for the log's folder to be made again (the
+   * location holding a default log folder): a log never brings a vanished location back.
+   */
+  constructor(file: string, mustExist?: string) {
     this.path = file;
+    this.#mustExist = mustExist;
+  }
+
+  /**
+   * Whether the log can be written, without writing to it: an existing file is opened for
+   * appending, a missing one is created in its folder (made when missing) and removed again.
+   *
+   * @returns Why it cannot be written, or undefined when it can.
+   */
+  check(): string | undefined {
+    try {
+      if (Deno.statSync(this.path).isDirectory) return "it is a folder";
+    } catch { /* not there yet */ }
+    let created = false;
+    try {
+      Deno.mkdirSync(path.dirname(this.path), { recursive: true });
+      let f: Deno.FsFile;
+      try {
+        f = Deno.openSync(this.path, { append: true });
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        f = Deno.openSync(this.path, { append: true, createNew: true });
+        created = true;
+      }
+      f.close();
+      if (created) Deno.removeSync(this.path);
+      return undefined;
+    } catch (err) {
+      return err instanceof Deno.errors.PermissionDenied
+        ? "permission denied"
+        : (err as Error).message;
+    }
+  }
+
+  /** From now on this run's lines are written (something changed or failed). */
+  keep(): void {
+    this.#kept = true;
+  }
+
+  /** Drop the lines not yet written of a pass that changed nothing. */
+  discard(): void {
+    if (this.#kept) return;
+    this.#buf = [];
   }
 
   /**
@@ -111,7 +165,8 @@ export class LogFile {
       this.#stamp = new Date(now).toISOString();
     }
     const text = line.includes("\n") ? line.replaceAll("\n", "\\n") : line;
-    this.#buf.push(`${this.#stamp} ${text}\n`);
+    this.#buf.push(`${this.#stamp} ${redact(text)}\n`);
+    if (!this.#kept) return;
     if (this.#buf.length >= 1000) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), 200);
   }
@@ -120,14 +175,18 @@ export class LogFile {
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#buf.length === 0 || this.#broken) return;
+    if (this.#buf.length === 0 || this.#broken || !this.#kept) return;
     const text = this.#buf.join("");
     this.#buf = [];
     try {
       this.#append(text);
     } catch (err) {
       this.#broken = true;
-      console.error(`ferry: cannot write log file "${this.path}": ${(err as Error).message}`);
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(
+          `ferry: error: cannot write log file "${this.path}": ${(err as Error).message}\n`,
+        ),
+      );
     }
   }
 
@@ -136,6 +195,7 @@ export class LogFile {
       Deno.writeTextFileSync(this.path, text, { append: true });
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (this.#mustExist !== undefined) Deno.statSync(this.#mustExist);
       Deno.mkdirSync(path.dirname(this.path), { recursive: true });
       Deno.writeTextFileSync(this.path, text, { append: true });
     }

@@ -7,7 +7,14 @@
 import * as nodePath from "node:path";
 import type { Backend } from "../backends/backend.ts";
 import { openLocation } from "../backends/open.ts";
-import { describeError, ExitCode, LocationError, SafetyError, UsageError } from "../errors.ts";
+import {
+  describeError,
+  ExitCode,
+  LocationError,
+  RunError,
+  SafetyError,
+  UsageError,
+} from "../errors.ts";
 import { type Location, parseLocation } from "../location.ts";
 import { StateStore } from "../state/store.ts";
 import { syncOnce, type SyncResult } from "../sync.ts";
@@ -19,6 +26,8 @@ import { LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
 import { chooseStateHome } from "./state_path.ts";
 import { prewarmWalker } from "../scan/walk.ts";
+import { addEnvironmentSecrets, redact } from "../secrets.ts";
+import { checkDistinct } from "./distinct.ts";
 
 const enc = new TextEncoder();
 
@@ -39,6 +48,12 @@ function isTerminal(f: { isTerminal(): boolean }): boolean {
 export async function main(argv: readonly string[]): Promise<number> {
   const wantsDebug = argv.includes("-vv") ||
     argv.filter((a) => a === "-v" || a === "--verbose").length >= 2;
+  addEnvironmentSecrets();
+  if (argv.length === 0) {
+    // Nothing asked: the overview goes to stderr, and a script that forgot its arguments fails.
+    Deno.stderr.writeSync(enc.encode(HELP["main"] + "\n"));
+    return ExitCode.usage;
+  }
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === "help") {
@@ -55,35 +70,40 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await runSync(parsed);
   } catch (err) {
     const json = argv.includes("--json");
-    const line = describeError(err);
+    const line = redact(describeError(err));
+    const code = exitCodeOf(err);
     if (json) {
-      Deno.stdout.writeSync(enc.encode(JSON.stringify({ event: "error", message: line }) + "\n"));
-    } else Deno.stderr.writeSync(enc.encode(`ferry: ${line}\n`));
+      const lines = [
+        { event: "error", message: line, exit: code },
+        { event: "summary", ...EMPTY_SUMMARY, error: true },
+      ];
+      Deno.stdout.writeSync(enc.encode(lines.map((l) => JSON.stringify(l)).join("\n") + "\n"));
+    } else Deno.stderr.writeSync(enc.encode(`ferry: error: ${line}\n`));
     if (wantsDebug && err instanceof Error && err.stack) {
-      Deno.stderr.writeSync(enc.encode(err.stack + "\n"));
+      Deno.stderr.writeSync(enc.encode(redact(err.stack) + "\n"));
     }
-    return exitCodeOf(err);
+    return code;
   }
 }
+
+/** The summary of a run that did nothing (printed with `--json` after an error). */
+const EMPTY_SUMMARY = {
+  copied: 0,
+  updated: 0,
+  moved: 0,
+  deleted: 0,
+  conflicts: 0,
+  skipped: 0,
+  failed: 0,
+  bytes: 0,
+  seconds: 0,
+};
 
 function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || err instanceof SafetyError) return err.exitCode;
-  return ExitCode.usage;
-}
-
-function checkNotNested(a: Location, b: Location): void {
-  if (a.kind !== "local" || b.kind !== "local") return;
-  const pa = nodePath.resolve(a.path);
-  const pb = nodePath.resolve(b.path);
-  const within = (x: string, y: string) =>
-    x === y || x.startsWith(y.endsWith(nodePath.sep) ? y : y + nodePath.sep);
-  if (within(pa, pb) || within(pb, pa)) {
-    throw new UsageError(
-      pa === pb
-        ? `"${a.text}" and "${b.text}" are the same folder`
-        : `"${a.text}" and "${b.text}" are nested: one folder inside the other would sync into itself`,
-    );
+  if (err instanceof UsageError || err instanceof SafetyError || err instanceof RunError) {
+    return err.exitCode;
   }
+  return ExitCode.usage;
 }
 
 async function openChecked(loc: Location, s3: S3Flags): Promise<Backend> {
@@ -96,10 +116,22 @@ async function openChecked(loc: Location, s3: S3Flags): Promise<Backend> {
   return b;
 }
 
-async function confirmOnTerminal(question: string): Promise<boolean> {
+/** Ask on the terminal; Ctrl-C (or SIGTERM) while it waits answers "no" at once. */
+async function confirmOnTerminal(question: string, signal: AbortSignal): Promise<boolean> {
   Deno.stderr.writeSync(enc.encode(`${question} [y/N] `));
   const buf = new Uint8Array(256);
-  const n = await Deno.stdin.read(buf);
+  let onAbort = () => {};
+  const aborted = new Promise<null>((resolve) => {
+    onAbort = () => resolve(null);
+    if (signal.aborted) resolve(null);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  const n = await Promise.race([Deno.stdin.read(buf), aborted]);
+  signal.removeEventListener("abort", onAbort);
+  if (signal.aborted) {
+    Deno.stderr.writeSync(enc.encode("\n"));
+    return false;
+  }
   const answer = n ? new TextDecoder().decode(buf.subarray(0, n)).trim().toLowerCase() : "";
   return answer === "y" || answer === "yes";
 }
@@ -107,7 +139,7 @@ async function confirmOnTerminal(question: string): Promise<boolean> {
 async function runSync(a: SyncArgs): Promise<number> {
   const from = parseLocation(a.from);
   const to = parseLocation(a.to);
-  checkNotNested(from, to);
+  checkDistinct(from, to, a.endpoint);
   // Local trees are walked with a Worker's help: start it now so that it loads while we set up.
   if (from.kind === "local" || to.kind === "local") prewarmWalker();
   const s3: S3Flags = {
@@ -126,10 +158,16 @@ async function runSync(a: SyncArgs): Promise<number> {
   const home = !a.state || defaultLogs ? await chooseStateHome([from, to], changing) : undefined;
   const statePath = a.state ? nodePath.resolve(a.state) : home!.db;
   let log: LogFile | undefined;
-  if (a.logFile) log = new LogFile(resolveLogPath(a.logFile, a.command));
-  else if (defaultLogs) {
+  if (a.logFile) {
+    log = new LogFile(resolveLogPath(a.logFile, a.command));
+    // Found now, not after the sync: a log that cannot be written is a run nobody can audit.
+    const why = log.check();
+    if (why) throw new UsageError(`Cannot write the log file "${log.path}": ${why}`);
+  } else if (defaultLogs) {
     pruneLogs(home!.logs);
-    log = new LogFile(resolveLogPath(home!.logs, a.command, true));
+    // The default logs live in a location's .ferry folder: never made again when that
+    // location's root is gone (an unplugged stick must not reappear as an empty folder).
+    log = new LogFile(resolveLogPath(home!.logs, a.command, true), home!.root);
   }
 
   const stderrTty = isTerminal(Deno.stderr);
@@ -160,19 +198,33 @@ async function runSync(a: SyncArgs): Promise<number> {
   const onSignal = () => {
     signals++;
     if (signals > 1) Deno.exit(ExitCode.interrupted);
-    out.note("Interrupted: finishing files in flight (press Ctrl-C again to stop at once)");
+    out.note("Interrupted: stopping (press Ctrl-C again to stop at once)");
     abort.abort();
   };
   const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of sigs) Deno.addSignalListener(s, onSignal);
 
-  const askBeforeDelete = !a.yes && !a.json && isTerminal(Deno.stdin) && !a.dryRun;
-  const title = `${a.dryRun ? "Status of" : "Synced"} ${from.text} -> ${to.text}`;
-  log?.write(`START ferry ${a.command} ${from.text} -> ${to.text}`);
+  // A periodic run never waits for a person: it does not ask before deleting (--max-delete and
+  // the empty-source guard still hold), so a job left in tmux does not stop at a prompt.
+  const askBeforeDelete = !a.yes && !a.json && !a.interval && isTerminal(Deno.stdin) &&
+    !a.dryRun;
+  if (a.interval && a.delete && !a.yes && isTerminal(Deno.stdin)) {
+    out.note("Periodic run: deletions are not asked about (--max-delete still applies)");
+  }
+  const title = (interrupted: boolean) =>
+    `${interrupted ? "Interrupted" : a.dryRun ? "Status of" : "Synced"} ${from.text} -> ${to.text}`;
   try {
     let code: number = ExitCode.ok;
     for (let pass = 1;; pass++) {
-      const lock = changing ? tryLock(statePath) : { release() {} };
+      log?.write(`START ferry ${a.command} ${from.text} -> ${to.text}`);
+      // Checked before the lock: the state may live in the source, and a source that is gone
+      // (an unplugged stick) is the missing-source refusal, not a lock error.
+      if (!(await src.rootExists())) {
+        throw new SafetyError(
+          `Source "${from.text}" does not exist (unplugged drive or unmounted share?): nothing was changed`,
+        );
+      }
+      const lock = changing ? takeLock(statePath) : { release() {} };
       if (!lock) {
         out.note(
           `Another ferry run is using "${statePath}"; this ${
@@ -199,6 +251,7 @@ async function runSync(a: SyncArgs): Promise<number> {
                   confirmOnTerminal(
                     `Delete ${n} file(s) in "${to.text}" that "${from.text}" no longer has` +
                       ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
+                    abort.signal,
                   ),
               }
               : {}),
@@ -206,7 +259,7 @@ async function runSync(a: SyncArgs): Promise<number> {
         } finally {
           lock.release();
         }
-        out.summary(res.summary, res.failures, title);
+        out.summary(res.summary, res.failures, title(res.interrupted || abort.signal.aborted));
         if (changing) writeArchiveLog(nodePath.dirname(statePath), from.text, res.archived, out);
         code = res.interrupted
           ? ExitCode.interrupted
@@ -223,9 +276,10 @@ async function runSync(a: SyncArgs): Promise<number> {
     }
     return abort.signal.aborted ? ExitCode.interrupted : code;
   } catch (err) {
-    if (err instanceof SafetyError || err instanceof UsageError) {
+    if (err instanceof SafetyError || err instanceof UsageError || err instanceof RunError) {
       out.error(err.message);
-      if (a.verbose >= 2 && err.stack) Deno.stderr.writeSync(enc.encode(err.stack + "\n"));
+      if (a.verbose >= 2 && err.stack) Deno.stderr.writeSync(enc.encode(redact(err.stack) + "\n"));
+      out.summary({ ...EMPTY_SUMMARY }, [], title(false), true);
       return err.exitCode;
     }
     throw err;
@@ -263,14 +317,35 @@ function writeArchiveLog(dir: string, from: string, keys: string[], out: Output)
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
+/** The longest a timer can wait (2^31 - 1 ms); longer waits are several timers in a row. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/**
+ * Wait `ms` (any length: a monthly job waits weeks), or until `signal` aborts.
+ *
+ * @param ms How long.
+ * @param signal Ends the wait early.
+ */
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  const end = Date.now() + ms;
+  for (let left = ms; left > 0 && !signal.aborted; left = end - Date.now()) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, Math.min(left, MAX_TIMER));
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done);
+    });
+  }
+}
+
+/** The lock, or one line saying why it cannot be taken. */
+function takeLock(statePath: string): ReturnType<typeof tryLock> {
+  try {
+    return tryLock(statePath);
+  } catch (err) {
+    throw new UsageError(`Cannot take the lock "${statePath}.lock": ${describeError(err)}`);
+  }
 }

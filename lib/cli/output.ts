@@ -7,6 +7,7 @@
 import type { EventSink, SyncEvent } from "../execute/events.ts";
 import type { Summary } from "../sync.ts";
 import type { LogFile } from "./log_file.ts";
+import { redact } from "../secrets.ts";
 
 /** How much to print. */
 export interface OutputOptions {
@@ -37,7 +38,21 @@ export function formatBytes(n: number): string {
     n /= 1000;
     i++;
   }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+  return `${i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * A duration for the progress bar: `m:ss`, or `h:mm:ss` from an hour on.
+ *
+ * @param secs Seconds.
+ * @returns Such as `1:05` or `2:00:10`.
+ */
+export function formatDuration(secs: number): string {
+  const t = Math.max(0, Math.round(secs));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const ss = String(t % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
 
 function plural(n: number, word: string): string {
@@ -62,12 +77,12 @@ export class Output implements EventSink {
 
   #out(line: string): void {
     this.#clearBar();
-    Deno.stdout.writeSync(enc.encode(line + "\n"));
+    Deno.stdout.writeSync(enc.encode(redact(line) + "\n"));
   }
 
   #err(line: string): void {
     this.#clearBar();
-    Deno.stderr.writeSync(enc.encode(line + "\n"));
+    Deno.stderr.writeSync(enc.encode(redact(line) + "\n"));
   }
 
   #paint(code: number, text: string): string {
@@ -87,10 +102,11 @@ export class Output implements EventSink {
    * @param message One line.
    */
   error(message: string): void {
+    this.options.log?.keep();
     this.options.log?.write(`ERROR ${message}`);
     if (this.options.json) {
       this.#out(JSON.stringify({ event: "error", message }));
-    } else this.#err(`${this.#paint(31, "error:")} ${message}`);
+    } else this.#err(`ferry: ${this.#paint(31, "error:")} ${message}`);
   }
 
   /**
@@ -109,7 +125,10 @@ export class Output implements EventSink {
       return;
     }
     const text = this.#describe(e);
-    if (o.log && !(e.event === "note" && e.level === "debug")) o.log.write(text);
+    if (o.log && !(e.event === "note" && e.level === "debug")) {
+      if (e.event !== "note" && e.event !== "skip") o.log.keep();
+      o.log.write(text);
+    }
     if (o.json) {
       this.#out(JSON.stringify(e));
       return;
@@ -124,7 +143,7 @@ export class Output implements EventSink {
     }
     if (o.quiet) return;
     if (e.event === "note") {
-      if (e.level === "warn") this.#err(`${this.#paint(33, "warning:")} ${e.message}`);
+      if (e.level === "warn") this.#err(`ferry: ${this.#paint(33, "warning:")} ${e.message}`);
       else if (e.level !== "debug" || o.verbose >= 2) this.#err(e.message);
       return;
     }
@@ -170,11 +189,10 @@ export class Output implements EventSink {
   #bar(e: Extract<SyncEvent, { event: "progress" }>): void {
     if (e.totalFiles === 0) return;
     const secs = (performance.now() - this.#started) / 1000;
-    const rate = secs > 0 ? e.bytes / secs : 0;
-    const left = rate > 0 ? (e.totalBytes - e.bytes) / rate : 0;
-    const eta = rate > 0 && e.bytes > 0
-      ? `ETA ${Math.floor(left / 60)}:${String(Math.round(left % 60)).padStart(2, "0")}`
-      : "";
+    // A rate and an ETA only once there is something to measure them by (the first frames
+    // would divide by almost nothing).
+    const rate = secs >= 1 && e.bytes > 0 ? e.bytes / secs : 0;
+    const eta = rate > 0 ? `ETA ${formatDuration((e.totalBytes - e.bytes) / rate)}` : "";
     const width = 20;
     const frac = e.totalBytes > 0
       ? e.bytes / e.totalBytes
@@ -184,7 +202,8 @@ export class Output implements EventSink {
     const filled = Math.round(frac * width);
     const line =
       `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${e.files}/${e.totalFiles} files  ` +
-      `${formatBytes(e.bytes)}/${formatBytes(e.totalBytes)}  ${formatBytes(rate)}/s  ${eta}`;
+      `${formatBytes(e.bytes)}/${formatBytes(e.totalBytes)}` +
+      (rate > 0 ? `  ${formatBytes(rate)}/s  ${eta}` : "");
     Deno.stderr.writeSync(enc.encode("\r\x1b[2K" + line));
     this.#barShown = true;
   }
@@ -197,10 +216,20 @@ export class Output implements EventSink {
    * @param failures Paths that failed, with why.
    * @param title What was done (`Synced a -> b`).
    */
-  summary(s: Summary, failures: { path: string; error: string }[], title: string): void {
+  summary(
+    s: Summary,
+    failures: { path: string; error: string }[],
+    title: string,
+    afterError = false,
+  ): void {
     this.#clearBar();
     const o = this.options;
     const nothing = s.copied + s.updated + s.moved + s.deleted + s.conflicts === 0;
+    if (afterError) {
+      // The error line said it all; --json still ends with a summary, as it always does.
+      if (o.json) this.#out(JSON.stringify({ event: "summary", ...s, error: true }));
+      return;
+    }
     const text = o.dryRun
       ? (nothing
         ? `in step, nothing to do (${s.skipped} skipped, ${s.failed} failed).`
@@ -211,8 +240,17 @@ export class Output implements EventSink {
         `${s.moved} moved, ${s.deleted} deleted; ${s.conflicts} conflicts, ${s.skipped} skipped, ` +
         `${s.failed} failed; ${formatBytes(s.bytes)} in ${s.seconds.toFixed(2)} s.`;
     o.log?.write(`SUMMARY ${title}: ${text}`);
+    if (nothing && s.failed === 0) o.log?.discard();
+    else o.log?.keep();
     if (o.json) {
-      this.#out(JSON.stringify({ event: "summary", ...s, seconds: Number(s.seconds.toFixed(3)) }));
+      this.#out(
+        JSON.stringify({
+          event: "summary",
+          ...s,
+          seconds: Number(s.seconds.toFixed(3)),
+          ...(o.dryRun ? { dryRun: true } : {}),
+        }),
+      );
       return;
     }
     if (failures.length > 0) {

@@ -35,6 +35,8 @@ export interface StateHome {
   db: string;
   /** Folder for timestamped logs. */
   logs: string;
+  /** The folder the home is in: a location's root, or the platform's state folder. */
+  root: string;
 }
 
 /**
@@ -60,7 +62,11 @@ export async function chooseStateHome(
         Deno.writeTextFileSync(probe, "");
         Deno.removeSync(probe);
       } else if (!Deno.statSync(dir).isDirectory) continue;
-      return { db: path.join(dir, "state.db"), logs: path.join(dir, "logs") };
+      return {
+        db: path.join(dir, "state.db"),
+        logs: path.join(dir, "logs"),
+        root: path.resolve(loc.path),
+      };
     } catch {
       continue;
     }
@@ -71,5 +77,9 @@ export async function chooseStateHome(
     locations.map((l) => (l.kind === "local" ? path.resolve(l.path) : l.text)).join("\n"),
   ).digest("hex");
   const dir = platformStateDir();
-  return { db: path.join(dir, `state-${id.slice(0, 16)}.db`), logs: path.join(dir, "logs") };
+  return {
+    db: path.join(dir, `state-${id.slice(0, 16)}.db`),
+    logs: path.join(dir, "logs"),
+    root: dir,
+  };
 }

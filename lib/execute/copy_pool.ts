@@ -18,10 +18,27 @@ export interface CopyJob {
   known?: { size: number; mode?: number };
 }
 
-/** What became of one job. */
+/** What became of one job: when done, the size and time of the version copied. */
 export type CopyResult =
-  | { id: number; ok: true }
-  | { id: number; ok: false; changed: boolean; error: string };
+  | { id: number; ok: true; size: number; mtime: number }
+  | { id: number; ok: false; changed: boolean; stopped?: boolean; error: string };
+
+/**
+ * Memory shared with the copy Workers: `[0]` is set to 1 to stop (checked between files and
+ * between the chunks of a large file), `[1]` counts KiB copied of large files (progress).
+ */
+export type CopyShared = Int32Array;
+
+/** A new block of shared memory for one {@linkcode copyWithWorkers} call. */
+export function newCopyShared(): CopyShared {
+  return new Int32Array(new SharedArrayBuffer(8));
+}
+
+/** The message a copy Worker takes: a batch, and the shared memory of its call. */
+export interface CopyBatch {
+  jobs: CopyJob[];
+  shared: CopyShared;
+}
 
 let spares: Worker[] = [];
 
@@ -75,14 +92,20 @@ const BATCH_BYTES = 32 << 20;
  * @param jobs The files.
  * @param workers How many Workers.
  * @param onResult Called for each finished job, in batches.
- * @param signal Stops handing out batches when aborted (batches under way finish).
+ * @param signal Stops handing out batches when aborted, and tells the Workers to stop: a file
+ * being copied is abandoned (its temporary file removed) within one chunk.
+ * @param shared Shared memory to watch the copy's progress by (made here when not given).
  */
 export async function copyWithWorkers(
   jobs: readonly CopyJob[],
   workers: number,
   onResult: (r: CopyResult) => void,
   signal?: AbortSignal,
+  shared: CopyShared = newCopyShared(),
 ): Promise<void> {
+  const stop = () => Atomics.store(shared, 0, 1);
+  if (signal?.aborted) stop();
+  signal?.addEventListener("abort", stop, { once: true });
   // A batch never spans two destination folders: two Workers creating files in one folder
   // contend for its lock, and that costs more than the second Worker gains.
   const batches: CopyJob[][] = [];
@@ -111,7 +134,7 @@ export async function copyWithWorkers(
       const feed = () => {
         while (inFlight < 2 && next < batches.length && !signal?.aborted) {
           inFlight++;
-          w.postMessage(batches[next++]!);
+          w.postMessage({ jobs: batches[next++]!, shared } satisfies CopyBatch);
         }
         if (inFlight === 0) {
           w.terminate();
@@ -129,5 +152,5 @@ export async function copyWithWorkers(
         reject(new Error(`Copy worker failed: ${e.message}`));
       };
       feed();
-    })));
+    }))).finally(() => signal?.removeEventListener("abort", stop));
 }

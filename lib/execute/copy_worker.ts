@@ -1,24 +1,41 @@
 /// <reference lib="deno.worker" />
 /**
- * Worker entry of the local copy pool: copies batches of files with synchronous calls.
+ * Worker entry of the local copy pool: copies batches of files with synchronous calls. A stop
+ * set in the shared memory ends the batch between files (and a large file between chunks).
  *
  * @module
  */
-import { copyFileAtomicSync, TargetChanged } from "../backends/local_copy.ts";
-import type { CopyJob, CopyResult } from "./copy_pool.ts";
+import { copyFileAtomicSync, CopyStopped, TargetChanged } from "../backends/local_copy.ts";
+import type { CopyBatch, CopyResult } from "./copy_pool.ts";
 
-self.onmessage = (e: MessageEvent<CopyJob[]>) => {
+self.onmessage = (e: MessageEvent<CopyBatch>) => {
+  const { jobs, shared } = e.data;
+  const stop = () => Atomics.load(shared, 0) === 1;
+  const onBytes = (n: number) => Atomics.add(shared, 1, n >>> 10);
   const out: CopyResult[] = [];
-  for (const job of e.data) {
+  for (const job of jobs) {
+    if (stop()) {
+      out.push({ id: job.id, ok: false, changed: false, stopped: true, error: "interrupted" });
+      continue;
+    }
     try {
-      copyFileAtomicSync(job.src, job.dst, job.mtime, job.expect, job.known);
-      out.push({ id: job.id, ok: true });
+      const got = copyFileAtomicSync(
+        job.src,
+        job.dst,
+        job.mtime,
+        job.expect,
+        job.known,
+        stop,
+        onBytes,
+      );
+      out.push({ id: job.id, ok: true, size: got.size, mtime: got.mtime });
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       out.push({
         id: job.id,
         ok: false,
         changed: err instanceof TargetChanged,
+        stopped: err instanceof CopyStopped,
         error: error.message,
       });
     }

@@ -8,7 +8,8 @@ import type { Backend, Entry, WriteMeta } from "../backends/backend.ts";
 import { describeError } from "../errors.ts";
 import type { Expect, Op } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
-import { type CopyJob, copyWithWorkers } from "./copy_pool.ts";
+import { type CopyJob, copyWithWorkers, newCopyShared } from "./copy_pool.ts";
+import { CopyStopped, SourceChanged, TargetChanged } from "../backends/local_copy.ts";
 import { runPool } from "./pool.ts";
 
 /** What happened to one operation. */
@@ -29,10 +30,17 @@ export interface ExecResult {
   /** Deletions were held back because something failed before them. */
   deletesHeld: boolean;
   interrupted: boolean;
+  /**
+   * The run stopped early because a location could no longer be reached: why, and how many
+   * operations were not attempted (each counted as failed, reported once, not one by one).
+   */
+  stopped?: { reason: string; notAttempted: number };
 }
 
 /** Below this many local-to-local copies, Worker start-up costs more than it saves. */
 const WORKER_THRESHOLD = 64;
+/** Local files above this size are never copied on the calling thread (it would not hear signals). */
+const LARGE_ON_THREAD = 1 << 20;
 
 /** Options of {@linkcode execute}. */
 export interface ExecuteOptions {
@@ -41,6 +49,46 @@ export interface ExecuteOptions {
   workers?: number;
   sink: EventSink;
   signal?: AbortSignal;
+  /** Run no deletion at all (something already failed, such as a folder that could not be listed). */
+  holdDeletes?: boolean;
+  /** Pause before retrying a failed transfer, ms (default 500; doubled each time). */
+  retryDelay?: number;
+}
+
+/** A transfer that fails is tried this many times in all (network faults pass). */
+const TRANSFER_ATTEMPTS = 3;
+/** This many failures in a row that say the location cannot be reached stop the run. */
+const UNREACHABLE_IN_A_ROW = 3;
+
+/** Errors that trying again cannot mend. */
+function isFinal(err: unknown): boolean {
+  return err instanceof Changed || err instanceof TargetChanged || err instanceof SourceChanged ||
+    err instanceof CopyStopped || err instanceof Deno.errors.PermissionDenied ||
+    err instanceof Deno.errors.NotFound || err instanceof Deno.errors.AlreadyExists ||
+    err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory;
+}
+
+/** Whether an error says the other end is gone (refused, unknown host, unreachable). */
+export function isUnreachable(err: unknown): boolean {
+  const text = `${(err as { code?: string })?.code ?? ""} ${
+    ((err as { cause?: { code?: string } })?.cause)?.code ?? ""
+  } ${err instanceof Error ? err.message : String(err)}`;
+  return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Connection refused|Cannot reach/i
+    .test(text);
+}
+
+/** Wait `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 /**
@@ -59,11 +107,23 @@ export async function transfer(
   dst: Backend,
   key: string,
   meta: WriteMeta,
+  onBytes?: (n: number) => void,
 ): Promise<Entry> {
   if (src.localPath && dst.copyInFromPath) {
     return await dst.copyInFromPath(src.localPath(srcKey), key, meta);
   }
-  return await dst.write(key, await src.read(srcKey), meta);
+  let data = await src.read(srcKey);
+  if (onBytes) {
+    data = data.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          onBytes(chunk.byteLength);
+          c.enqueue(chunk);
+        },
+      }),
+    );
+  }
+  return await dst.write(key, data, meta);
 }
 
 function matches(e: Entry | undefined, expect: Expect): boolean {
@@ -87,7 +147,15 @@ export async function execute(
   dst: Backend,
   options: ExecuteOptions,
 ): Promise<ExecResult> {
-  const { sink, signal } = options;
+  const { sink } = options;
+  // Our own stop: the caller's signal, or a location that can no longer be reached.
+  const halt = new AbortController();
+  const signal = halt.signal;
+  const onAbort = () => halt.abort();
+  if (options.signal?.aborted) halt.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let unreachableInARow = 0;
+  let lostReason: string | undefined;
   const res: ExecResult = {
     outcomes: [],
     failed: 0,
@@ -103,28 +171,62 @@ export async function execute(
   );
   let doneFiles = 0;
   let lastProgress = 0;
+  /** Bytes of files still under way (streams count as they flow; Workers in KiB). */
+  let moving = 0;
+  const shared = newCopyShared();
   const progress = (force = false) => {
     const now = performance.now();
     if (!force && now - lastProgress < 100) return;
     lastProgress = now;
-    sink.emit({ event: "progress", files: doneFiles, totalFiles, bytes: res.bytes, totalBytes });
+    const bytes = Math.min(totalBytes, res.bytes + moving + Atomics.load(shared, 1) * 1024);
+    sink.emit({ event: "progress", files: doneFiles, totalFiles, bytes, totalBytes });
   };
+  // A single large file shows progress too: the bar is refreshed while bytes move.
+  const ticker = totalBytes > 0 ? setInterval(() => progress(), 250) : undefined;
 
+  const remote = !(src.localPath && dst.localPath);
   const run = async (op: Op) => {
-    try {
-      const entry = await apply(op);
-      res.outcomes.push(entry ? { op, status: "done", entry } : { op, status: "done" });
-    } catch (err) {
-      if (err instanceof Changed) {
-        res.skipped++;
-        res.outcomes.push({ op, status: "skipped", message: err.message });
-        sink.emit({ event: "skip", path: keyOf(op), reason: err.message });
+    for (let attempt = 1;; attempt++) {
+      try {
+        const entry = await apply(op);
+        res.outcomes.push(entry ? { op, status: "done", entry } : { op, status: "done" });
+        unreachableInARow = 0;
+        return;
+      } catch (err) {
+        if (err instanceof Changed || err instanceof TargetChanged) {
+          res.skipped++;
+          res.outcomes.push({ op, status: "skipped", message: err.message });
+          sink.emit({ event: "skip", path: keyOf(op), reason: err.message });
+          return;
+        }
+        const transferOp = op.op === "copy" || op.op === "update";
+        if (
+          transferOp && remote && attempt < TRANSFER_ATTEMPTS && !isFinal(err) &&
+          !signal.aborted && !isUnreachable(err)
+        ) {
+          const wait = (options.retryDelay ?? 500) * 2 ** (attempt - 1);
+          sink.emit({
+            event: "note",
+            level: "debug",
+            message: `Retrying "${keyOf(op)}" in ${wait} ms: ${describeError(err)}`,
+          });
+          await pause(wait, signal);
+          if (!signal.aborted) continue;
+        }
+        if (err instanceof CopyStopped && signal.aborted) return; // interrupted: not a failure
+        res.failed++;
+        const message = describeError(err);
+        res.outcomes.push({ op, status: "failed", message });
+        if (isUnreachable(err)) {
+          if (++unreachableInARow >= UNREACHABLE_IN_A_ROW && !lostReason) {
+            lostReason = message;
+            halt.abort();
+          }
+        } else unreachableInARow = 0;
+        if (lostReason && unreachableInARow > UNREACHABLE_IN_A_ROW) return; // said once already
+        sink.emit({ event: "fail", path: keyOf(op), op: op.op, error: message });
         return;
       }
-      res.failed++;
-      const message = describeError(err);
-      res.outcomes.push({ op, status: "failed", message });
-      sink.emit({ event: "fail", path: keyOf(op), op: op.op, error: message });
     }
   };
 
@@ -153,10 +255,19 @@ export async function execute(
         if (op.op === "update" && !matches(await dst.stat(op.key), op.expect)) {
           throw new Changed(`"${op.key}" changed in the destination since the scan; left as it is`);
         }
-        const entry = await transfer(src, op.srcKey, dst, op.key, {
-          size: op.size,
-          mtime: op.mtime,
-        });
+        let flowed = 0;
+        let entry: Entry;
+        try {
+          entry = await transfer(src, op.srcKey, dst, op.key, {
+            size: op.size,
+            mtime: op.mtime,
+          }, (n) => {
+            flowed += n;
+            moving += n;
+          });
+        } finally {
+          moving -= flowed;
+        }
         res.bytes += op.size;
         doneFiles++;
         sink.emit({ event: op.op, path: op.key, bytes: op.size });
@@ -192,7 +303,9 @@ export async function execute(
         o.op === "copy" || o.op === "update"
       )
       : [];
-    if (fast.length < WORKER_THRESHOLD) {
+    // A large file always goes to a Worker: copied on this thread it would hold off Ctrl-C
+    // and SIGTERM until it is done.
+    if (fast.length < WORKER_THRESHOLD && !fast.some((o) => o.size > LARGE_ON_THREAD)) {
       await runPool(transfers, options.concurrency, run, signal);
       return;
     }
@@ -208,36 +321,46 @@ export async function execute(
     }));
     await Promise.all([
       runPool(rest, options.concurrency, run, signal),
-      copyWithWorkers(jobs, options.workers ?? 2, (r) => {
-        const op = fast[r.id]!;
-        if (r.ok) {
-          res.bytes += op.size;
-          doneFiles++;
-          res.outcomes.push({
-            op,
-            status: "done",
-            entry: { key: op.key, kind: "file", size: op.size, mtime: op.mtime },
-          });
-          sink.emit({ event: op.op, path: op.key, bytes: op.size });
-          progress();
-        } else if (r.changed) {
-          res.skipped++;
-          const message = `"${op.key}" ${r.error}`;
-          res.outcomes.push({ op, status: "skipped", message });
-          sink.emit({ event: "skip", path: op.key, reason: message });
-        } else {
-          res.failed++;
-          res.outcomes.push({ op, status: "failed", message: r.error });
-          sink.emit({ event: "fail", path: op.key, op: op.op, error: r.error });
-        }
-      }, signal),
+      copyWithWorkers(
+        jobs,
+        options.workers ?? 2,
+        (r) => {
+          const op = fast[r.id]!;
+          if (r.ok) {
+            res.bytes += r.size;
+            doneFiles++;
+            res.outcomes.push({
+              op,
+              status: "done",
+              entry: { key: op.key, kind: "file", size: r.size, mtime: r.mtime },
+            });
+            sink.emit({ event: op.op, path: op.key, bytes: r.size });
+            progress();
+          } else if (r.stopped) {
+            // Interrupted: the file was left as it was, its temporary file removed.
+          } else if (r.changed) {
+            res.skipped++;
+            const message = `"${op.key}" ${r.error}`;
+            res.outcomes.push({ op, status: "skipped", message });
+            sink.emit({ event: "skip", path: op.key, reason: message });
+          } else {
+            res.failed++;
+            res.outcomes.push({ op, status: "failed", message: r.error });
+            sink.emit({ event: "fail", path: op.key, op: op.op, error: r.error });
+          }
+        },
+        signal,
+        shared,
+      ),
     ]);
+    Atomics.store(shared, 1, 0);
   };
 
   const phase = (o: Op): number => {
     if ((o.op === "mkdir" || o.op === "copy" || o.op === "update") && o.late) return 5;
     if (o.op === "mkdir") return 0;
-    if (o.op === "move") return o.kind === "dir" ? 1 : 2;
+    // Renames, of folders and of files, run before the transfers that may touch their names.
+    if (o.op === "move") return 1;
     if (o.op === "delete") return 3;
     if (o.op === "rmdir") return 4;
     return 2;
@@ -247,17 +370,25 @@ export async function execute(
   const mkdirs = byPhase[0]!;
   // Folders first, one depth at a time (parents before children), then renames.
   for (const o of mkdirs) {
-    if (signal?.aborted) break;
+    if (signal.aborted) break;
     await run(o);
   }
-  for (const o of byPhase[1]!) {
-    if (signal?.aborted) break;
-    await run(o);
+  // Folder moves one by one (a folder may hold the target of the next), file moves in parallel.
+  const moves = byPhase[1]!;
+  for (const o of moves) {
+    if (signal.aborted) break;
+    if (o.op === "move" && o.kind === "dir") await run(o);
   }
+  await runPool(
+    moves.filter((o) => o.op === "move" && o.kind === "file"),
+    options.concurrency,
+    run,
+    signal,
+  );
   await runTransfers(byPhase[2]!);
   progress(true);
   const deletions = [...byPhase[3]!, ...byPhase[4]!];
-  if (res.failed > 0 && deletions.length > 0) {
+  if ((res.failed > 0 || options.holdDeletes) && deletions.length > 0) {
     res.deletesHeld = true;
     sink.emit({
       event: "note",
@@ -267,15 +398,28 @@ export async function execute(
   } else {
     await runPool(byPhase[3]!, options.concurrency, run, signal);
     for (const o of byPhase[4]!) {
-      if (signal?.aborted) break;
+      if (signal.aborted) break;
       await run(o);
     }
     for (const o of byPhase[5]!) {
-      if (signal?.aborted) break;
+      if (signal.aborted) break;
       await run(o);
     }
   }
-  res.interrupted = !!signal?.aborted;
+  if (ticker !== undefined) clearInterval(ticker);
+  options.signal?.removeEventListener("abort", onAbort);
+  res.interrupted = !!options.signal?.aborted;
+  if (lostReason) {
+    const attempted = new Set(res.outcomes.map((o) => o.op));
+    const notAttempted = ops.filter((o) => !attempted.has(o)).length;
+    res.failed += notAttempted;
+    res.stopped = { reason: lostReason, notAttempted };
+    sink.emit({
+      event: "note",
+      level: "warn",
+      message: `Stopped: ${lostReason}; ${notAttempted} operation(s) not attempted`,
+    });
+  }
   return res;
 }
 

@@ -9,7 +9,10 @@ import type { Op, Plan } from "./types.ts";
 
 /** What the planner knows of the last run, for rename detection. */
 export interface PriorState {
-  /** Source rows by `ino:dev` → the path the file had then, with its size and mtime. */
+  /**
+   * Source rows by `ino:dev` → the path the file had then, with its size and mtime. Only
+   * inodes that still name the same file belong here (the caller proves it by birth time).
+   */
   srcByInode: Map<string, { path: string; size: number; mtime: number }>;
 }
 

@@ -16,6 +16,9 @@ import { Collector, type RawTree, triage } from "./tree.ts";
 
 export type { RawTree } from "./tree.ts";
 
+/** Why a name that is not UTF-8 fails: Deno cannot name such a file to the OS. */
+export const NOT_UTF8 = "name is not UTF-8: ferry cannot open it (rename it to back it up)";
+
 const SEP = Deno.build.os === "windows" ? "\\" : "/";
 
 function byName(a: Deno.DirEntry, b: Deno.DirEntry): number {
@@ -61,8 +64,10 @@ function listDir(root: string, rel: string, skip: ExcludeFn | undefined, out: Co
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {
         // Deno hands out a name that is not UTF-8 with U+FFFD in it, which no call can open:
-        // say so rather than pass it over as if it had vanished.
-        if (name.includes("\uFFFD")) out.skipped.push({ key: r, reason: "name is not UTF-8" });
+        // a file that cannot be backed up is a failure, never passed over as if it had vanished.
+        if (name.includes("\uFFFD")) {
+          out.problems.push({ key: r, message: NOT_UTF8 });
+        }
         continue;
       }
       out.problems.push({ key: r, message: err instanceof Error ? err.message : String(err) });

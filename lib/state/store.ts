@@ -9,6 +9,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import * as nodePath from "node:path";
+import type { UploadJournal } from "../backends/backend.ts";
 
 /** What ferry last saw of one file at one location. */
 export interface StateRow {
@@ -80,7 +81,7 @@ const COLUMNS = 9;
  * store.close();
  * ```
  */
-export class StateStore {
+export class StateStore implements UploadJournal {
   readonly path: string;
   #db: DatabaseSync;
   #stmts = new Map<string, StatementSync>();
@@ -114,6 +115,11 @@ export class StateStore {
           `State database "${path}" was written by a newer ferry (schema ${version}): upgrade ferry or use --state`,
         );
       }
+      // Open multipart uploads (added beside schema 3: an older ferry ignores the table).
+      db.exec(
+        "CREATE TABLE IF NOT EXISTS uploads (loc TEXT NOT NULL, key TEXT NOT NULL, " +
+          "upload_id TEXT NOT NULL PRIMARY KEY, started INTEGER NOT NULL)",
+      );
       if (version < SCHEMA_VERSION) {
         db.exec("BEGIN");
         if (version === 0) db.exec(SCHEMA);
@@ -236,6 +242,41 @@ export class StateStore {
         ).run(loc);
       }
     });
+  }
+
+  /**
+   * Write down an open multipart upload (see {@linkcode UploadJournal}).
+   *
+   * @param loc Location id.
+   * @param key The object key.
+   * @param id The upload id.
+   */
+  add(loc: string, key: string, id: string): void {
+    this.#stmt("INSERT OR REPLACE INTO uploads (loc, key, upload_id, started) VALUES (?, ?, ?, ?)")
+      .run(loc, key, id, Date.now());
+  }
+
+  /**
+   * Forget an upload that was completed or aborted.
+   *
+   * @param _loc Location id (the upload id is unique on its own).
+   * @param id The upload id.
+   */
+  remove(_loc: string, id: string): void {
+    this.#stmt("DELETE FROM uploads WHERE upload_id = ?").run(id);
+  }
+
+  /**
+   * The uploads written down for a location.
+   *
+   * @param loc Location id.
+   * @returns Object keys and upload ids.
+   */
+  list(loc: string): { key: string; id: string }[] {
+    return (this.#stmt("SELECT key, upload_id FROM uploads WHERE loc = ?").all(loc) as {
+      key: string;
+      upload_id: string;
+    }[]).map((r) => ({ key: r.key, id: r.upload_id }));
   }
 
   #depth = 0;

@@ -105,6 +105,7 @@ Deno.test("LogFile recreates a log folder deleted mid-run; --log-file folders ge
     const path = resolveLogPath(folder + "/", "sync");
     assert.match(path, /ferry-sync-\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.log$/);
     const log = new LogFile(path);
+    log.keep();
     log.write("first");
     log.flush();
     await Deno.remove(folder, { recursive: true });
@@ -113,6 +114,33 @@ Deno.test("LogFile recreates a log folder deleted mid-run; --log-file folders ge
     const text = await Deno.readTextFile(path);
     assert.match(text, /second\\nline/);
     assert.equal(resolveLogPath(join(dir, "plain.log"), "sync"), join(dir, "plain.log"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LogFile writes nothing for a pass that changed nothing, and checks it can write first", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "run.log");
+    const quiet = new LogFile(path);
+    assert.equal(quiet.check(), undefined);
+    assert.throws(() => Deno.statSync(path), Deno.errors.NotFound, "check() leaves no file");
+    quiet.write("START");
+    quiet.write("SUMMARY nothing");
+    quiet.discard();
+    quiet.flush();
+    assert.throws(() => Deno.statSync(path), Deno.errors.NotFound, "a no-op pass writes no log");
+    quiet.write("START");
+    quiet.keep();
+    quiet.write("copy a");
+    quiet.flush();
+    assert.match(await Deno.readTextFile(path), /START[\s\S]*copy a/);
+    assert.match(new LogFile(dir).check() ?? "", /folder/);
+    if (Deno.uid() !== 0) {
+      await Deno.mkdir(join(dir, "ro"), { mode: 0o500 });
+      assert.match(new LogFile(join(dir, "ro", "x.log")).check() ?? "", /denied/);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -147,12 +147,14 @@ Deno.test({
       assert.equal(t!.mtimes[t!.paths.indexOf("old.txt")], -5250);
       await Deno.remove(join(root, "old.txt"));
 
-      // A name that is not UTF-8: no Deno call can open it, so it is reported as skipped.
+      // A name that is not UTF-8: no Deno call can open it, so it fails (it is not backed up).
       await sh("touch 'bad'$(printf '\\377')'name'", root);
       assert.equal(await findTree(root, undefined), undefined);
       [t] = await walkTrees([root], []);
       assert.deepEqual(t!.paths, ["ok.txt"]);
-      assert.deepEqual(t!.skipped.map((s) => s.reason), ["name is not UTF-8"]);
+      assert.deepEqual(t!.skipped, []);
+      assert.equal(t!.problems.length, 1);
+      assert.match(t!.problems[0]!.message, /not UTF-8/);
     }),
 });
 
