@@ -131,6 +131,7 @@ export class S3Backend implements Backend {
   #copyPartSize: number;
   #bigSlots = new Slots(2);
   #journal: UploadJournal | undefined;
+  #profile: string | undefined;
 
   /** @param o Bucket, prefix and how to reach them. */
   constructor(o: S3Options) {
@@ -142,6 +143,7 @@ export class S3Backend implements Backend {
     this.#partSize = Math.max(5 << 20, Math.min(PART_SIZE, this.#multipartThreshold));
     this.#copyPartThreshold = o.copyPartThreshold ?? 5 * 1024 ** 3;
     this.#copyPartSize = o.copyPartSize ?? COPY_PART_SIZE;
+    this.#profile = o.profile;
     const config: S3ClientConfig = {
       region: o.region ?? Deno.env.get("AWS_REGION") ?? Deno.env.get("AWS_DEFAULT_REGION") ??
         "us-east-1",
@@ -175,7 +177,7 @@ export class S3Backend implements Backend {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return true;
     } catch (err) {
-      throw new Error(describeS3Error(err, this.display));
+      throw new Error(describeS3Error(err, this.display, this.#profile));
     }
   }
 

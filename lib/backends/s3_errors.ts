@@ -32,9 +32,10 @@ export function s3ErrorCode(err: unknown): string {
  *
  * @param err Anything thrown by the SDK.
  * @param where The location, as printed.
+ * @param profile The `--profile` in use, if any (a missing one explains missing credentials).
  * @returns One line.
  */
-export function describeS3Error(err: unknown, where: string): string {
+export function describeS3Error(err: unknown, where: string, profile?: string): string {
   const e = (err ?? {}) as S3LikeError;
   const code = s3ErrorCode(err);
   const status = e.$metadata?.httpStatusCode;
@@ -60,9 +61,15 @@ export function describeS3Error(err: unknown, where: string): string {
     code === "InvalidAccessKeyId" || code === "SignatureDoesNotMatch" || code === "AccessDenied" ||
     code === "Forbidden" || status === 403
   ) {
-    return `Access to "${where}" was refused (${code}): check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or --profile) and the bucket's permissions`;
+    const why = code === "unknown" || code === "Unknown" || /^\d+$/.test(code) ? "" : ` (${code})`;
+    return `Access to "${where}" was refused${why}: check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or --profile) and the bucket's permissions`;
   }
-  if (code === "CredentialsProviderError" || /Could not load credentials/i.test(text)) {
+  const credentials = code === "CredentialsProviderError" ||
+    /Could not load credentials|Could not resolve credentials/i.test(text);
+  if (credentials && profile) {
+    return `Profile "${profile}" gave no credentials: is it in ~/.aws/credentials or ~/.aws/config, with aws_access_key_id and aws_secret_access_key? (aws configure list-profiles)`;
+  }
+  if (credentials) {
     return `No credentials for "${where}": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile of ~/.aws/credentials with --profile`;
   }
   if (

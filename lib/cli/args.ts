@@ -40,6 +40,14 @@ export type S3ToolArgs =
     | { command: "get"; location: string; path: string; versionId: string; output?: string }
   );
 
+/** Parsed options of `check`. */
+export interface CheckArgs extends S3Flags, OutputFlags {
+  command: "check";
+  from: string;
+  to: string;
+  exclude: string[];
+}
+
 /** Parsed options of `sync` and `status`. */
 export interface SyncArgs extends S3Flags {
   command: "sync" | "status";
@@ -66,11 +74,13 @@ export type Parsed =
   | { kind: "help"; topic: string }
   | { kind: "version" }
   | ({ kind: "sync" } & SyncArgs)
+  | ({ kind: "check" } & CheckArgs)
   | ({ kind: "s3tool" } & S3ToolArgs);
 
 const COMMANDS = [
   "sync",
   "status",
+  "check",
   "mirror",
   "restore",
   "restore-status",
@@ -138,6 +148,7 @@ const SYNC_ONLY = [
 const ALLOWED: Record<string, string[]> = {
   sync: [...COMMON, ...SYNC_ONLY],
   status: [...COMMON, ...SYNC_ONLY],
+  check: [...COMMON, "exclude"],
   mirror: [...COMMON, ...SYNC_ONLY, "file"],
   restore: [...COMMON, "tier", "days"],
   "restore-status": COMMON,
@@ -306,6 +317,22 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
         ...outFlags,
       };
     }
+  }
+  if (command === "check") {
+    if (positionals.length !== 2) {
+      throw new UsageError(
+        `"ferry check" takes two locations, <from> and <to>; got ${positionals.length}: run "ferry check --help"`,
+      );
+    }
+    return {
+      kind: "check",
+      command,
+      from: positionals[0]!,
+      to: positionals[1]!,
+      exclude: values.exclude ?? [],
+      ...outFlags,
+      ...s3,
+    };
   }
   if (command !== "sync" && command !== "status") {
     throw new UsageError(`"ferry ${command}" is not available in this version of ferry yet`);

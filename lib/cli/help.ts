@@ -32,6 +32,7 @@ Usage: ferry <command> [options]
 Commands:
   sync <from> <to>        one-way: make <to> hold what <from> holds
   status <from> <to>      what sync would do now, counted and listed; changes nothing
+  check <from> <to>       compare both sides by SHA-256, report every difference; exit 1 if any
   mirror <loc> <loc>…     keep locations identical both ways (not in this version yet)
   restore <s3-location>   ask S3 to thaw archived objects (Glacier, Deep Archive, IT archive)
   restore-status <s3-location>   each archived object's restore progress
@@ -63,8 +64,22 @@ Options:
   --max-delete <N|N%>     refuse a run that would delete more (default 50%)
   --force                 override --max-delete and the empty-source guard
   --yes                   don't ask before deleting (asking happens only on a terminal)
-  --interval <seconds>    run again every N seconds until stopped
+  --interval <seconds>    run again every N seconds until stopped (never asks before
+                          deleting: --max-delete guards a periodic run)
   --transfers <N>         files copied at once (default 16)
+
+${S3}
+
+${COMMON}`,
+  check: `Usage: ferry check <from> <to> [options]
+
+Read both sides and report every file whose content differs, that is missing in <to> or
+that only <to> has. Local files are hashed anew (SHA-256); S3 objects ferry wrote carry
+their SHA-256, others are downloaded and hashed. Changes nothing; exit 1 when anything
+differs.
+
+Options:
+  --exclude <glob>        skip paths (repeatable, gitignore syntax)
 
 ${S3}
 

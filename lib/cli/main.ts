@@ -18,7 +18,8 @@ import {
 import { type Location, parseLocation } from "../location.ts";
 import { StateStore } from "../state/store.ts";
 import { syncOnce, type SyncResult } from "../sync.ts";
-import { parseCommandLine, type S3Flags, type SyncArgs } from "./args.ts";
+import { type CheckArgs, parseCommandLine, type S3Flags, type SyncArgs } from "./args.ts";
+import { checkLocations } from "../check.ts";
 import { runS3Tool } from "./s3_commands.ts";
 import { HELP, VERSION } from "./help.ts";
 import { tryLock } from "./lock.ts";
@@ -67,6 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return ExitCode.ok;
     }
     if (parsed.kind === "s3tool") return await runS3Tool(parsed);
+    if (parsed.kind === "check") return await runCheck(parsed);
     return await runSync(parsed);
   } catch (err) {
     const json = argv.includes("--json");
@@ -136,18 +138,71 @@ async function confirmOnTerminal(question: string, signal: AbortSignal): Promise
   return answer === "y" || answer === "yes";
 }
 
+function s3FlagsOf(a: S3Flags): S3Flags {
+  return {
+    ...(a.endpoint !== undefined ? { endpoint: a.endpoint } : {}),
+    ...(a.region !== undefined ? { region: a.region } : {}),
+    ...(a.profile !== undefined ? { profile: a.profile } : {}),
+    ...(a.pathStyle ? { pathStyle: true } : {}),
+  };
+}
+
+/** `ferry check`: every difference on stdout, a count at the end; exit 1 when any. */
+async function runCheck(a: CheckArgs): Promise<number> {
+  const from = parseLocation(a.from);
+  const to = parseLocation(a.to);
+  checkDistinct(from, to, a.endpoint);
+  const s3 = s3FlagsOf(a);
+  const src = await openChecked(from, s3);
+  const dst = await openChecked(to, s3);
+  const out = (line: string) => Deno.stdout.writeSync(enc.encode(redact(line) + "\n"));
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  const started = performance.now();
+  try {
+    const r = await checkLocations(src, dst, {
+      exclude: a.exclude,
+      signal: abort.signal,
+      onDifference: (d) => {
+        if (a.json) out(JSON.stringify({ event: d.kind, path: d.path, detail: d.detail }));
+        else if (!a.quiet || d.kind !== "failed") out(`${d.kind}: ${d.path} (${d.detail})`);
+      },
+    });
+    const n = (k: string) => r.differences.filter((d) => d.kind === k).length;
+    const counts = { differ: n("differ"), missing: n("missing"), extra: n("extra") };
+    const failed = n("failed");
+    const seconds = (performance.now() - started) / 1000;
+    if (a.json) {
+      out(JSON.stringify({ event: "summary", compared: r.compared, ...counts, failed, seconds }));
+    } else if (!a.quiet) {
+      const same = r.differences.length === 0;
+      Deno.stderr.writeSync(enc.encode(
+        `Checked ${from.text} -> ${to.text}: ${
+          same
+            ? "identical"
+            : `${counts.differ} differ, ${counts.missing} missing, ${counts.extra} extra`
+        }; ${r.compared} file(s) compared by SHA-256, ${failed} failed, in ${
+          seconds.toFixed(2)
+        } s.\n`,
+      ));
+    }
+    if (abort.signal.aborted) return ExitCode.interrupted;
+    return r.differences.length > 0 ? ExitCode.someFailed : ExitCode.ok;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    await src.close();
+    await dst.close();
+  }
+}
+
 async function runSync(a: SyncArgs): Promise<number> {
   const from = parseLocation(a.from);
   const to = parseLocation(a.to);
   checkDistinct(from, to, a.endpoint);
   // Local trees are walked with a Worker's help: start it now so that it loads while we set up.
   if (from.kind === "local" || to.kind === "local") prewarmWalker();
-  const s3: S3Flags = {
-    ...(a.endpoint !== undefined ? { endpoint: a.endpoint } : {}),
-    ...(a.region !== undefined ? { region: a.region } : {}),
-    ...(a.profile !== undefined ? { profile: a.profile } : {}),
-    ...(a.pathStyle ? { pathStyle: true } : {}),
-  };
+  const s3 = s3FlagsOf(a);
   const src = await openChecked(from, s3);
   const dst = await openChecked(to, s3);
 
@@ -190,7 +245,9 @@ async function runSync(a: SyncArgs): Promise<number> {
       } catch { /* no state yet: a dry run works without it */ }
     }
   } catch (err) {
-    throw new UsageError(`Cannot open state database "${statePath}": ${describeError(err)}`);
+    throw new UsageError(
+      `Cannot open state database "${statePath}": ${stateProblem(statePath, err)}`,
+    );
   }
 
   const abort = new AbortController();
@@ -339,6 +396,23 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.addEventListener("abort", done);
     });
   }
+}
+
+/** Why a state database could not be opened, in words a user can act on. */
+function stateProblem(statePath: string, err: unknown): string {
+  try {
+    if (Deno.statSync(statePath).isDirectory) {
+      return "it is a folder: give a file name with --state";
+    }
+  } catch { /* not there */ }
+  const text = describeError(err);
+  if (/not a database|malformed/i.test(text)) {
+    return "the file is not a ferry state database (damaged, or another file): move it away and run again (nothing is lost: the next run compares everything)";
+  }
+  if (/readonly|permission|access/i.test(text)) {
+    return "permission denied: choose a writable --state";
+  }
+  return text.replace(/ \(ERR_SQLITE_ERROR\)$/, "");
 }
 
 /** The lock, or one line saying why it cannot be taken. */
