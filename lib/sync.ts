@@ -17,6 +17,7 @@ import {
   type OneWayInput,
   planOneWay,
   renameCandidates,
+  sameFile,
 } from "./plan/one_way.ts";
 import { countPlan, type Op, type Plan } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
@@ -134,10 +135,13 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     return rows;
   };
   const listOptions = (b: Backend): ListOptions => {
-    // Stores where each mtime costs a request get the state's record instead.
-    const rows = b.caps.slowModTime ? rowsOf(b.id) : undefined;
-    if (!rows) return { exclude };
-    return { exclude, known: rows as ReadonlyMap<string, KnownFile> };
+    // Stores where each mtime costs a request get the state's record instead, and are asked
+    // only for the times the plan needs (below).
+    if (!b.caps.slowModTime) return { exclude };
+    const rows = rowsOf(b.id);
+    return rows
+      ? { exclude, lazyMeta: true, known: rows as ReadonlyMap<string, KnownFile> }
+      : { exclude, lazyMeta: true };
   };
   const srcOptions = listOptions(src);
   const dstOptions = listOptions(dst);
@@ -155,6 +159,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
       ? listed(dst, dst.list(dstOptions))
       : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
   ]);
+  await fillNeededMeta(src, srcList, dst, dstList);
   // Archived objects are not read: they are reported, counted as skipped, and kept.
   const archived = srcList.entries.filter((e) => e.archived);
   if (archived.length > 0) {
@@ -361,6 +366,44 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     deletesHeld: res.deletesHeld,
     archived: archivedKeys,
   };
+}
+
+/**
+ * Ask a store for the modification times its listing left out, only where the plan needs
+ * them: every source object (a copy keeps its time), and a destination object only when it
+ * pairs with a source file of the same size that the upload time does not already show to be
+ * in step. A first no-op after an upload of 100,000 files sends no HEAD per object, even with
+ * no state; objects to be overwritten or deleted are re-checked by their ETag instead.
+ */
+async function fillNeededMeta(
+  src: Backend,
+  srcList: Listing,
+  dst: Backend,
+  dstList: Listing,
+): Promise<void> {
+  const fill = async (b: Backend, list: Listing, want: Entry[]) => {
+    if (want.length === 0 || !b.fillMeta) return;
+    const problems = await b.fillMeta(want);
+    if (problems.length === 0) return;
+    list.problems.push(...problems);
+    const bad = new Set(problems.map((p) => p.key));
+    list.entries = list.entries.filter((e) => !bad.has(e.key));
+  };
+  await fill(src, srcList, srcList.entries.filter((e) => e.metaPending));
+  const pending = dstList.entries.filter((e) => e.metaPending);
+  if (pending.length === 0) return;
+  const fold = src.caps.caseInsensitive || dst.caps.caseInsensitive;
+  const srcBy = new Map(srcList.entries.map((e) => [matchKey(e.key, fold), e]));
+  const window = Math.max(src.caps.timePrecision, dst.caps.timePrecision);
+  await fill(
+    dst,
+    dstList,
+    pending.filter((d) => {
+      const s = srcBy.get(matchKey(d.key, fold));
+      return s?.kind === "file" && s.size === d.size &&
+        !sameFile(s, d, { modifyWindow: window, checksum: false });
+    }),
+  );
 }
 
 /** Whether a folder holds nothing but, perhaps, ferry's own folder. */
@@ -649,9 +692,10 @@ function commitState(
     const dstAll: StateRow[] = [];
     for (const s of srcEntries) {
       if (!isInStep(s)) continue;
-      const d = afterBy.get(s.key) ?? maybeRow(dstBy.get(matchKey(s.key, input.foldCase)), now);
+      const twin = dstBy.get(matchKey(s.key, input.foldCase));
+      const d = afterBy.get(s.key) ?? maybeRow(twin, now, s);
       if (!d) continue;
-      srcAll.push(rowOf(s, now));
+      srcAll.push(rowOf(s.mtimeKind === "upload" && twin ? { ...s, mtime: twin.mtime } : s, now));
       dstAll.push(d);
     }
     state.apply([
@@ -661,6 +705,12 @@ function commitState(
   });
 }
 
-function maybeRow(e: Entry | undefined, now: number): StateRow | undefined {
-  return e && e.kind === "file" ? rowOf(e, now) : undefined;
+/**
+ * The row of a destination file in step with `s`. An object whose listing had only its upload
+ * time (no stored time) is recorded with the source's time: the upload time is no time of the
+ * file's, and recorded as one it would make the next run see a change that is not there.
+ */
+function maybeRow(e: Entry | undefined, now: number, s: Entry): StateRow | undefined {
+  if (!e || e.kind !== "file") return undefined;
+  return rowOf(e.mtimeKind === "upload" ? { ...e, mtime: s.mtime } : e, now);
 }

@@ -15,6 +15,11 @@ export interface Entry {
   size: number;
   /** Modification time in whole milliseconds since the epoch. */
   mtime: number;
+  /**
+   * Nanoseconds within that millisecond, where the listing knows them (GNU `find`): written
+   * into S3 metadata so that tools comparing to the nanosecond (rclone) agree. Never compared.
+   */
+  mtimeNs?: number;
   /** Inode number where the backend has them (local). */
   ino?: number;
   /** Device number where the backend has them (local). */
@@ -32,6 +37,11 @@ export interface Entry {
   mtimeKind?: "upload";
   /** The content is in an archive tier and cannot be read until it is restored. */
   archived?: boolean;
+  /**
+   * Listed with `lazyMeta`: the stored modification time was not asked for yet (`mtime` is the
+   * upload time); {@linkcode Backend.fillMeta} asks for it where the engine needs it.
+   */
+  metaPending?: boolean;
 }
 
 /** What the state remembers of a file, so a store need not be asked for each mtime. */
@@ -61,6 +71,11 @@ export interface ListOptions {
   exclude?: readonly string[];
   /** Files as the state last saw them (for backends with `slowModTime`). */
   known?: ReadonlyMap<string, KnownFile>;
+  /**
+   * Backends with `slowModTime`: do not ask for the modification times the state does not
+   * know; mark those entries `metaPending` and let the engine ask for the ones it needs.
+   */
+  lazyMeta?: boolean;
 }
 
 /** What a backend declares about itself. */
@@ -82,6 +97,8 @@ export interface Capabilities {
 /** Metadata handed to `write`. */
 export interface WriteMeta {
   mtime: number;
+  /** Nanoseconds within the millisecond of `mtime`, when known. */
+  mtimeNs?: number;
   size: number;
   /** The content's SHA-256 when already known (stores that keep it save a later read). */
   sha256?: string;
@@ -128,6 +145,13 @@ export interface Backend {
    * (abort the uploads they left open).
    */
   recoverUploads?(journal: UploadJournal): Promise<number>;
+  /**
+   * Optional (with `lazyMeta` listings): fetch the stored modification time (and whatever
+   * else the listing lacks) of these entries, in place.
+   *
+   * @returns The entries that could not be asked about.
+   */
+  fillMeta?(entries: Entry[]): Promise<ListProblem[]>;
   /** Optional: rename a file or folder in place, no content transferred. */
   move?(from: string, to: string): Promise<void>;
   /** Optional: the OS path of a key, for the local-to-local fast path. */

@@ -178,6 +178,7 @@ export class LocalBackend implements Backend {
         e.dev = raw.devs[i]!;
       }
       if (raw.modes[i]) e.mode = raw.modes[i]!;
+      if (raw.nanos[i]) e.mtimeNs = raw.nanos[i]!;
       entries[i] = e;
     }
     const problems = [...raw.problems];

@@ -86,11 +86,12 @@ const COPY_PART_SIZE = 512 << 20;
  * Format a time as rclone does for `x-amz-meta-mtime`: whole seconds, a dot, nanoseconds.
  *
  * @param ms Milliseconds since the epoch.
+ * @param subNs Nanoseconds within that millisecond (0 to 999,999), when known.
  * @returns Such as `1600000000.123000000`.
  */
-export function formatMtime(ms: number): string {
+export function formatMtime(ms: number, subNs = 0): string {
   const secs = Math.floor(ms / 1000);
-  const nanos = Math.round((ms - secs * 1000) * 1e6);
+  const nanos = Math.round((ms - secs * 1000) * 1e6) + Math.max(0, Math.min(999_999, subNs));
   return `${secs}.${String(nanos).padStart(9, "0")}`;
 }
 
@@ -226,22 +227,32 @@ export class S3Backend implements Backend {
         if (known && known.size === e.size && known.etag !== null && known.etag === e.etag) {
           e.mtime = known.mtime;
           delete e.mtimeKind;
-        } else if (!needHead.includes(e)) needHead.push(e);
+        } else if (!needHead.includes(e)) {
+          if (options.lazyMeta) e.metaPending = true;
+          else needHead.push(e);
+        }
         entries.push(e);
       }
     }
     // Objects the state does not know: their mtime (and archive state) is in the metadata.
-    await runPool(needHead, 16, async (e) => {
+    problems.push(...await this.fillMeta(needHead));
+    // Objects that could not be inspected are problems: nothing is decided about them.
+    const bad = new Set(problems.map((p) => p.key));
+    return { entries: entries.filter((e) => !bad.has(e.key)), problems, skipped };
+  }
+
+  async fillMeta(entries: Entry[]): Promise<Listing["problems"]> {
+    const problems: Listing["problems"] = [];
+    await runPool(entries, 16, async (e) => {
       try {
         const h = await this.#head(e.key);
         if (h) this.#applyHead(e, h);
+        delete e.metaPending;
       } catch (err) {
         problems.push({ key: e.key, message: describeS3Error(err, this.display) });
       }
     });
-    // Objects that could not be inspected are problems: nothing is decided about them.
-    const bad = new Set(problems.map((p) => p.key));
-    return { entries: entries.filter((e) => !bad.has(e.key)), problems, skipped };
+    return problems;
   }
 
   /**
@@ -361,7 +372,9 @@ export class S3Backend implements Backend {
 
   async write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
     const Key = this.objectKey(key);
-    const Metadata: Record<string, string> = { [MTIME_META]: formatMtime(meta.mtime) };
+    const Metadata: Record<string, string> = {
+      [MTIME_META]: formatMtime(meta.mtime, meta.mtimeNs),
+    };
     if (meta.sha256) Metadata[SHA_META] = meta.sha256;
     let etag: string | undefined;
     if (meta.size <= this.#multipartThreshold) {

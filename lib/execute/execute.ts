@@ -127,7 +127,9 @@ export async function transfer(
 }
 
 function matches(e: Entry | undefined, expect: Expect): boolean {
-  return !!e && e.kind === "file" && e.size === expect.size && e.mtime === expect.mtime;
+  if (!e || e.kind !== "file" || e.size !== expect.size) return false;
+  if (expect.etag !== undefined && e.etag !== undefined) return e.etag === expect.etag;
+  return e.mtime === expect.mtime;
 }
 
 class Changed extends Error {}
@@ -261,6 +263,7 @@ export async function execute(
           entry = await transfer(src, op.srcKey, dst, op.key, {
             size: op.size,
             mtime: op.mtime,
+            ...(op.mtimeNs ? { mtimeNs: op.mtimeNs } : {}),
           }, (n) => {
             flowed += n;
             moving += n;

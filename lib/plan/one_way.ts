@@ -5,7 +5,7 @@
  */
 import type { Entry } from "../backends/backend.ts";
 import { isWithin, matchKey, parentKey } from "../paths.ts";
-import type { Op, Plan } from "./types.ts";
+import type { Expect, Op, Plan } from "./types.ts";
 
 /** What the planner knows of the last run, for rename detection. */
 export interface PriorState {
@@ -236,7 +236,7 @@ export function planOneWay(input: OneWayInput): Plan {
       }
       replaced.push(matchKey(d.key, input.foldCase));
       if (d.kind === "file") {
-        deletes.push({ op: "delete", key: d.key, size: d.size, expect: d });
+        deletes.push({ op: "delete", key: d.key, size: d.size, expect: expectOf(d) });
         late.push({ op: "mkdir", key: s.key, late: true });
       } else {
         rmdirs.push({ op: "rmdir", key: d.key });
@@ -256,7 +256,7 @@ export function planOneWay(input: OneWayInput): Plan {
       ...copyOf(s),
       op: "update",
       key: d.key,
-      expect: { size: d.size, mtime: d.mtime },
+      expect: expectOf(d),
     });
   }
 
@@ -291,7 +291,7 @@ export function planOneWay(input: OneWayInput): Plan {
       transfers.push({
         ...copyOf(s),
         op: "update",
-        expect: { size: from.size, mtime: from.mtime },
+        expect: expectOf(from),
       });
     }
   }
@@ -325,7 +325,7 @@ export function planOneWay(input: OneWayInput): Plan {
       if (usedOrphans.has(o.key) || protectedKey(o.key)) continue;
       if (movedDirSources.some((m) => isWithin(o.key, m))) continue;
       if (o.kind === "file") {
-        deletes.push({ op: "delete", key: o.key, size: o.size, expect: o });
+        deletes.push({ op: "delete", key: o.key, size: o.size, expect: expectOf(o) });
       } else rmdirs.push({ op: "rmdir", key: o.key });
     }
   }
@@ -340,6 +340,11 @@ export function planOneWay(input: OneWayInput): Plan {
   return { ops, destFiles: input.dst.filter((e) => e.kind === "file").length };
 }
 
+/** What the executor re-checks before it overwrites or deletes `d`. */
+function expectOf(d: Entry): Expect {
+  return d.etag ? { size: d.size, mtime: d.mtime, etag: d.etag } : { size: d.size, mtime: d.mtime };
+}
+
 function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
   const op: Extract<Op, { op: "copy" }> = {
     op: "copy",
@@ -350,6 +355,7 @@ function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
   };
   if (s.sha256) op.sha256 = s.sha256;
   if (s.mode) op.mode = s.mode;
+  if (s.mtimeNs) op.mtimeNs = s.mtimeNs;
   return op;
 }
 

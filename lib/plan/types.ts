@@ -9,6 +9,11 @@
 export interface Expect {
   size: number;
   mtime: number;
+  /**
+   * Object stores: the entity tag, which changes whenever the object is replaced. When both
+   * sides have one it decides (a listing may carry the upload time, a HEAD the stored mtime).
+   */
+  etag?: string;
 }
 
 /** One step of a plan. Keys are destination keys. */
@@ -25,6 +30,8 @@ export type Op =
     sha256?: string;
     /** Permission bits of a local source, as listed. */
     mode?: number;
+    /** Nanoseconds within the millisecond of `mtime`, where the source listing knew them. */
+    mtimeNs?: number;
   }
   | {
     op: "update";
@@ -36,6 +43,7 @@ export type Op =
     late?: boolean;
     sha256?: string;
     mode?: number;
+    mtimeNs?: number;
   }
   | { op: "move"; kind: "file" | "dir"; from: string; to: string; size: number; files: number }
   | { op: "delete"; key: string; size: number; expect: Expect }

@@ -129,12 +129,17 @@ export function parse(text: string, skip: ExcludeFn | undefined): RawTree | unde
     let sec = c - 48;
     while ((c = text.charCodeAt(i++)) >= 48 && c <= 57) sec = sec * 10 + (c - 48);
     if (c !== 46) return undefined;
-    // Ten digits of fraction; milliseconds are the first three, truncated as Deno does.
+    // Ten digits of fraction; milliseconds are the first three, truncated as Deno does, and
+    // the next six the nanoseconds within the millisecond (S3 metadata keeps them for rclone).
     let ms = 0;
+    let ns = 0;
     let digits = 0;
     while ((c = text.charCodeAt(i++)) >= 48 && c <= 57) {
-      if (digits++ < 3) ms = ms * 10 + (c - 48);
+      if (digits < 3) ms = ms * 10 + (c - 48);
+      else if (digits < 9) ns = ns * 10 + (c - 48);
+      digits++;
     }
+    if (digits < 9) ns *= 10 ** (9 - Math.max(digits, 3));
     if (c !== 32 || digits < 3) return undefined;
     const inoAt = i;
     c = text.charCodeAt(i++);
@@ -173,7 +178,7 @@ export function parse(text: string, skip: ExcludeFn | undefined): RawTree | unde
       continue;
     }
     const isDir = found === "dir";
-    out.add(rel, isDir, size, mtime, ino, dev, (isDir ? S_IFDIR : S_IFREG) | perm);
+    out.add(rel, isDir, size, mtime, ino, dev, (isDir ? S_IFDIR : S_IFREG) | perm, ns);
   }
   return out.done();
 }

@@ -19,6 +19,8 @@ export interface RawTree {
   devs: Float64Array;
   /** Permission bits (0 where the platform has none). */
   modes: Uint32Array;
+  /** Nanoseconds within the millisecond of `mtimes` (0 where the walker cannot tell). */
+  nanos: Uint32Array;
   problems: { key: string; message: string }[];
   skipped: { key: string; reason: string }[];
   /** Leftover temporary files of an interrupted run, with their mtimes. */
@@ -38,6 +40,7 @@ export class Collector {
   #inos = new Float64Array(256);
   #devs = new Float64Array(256);
   #modes = new Uint32Array(256);
+  #nanos = new Uint32Array(256);
 
   /** Record one file or folder (a folder's size is recorded as 0). */
   add(
@@ -48,6 +51,7 @@ export class Collector {
     ino: number,
     dev: number,
     mode: number,
+    nanos = 0,
   ): void {
     if (this.#n === this.#sizes.length) this.#grow();
     const n = this.#n++;
@@ -58,6 +62,7 @@ export class Collector {
     this.#inos[n] = ino;
     this.#devs[n] = dev;
     this.#modes[n] = mode;
+    this.#nanos[n] = nanos;
   }
 
   #grow(): void {
@@ -72,6 +77,7 @@ export class Collector {
     this.#inos = twice(this.#inos);
     this.#devs = twice(this.#devs);
     this.#modes = twice(this.#modes);
+    this.#nanos = twice(this.#nanos);
   }
 
   done(): RawTree {
@@ -84,6 +90,7 @@ export class Collector {
       inos: this.#inos.slice(0, n),
       devs: this.#devs.slice(0, n),
       modes: this.#modes.slice(0, n),
+      nanos: this.#nanos.slice(0, n),
       problems: this.problems,
       skipped: this.skipped,
       temps: this.temps,

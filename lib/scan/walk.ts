@@ -367,6 +367,7 @@ function concatTrees(pieces: RawTree[]): RawTree {
     inos: new Float64Array(n),
     devs: new Float64Array(n),
     modes: new Uint32Array(n),
+    nanos: new Uint32Array(n),
     problems: [],
     skipped: [],
     temps: [],
@@ -380,6 +381,7 @@ function concatTrees(pieces: RawTree[]): RawTree {
     out.inos.set(p.inos, at);
     out.devs.set(p.devs, at);
     out.modes.set(p.modes, at);
+    out.nanos.set(p.nanos, at);
     at += p.paths.length;
     out.problems.push(...p.problems);
     out.skipped.push(...p.skipped);
