@@ -36,6 +36,8 @@ export interface SyncOptions {
   maxDelete?: DeleteLimit;
   force?: boolean;
   concurrency?: number;
+  /** Pause before a failed transfer is tried again, ms (default 500, doubled each time). */
+  retryDelay?: number;
   sink: EventSink;
   signal?: AbortSignal;
   state?: StateStore;
@@ -307,6 +309,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
   try {
     res = await execute(ops, src, dst, {
       concurrency: options.concurrency ?? 16,
+      ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
       sink,
       // Nothing is deleted in a run where something could not even be listed.
       holdDeletes: failures.length > 0,
