@@ -372,3 +372,27 @@ Deno.test("S3 errors become one line that says what to do", async () => {
     await b.close();
   }
 });
+
+Deno.test("D10: uploads a killed run left open are aborted: the journaled ones, and any older than a day", async () => {
+  const old = "2020-01-01T00:00:00.000Z";
+  const young = new Date(Date.now() - 3600_000).toISOString();
+  const { b, seen } = backend([
+    (r) =>
+      r.method === "GET" && "uploads" in r.query
+        ? ok(
+          `<ListMultipartUploadsResult ${NS}><Bucket>rec</Bucket>` +
+            `<Upload><Key>p/stale.bin</Key><UploadId>stale-id</UploadId><Initiated>${old}</Initiated></Upload>` +
+            `<Upload><Key>p/live.bin</Key><UploadId>live-id</UploadId><Initiated>${young}</Initiated></Upload>` +
+            `</ListMultipartUploadsResult>`,
+        )
+        : undefined,
+    (r) => (r.method === "DELETE" && "uploadId" in r.query ? { status: 204 } : undefined),
+  ]);
+  const state = StateStore.open(":memory:");
+  state.add(b.id, "p/killed.bin", "killed-id");
+  assert.equal(await b.recoverUploads(state), 2);
+  const aborted = seen.filter((r) => r.method === "DELETE").map((r) => r.query.uploadId).sort();
+  assert.deepEqual(aborted, ["killed-id", "stale-id"], "the live upload of an hour ago is left");
+  assert.deepEqual(state.list(b.id), []);
+  state.close();
+});

@@ -247,17 +247,27 @@ Deno.test("--interval runs passes until interrupted, then exits 130; the log fil
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
-    const deadline = Date.now() + 15_000;
+    // Conditions with a deadline, never a fixed wait: a cold first run may take seconds.
+    const deadline = Date.now() + 60_000;
     let seen = false;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      if (!seen && listFiles(s.dst).includes("a.txt")) {
+    let both = false;
+    const has = (name: string) => {
+      try {
+        return listFiles(s.dst).includes(name);
+      } catch {
+        return false; // not made yet
+      }
+    };
+    while (Date.now() < deadline && !both) {
+      await new Promise((r) => setTimeout(r, 25));
+      if (!seen && has("a.txt")) {
         seen = true;
         await Deno.writeTextFile(join(s.src, "b.txt"), "b");
       }
-      if (seen && listFiles(s.dst).includes("b.txt")) break;
+      both = seen && has("b.txt");
     }
     child.kill("SIGINT");
+    assert.ok(both, "a later pass copied b.txt");
     const out = await child.output();
     assert.equal(out.code, 130);
     assert.deepEqual(listFiles(s.dst), ["a.txt", "b.txt"]);
