@@ -1,0 +1,147 @@
+/**
+ * Interrupts and prompts (trust defects D7 and D12): SIGTERM stops a local copy of large files
+ * within about a second, leaving whole files or none; a periodic run on a terminal never
+ * waits at a prompt; Ctrl-C at the delete prompt ends the run at once.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { scratch } from "../cli/_run.ts";
+
+const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+const FERRY = [Deno.execPath(), "run", "-A", "--config", CONFIG, "--cached-only", CLI];
+
+/** Wait for a condition, polling, with a deadline. */
+async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function names(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("D7: SIGTERM during a local copy of large files stops it within about a second, exit 130, nothing torn", async () => {
+  const s = await scratch({});
+  try {
+    const block = new Uint8Array(64 << 20).map((_, i) => i & 255);
+    for (let i = 0; i < 8; i++) await Deno.writeFile(join(s.src, `big${i}.bin`), block);
+    const child = new Deno.Command(FERRY[0]!, {
+      args: [...FERRY.slice(1), "sync", s.src, s.dst, "-q"],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // Copying is under way once a temporary file shows in the destination.
+    await until("the copy to start", () => names(s.dst).some((n) => n.startsWith(".ferry-tmp-")));
+    const sent = performance.now();
+    child.kill("SIGTERM");
+    const out = await child.output();
+    const took = performance.now() - sent;
+    assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+    assert.ok(took < 1500, `stopped after ${took.toFixed(0)} ms`);
+    const left = names(s.dst);
+    assert.ok(left.length < 8, "the copy was really cut short");
+    assert.deepEqual(left.filter((n) => n.startsWith(".ferry-tmp-")), [], "no temporary file left");
+    for (const n of left) {
+      assert.deepEqual(Deno.statSync(join(s.dst, n)).size, block.length, `${n} is whole`);
+    }
+  } finally {
+    await s.cleanup();
+  }
+});
+
+/** Run ferry under `script`, on a pseudo-terminal, with keys to type. */
+function onTerminal(args: string[]) {
+  const cmd = FERRY.concat(args).map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qefc", `exec ${cmd}`, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", TERM: "dumb" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  let screen = "";
+  const reading = (async () => {
+    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) screen += c;
+  })();
+  return {
+    child,
+    screen: () => screen,
+    type: (keys: string) => writer.write(new TextEncoder().encode(keys)),
+    async done() {
+      const status = await child.status;
+      await reading.catch(() => {});
+      await writer.close().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      return status.code;
+    },
+  };
+}
+
+const hasScript = (await new Deno.Command("sh", { args: ["-c", "command -v script"] }).output())
+  .success;
+
+Deno.test({
+  name: "D12: --delete --interval on a terminal never waits at a prompt; Ctrl-C ends it with 130",
+  ignore: !hasScript,
+  fn: async () => {
+    const s = await scratch({ "a.txt": "a" });
+    try {
+      await Deno.mkdir(s.dst);
+      await Deno.writeTextFile(join(s.dst, "extra.txt"), "x");
+      for (let i = 0; i < 4; i++) {
+        await Deno.writeTextFile(join(s.dst, `keep${i}.txt`), "x");
+        await Deno.writeTextFile(join(s.src, `keep${i}.txt`), "x");
+      }
+      const t = onTerminal(["sync", s.src, s.dst, "--delete", "--interval", "1"]);
+      try {
+        await until("the deletion", () => !names(s.dst).includes("extra.txt"), 30_000);
+      } catch (err) {
+        t.child.kill("SIGKILL");
+        await t.done();
+        throw new Error(`${err}: ${t.screen()}`);
+      }
+      // A later pass deletes too, again without asking.
+      await Deno.writeTextFile(join(s.dst, "later.txt"), "x");
+      await until("the later deletion", () => !names(s.dst).includes("later.txt"));
+      assert.doesNotMatch(t.screen(), /\[y\/N\]/);
+      await t.type("\x03");
+      assert.equal(await t.done(), 130);
+    } finally {
+      await s.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "D7: one Ctrl-C at the delete prompt ends the run at once, nothing deleted",
+  ignore: !hasScript,
+  fn: async () => {
+    const s = await scratch({ "a.txt": "a" });
+    try {
+      await Deno.mkdir(s.dst);
+      await Deno.writeTextFile(join(s.dst, "extra.txt"), "x");
+      const t = onTerminal(["sync", s.src, s.dst, "--delete", "--force"]);
+      await until("the prompt", () => /\[y\/N\]/.test(t.screen()));
+      const sent = performance.now();
+      await t.type("\x03");
+      const code = await t.done();
+      assert.equal(code, 130, t.screen());
+      assert.ok(performance.now() - sent < 3000);
+      assert.ok(names(s.dst).includes("extra.txt"), "nothing deleted");
+    } finally {
+      await s.cleanup();
+    }
+  },
+});
