@@ -113,9 +113,28 @@ export function tempName(): string {
     crypto.getRandomValues(randomPool);
     randomAt = 0;
   }
-  let name = TEMP_PREFIX;
+  let name = TEMP_PREFIX + PID_TAG;
   for (let i = 0; i < 6; i++) name += HEX[randomPool[randomAt++]!];
   return name;
+}
+
+/** The writing process's id in base 36, then a dash: a later run can tell a dead writer's temps. */
+const PID_TAG = `${Deno.pid.toString(36)}-`;
+
+/**
+ * The id of the process that made a temporary name, where the name carries one.
+ *
+ * @param name A base name from {@linkcode tempName}.
+ * @returns The process id, or undefined for names without one (older ferry versions).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(tempOwner(tempName()), Deno.pid);
+ * ```
+ */
+export function tempOwner(name: string): number | undefined {
+  const m = /^\.ferry-tmp-([0-9a-z]+)-[0-9a-f]{12}$/.exec(name);
+  return m ? parseInt(m[1]!, 36) : undefined;
 }
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));

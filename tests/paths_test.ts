@@ -45,5 +45,5 @@ Deno.test("key helpers: parentKey(), isWithin(), matchKey(), temp names", () => 
   // name is new and has 12 hex digits of randomness.
   const names = Array.from({ length: 5000 }, () => tempName());
   assert.equal(new Set(names).size, names.length);
-  for (const n of names) assert.match(n, /^\.ferry-tmp-[0-9a-f]{12}$/);
+  for (const n of names) assert.match(n, /^\.ferry-tmp-[0-9a-z]+-[0-9a-f]{12}$/);
 });

@@ -5,7 +5,7 @@
  */
 import * as nodePath from "node:path";
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
-import { checkKey, tempName } from "../paths.ts";
+import { checkKey, tempName, tempOwner } from "../paths.ts";
 import { type RawTree, type WalkOptions, walkTrees } from "../scan/walk.ts";
 import { copyFileAtomicSync } from "./local_copy.ts";
 import { SafetyError } from "../errors.ts";
@@ -227,7 +227,10 @@ export class LocalBackend implements Backend {
   async #removeStaleTemps(temps: RawTree["temps"]): Promise<void> {
     const cutoff = Date.now() - 10 * 60_000;
     for (const t of temps) {
-      if (t.mtime < cutoff) {
+      // Old ones go whoever made them; on Linux, also those of a process that no longer runs
+      // (a run killed a moment ago), told by the process id in the name.
+      const owner = tempOwner(t.key.slice(t.key.lastIndexOf("/") + 1));
+      if (t.mtime < cutoff || (owner !== undefined && processGone(owner))) {
         await Deno.remove(path.join(this.root, ...t.key.split("/"))).catch(() => {});
       }
     }
@@ -381,4 +384,15 @@ function verifiedStream(f: Deno.FsFile, key: string): ReadableStream<Uint8Array>
       close();
     },
   }) as ReadableStream<Uint8Array>;
+}
+
+/** Whether no process has this id here (Linux only: elsewhere nothing is assumed). */
+function processGone(pid: number): boolean {
+  if (Deno.build.os !== "linux" || pid === Deno.pid) return false;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return false;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound;
+  }
 }

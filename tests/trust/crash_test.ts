@@ -1,0 +1,328 @@
+/**
+ * The crash suite: `ferry sync` as a child process, killed with SIGKILL at seeded random
+ * instants, local → local, local → S3 and S3 → local, with the source changed between a kill
+ * and the next run. After every kill no file at a real name holds anything but a version its
+ * source had at that path; the last run exits 0 with both sides equal by hash and no
+ * temporary file left.
+ *
+ * `FERRY_CRASH_KILLS` sets the kills per direction (20 by default, as in CI; more for a slow
+ * run), `FERRY_CRASH_SEED` replays a seed (each test prints its own).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { S3Backend } from "../../lib/backends/s3.ts";
+import { listFiles } from "../cli/_run.ts";
+import { startS3rver } from "../servers/s3rver.ts";
+
+const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+const KILLS = Number(Deno.env.get("FERRY_CRASH_KILLS") ?? "20");
+
+/** A small seeded generator (mulberry32), so a failing run can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const hash = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** One side of a trial: where ferry reads or writes, and how the test looks at it. */
+interface Side {
+  arg: string;
+  write(rel: string, data: Uint8Array): Promise<void>;
+  remove(rel: string): Promise<void>;
+  /** Every file (no temporary ones) with the hash of its content. */
+  snapshot(): Promise<Map<string, string>>;
+  /** Temporary names ferry left (local only; an object store has none). */
+  temps(): string[];
+  /** What is at a path, for a failure message. */
+  describe(rel: string): Promise<string>;
+}
+
+function localSide(root: string): Side {
+  const p = (rel: string) => join(root, ...rel.split("/"));
+  return {
+    arg: root,
+    async write(rel, data) {
+      await Deno.mkdir(join(p(rel), ".."), { recursive: true });
+      await Deno.writeFile(p(rel), data);
+    },
+    remove: (rel) => Deno.remove(p(rel)),
+    async snapshot() {
+      const out = new Map<string, string>();
+      let files: string[] = [];
+      try {
+        files = listFiles(root);
+      } catch { /* not made yet */ }
+      for (const f of files) {
+        if (f.split("/").pop()!.startsWith(".ferry-tmp-")) continue;
+        out.set(f, hash(await Deno.readFile(p(f))));
+      }
+      return out;
+    },
+    describe: async (rel) => `${(await Deno.stat(p(rel))).size} bytes`,
+    temps() {
+      try {
+        return listFiles(root).filter((f) => f.split("/").pop()!.startsWith(".ferry-tmp-"));
+      } catch {
+        return [];
+      }
+    },
+  };
+}
+
+/**
+ * Objects s3rver left torn. It writes a PUT's body straight into the object's file and takes
+ * a body cut short by a killed client for a whole one, so a kill mid-PUT leaves a truncated
+ * object: its content no longer matches its ETag, or it was stored without the metadata
+ * every ferry PUT carries (x-amz-meta-mtime). Real S3 refuses a body shorter than its
+ * Content-Length and never shows an object before its PUT completes. Counted, not taken for
+ * ferry's.
+ */
+let serverTorn = 0;
+
+function s3Side(endpoint: string, prefix: string): Side & { close(): Promise<void> } {
+  const b = new S3Backend({ bucket: "crash", prefix, display: "s3", endpoint, pathStyle: true });
+  return {
+    arg: `s3://crash/${prefix}`,
+    write: async (rel, data) => {
+      await b.write(rel, ReadableStream.from([data]), { size: data.length, mtime: Date.now() });
+    },
+    remove: (rel) => b.remove(rel),
+    async snapshot() {
+      const out = new Map<string, string>();
+      for (const e of (await b.list()).entries) {
+        if (e.kind !== "file") continue;
+        const r = await b.client.send(
+          new GetObjectCommand({ Bucket: "crash", Key: b.objectKey(e.key) }),
+        );
+        const data = await r.Body!.transformToByteArray();
+        const etag = (r.ETag ?? "").replaceAll('"', "");
+        const badEtag = !etag.includes("-") &&
+          createHash("md5").update(data).digest("hex") !== etag;
+        if (badEtag || !r.Metadata?.mtime) {
+          serverTorn++;
+          continue;
+        }
+        out.set(e.key, hash(data));
+      }
+      return out;
+    },
+    temps: () => [],
+    async describe(rel) {
+      const r = await b.client.send(
+        new GetObjectCommand({ Bucket: "crash", Key: b.objectKey(rel) }),
+      );
+      const data = await r.Body!.transformToByteArray();
+      return `${data.length} bytes, ETag ${r.ETag}, md5 ${
+        createHash("md5").update(data).digest("hex")
+      }, meta ${JSON.stringify(r.Metadata)}`;
+    },
+    close: () => b.close(),
+  };
+}
+
+/** The corpus: nested folders, Unicode names, small files and a few of several MB. */
+function corpus(rnd: () => number): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  const names = ["a.txt", "é à ü.txt", "日本語.md", "space name.bin", "z"];
+  for (let i = 0; i < 40; i++) {
+    const dir = ["", "docs/", "docs/deep/er/", "Ünïcödé/", "photos/2026/"][i % 5];
+    const size = 100 + Math.floor(rnd() * 4000);
+    files.set(`${dir}${i}-${names[i % names.length]}`, fill(size, rnd));
+  }
+  for (let i = 0; i < 3; i++) files.set(`big/${i}.bin`, fill((2 + i) << 20, rnd));
+  files.set("big/multipart.bin", fill(9 << 20, rnd)); // above S3's single-PUT size
+  return files;
+}
+
+function fill(size: number, rnd: () => number): Uint8Array {
+  const b = new Uint8Array(size);
+  const seed = Math.floor(rnd() * 255);
+  for (let i = 0; i < size; i += 4096) b[i] = (seed + i / 4096) & 255;
+  return b;
+}
+
+/**
+ * Run ferry with `--json`; with `killAt`, SIGKILL it after that many of its file events plus
+ * `delayMs` (so kills land at random instants while files are being written).
+ */
+async function run(
+  args: string[],
+  killAt?: { events: number; delayMs: number },
+): Promise<{ code: number; err: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, "--cached-only", CLI, ...args, "--json"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended by itself just now */ }
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => timer ??= setTimeout(kill, killAt!.delayMs);
+  if (killAt && killAt.events === 0) arm();
+  let events = 0;
+  const reading = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      events += (chunk.match(/"event":"(copy|update|move|delete)"/g) ?? []).length;
+      if (killAt && events >= killAt.events) arm();
+    }
+  })();
+  const err = new Response(child.stderr).text();
+  const status = await child.status;
+  clearTimeout(timer);
+  await reading.catch(() => {});
+  return { code: status.code, err: await err };
+}
+
+/**
+ * One direction: a first copy killed at random instants, the source changed after each kill,
+ * then a run to the end.
+ */
+async function crashTrial(
+  name: string,
+  src: Side,
+  dst: Side,
+  extra: string[],
+  state: string,
+): Promise<void> {
+  const seed = Number(Deno.env.get("FERRY_CRASH_SEED") ?? Math.floor(Math.random() * 2 ** 31));
+  console.log(`crash suite ${name}: seed ${seed}, ${KILLS} kills`);
+  const rnd = random(seed);
+  /** Every version each path has had in the source. */
+  const versions = new Map<string, Set<string>>();
+  const put = async (rel: string, data: Uint8Array) => {
+    await src.write(rel, data);
+    if (!versions.has(rel)) versions.set(rel, new Set());
+    versions.get(rel)!.add(hash(data));
+  };
+  for (const [rel, data] of corpus(rnd)) await put(rel, data);
+  const args = ["sync", src.arg, dst.arg, "--delete", "--force", "--state", state, ...extra];
+  let found = 0;
+  let killed = 0;
+  let midway = 0;
+  /** The longest delay after the chosen event; it adapts to how fast runs end here. */
+  let maxDelay = 40;
+  serverTorn = 0;
+  // Runs go on until KILLS of them were killed before they ended (at most 3 × KILLS runs).
+  for (let k = 0; killed < KILLS && k < KILLS * 3; k++) {
+    // A random instant: after 0 to 7 file events, then a random delay.
+    const killAt = { events: Math.floor(rnd() * 8), delayMs: Math.floor(rnd() * maxDelay) };
+    const before = await dst.snapshot();
+    const r = await run(args, killAt);
+    maxDelay = r.code === 0 ? Math.max(2, maxDelay / 2) : Math.min(400, maxDelay * 1.5);
+    if (r.code !== 0) {
+      killed++;
+      const after = await dst.snapshot();
+      if (after.size !== before.size || [...after].some(([k, h]) => before.get(k) !== h)) midway++;
+    }
+    // Every file at a real name is some version its source had at that path.
+    for (const [rel, h] of await dst.snapshot()) {
+      if (!versions.get(rel)?.has(h)) {
+        found++;
+        assert.fail(
+          `${name} seed ${seed} kill ${k}: "${rel}" holds content its source never had ` +
+            `(${await dst.describe(rel)})`,
+        );
+      }
+    }
+    // Change the source before the next run, so that it has work to be killed in: edits (one
+    // of several MB now and then), new files, a deletion.
+    const keys = [...versions.keys()];
+    for (let e = 0; e < 6; e++) {
+      const pick = keys[Math.floor(rnd() * keys.length)]!;
+      await put(pick, fill(e === 0 && k % 3 === 0 ? 3 << 20 : 100 + Math.floor(rnd() * 3000), rnd));
+    }
+    for (let e = 0; e < 4; e++) await put(`new/${k}/${e}.txt`, fill(500, rnd));
+    const gone = keys[Math.floor(rnd() * keys.length)]!;
+    if ((await src.snapshot()).has(gone)) await src.remove(gone);
+  }
+  console.log(
+    `crash suite ${name}: ${killed} runs killed, ${midway} of them mid-sync` +
+      (serverTorn ? `; ${serverTorn} looks at objects s3rver itself had left torn` : ""),
+  );
+  assert.ok(killed >= KILLS, `${name}: only ${killed} kills landed before the run ended`);
+  assert.ok(midway >= 1, `${name}: no kill landed while files were being written`);
+  const last = await run(args);
+  assert.equal(last.code, 0, `${name} seed ${seed}: ${last.err}`);
+  assert.deepEqual(
+    await dst.snapshot(),
+    await src.snapshot(),
+    `${name} seed ${seed}: trees differ`,
+  );
+  assert.deepEqual(dst.temps(), [], `${name} seed ${seed}: temporary files left`);
+  assert.equal(found, 0);
+}
+
+Deno.test("crash suite: local -> local, killed at random instants, never a wrong file, converges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
+  try {
+    await crashTrial(
+      "local->local",
+      localSide(join(dir, "src")),
+      localSide(join(dir, "dst")),
+      [],
+      join(dir, "state.db"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const server = await startS3rver(["crash"]);
+
+Deno.test("crash suite: local -> S3, killed at random instants, never a wrong object, converges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
+  const s3 = s3Side(server.endpoint, "up");
+  try {
+    await crashTrial(
+      "local->s3",
+      localSide(join(dir, "src")),
+      s3,
+      ["--endpoint", server.endpoint, "--path-style"],
+      join(dir, "state.db"),
+    );
+  } finally {
+    await s3.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("crash suite: S3 -> local, killed at random instants, never a wrong file, converges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
+  const s3 = s3Side(server.endpoint, "down");
+  try {
+    await crashTrial(
+      "s3->local",
+      s3,
+      localSide(join(dir, "dst")),
+      ["--endpoint", server.endpoint, "--path-style"],
+      join(dir, "state.db"),
+    );
+  } finally {
+    await s3.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "crash suite: stop the S3 test server",
+  fn: () => server.stop(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+});
