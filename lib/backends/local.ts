@@ -7,7 +7,7 @@ import * as nodePath from "node:path";
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
 import { checkKey, tempName, tempOwner } from "../paths.ts";
 import { type RawTree, type WalkOptions, walkTrees } from "../scan/walk.ts";
-import { copyFileAtomicSync } from "./local_copy.ts";
+import { copyFileAtomicSync, isRacyTime, RACY_MS } from "./local_copy.ts";
 import { SafetyError } from "../errors.ts";
 
 const isWindows = Deno.build.os === "windows";
@@ -341,6 +341,10 @@ export class LocalBackend implements Backend {
   }
 }
 
+function isRacy(st: Deno.FileInfo): boolean {
+  return isRacyTime(st.mtime?.getTime() ?? 0);
+}
+
 function sameVersion(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
   return a.size === b.size && a.mtime?.getTime() === b.mtime?.getTime() &&
     a.ctime?.getTime() === b.ctime?.getTime();
@@ -359,7 +363,18 @@ function verifiedStream(f: Deno.FsFile, key: string): ReadableStream<Uint8Array>
     autoAllocateChunkSize: 256 << 10,
     async pull(c: ReadableByteStreamController) {
       try {
-        before ??= f.statSync();
+        if (!before) {
+          before = f.statSync();
+          // A file modified a moment ago could change again without its time changing:
+          // wait until it could not, then look again (see RACY_MS).
+          for (let i = 0; i < 3 && isRacy(before); i++) {
+            await new Promise((r) =>
+              setTimeout(r, (before!.mtime?.getTime() ?? 0) + RACY_MS - Date.now() + 1)
+            );
+            before = f.statSync();
+          }
+          if (isRacy(before)) throw new Error(`"${key}" is being written; the next run copies it`);
+        }
         const view = c.byobRequest!.view!;
         const buf = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
         const n = await f.read(buf);

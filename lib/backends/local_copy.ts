@@ -114,6 +114,32 @@ function removeQuietly(p: string): void {
   } catch { /* never created, or gone */ }
 }
 
+/**
+ * A file modified this recently (ms) may change again without its time changing: file times
+ * advance by clock ticks (and Deno gives milliseconds), so a write in the same tick as the
+ * look before a copy leaves the time as it was. Such a "racy" file (Git's word) is copied only
+ * once that window has passed.
+ */
+export const RACY_MS = 30;
+
+/**
+ * Whether a file modified at `mtime` is racy now. A time in the future is not: a write now
+ * would move it to now.
+ *
+ * @param mtime Modification time, ms.
+ * @returns True within {@linkcode RACY_MS} of the clock.
+ */
+export function isRacyTime(mtime: number): boolean {
+  const now = Date.now();
+  return mtime >= now - RACY_MS && mtime <= now + RACY_MS;
+}
+
+/** Wait (blocking this thread) until a file modified at `mtime` is no longer racy. */
+function settle(mtime: number): void {
+  const wait = mtime + RACY_MS + 1 - Date.now();
+  if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+}
+
 /** Files up to this size are copied by one read and one write: fewer calls than chunks. */
 const SMALL = 1 << 20;
 /** Larger files go in chunks of this size, with a check for a stop between chunks. */
@@ -159,6 +185,8 @@ function copySmall(
   tmp: string,
   dir: string,
 ): Copied | undefined {
+  // A file the walk saw modified a moment ago is copied the careful way (the caller retries).
+  if (isRacyTime(walk.mtime)) return undefined;
   // One byte more than expected: a file that grew since the walk shows it at once.
   const want = walk.size + 1;
   const data = scratch(want);
@@ -200,7 +228,13 @@ function copyChunked(
   stop: (() => boolean) | undefined,
   onBytes: ((n: number) => void) | undefined,
 ): Copied | undefined {
-  const before = input.statSync();
+  let before = input.statSync();
+  // Racy: wait until a write could not leave the time as it is, and look again.
+  for (let i = 0; i < 3 && isRacyTime(before.mtime?.getTime() ?? 0); i++) {
+    settle(before.mtime?.getTime() ?? 0);
+    before = input.statSync();
+  }
+  if (isRacyTime(before.mtime?.getTime() ?? 0)) return undefined; // still being written
   const mode = before.mode === null ? undefined : before.mode & 0o7777;
   const out = createTemp(tmp, dir, mode);
   try {
