@@ -205,6 +205,19 @@ async function runSync(a: SyncArgs): Promise<number> {
   const s3 = s3FlagsOf(a);
   const src = await openChecked(from, s3);
   const dst = await openChecked(to, s3);
+  // A missing source is refused before anything is made anywhere (no state folder in the
+  // destination either); only a log the user named hears of it.
+  if (!(await src.rootExists())) {
+    const why =
+      `Source "${from.text}" does not exist (unplugged drive or unmounted share?): nothing was changed`;
+    if (a.logFile) {
+      const log = new LogFile(resolveLogPath(a.logFile, a.command));
+      log.keep();
+      log.write(`ERROR ${why}`);
+      log.flush();
+    }
+    throw new SafetyError(why);
+  }
 
   const changing = !a.dryRun;
   // The default home (`.ferry/` in a local root) only when the state or the logs go there: a
