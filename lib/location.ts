@@ -30,9 +30,9 @@ export type Location =
  * @throws {UsageError} When the string is empty or of an unknown or malformed kind.
  * @example Local folders and a masked FTP URL
  * ```ts
- * import { assertEquals } from "node:assert/strict";
- * assertEquals(parseLocation("folder:/data").kind, "local");
- * assertEquals(parseLocation("ftp://me:secret@host/dir").text, "ftp://me:***@host/dir");
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseLocation("folder:/data").kind, "local");
+ * assert.deepEqual(parseLocation("ftp://me:secret@host/dir").text, "ftp://me:***@host/dir");
  * ```
  */
 export function parseLocation(text: string): Location {

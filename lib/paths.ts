@@ -24,8 +24,8 @@ export const TEMP_PREFIX = ".ferry-tmp-";
  * segments, a backslash or a NUL.
  * @example Accepts ordinary keys
  * ```ts
- * import { assertEquals } from "node:assert/strict";
- * assertEquals(checkKey("a/b.txt"), "a/b.txt");
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(checkKey("a/b.txt"), "a/b.txt");
  * ```
  */
 export function checkKey(key: string): string {

@@ -50,10 +50,10 @@ function toEntry(key: string, info: Deno.FileInfo): Entry {
  *
  * @example Open a folder
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const local = new LocalBackend(dir);
- * assertEquals(await local.rootExists(), true);
+ * assert.deepEqual(await local.rootExists(), true);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

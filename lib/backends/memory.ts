@@ -28,10 +28,10 @@ export interface MemoryOptions {
  *
  * @example Write and list
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const mem = new MemoryBackend();
  * await mem.write("a/b.txt", ReadableStream.from([new Uint8Array([1, 2])]), { mtime: 1000, size: 2 });
- * assertEquals((await mem.list()).entries.map((e) => e.key), ["a", "a/b.txt"]);
+ * assert.deepEqual((await mem.list()).entries.map((e) => e.key), ["a", "a/b.txt"]);
  * ```
  */
 export class MemoryBackend implements Backend {

@@ -7,10 +7,10 @@
  * @param signal Stops starting new items when aborted.
  * @example Square numbers, two at a time
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const out: number[] = [];
  * await runPool([1, 2, 3], 2, async (n) => { out.push(n * n); });
- * assertEquals(out.sort(), [1, 4, 9]);
+ * assert.deepEqual(out.sort(), [1, 4, 9]);
  * ```
  */
 export async function runPool<T>(

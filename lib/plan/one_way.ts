@@ -192,13 +192,13 @@ function inodeOrigin(s: Entry, input: OneWayInput, split: Split): Entry | undefi
  * @returns The plan.
  * @example A new file is copied
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const plan = planOneWay({
  *   src: [{ key: "a.txt", kind: "file", size: 1, mtime: 5 }],
  *   dst: [],
  *   modifyWindow: 1, foldCase: false, checksum: false, delete: false,
  * });
- * assertEquals(plan.ops.map((o) => o.op), ["copy"]);
+ * assert.deepEqual(plan.ops.map((o) => o.op), ["copy"]);
  * ```
  */
 export function planOneWay(input: OneWayInput): Plan {

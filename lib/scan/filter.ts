@@ -15,11 +15,11 @@ export type ExcludeFn = (key: string, isDir: boolean) => boolean;
  * @returns A function that is true for excluded keys, or undefined when there are no patterns.
  * @example Exclude logs and a build folder
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const skip = (await loadFilter(["*.log", "build/"]))!;
- * assertEquals(skip("a/x.log", false), true);
- * assertEquals(skip("build", true), true);
- * assertEquals(skip("a/x.txt", false), false);
+ * assert.deepEqual(skip("a/x.log", false), true);
+ * assert.deepEqual(skip("build", true), true);
+ * assert.deepEqual(skip("a/x.txt", false), false);
  * ```
  */
 export async function loadFilter(patterns: readonly string[]): Promise<ExcludeFn | undefined> {

@@ -11,9 +11,9 @@
  * @returns Lower-case hex SHA-256.
  * @example Hash a few bytes
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const hex = await sha256Stream(ReadableStream.from([new TextEncoder().encode("abc")]));
- * assertEquals(hex.slice(0, 8), "ba7816bf");
+ * assert.deepEqual(hex.slice(0, 8), "ba7816bf");
  * ```
  */
 export async function sha256Stream(stream: ReadableStream<Uint8Array>): Promise<string> {

@@ -74,10 +74,10 @@ const COLUMNS = 9;
  *
  * @example Open an in-memory store
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const store = StateStore.open(":memory:");
- * store.apply([{ loc: "L", upserts: [{ path: "a", size: 1, mtime: 2, ino: 3, dev: 4, sha256: null, syncedAt: 5 }], deletes: [] }]);
- * assertEquals(store.count("L"), 1);
+ * store.apply([{ loc: "L", upserts: [{ path: "a", size: 1, mtime: 2, ino: 3, dev: 4, sha256: null, etag: null, syncedAt: 5 }], deletes: [] }]);
+ * assert.deepEqual(store.count("L"), 1);
  * store.close();
  * ```
  */

@@ -96,7 +96,11 @@ Deno.test("secrets: no password or key appears in any output, log or state, what
       const r = await ferry(args, { env, cwd: dir });
       printed += `\n$ ferry ${args.join(" ")}\n${r.stdout}\n${r.stderr}`;
       if (!args.includes("-vv")) {
-        assert.doesNotMatch(r.stderr, /^\s+at .*\(/m, `a stack trace without -vv: ${args.join(" ")}`);
+        assert.doesNotMatch(
+          r.stderr,
+          /^\s+at .*\(/m,
+          `a stack trace without -vv: ${args.join(" ")}`,
+        );
       }
     }
     assert.match(printed, /me:\*\*\*@127\.0\.0\.1/, "locations are shown, masked");
