@@ -25,5 +25,7 @@ export { syncOnce } from "./lib/sync.ts";
 export type { Summary, SyncOptions, SyncResult } from "./lib/sync.ts";
 export { silentSink } from "./lib/execute/events.ts";
 export type { EventSink, SyncEvent } from "./lib/execute/events.ts";
-export { ExitCode, LocationError, SafetyError, UsageError } from "./lib/errors.ts";
+export { ExitCode, LocationError, RunError, SafetyError, UsageError } from "./lib/errors.ts";
+export { checkLocations } from "./lib/check.ts";
+export type { CheckOptions, CheckResult, Difference } from "./lib/check.ts";
 export { main } from "./lib/cli/main.ts";
