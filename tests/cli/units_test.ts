@@ -1,3 +1,4 @@
+import { formatBytes, formatDuration } from "../../lib/cli/output.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseMaxDelete } from "../../lib/cli/args.ts";
@@ -177,4 +178,12 @@ Deno.test("openLocation() derives Wasabi's endpoint from the region and refuses 
     openLocation(parseLocation("s3://bucket"), { endpoint: "localhost:9000" }),
     /is not a URL/,
   );
+});
+
+Deno.test("D18: the progress line shows rounded bytes and a readable ETA", () => {
+  assert.equal(formatBytes(423.1155204443711), "423 B");
+  assert.equal(formatBytes(1_500_000), "1.5 MB");
+  assert.equal(formatDuration(65), "1:05");
+  assert.equal(formatDuration(23634 * 60 + 13), "393:54:13");
+  assert.equal(formatDuration(-3), "0:00");
 });
