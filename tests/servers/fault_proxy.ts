@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { seededRandom as random } from "../_random.ts";
 
 /** The kinds of fault. */
 export type Fault = "reset" | "slowdown" | "error500" | "stall" | "truncate";
@@ -22,18 +23,6 @@ export interface FaultProxy {
   /** Change the share of connections that get a fault (0 to 1). */
   setRate(rate: number): void;
   stop(): Promise<void>;
-}
-
-/** A small seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function xmlAnswer(status: number, reason: string, code: string): Uint8Array {

@@ -18,22 +18,11 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { S3Backend } from "../../lib/backends/s3.ts";
 import { listFiles } from "../cli/_run.ts";
 import { startS3rver } from "../servers/s3rver.ts";
+import { seededRandom as random } from "../_random.ts";
 
 const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 const KILLS = Number(Deno.env.get("FERRY_CRASH_KILLS") ?? "20");
-
-/** A small seeded generator (mulberry32), so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hash = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 

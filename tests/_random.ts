@@ -1,0 +1,21 @@
+/**
+ * A small seeded random generator (mulberry32), so that a failing randomised test can be
+ * replayed from the seed it printed.
+ *
+ * @module
+ */
+
+/**
+ * @param seed Any 32-bit number.
+ * @returns A function giving numbers in [0, 1), the same sequence for the same seed.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
