@@ -20,8 +20,11 @@ export interface CopyJob {
 
 /** What became of one job: when done, the size and time of the version copied. */
 export type CopyResult =
-  | { id: number; ok: true; size: number; mtime: number }
-  | { id: number; ok: false; changed: boolean; stopped?: boolean; error: string };
+  & { id: number; /** KiB this job added to the shared progress count. */ kib?: number }
+  & (
+    | { ok: true; size: number; mtime: number }
+    | { ok: false; changed: boolean; stopped?: boolean; error: string }
+  );
 
 /**
  * Memory shared with the copy Workers: `[0]` is set to 1 to stop (checked between files and

@@ -11,9 +11,14 @@ import type { CopyBatch, CopyResult } from "./copy_pool.ts";
 self.onmessage = (e: MessageEvent<CopyBatch>) => {
   const { jobs, shared } = e.data;
   const stop = () => Atomics.load(shared, 0) === 1;
-  const onBytes = (n: number) => Atomics.add(shared, 1, n >>> 10);
+  let kib = 0;
+  const onBytes = (n: number) => {
+    kib += n >>> 10;
+    Atomics.add(shared, 1, n >>> 10);
+  };
   const out: CopyResult[] = [];
   for (const job of jobs) {
+    kib = 0;
     if (stop()) {
       out.push({ id: job.id, ok: false, changed: false, stopped: true, error: "interrupted" });
       continue;
@@ -28,7 +33,7 @@ self.onmessage = (e: MessageEvent<CopyBatch>) => {
         stop,
         onBytes,
       );
-      out.push({ id: job.id, ok: true, size: got.size, mtime: got.mtime });
+      out.push({ id: job.id, ok: true, size: got.size, mtime: got.mtime, kib });
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       out.push({
@@ -37,6 +42,7 @@ self.onmessage = (e: MessageEvent<CopyBatch>) => {
         changed: err instanceof TargetChanged,
         stopped: err instanceof CopyStopped,
         error: error.message,
+        kib,
       });
     }
   }
