@@ -125,6 +125,23 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
     },
   );
 
+  t(
+    "a file renamed and edited in one run lands with its new content (the move runs first)",
+    async (fx, state) => {
+      await fx.put("src", "x.txt", "a", 1_600_000_000_000);
+      await fx.put("src", "keep.txt", "k");
+      await run(fx, state);
+      await fx.rename("src", "x.txt", "y.txt");
+      await fx.put("src", "y.txt", "a and more", 1_600_000_005_000);
+      const r = await run(fx, state, { delete: true });
+      assert.equal(r.summary.skipped, 0, JSON.stringify(r.failures));
+      assert.equal(r.summary.failed, 0);
+      assert.deepEqual(await files(fx.dst), ["keep.txt", "y.txt"]);
+      assert.equal(await fx.read("dst", "y.txt"), "a and more");
+      if (fx.src.caps.inodes) assert.deepEqual([r.summary.moved, r.summary.updated], [1, 1]);
+    },
+  );
+
   t("a renamed file is moved in the destination, no content sent", async (fx, state) => {
     await fx.put("src", "old name.txt", "content that must not travel twice");
     await fx.put("src", "other.txt", "o");
