@@ -108,6 +108,9 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     dstExists = true;
     sink.emit({ event: "note", level: "info", message: `Created "${dst.display}"` });
   }
+  // What the destination's file system keeps (a FAT stick: 2 s times, names without case) is
+  // learnt there, not guessed from the platform.
+  if (dstExists && !options.dryRun) await dst.probe?.();
   // Uploads a killed run left open are aborted (they would be billed for ever).
   if (options.state && dst.recoverUploads && !options.dryRun) {
     const n = await dst.recoverUploads(options.state).catch(() => 0);

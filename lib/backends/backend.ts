@@ -92,6 +92,8 @@ export interface Capabilities {
   dirs: boolean;
   /** Reading a modification time costs a request per file: `list` takes `known` files. */
   slowModTime: boolean;
+  /** A rename resets the modification time (some FUSE FAT drivers): set it again after. */
+  retimeAfterRename?: boolean;
 }
 
 /** Metadata handed to `write`. */
@@ -152,6 +154,11 @@ export interface Backend {
    * @returns The entries that could not be asked about.
    */
   fillMeta?(entries: Entry[]): Promise<ListProblem[]>;
+  /**
+   * Optional: learn what `caps` can only guess (a local root's time precision and case
+   * sensitivity) by a probe in the location itself; called on a destination before listing.
+   */
+  probe?(): Promise<void>;
   /** Optional: rename a file or folder in place, no content transferred. */
   move?(from: string, to: string): Promise<void>;
   /** Optional: the OS path of a key, for the local-to-local fast path. */

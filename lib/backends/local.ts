@@ -15,6 +15,9 @@ const path = isWindows ? nodePath.win32 : nodePath.posix;
 // deno-lint-ignore no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
 
+/** The time a probe file is given: an odd second and one millisecond (2023-11-14). */
+const PROBE_TIME = 1_700_000_001_001;
+
 /** Options for {@linkcode LocalBackend}. */
 export interface LocalOptions {
   /** Walk with the built-in walker even where `find` could (tests use it to exercise it). */
@@ -129,6 +132,49 @@ export class LocalBackend implements Backend {
       }
       throw err;
     }
+  }
+
+  /**
+   * Learn how the file system under the root keeps times and names, by a probe file written
+   * there and removed: its time precision (a FAT or exFAT USB stick keeps 2 s or 10 ms, so a
+   * copy's time differs from its source's and would be copied again every run) and whether
+   * names differ by case (FAT and exFAT are case-insensitive on Linux too; APFS may be
+   * case-sensitive). Nothing is changed when the root cannot be written: the guesses stay.
+   */
+  probe(): Promise<void> {
+    let probe = this.#prefix + tempName();
+    try {
+      Deno.writeFileSync(probe, new Uint8Array(0), { createNew: true });
+    } catch {
+      return Promise.resolve(); // read-only or missing: keep what the platform suggests
+    }
+    try {
+      // An odd second and one millisecond: every coarser precision shows in what comes back.
+      const t = PROBE_TIME;
+      Deno.utimeSync(probe, t / 1000, t / 1000);
+      const back = Deno.lstatSync(probe).mtime?.getTime() ?? t;
+      this.caps.timePrecision = [1, 10, 100, 1000, 2000].find((p) => Math.abs(t - back) < p) ??
+        2000;
+      const base = probe.slice(this.#prefix.length);
+      try {
+        Deno.lstatSync(this.#prefix + base.toUpperCase());
+        this.caps.caseInsensitive = true;
+      } catch {
+        this.caps.caseInsensitive = false;
+      }
+      // Writes land by rename: a rename that resets the time must be followed by a retime.
+      const renamed = this.#prefix + tempName();
+      Deno.renameSync(probe, renamed);
+      probe = renamed;
+      this.caps.retimeAfterRename = Deno.lstatSync(renamed).mtime?.getTime() !== back;
+    } catch {
+      /* keep the guesses */
+    } finally {
+      try {
+        Deno.removeSync(probe);
+      } catch { /* gone */ }
+    }
+    return Promise.resolve();
   }
 
   /**
@@ -275,6 +321,7 @@ export class LocalBackend implements Backend {
       }
       await Deno.utime(tmp, new Date(), new Date(mtime));
       await Deno.rename(tmp, final);
+      if (this.caps.retimeAfterRename) await Deno.utime(final, new Date(), new Date(mtime));
     } catch (err) {
       await Deno.remove(tmp).catch(() => {});
       throw err;
@@ -304,7 +351,16 @@ export class LocalBackend implements Backend {
 
   copyInFromPath(src: string, key: string, meta: WriteMeta): Promise<Entry> {
     try {
-      const got = copyFileAtomicSync(src, this.localPath(key), meta.mtime);
+      const got = copyFileAtomicSync(
+        src,
+        this.localPath(key),
+        meta.mtime,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        this.caps.retimeAfterRename,
+      );
       return Promise.resolve({
         key: checkKey(key),
         kind: "file",

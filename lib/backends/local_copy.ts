@@ -55,6 +55,7 @@ export interface Copied {
  * @param known The source's size and mode as the walk saw them (saves a stat per file).
  * @param stop Asked between chunks of large files: true stops the copy ({@linkcode CopyStopped}).
  * @param onBytes Told how many bytes have just been copied (for progress).
+ * @param retime Set the time again after the rename (file systems whose rename resets it).
  * @returns The size and time of the version copied (the walk's, unless the file changed since).
  * @throws {TargetChanged} When `dst` is not what `expect` says.
  * @throws {SourceChanged} When the source changed during the copy twice.
@@ -67,6 +68,7 @@ export function copyFileAtomicSync(
   known?: KnownSource,
   stop?: () => boolean,
   onBytes?: (n: number) => void,
+  retime = false,
 ): Copied {
   if (expect) {
     let st: Deno.FileInfo | undefined;
@@ -95,6 +97,7 @@ export function copyFileAtomicSync(
       }
       if (got) {
         Deno.renameSync(tmp, dst);
+        if (retime) Deno.utimeSync(dst, new Date(got.mtime), new Date(got.mtime));
         return got;
       }
     } catch (err) {

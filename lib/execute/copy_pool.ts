@@ -16,6 +16,8 @@ export interface CopyJob {
   expect?: { size: number; mtime: number };
   /** The source's size and mode as the walk saw them (saves a stat per file). */
   known?: { size: number; mode?: number };
+  /** Set the time again after the rename (the destination's rename resets it). */
+  retime?: boolean;
 }
 
 /** What became of one job: when done, the size and time of the version copied. */

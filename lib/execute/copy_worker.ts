@@ -32,6 +32,7 @@ self.onmessage = (e: MessageEvent<CopyBatch>) => {
         job.known,
         stop,
         onBytes,
+        job.retime,
       );
       out.push({ id: job.id, ok: true, size: got.size, mtime: got.mtime, kib });
     } catch (err) {

@@ -321,6 +321,7 @@ export async function execute(
       mtime: o.mtime,
       ...(o.op === "update" ? { expect: o.expect } : {}),
       known: o.mode ? { size: o.size, mode: o.mode } : { size: o.size },
+      ...(dst.caps.retimeAfterRename ? { retime: true } : {}),
     }));
     await Promise.all([
       runPool(rest, options.concurrency, run, signal),
