@@ -138,7 +138,8 @@ Deno.test("LogFile writes nothing for a pass that changed nothing, and checks it
     quiet.flush();
     assert.match(await Deno.readTextFile(path), /START[\s\S]*copy a/);
     assert.match(new LogFile(dir).check() ?? "", /folder/);
-    if (Deno.uid() !== 0) {
+    // Permission bits stop a writer on POSIX systems, for users other than root.
+    if (Deno.build.os !== "windows" && Deno.uid() !== 0) {
       await Deno.mkdir(join(dir, "ro"), { mode: 0o500 });
       assert.match(new LogFile(join(dir, "ro", "x.log")).check() ?? "", /denied/);
     }
