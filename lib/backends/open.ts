@@ -8,6 +8,7 @@ import type { Backend } from "./backend.ts";
 import { LocalBackend } from "./local.ts";
 import type { Location } from "../location.ts";
 import { UsageError } from "../errors.ts";
+import { lazyImport } from "../lazy.ts";
 import { addSecret, redact } from "../secrets.ts";
 
 /** Options when opening a location. */
@@ -78,7 +79,8 @@ export async function openLocation(loc: Location, options: OpenOptions = {}): Pr
       return new LocalBackend(loc.path);
     case "s3":
     case "wasabi": {
-      const { S3Backend } = await import("./s3.ts");
+      // Loaded lazily: a run that never opens S3 never fetches the AWS SDK (lib/lazy.ts).
+      const { S3Backend } = await lazyImport<typeof import("./s3.ts")>("lib/backends/s3.ts");
       const region = options.region ?? (loc.kind === "wasabi" ? "us-east-1" : undefined);
       const endpoint = options.endpoint ??
         (loc.kind === "wasabi" ? wasabiEndpoint(region!) : undefined);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { lazyImport } from "../lazy.ts";
 import type { S3Backend } from "../backends/s3.ts";
 import { openLocation } from "../backends/open.ts";
 import { describeError, ExitCode, LocationError, UsageError } from "../errors.ts";
@@ -25,7 +26,8 @@ export async function runS3Tool(a: S3ToolArgs): Promise<number> {
       `"ferry ${a.command}" takes an s3:// or wasabi:// location, not "${loc.text}"`,
     );
   }
-  const tools = await import("../s3_tools.ts");
+  // Loaded lazily: the AWS SDK is fetched only when used (lib/lazy.ts).
+  const tools = await lazyImport<typeof import("../s3_tools.ts")>("lib/s3_tools.ts");
   const b = (await openLocation(loc, {
     ...(a.endpoint !== undefined ? { endpoint: a.endpoint } : {}),
     ...(a.region !== undefined ? { region: a.region } : {}),

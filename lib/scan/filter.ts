@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { lazyImport } from "../lazy.ts";
 
 /** Decides whether a key is excluded; `isDir` lets folder-only patterns (`build/`) match. */
 export type ExcludeFn = (key: string, isDir: boolean) => boolean;
@@ -24,7 +25,7 @@ export type ExcludeFn = (key: string, isDir: boolean) => boolean;
  */
 export async function loadFilter(patterns: readonly string[]): Promise<ExcludeFn | undefined> {
   if (patterns.length === 0) return undefined;
-  const { default: ignore } = await import("ignore");
+  const { ignore } = await lazyImport<typeof import("./ignore_lib.ts")>("lib/scan/ignore_lib.ts");
   const ig = ignore({ allowRelativePaths: true }).add([...patterns]);
   return (key, isDir) => key !== "" && ig.ignores(isDir ? key + "/" : key);
 }
