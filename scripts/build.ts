@@ -1,17 +1,21 @@
 /**
- * `deno task build`: one standalone executable per platform with `deno compile`, into dist/.
+ * `deno task build`: one standalone executable per platform with `deno compile`, into dist/,
+ * named `ferry-<version>-<target>[.exe]`, with a `SHA256SUMS` file beside them.
  *
  *   deno task build            every platform
  *   deno task build --host     this machine's platform only
+ *   deno task build -v         show deno compile's own output
  *
  * `deno compile` downloads its runtime (denort) for each target. Where that cannot be
- * downloaded, set DENORT_BIN to a local denort binary (deno compile honours it) and build
- * with --host. Modules loaded by URL at run time are included explicitly: the Workers (tree
- * walker, local copier) and the lazily loaded modules of lib/lazy.ts (S3, the gitignore matcher);
- * tests/build_graph_test.ts checks that this list misses none.
+ * downloaded (as on a machine without internet), the build says so in one line and exits 1;
+ * with DENORT_BIN set to a local denort (which deno compile honours) it builds this machine's
+ * target only. DENO_DIR is honoured as by any deno command. Modules loaded by URL at run time
+ * are included explicitly: the Workers (tree walker, local copier) and the lazily loaded
+ * modules of lib/lazy.ts; tests/build_graph_test.ts checks that this list misses none.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { LAZY_MODULES } from "../lib/lazy.ts";
 
 /** Modules the compiler cannot see in the graph (loaded by URL), included by name. */
@@ -20,55 +24,91 @@ export const INCLUDES = [
   "lib/execute/copy_worker.ts",
   ...LAZY_MODULES,
 ];
-const TARGETS = [
+
+/** The permissions the binary is built with, and no more. */
+export const PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  // Credentials and settings (AWS_*, FERRY_*, NO_COLOR, XDG_STATE_HOME, HOME).
+  "--allow-env",
+  "--allow-net",
+  // The AWS SDK asks the OS for its name and release (user agent, config paths).
+  "--allow-sys",
+  // Only GNU find, the fast tree walker on Linux (lib/scan/find_walk.ts); without it ferry
+  // walks with its built-in walker.
+  "--allow-run=find",
+];
+
+/** Every target Deno can build for, with its file suffix. */
+export const TARGETS = [
   "x86_64-unknown-linux-gnu",
   "aarch64-unknown-linux-gnu",
   "x86_64-apple-darwin",
   "aarch64-apple-darwin",
   "x86_64-pc-windows-msvc",
+  "aarch64-pc-windows-msvc",
 ];
 
-// Imported by the graph test for INCLUDES only; run, it builds.
-if (import.meta.main) await build();
+/**
+ * The file name of a target's binary.
+ *
+ * @param version The version from deno.json.
+ * @param target A target triple.
+ * @returns Such as `ferry-0.1.0-x86_64-pc-windows-msvc.exe`.
+ */
+export function binaryName(version: string, target: string): string {
+  return `ferry-${version}-${target}${target.includes("windows") ? ".exe" : ""}`;
+}
 
-async function build(): Promise<void> {
+async function build(): Promise<number> {
+  const root = new URL("..", import.meta.url);
+  const { version } = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  const verbose = Deno.args.includes("-v");
   const hostOnly = Deno.args.includes("--host") || !!Deno.env.get("DENORT_BIN");
   const targets = hostOnly ? [Deno.build.target] : TARGETS;
-  await Deno.mkdir("dist", { recursive: true });
-  let failed = 0;
+  const dist = new URL("dist/", root);
+  await Deno.mkdir(dist, { recursive: true });
+  const built: string[] = [];
   for (const target of targets) {
-    const out = `dist/ferry-${target}${target.includes("windows") ? ".exe" : ""}`;
+    const name = binaryName(version, target);
     const args = [
       "compile",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net",
-      "--allow-sys",
-      // Only GNU find, the fast tree walker on Linux (lib/scan/find_walk.ts); without it ferry
-      // walks with its built-in walker.
-      "--allow-run=find",
+      ...PERMISSIONS,
       ...INCLUDES.flatMap((m) => ["--include", m]),
       "--target",
       target,
       "--output",
-      out,
+      `dist/${name}`,
       "cli.ts",
     ];
-    const r = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "piped" })
-      .output();
-    if (r.success) {
-      console.log(`built ${out}`);
-      continue;
-    }
-    failed++;
+    const r = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      stdout: verbose ? "inherit" : "null",
+      stderr: "piped",
+    }).output();
     const err = new TextDecoder().decode(r.stderr);
-    console.error(err.trim());
-    if (/denort|download/i.test(err)) {
-      console.error(
-        `build: deno compile could not get the runtime for ${target}; set DENORT_BIN to a local denort and use --host`,
-      );
+    if (verbose) console.error(err.trim());
+    if (!r.success) {
+      const why = /denort|download|dns|lookup|connect/i.test(err)
+        ? `deno compile could not download its runtime for ${target} (no internet?): set DENORT_BIN to a local denort to build for this machine`
+        : `deno compile failed for ${target}: ${
+          err.trim().split("\n")[0]
+        } (run with -v for details)`;
+      console.error(`build: ${why}`);
+      return 1;
     }
+    built.push(name);
+    console.log(`built dist/${name}`);
   }
-  Deno.exit(failed ? 1 : 0);
+  const sums = await Promise.all(built.map(async (n) => {
+    const hex = createHash("sha256").update(await Deno.readFile(new URL(n, dist))).digest("hex");
+    return `${hex}  ${n}\n`;
+  }));
+  await Deno.writeTextFile(new URL("SHA256SUMS", dist), sums.join(""));
+  console.log(`wrote dist/SHA256SUMS (${built.length} binaries)`);
+  return 0;
 }
+
+// Imported by the graph test for its lists only; run, it builds.
+if (import.meta.main) Deno.exit(await build());

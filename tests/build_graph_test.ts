@@ -152,3 +152,26 @@ Deno.test("start-up: a local run on a fresh machine fetches no npm package (the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task build: builds this machine's binary with checksums, or says in one line why it cannot", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "scripts/build.ts"), "--host"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const err = new TextDecoder().decode(out.stderr).trim();
+  const { version } = JSON.parse(text("deno.json"));
+  if (!out.success) {
+    // Here deno compile cannot download its runtime: one line, exit 1.
+    assert.equal(out.code, 1);
+    assert.equal(err.split("\n").length, 1, err);
+    assert.match(err, /^build: deno compile could not download its runtime .* DENORT_BIN/);
+    return;
+  }
+  const { binaryName } = await import("../scripts/build.ts");
+  const name = binaryName(version, Deno.build.target);
+  const sums = text("dist/SHA256SUMS");
+  assert.match(sums, new RegExp(`^[0-9a-f]{64}  ${name.replaceAll(".", "\\.")}$`, "m"));
+  const run = await new Deno.Command(join(ROOT, "dist", name), { args: ["--version"] }).output();
+  assert.equal(new TextDecoder().decode(run.stdout).trim(), `ferry ${version}`);
+});
