@@ -10,7 +10,8 @@
  * (/dev/shm): the disk here is shared and its speed swings widely, the memory run shows the
  * cost of the work itself.
  *
- * Then local -> S3 against rclone, aws s3 sync and a floor (scripts/bench_s3.ts).
+ * First the start-up of a cold process against rclone and rsync (scripts/bench_startup.ts); last
+ * local -> S3 against rclone, aws s3 sync and a floor (scripts/bench_s3.ts).
  *
  * Options: --files N (default 50000), --big-mb N (default 1024), --where disk|memory|both,
  * --no-s3 (skip the S3 part), --keep (leave the corpus).
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { benchS3 } from "./bench_s3.ts";
+import { benchStartup } from "./bench_startup.ts";
 import { table, timed } from "./_bench_tools.ts";
 
 const { values } = parseArgs({
@@ -209,6 +211,7 @@ try {
 } catch {
   wantMemory = false;
 }
+await benchStartup();
 if (wantDisk) await benchIn("disk", undefined);
 if (wantMemory) await benchIn("memory (/dev/shm)", "/dev/shm");
 if (values.s3) await benchS3();
