@@ -45,6 +45,44 @@ const UNSAFE = /^\/|^[A-Za-z]:|[\\\0]|(^|\/)\.{1,2}(\/|$)|\/\/|\/$/;
 // deno-lint-ignore no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
 
+/** Device names Windows reserves in every folder, with or without an extension. */
+const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?$/i;
+// deno-lint-ignore no-control-regex
+const WINDOWS_BAD_CHARS = /[<>:"|?*\x00-\x1f]/;
+
+/**
+ * Why a key cannot be a file's name on Windows, if it cannot: a reserved device name (`CON`,
+ * `aux.txt`, `COM1`…), a name ending in a dot or a space, or a character Windows refuses. Such
+ * a file is refused one by one (reported and counted as failed), never silently dropped or
+ * written to another name.
+ *
+ * @param key A checked key.
+ * @returns One line saying why, or undefined when every segment is a valid Windows name.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(windowsNameProblem("docs/report.txt"), undefined);
+ * assert.match(windowsNameProblem("docs/aux.txt")!, /reserves/);
+ * ```
+ */
+export function windowsNameProblem(key: string): string | undefined {
+  for (const seg of key.split("/")) {
+    if (WINDOWS_RESERVED.test(seg)) {
+      return `"${seg}" is a device name Windows reserves: rename it to copy it to Windows`;
+    }
+    if (/[. ]$/.test(seg)) {
+      return `"${seg}" ends in a dot or a space, which Windows drops: rename it to copy it to Windows`;
+    }
+    const bad = WINDOWS_BAD_CHARS.exec(seg);
+    if (bad) {
+      return `"${seg}" holds ${
+        JSON.stringify(bad[0])
+      }, which Windows refuses in names: rename it to copy it to Windows`;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Join a parent key and a name.
  *

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { checkKey, isTempName, isWithin, matchKey, parentKey, tempName } from "../lib/paths.ts";
+import {
+  checkKey,
+  isTempName,
+  isWithin,
+  matchKey,
+  parentKey,
+  tempName,
+  windowsNameProblem,
+} from "../lib/paths.ts";
 
 Deno.test("checkKey() accepts relative keys and returns them in NFC", () => {
   for (const ok of ["a", "a/b.txt", ".hidden", "..two-dots", "a/...", "a b/ c", "x.", "ü/日本"]) {
@@ -46,4 +54,26 @@ Deno.test("key helpers: parentKey(), isWithin(), matchKey(), temp names", () => 
   const names = Array.from({ length: 5000 }, () => tempName());
   assert.equal(new Set(names).size, names.length);
   for (const n of names) assert.match(n, /^\.ferry-tmp-[0-9a-z]+-[0-9a-f]{12}$/);
+});
+
+Deno.test("windowsNameProblem() refuses device names, trailing dots and spaces, and forbidden characters", () => {
+  for (
+    const ok of ["a.txt", "docs/report 2026.pdf", "CONSOLE.txt", "auxiliary", "com10", "x.y.z"]
+  ) {
+    assert.equal(windowsNameProblem(ok), undefined, ok);
+  }
+  const refused: [string, RegExp][] = [
+    ["CON", /reserves/],
+    ["docs/aux.txt", /reserves/],
+    ["Nul.tar.gz", /reserves/],
+    ["COM1", /reserves/],
+    ["lpt9.log", /reserves/],
+    ["notes./a.txt", /dot or a space/],
+    ["trailing ", /dot or a space/],
+    ["a:b.txt", /refuses/],
+    ["what?.txt", /refuses/],
+    ['say "hi".txt', /refuses/],
+    ["tab\there", /refuses/],
+  ];
+  for (const [key, why] of refused) assert.match(windowsNameProblem(key) ?? "", why, key);
 });

@@ -5,10 +5,10 @@
  */
 import * as nodePath from "node:path";
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
-import { checkKey, tempName, tempOwner } from "../paths.ts";
+import { checkKey, tempName, tempOwner, windowsNameProblem } from "../paths.ts";
 import { type RawTree, type WalkOptions, walkTrees } from "../scan/walk.ts";
 import { copyFileAtomicSync, isRacyTime, RACY_MS } from "./local_copy.ts";
-import { SafetyError } from "../errors.ts";
+import { SafetyError, UnsafePathError } from "../errors.ts";
 
 const isWindows = Deno.build.os === "windows";
 const path = isWindows ? nodePath.win32 : nodePath.posix;
@@ -24,6 +24,8 @@ export interface LocalOptions {
   builtinWalker?: boolean;
   /** Leave all shared walking to the walker Worker (tests use it); implies `builtinWalker`. */
   listInWorker?: boolean;
+  /** Apply Windows' name rules on any OS (tests use it; on Windows they always apply). */
+  windowsNames?: boolean;
 }
 
 /** Run a synchronous call, as a promise that carries its error. */
@@ -76,6 +78,8 @@ export class LocalBackend implements Backend {
   #walk: WalkOptions;
   /** The root with one trailing separator, for building paths by concatenation. */
   #prefix: string;
+  /** Keys must be valid Windows names (on Windows, or when a test asks). */
+  #windowsNames: boolean;
   /** NFC key → native relative name, for names stored in another normal form (NFD). */
   #native = new Map<string, string>();
 
@@ -93,11 +97,16 @@ export class LocalBackend implements Backend {
       ? { builtin: true }
       : {};
     this.#prefix = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
+    this.#windowsNames = isWindows || !!options.windowsNames;
   }
 
   localPath(key: string): string {
     const k = checkKey(key);
     if (k === "") return this.root;
+    if (this.#windowsNames) {
+      const why = windowsNameProblem(k);
+      if (why) throw new UnsafePathError(why);
+    }
     const rel = this.#native.get(k) ?? k;
     // A checked key has no "..", "." or empty segments: plain concatenation is safe.
     return this.#prefix + (isWindows ? rel.replaceAll("/", "\\") : rel);

@@ -313,16 +313,28 @@ export async function execute(
       return;
     }
     const rest = transfers.filter((o) => o.op !== "copy" && o.op !== "update");
-    const jobs: CopyJob[] = fast.map((o, id) => ({
-      id,
-      src: src.localPath!(o.srcKey),
-      dst: dst.localPath!(o.key),
-      size: o.size,
-      mtime: o.mtime,
-      ...(o.op === "update" ? { expect: o.expect } : {}),
-      known: o.mode ? { size: o.size, mode: o.mode } : { size: o.size },
-      ...(dst.caps.retimeAfterRename ? { retime: true } : {}),
-    }));
+    const jobs: CopyJob[] = [];
+    fast.forEach((o, id) => {
+      let paths: { src: string; dst: string };
+      try {
+        paths = { src: src.localPath!(o.srcKey), dst: dst.localPath!(o.key) };
+      } catch (err) {
+        // A name the destination cannot hold (a Windows device name): this file fails, alone.
+        res.failed++;
+        res.outcomes.push({ op: o, status: "failed", message: describeError(err) });
+        sink.emit({ event: "fail", path: o.key, op: o.op, error: describeError(err) });
+        return;
+      }
+      jobs.push({
+        id,
+        ...paths,
+        size: o.size,
+        mtime: o.mtime,
+        ...(o.op === "update" ? { expect: o.expect } : {}),
+        known: o.mode ? { size: o.size, mode: o.mode } : { size: o.size },
+        ...(dst.caps.retimeAfterRename ? { retime: true } : {}),
+      });
+    });
     await Promise.all([
       runPool(rest, options.concurrency, run, signal),
       copyWithWorkers(
