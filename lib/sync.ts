@@ -22,7 +22,7 @@ import {
 import { countPlan, type Op, type Plan } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
 import { sha256Stream } from "./state/hash.ts";
-import type { StateRow, StateStore } from "./state/store.ts";
+import type { StateRow, StateStore, StateView } from "./state/store.ts";
 
 /** A limit on deletions: a number of files, or a percentage of the destination's files. */
 export type DeleteLimit = { count: number } | { percent: number };
@@ -130,7 +130,8 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     ...(await readIgnoreFile(src)),
     ...(dstExists ? await readIgnoreFile(dst) : []),
   ];
-  const state = options.state;
+  // Rows are kept per job: two jobs sharing a folder keep their own (see JobState).
+  const state = options.state?.forJob(jobKey(src, dst));
   // A location's rows are read at most once a pass: listing, renames and hashing share them.
   const rowCache = new Map<string, Map<string, StateRow>>();
   const rowsOf = (id: string): Map<string, StateRow> | undefined => {
@@ -412,6 +413,17 @@ async function fillNeededMeta(
   );
 }
 
+/**
+ * The key a one-way job's state is kept under: its kind and its two locations, in order.
+ *
+ * @param src The source.
+ * @param dst The destination.
+ * @returns Such as `sync file:/a > s3:aws/b/p`.
+ */
+export function jobKey(src: Backend, dst: Backend): string {
+  return `sync ${src.id} > ${dst.id}`;
+}
+
 /** Whether a folder holds nothing but, perhaps, ferry's own folder. */
 function isEmptyFolder(path: string): boolean {
   try {
@@ -585,7 +597,7 @@ function rowOf(e: Entry, syncedAt: number, sha256?: string): StateRow {
  * rebuild of both locations' rows from this run's listings.
  */
 function commitState(
-  state: StateStore,
+  state: StateView,
   src: Backend,
   dst: Backend,
   srcEntries: Entry[],

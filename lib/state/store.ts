@@ -279,6 +279,40 @@ export class StateStore implements UploadJournal {
     }[]).map((r) => ({ key: r.key, id: r.upload_id }));
   }
 
+  /**
+   * Give location `to` a copy of location `from`'s rows, when `to` has none yet and `from`
+   * has some: a job's first look at a location adopts what an older ferry kept for the
+   * location itself (schema 3 kept rows per location, not per job).
+   *
+   * @param from The location name rows were kept under.
+   * @param to The new name.
+   */
+  adoptRows(from: string, to: string): void {
+    if (this.#locId(to, false) !== undefined) return;
+    const old = this.#locId(from, false);
+    if (old === undefined) return;
+    this.transaction(() => {
+      const id = this.#locId(to, true);
+      this.#stmt(
+        `INSERT INTO files (loc, path, size, mtime, ino, dev, sha256, synced_at, etag)
+         SELECT ?, path, size, mtime, ino, dev, sha256, synced_at, etag FROM files WHERE loc = ?`,
+      ).run(id, old);
+      this.#stmt(
+        "UPDATE locations SET files = (SELECT count(*) FROM files WHERE loc = ?1) WHERE id = ?1",
+      ).run(id);
+    });
+  }
+
+  /**
+   * The state of one job: the same calls, with each location's rows kept apart per job.
+   *
+   * @param job The job's key (its kind and members).
+   * @returns A view that reads and writes only this job's rows.
+   */
+  forJob(job: string): JobState {
+    return new JobState(this, job);
+  }
+
   #depth = 0;
 
   /**
@@ -309,5 +343,71 @@ export class StateStore implements UploadJournal {
   close(): void {
     this.#stmts.clear();
     this.#db.close();
+  }
+}
+
+/** What the sync engine reads and writes: a job's rows, and the upload journal. */
+export interface StateView extends UploadJournal {
+  rows(loc: string): Map<string, StateRow>;
+  count(loc: string): number;
+  apply(changes: StateChanges[]): void;
+  transaction(fn: () => void): void;
+}
+
+/**
+ * One job's view of the state. Rows are facts about a location *as this job last agreed it*
+ * (the rename proofs and "in step" records): two jobs sharing a folder (`A → B` and `A → C`)
+ * no longer overwrite each other's rows, which made the second refuse a rename as a mass
+ * deletion. Open uploads stay keyed by location (they are the store's, whoever started them).
+ */
+export class JobState implements StateView {
+  readonly store: StateStore;
+  readonly job: string;
+  #adopted = new Set<string>();
+
+  /**
+   * @param store The database.
+   * @param job The job's key.
+   */
+  constructor(store: StateStore, job: string) {
+    this.store = store;
+    this.job = job;
+  }
+
+  #name(loc: string): string {
+    const name = `${this.job}\u001f${loc}`;
+    if (!this.#adopted.has(loc)) {
+      this.#adopted.add(loc);
+      this.store.adoptRows(loc, name);
+    }
+    return name;
+  }
+
+  rows(loc: string): Map<string, StateRow> {
+    return this.store.rows(this.#name(loc));
+  }
+
+  count(loc: string): number {
+    return this.store.count(this.#name(loc));
+  }
+
+  apply(changes: StateChanges[]): void {
+    this.store.apply(changes.map((c) => ({ ...c, loc: this.#name(c.loc) })));
+  }
+
+  transaction(fn: () => void): void {
+    this.store.transaction(fn);
+  }
+
+  add(loc: string, key: string, id: string): void {
+    this.store.add(loc, key, id);
+  }
+
+  remove(loc: string, id: string): void {
+    this.store.remove(loc, id);
+  }
+
+  list(loc: string): { key: string; id: string }[] {
+    return this.store.list(loc);
   }
 }

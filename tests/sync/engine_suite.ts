@@ -8,7 +8,7 @@ import type { Backend } from "../../lib/backends/backend.ts";
 import { SafetyError } from "../../lib/errors.ts";
 import type { EventSink, SyncEvent } from "../../lib/execute/events.ts";
 import { StateStore } from "../../lib/state/store.ts";
-import { syncOnce, type SyncOptions } from "../../lib/sync.ts";
+import { jobKey, syncOnce, type SyncOptions } from "../../lib/sync.ts";
 import { wrapBackend } from "../_wrap.ts";
 
 /** A source and a destination, with direct ways to change them behind ferry's back. */
@@ -227,7 +227,7 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
     assert.equal(r.summary.deleted, 1);
     assert.ok(rec.events.every((e) => !("dryRun" in e) || e.dryRun === true));
     assert.deepEqual(await files(fx.dst), ["old.txt"]);
-    assert.equal(state.count(fx.src.id), 0);
+    assert.equal(state.forJob(jobKey(fx.src, fx.dst)).count(fx.src.id), 0);
   });
 
   t("--checksum finds content that differs behind equal size and time", async (fx, state) => {
@@ -257,7 +257,7 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
       });
       assert.equal(r.plan.ops.length, 0);
       assert.equal(await fx.dstBytesWritten(), before);
-      assert.equal(fresh.count(fx.src.id), 2);
+      assert.equal(fresh.forJob(jobKey(fx.src, fx.dst)).count(fx.src.id), 2);
     } finally {
       fresh.close();
     }

@@ -13,6 +13,7 @@ import { RunError } from "../../lib/errors.ts";
 import { StateStore } from "../../lib/state/store.ts";
 import { syncOnce } from "../../lib/sync.ts";
 import { sleep } from "../../lib/cli/main.ts";
+import { DatabaseSync } from "node:sqlite";
 import { ferry, listFiles, scratch } from "../cli/_run.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 import { wrapBackend } from "../_wrap.ts";
@@ -411,5 +412,69 @@ Deno.test("D19: a run that changes nothing writes no log file", async () => {
     assert.equal(logs(), 1, "the no-op wrote none");
   } finally {
     await s.cleanup();
+  }
+});
+
+Deno.test("two jobs sharing a source (A -> B, A -> C) keep their own state: both move and update", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-twojobs-" });
+  try {
+    const a = join(dir, "A");
+    await put(a, "x.txt", "first", 1_600_000_000_000);
+    for (let i = 0; i < 3; i++) await put(a, `keep${i}.txt`, "k");
+    const state = StateStore.open(join(dir, "state.db"));
+    const to = (d: string) => new LocalBackend(join(dir, d));
+    for (const d of ["B", "C"]) {
+      await syncOnce(new LocalBackend(a), to(d), { sink: new Recorder(), state });
+    }
+    await Deno.rename(join(a, "x.txt"), join(a, "y.txt"));
+    await put(a, "y.txt", "first, edited", 1_600_000_009_000);
+    for (const d of ["B", "C"]) {
+      // Before, the second job found the first's rows rewritten: a mass deletion (exit 3).
+      const r = await syncOnce(new LocalBackend(a), to(d), {
+        sink: new Recorder(),
+        state,
+        delete: true,
+      });
+      assert.deepEqual([r.summary.moved, r.summary.updated, r.summary.copied], [1, 1, 0], d);
+      assert.equal(await Deno.readTextFile(join(dir, d, "y.txt")), "first, edited");
+      assert.deepEqual(listFiles(join(dir, d)), ["keep0.txt", "keep1.txt", "keep2.txt", "y.txt"]);
+    }
+    state.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a state kept per location by an older ferry is adopted: nothing is hashed or copied again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-adopt-" });
+  try {
+    const src = join(dir, "src");
+    const dst = join(dir, "dst");
+    for (let i = 0; i < 5; i++) await put(src, `d/f${i}.bin`, `content ${i}`.repeat(100));
+    const path = join(dir, "state.db");
+    let state = StateStore.open(path);
+    await syncOnce(new LocalBackend(src), new LocalBackend(dst), { sink: new Recorder(), state });
+    state.close();
+    // What schema 3 kept: rows under each location's own name, no job in it.
+    const db = new DatabaseSync(path);
+    db.exec(
+      "UPDATE locations SET name = substr(name, instr(name, char(31)) + 1) WHERE instr(name, char(31)) > 0",
+    );
+    db.close();
+    state = StateStore.open(path);
+    await Deno.rename(join(src, "d"), join(src, "renamed"));
+    const noReads = wrapBackend(new LocalBackend(src), {
+      read: () => Promise.reject(new Error("content was read")),
+    });
+    const r = await syncOnce(noReads, new LocalBackend(dst), {
+      sink: new Recorder(),
+      state,
+      delete: true,
+    });
+    state.close();
+    assert.equal(r.summary.failed, 0, JSON.stringify(r.failures));
+    assert.deepEqual([r.summary.moved, r.summary.copied, r.summary.updated], [5, 0, 0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
