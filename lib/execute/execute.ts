@@ -60,10 +60,19 @@ const TRANSFER_ATTEMPTS = 3;
 /** This many failures in a row that say the location cannot be reached stop the run. */
 const UNREACHABLE_IN_A_ROW = 3;
 
+/** Whether an error is (or was caused by) an interruption of the run. */
+function isInterruption(err: unknown): boolean {
+  for (let e = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
+    if (e instanceof Interrupted) return true;
+  }
+  return false;
+}
+
 /** Errors that trying again cannot mend. */
 function isFinal(err: unknown): boolean {
   return err instanceof Changed || err instanceof TargetChanged || err instanceof SourceChanged ||
-    err instanceof CopyStopped || err instanceof Deno.errors.PermissionDenied ||
+    err instanceof CopyStopped || isInterruption(err) ||
+    err instanceof Deno.errors.PermissionDenied ||
     err instanceof Deno.errors.NotFound || err instanceof Deno.errors.AlreadyExists ||
     err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory;
 }
@@ -108,22 +117,42 @@ export async function transfer(
   key: string,
   meta: WriteMeta,
   onBytes?: (n: number) => void,
+  signal?: AbortSignal,
 ): Promise<Entry> {
   if (src.localPath && dst.copyInFromPath) {
     return await dst.copyInFromPath(src.localPath(srcKey), key, meta);
   }
-  let data = await src.read(srcKey);
-  if (onBytes) {
-    data = data.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, c) {
-          onBytes(chunk.byteLength);
-          c.enqueue(chunk);
-        },
-      }),
-    );
+  if (signal?.aborted) throw new Interrupted();
+  const data = await src.read(srcKey);
+  let onAbort = () => {};
+  // The bytes flow through here: counted for progress, and cut when the run is interrupted, so
+  // that the writer drops what it wrote (a multipart upload is aborted, a temporary file
+  // removed) instead of finishing a large file after Ctrl-C or SIGTERM.
+  const watched = data.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      start(c) {
+        onAbort = () => c.error(new Interrupted());
+        signal?.addEventListener("abort", onAbort, { once: true });
+      },
+      transform(chunk, c) {
+        onBytes?.(chunk.byteLength);
+        c.enqueue(chunk);
+      },
+    }),
+  );
+  try {
+    return await dst.write(key, watched, meta);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
-  return await dst.write(key, data, meta);
+}
+
+/** A transfer cut short because the run was interrupted: not a failure, nothing written. */
+export class Interrupted extends Error {
+  override name = "Interrupted";
+  constructor() {
+    super("interrupted before it was complete; nothing was written");
+  }
 }
 
 function matches(e: Entry | undefined, expect: Expect): boolean {
@@ -215,7 +244,8 @@ export async function execute(
           await pause(wait, signal);
           if (!signal.aborted) continue;
         }
-        if (err instanceof CopyStopped && signal.aborted) return; // interrupted: not a failure
+        // Interrupted: not a failure, and not done (the next run does it).
+        if ((err instanceof CopyStopped || isInterruption(err)) && signal.aborted) return;
         res.failed++;
         const message = describeError(err);
         res.outcomes.push({ op, status: "failed", message });
@@ -267,7 +297,7 @@ export async function execute(
           }, (n) => {
             flowed += n;
             moving += n;
-          });
+          }, signal);
         } finally {
           moving -= flowed;
         }

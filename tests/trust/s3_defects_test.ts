@@ -130,3 +130,43 @@ Deno.test({
 globalThis.addEventListener("unload", () => {
   server.stop();
 });
+
+Deno.test("D7: Ctrl-C during a large upload stops it within about a second; the object is not made", async () => {
+  const s3 = bucket();
+  const src = new MemoryBackend({ name: "src" });
+  const size = 48 << 20;
+  await src.write("big.bin", ReadableStream.from([new Uint8Array(size)]), { size, mtime: 1e12 });
+  // A slow source: 1 MiB every 40 ms (about 2 s for the whole file).
+  const slow = wrapBackend(src, {
+    read: () => {
+      let sent = 0;
+      return Promise.resolve(
+        new ReadableStream<Uint8Array>({
+          async pull(c) {
+            if (sent >= size) return c.close();
+            await new Promise((r) => setTimeout(r, 40));
+            c.enqueue(new Uint8Array(1 << 20));
+            sent += 1 << 20;
+          },
+        }),
+      );
+    },
+  });
+  const stop = new AbortController();
+  const rec = new Recorder();
+  const running = syncOnce(slow, s3, { sink: rec, signal: stop.signal });
+  // Interrupt once the upload is under way (its progress shows bytes moving).
+  const deadline = Date.now() + 20_000;
+  while (!rec.events.some((e) => e.event === "progress" && e.bytes > 0) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const t0 = performance.now();
+  stop.abort();
+  const r = await running;
+  const took = performance.now() - t0;
+  assert.ok(took < 1500, `stopped after ${took.toFixed(0)} ms`);
+  assert.equal(r.interrupted, true);
+  assert.equal(r.summary.failed, 0, JSON.stringify(r.failures));
+  assert.equal(await s3.stat("big.bin"), undefined, "no object at the real name");
+  await s3.close();
+});
