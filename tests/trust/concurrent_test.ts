@@ -118,7 +118,7 @@ Deno.test("concurrent edits: local -> local, a file edited in place while it is 
         }
       },
       24 << 20,
-      6,
+      10,
     );
     console.log(`concurrent edits local->local: ${changed} copies refused as changed mid-copy`);
   } finally {
