@@ -10,7 +10,7 @@ import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./execute/pool.ts";
 import { prewarmCopyWorkers, releaseSpareCopyWorkers } from "./execute/copy_pool.ts";
-import { FERRY_DIR, IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
+import { IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
 import {
   inodeKey,
   matchListings,
@@ -102,7 +102,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     );
   }
   let dstExists = await dst.rootExists();
-  const dstEmpty = !dstExists || (dst.localPath !== undefined && isEmptyFolder(dst.localPath("")));
+  const dstEmpty = !dstExists || (dst.isEmpty?.() ?? false);
   if (!dstExists && !options.dryRun) {
     await dst.createRoot();
     dstExists = true;
@@ -422,16 +422,6 @@ async function fillNeededMeta(
  */
 export function jobKey(src: Backend, dst: Backend): string {
   return `sync ${src.id} > ${dst.id}`;
-}
-
-/** Whether a folder holds nothing but, perhaps, ferry's own folder. */
-function isEmptyFolder(path: string): boolean {
-  try {
-    for (const e of Deno.readDirSync(path)) if (e.name !== FERRY_DIR) return false;
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function keyOf(o: Op): string {

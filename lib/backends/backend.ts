@@ -161,6 +161,11 @@ export interface Backend {
   probe?(): Promise<void>;
   /** Optional: rename a file or folder in place, no content transferred. */
   move?(from: string, to: string): Promise<void>;
+  /**
+   * Optional: whether the root holds nothing (ferry's own folder aside), cheaply; a first copy
+   * into an empty folder starts its copy Workers early.
+   */
+  isEmpty?(): boolean;
   /** Optional: the OS path of a key, for the local-to-local fast path. */
   localPath?(key: string): string;
   /** Optional: copy a local file into this backend atomically, keeping `meta.mtime`. */

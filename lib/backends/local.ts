@@ -5,7 +5,7 @@
  */
 import * as nodePath from "node:path";
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
-import { checkKey, tempName, tempOwner, windowsNameProblem } from "../paths.ts";
+import { checkKey, FERRY_DIR, tempName, tempOwner, windowsNameProblem } from "../paths.ts";
 import { type RawTree, type WalkOptions, walkTrees } from "../scan/walk.ts";
 import { copyFileAtomicSync, isRacyTime, RACY_MS } from "./local_copy.ts";
 import { SafetyError, UnsafePathError } from "../errors.ts";
@@ -120,6 +120,15 @@ export class LocalBackend implements Backend {
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return false;
       throw err;
+    }
+  }
+
+  isEmpty(): boolean {
+    try {
+      for (const e of Deno.readDirSync(this.root)) if (e.name !== FERRY_DIR) return false;
+      return true;
+    } catch {
+      return false;
     }
   }
 
