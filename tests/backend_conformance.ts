@@ -127,6 +127,11 @@ export function conformance(
       }
       assert.deepEqual(await readAll(b, "keep.txt"), bytes("old"));
       assert.equal(await b.stat("new.txt"), undefined);
+      // No temporary file is left behind either (a local folder shows it on disk).
+      if (b.localPath) {
+        const raw = [...Deno.readDirSync(b.localPath(""))].map((e) => e.name);
+        assert.deepEqual(raw.filter((n) => n.startsWith(".ferry-tmp-")), []);
+      }
       assert.deepEqual((await b.list()).entries.map((e) => e.key), ["keep.txt"]);
     }));
 
