@@ -9,6 +9,18 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
 
+/**
+ * The arguments that make `deno` run ferry from the source tree, as every test that starts
+ * ferry as a child process does (with the project's config, never downloading anything).
+ *
+ * @param args Arguments after `ferry`.
+ * @param permissions Deno permission flags (default `-A`).
+ * @returns Arguments for `Deno.execPath()`.
+ */
+export function ferryArgs(args: string[], permissions: string[] = ["-A"]): string[] {
+  return ["run", ...permissions, "--config", CONFIG, "--cached-only", CLI, ...args];
+}
+
 /** What a run printed and returned. */
 export interface RunResult {
   code: number;
@@ -37,7 +49,7 @@ export interface RunOptions {
 export async function ferry(args: string[], options: RunOptions = {}): Promise<RunResult> {
   const deno = options.asNobody?.deno ?? Deno.execPath();
   const perms = options.permissions ?? ["-A"];
-  const base = [deno, "run", ...perms, "--config", CONFIG, "--cached-only", CLI, ...args];
+  const base = [deno, ...ferryArgs(args, perms)];
   const argv = options.asNobody
     ? [
       "setpriv",

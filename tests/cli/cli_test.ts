@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HELP, VERSION } from "../../lib/cli/help.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { ferry, listFiles, type RunOptions, scratch } from "./_run.ts";
+import { ferry, ferryArgs, listFiles, type RunOptions, scratch } from "./_run.ts";
 
 Deno.test("ferry --help and --version print and exit 0", async () => {
   const help = await ferry(["--help"]);
@@ -230,19 +230,7 @@ Deno.test("--interval runs passes until interrupted, then exits 130; the log fil
   try {
     const log = join(s.dir, "logs") + "/";
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--cached-only",
-        fromFileUrl(new URL("../../cli.ts", import.meta.url)),
-        "sync",
-        s.src,
-        s.dst,
-        "--interval",
-        "1",
-        "--log-file",
-        log,
-      ],
+      args: ferryArgs(["sync", s.src, s.dst, "--interval", "1", "--log-file", log]),
       stdout: "piped",
       stderr: "piped",
       env: { NO_COLOR: "1" },

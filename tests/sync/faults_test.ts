@@ -6,12 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { LocalBackend } from "../../lib/backends/local.ts";
 import { MemoryBackend } from "../../lib/backends/memory.ts";
 import { StateStore } from "../../lib/state/store.ts";
 import { syncOnce } from "../../lib/sync.ts";
-import { listFiles } from "../cli/_run.ts";
+import { ferryArgs, listFiles } from "../cli/_run.ts";
 import { Recorder } from "./engine_suite.ts";
 import { wrapBackend } from "../_wrap.ts";
 
@@ -30,9 +29,8 @@ Deno.test("killed with SIGKILL mid-run, no partial file is visible and a rerun c
     const src = join(dir, "src");
     const dst = join(dir, "dst");
     await tree(src, 300, 256 * 1024);
-    const cli = fileURLToPath(new URL("../../cli.ts", import.meta.url));
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--cached-only", cli, "sync", src, dst, "-q"],
+      args: ferryArgs(["sync", src, dst, "-q"]),
       stdout: "null",
       stderr: "null",
     }).spawn();
@@ -53,7 +51,7 @@ Deno.test("killed with SIGKILL mid-run, no partial file is visible and a rerun c
       assert.equal((await Deno.stat(join(dst, f))).size, 256 * 1024, `${f} is half-written`);
     }
     const again = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--cached-only", cli, "sync", src, dst, "--json"],
+      args: ferryArgs(["sync", src, dst, "--json"]),
     }).output();
     assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
     // The killed run's temporary files went too: their writer is gone.

@@ -13,15 +13,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { S3Backend } from "../../lib/backends/s3.ts";
-import { listFiles } from "../cli/_run.ts";
+import { ferryArgs, listFiles } from "../cli/_run.ts";
 import { startS3rver } from "../servers/s3rver.ts";
 import { seededRandom as random } from "../_random.ts";
 
-const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
-const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 const KILLS = Number(Deno.env.get("FERRY_CRASH_KILLS") ?? "20");
 
 const hash = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -152,7 +149,7 @@ async function run(
   killAt?: { events: number; delayMs: number },
 ): Promise<{ code: number; err: string }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, "--cached-only", CLI, ...args, "--json"],
+    args: ferryArgs([...args, "--json"]),
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },

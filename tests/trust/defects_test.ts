@@ -14,7 +14,7 @@ import { StateStore } from "../../lib/state/store.ts";
 import { syncOnce } from "../../lib/sync.ts";
 import { sleep } from "../../lib/cli/main.ts";
 import { DatabaseSync } from "node:sqlite";
-import { ferry, listFiles, scratch } from "../cli/_run.ts";
+import { ferry, ferryArgs, listFiles, scratch } from "../cli/_run.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 import { wrapBackend } from "../_wrap.ts";
 
@@ -330,19 +330,7 @@ Deno.test("D17: the source deleted during an --interval job is the missing-sourc
   try {
     const log = join(s.dir, "job.log");
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--cached-only",
-        new URL("../../cli.ts", import.meta.url).pathname,
-        "sync",
-        s.src,
-        s.dst,
-        "--interval",
-        "1",
-        "--log-file",
-        log,
-      ],
+      args: ferryArgs(["sync", s.src, s.dst, "--interval", "1", "--log-file", log]),
       stdout: "piped",
       stderr: "piped",
     }).spawn();

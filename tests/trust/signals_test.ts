@@ -7,12 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { scratch } from "../cli/_run.ts";
+import { ferryArgs, scratch } from "../cli/_run.ts";
 
-const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
-const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
-const FERRY = [Deno.execPath(), "run", "-A", "--config", CONFIG, "--cached-only", CLI];
+const FERRY = [Deno.execPath(), ...ferryArgs([])];
 
 /** Wait for a condition, polling, with a deadline. */
 async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
