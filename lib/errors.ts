@@ -47,6 +47,18 @@ export class SafetyError extends Error {
   }
 }
 
+/**
+ * The refusal of a source root that does not exist: never read as empty (PRODUCT.md).
+ *
+ * @param source The source as printed.
+ * @returns The error (exit 3).
+ */
+export function missingSource(source: string): SafetyError {
+  return new SafetyError(
+    `Source "${source}" does not exist (unplugged drive or unmounted share?): nothing was changed`,
+  );
+}
+
 /** A run that started but could not finish its work (a listing failed mid-run): exit 1. */
 export class RunError extends Error {
   override name = "RunError";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
-import { describeError, RunError, SafetyError } from "./errors.ts";
+import { describeError, missingSource, RunError, SafetyError } from "./errors.ts";
 import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./execute/pool.ts";
@@ -96,11 +96,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
   // State rows record when a pass saw them: a file born after that is not the file it saw.
   const passStart = Date.now();
   const { sink } = options;
-  if (!(await src.rootExists())) {
-    throw new SafetyError(
-      `Source "${src.display}" does not exist (unplugged drive or unmounted share?): nothing was changed`,
-    );
-  }
+  if (!(await src.rootExists())) throw missingSource(src.display);
   let dstExists = await dst.rootExists();
   const dstEmpty = !dstExists || (dst.isEmpty?.() ?? false);
   if (!dstExists && !options.dryRun) {

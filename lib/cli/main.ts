@@ -11,6 +11,7 @@ import {
   describeError,
   ExitCode,
   LocationError,
+  missingSource,
   RunError,
   SafetyError,
   UsageError,
@@ -208,15 +209,14 @@ async function runSync(a: SyncArgs): Promise<number> {
   // A missing source is refused before anything is made anywhere (no state folder in the
   // destination either); only a log the user named hears of it.
   if (!(await src.rootExists())) {
-    const why =
-      `Source "${from.text}" does not exist (unplugged drive or unmounted share?): nothing was changed`;
+    const refusal = missingSource(from.text);
     if (a.logFile) {
       const log = new LogFile(resolveLogPath(a.logFile, a.command));
       log.keep();
-      log.write(`ERROR ${why}`);
+      log.write(`ERROR ${refusal.message}`);
       log.flush();
     }
-    throw new SafetyError(why);
+    throw refusal;
   }
 
   const changing = !a.dryRun;
@@ -289,11 +289,7 @@ async function runSync(a: SyncArgs): Promise<number> {
       log?.write(`START ferry ${a.command} ${from.text} -> ${to.text}`);
       // Checked before the lock: the state may live in the source, and a source that is gone
       // (an unplugged stick) is the missing-source refusal, not a lock error.
-      if (!(await src.rootExists())) {
-        throw new SafetyError(
-          `Source "${from.text}" does not exist (unplugged drive or unmounted share?): nothing was changed`,
-        );
-      }
+      if (!(await src.rootExists())) throw missingSource(from.text);
       const lock = changing ? takeLock(statePath) : { release() {} };
       if (!lock) {
         out.note(
