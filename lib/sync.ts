@@ -19,7 +19,7 @@ import {
   renameCandidates,
   sameFile,
 } from "./plan/one_way.ts";
-import { countPlan, type Op, type Plan } from "./plan/types.ts";
+import { countPlan, type Op, opsOf, type Plan, withoutOps } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
 import { sha256Stream } from "./state/hash.ts";
 import type { StateRow, StateStore, StateView } from "./state/store.ts";
@@ -229,7 +229,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
   const archivedKeys = archived.map((a) => a.key);
   const plan = planOneWay(input);
   const tPlan = performance.now();
-  const counts = countPlan(plan.ops);
+  const counts = countPlan(plan);
 
   if (counts.deleted > 0) {
     if (srcFiles === 0 && !options.force) {
@@ -261,16 +261,14 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     bytes: 0,
     seconds: 0,
   };
-  for (const o of plan.ops) {
-    if (o.op !== "conflict") continue;
+  for (const c of plan.conflicts) {
     summary.conflicts++;
-    failures.push({ path: o.key, error: o.message });
-    sink.emit({ event: "conflict", path: o.key, message: o.message });
+    failures.push({ path: c.key, error: c.message });
+    sink.emit({ event: "conflict", path: c.key, message: c.message });
   }
-  const runnable = plan.ops.filter((o) => o.op !== "conflict");
 
   if (options.dryRun) {
-    for (const o of runnable) sink.emit(planEvent(o));
+    for (const o of opsOf(plan)) sink.emit(planEvent(o));
     Object.assign(summary, {
       copied: counts.copied,
       updated: counts.updated,
@@ -289,13 +287,13 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     };
   }
 
-  let ops = runnable;
+  let toRun = plan;
   if (counts.deleted > 0 && options.confirmDelete) {
-    const sample = ops.filter((o) => o.op === "delete").slice(0, 10).map((o) =>
+    const sample = opsOf(plan).filter((o) => o.op === "delete").slice(0, 10).map((o) =>
       (o as { key: string }).key
     );
     if (!(await options.confirmDelete(counts.deleted, sample))) {
-      ops = ops.filter((o) => o.op !== "delete" && o.op !== "rmdir");
+      toRun = withoutOps(plan, (o) => o.op === "delete" || o.op === "rmdir");
       sink.emit({
         event: "note",
         level: "warn",
@@ -307,7 +305,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
   let res: ExecResult | undefined;
   let tExec = 0;
   try {
-    res = await execute(ops, src, dst, {
+    res = await execute(toRun, [src, dst], {
       concurrency: options.concurrency ?? 16,
       ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
       sink,
@@ -459,8 +457,6 @@ function planEvent(o: Op) {
     case "mkdir":
     case "rmdir":
       return { event: o.op, path: o.key, dryRun: true };
-    case "conflict":
-      return { event: "conflict" as const, path: o.key, message: o.message };
   }
 }
 
@@ -594,7 +590,8 @@ function commitState(
   hashed: Hashed,
   now: number,
 ): void {
-  if (plan.ops.length === 0 && [...hashed.values()].every((h) => h.length === 0)) {
+  const planned = opsOf(plan);
+  if (planned.length === 0 && [...hashed.values()].every((h) => h.length === 0)) {
     // Nothing changed: the state needs no write when it already counts every file.
     let files = 0;
     for (const e of srcEntries) if (e.kind === "file") files++;
@@ -659,14 +656,14 @@ function commitState(
   // Source files not in step: what was planned for them did not get done.
   const notInStep = new Set<string>();
   const dirsNotInStep: string[] = [];
-  if (doneCount < plan.ops.length) {
+  for (const c of plan.conflicts) dirsNotInStep.push(c.key);
+  if (doneCount < planned.length) {
     const done = new Set<Op>();
     for (const o of res.outcomes) if (o.status === "done") done.add(o.op);
-    for (const op of plan.ops) {
+    for (const op of planned) {
       if (done.has(op)) continue;
       if (op.op === "copy" || op.op === "update") notInStep.add(op.srcKey);
       else if (op.op === "move" && op.kind === "dir") dirsNotInStep.push(op.to);
-      else if (op.op === "conflict") dirsNotInStep.push(op.key);
       if (op.op === "move" && op.kind === "file") notInStep.add(op.to);
     }
   }
@@ -674,12 +671,12 @@ function commitState(
     s.kind === "file" && !notInStep.has(s.key) && !dirsNotInStep.some((k) => isWithin(s.key, k));
   let inStep = 0;
   for (const s of srcEntries) if (isInStep(s)) inStep++;
-  let planned: Set<string> | undefined;
+  let plannedKeys: Set<string> | undefined;
   for (const [id, es] of hashed) {
     if (es.length === 0) continue;
-    planned ??= new Set(plan.ops.map((op) => op.op === "move" ? op.to : op.key));
+    plannedKeys ??= new Set(planned.map((op) => op.op === "move" ? op.to : op.key));
     const target = id === src.id ? srcUp : dstUp;
-    for (const e of es) if (!planned.has(e.key)) target.push(rowOf(e, 0));
+    for (const e of es) if (!plannedKeys.has(e.key)) target.push(rowOf(e, 0));
   }
   state.transaction(() => {
     state.apply([

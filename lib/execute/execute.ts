@@ -6,7 +6,7 @@
  */
 import type { Backend, Entry, WriteMeta } from "../backends/backend.ts";
 import { describeError } from "../errors.ts";
-import type { Expect, Op } from "../plan/types.ts";
+import { type Expect, type Op, opsOf, type Plan } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
 import { type CopyJob, copyWithWorkers, newCopyShared } from "./copy_pool.ts";
 import { CopyStopped, SourceChanged, TargetChanged } from "../backends/local_copy.ts";
@@ -164,20 +164,25 @@ function matches(e: Entry | undefined, expect: Expect): boolean {
 class Changed extends Error {}
 
 /**
- * Carry out a plan.
+ * Carry out a plan: its steps in the order given, each step's operations in parallel or one
+ * by one as the plan says. Operations name the members they act on.
  *
- * @param ops The plan's operations, in plan order.
- * @param src Source backend.
- * @param dst Destination backend.
+ * @param plan The plan.
+ * @param members The job's locations, indexed by the operations' `at` and `srcAt`.
  * @param options Concurrency, event sink and interruption signal.
  * @returns Per-operation outcomes and totals.
  */
 export async function execute(
-  ops: readonly Op[],
-  src: Backend,
-  dst: Backend,
+  plan: Pick<Plan, "steps">,
+  members: readonly Backend[],
   options: ExecuteOptions,
 ): Promise<ExecResult> {
+  const ops = opsOf(plan);
+  const at = (o: Op): Backend => members[o.at]!;
+  const from = (o: Extract<Op, { op: "copy" | "update" }>): Backend => members[o.srcAt]!;
+  const isLocalCopy = (o: Op) =>
+    (o.op === "copy" || o.op === "update") && !!from(o).localPath && !!at(o).localPath &&
+    !!at(o).copyInFromPath;
   const { sink } = options;
   // Our own stop: the caller's signal, or a location that can no longer be reached.
   const halt = new AbortController();
@@ -215,7 +220,6 @@ export async function execute(
   // A single large file shows progress too: the bar is refreshed while bytes move.
   const ticker = totalBytes > 0 ? setInterval(() => progress(), 250) : undefined;
 
-  const remote = !(src.localPath && dst.localPath);
   const run = async (op: Op) => {
     for (let attempt = 1;; attempt++) {
       try {
@@ -232,7 +236,7 @@ export async function execute(
         }
         const transferOp = op.op === "copy" || op.op === "update";
         if (
-          transferOp && remote && attempt < TRANSFER_ATTEMPTS && !isFinal(err) &&
+          transferOp && !isLocalCopy(op) && attempt < TRANSFER_ATTEMPTS && !isFinal(err) &&
           !signal.aborted && !isUnreachable(err)
         ) {
           const wait = (options.retryDelay ?? 500) * 2 ** (attempt - 1);
@@ -263,6 +267,7 @@ export async function execute(
   };
 
   const apply = async (op: Op): Promise<Entry | undefined> => {
+    const dst = at(op);
     switch (op.op) {
       case "mkdir":
         await dst.mkdir(op.key);
@@ -290,7 +295,7 @@ export async function execute(
         let flowed = 0;
         let entry: Entry;
         try {
-          entry = await transfer(src, op.srcKey, dst, op.key, {
+          entry = await transfer(from(op), op.srcKey, dst, op.key, {
             size: op.size,
             mtime: op.mtime,
             ...(op.mtimeNs ? { mtimeNs: op.mtimeNs } : {}),
@@ -323,31 +328,26 @@ export async function execute(
         }
         sink.emit({ event: "rmdir", path: op.key });
         return;
-      case "conflict":
-        throw new Error(op.message);
     }
   };
 
   /** Copies between two local folders go to Worker threads; everything else to the pool. */
-  const runTransfers = async (transfers: Op[]) => {
-    const local = src.localPath && dst.localPath && dst.copyInFromPath;
-    const fast = local
-      ? transfers.filter((o): o is Extract<Op, { op: "copy" | "update" }> =>
-        o.op === "copy" || o.op === "update"
-      )
-      : [];
+  const runParallel = async (transfers: Op[]) => {
+    const fast = transfers.filter((o): o is Extract<Op, { op: "copy" | "update" }> =>
+      isLocalCopy(o)
+    );
     // A large file always goes to a Worker: copied on this thread it would hold off Ctrl-C
     // and SIGTERM until it is done.
     if (fast.length < WORKER_THRESHOLD && !fast.some((o) => o.size > LARGE_ON_THREAD)) {
       await runPool(transfers, options.concurrency, run, signal);
       return;
     }
-    const rest = transfers.filter((o) => o.op !== "copy" && o.op !== "update");
+    const rest = transfers.filter((o) => !isLocalCopy(o));
     const jobs: CopyJob[] = [];
     fast.forEach((o, id) => {
       let paths: { src: string; dst: string };
       try {
-        paths = { src: src.localPath!(o.srcKey), dst: dst.localPath!(o.key) };
+        paths = { src: from(o).localPath!(o.srcKey), dst: at(o).localPath!(o.key) };
       } catch (err) {
         // A name the destination cannot hold (a Windows device name): this file fails, alone.
         res.failed++;
@@ -362,7 +362,7 @@ export async function execute(
         mtime: o.mtime,
         ...(o.op === "update" ? { expect: o.expect } : {}),
         known: o.mode ? { size: o.size, mode: o.mode } : { size: o.size },
-        ...(dst.caps.retimeAfterRename ? { retime: true } : {}),
+        ...(at(o).caps.retimeAfterRename ? { retime: true } : {}),
       });
     });
     await Promise.all([
@@ -402,55 +402,31 @@ export async function execute(
     Atomics.store(shared, 1, 0);
   };
 
-  const phase = (o: Op): number => {
-    if ((o.op === "mkdir" || o.op === "copy" || o.op === "update") && o.late) return 5;
-    if (o.op === "mkdir") return 0;
-    // Renames, of folders and of files, run before the transfers that may touch their names.
-    if (o.op === "move") return 1;
-    if (o.op === "delete") return 3;
-    if (o.op === "rmdir") return 4;
-    return 2;
-  };
-  const byPhase: Op[][] = [[], [], [], [], [], []];
-  for (const o of ops) byPhase[phase(o)]!.push(o);
-  const mkdirs = byPhase[0]!;
-  // Folders first, one depth at a time (parents before children), then renames.
-  for (const o of mkdirs) {
+  for (const [i, step] of plan.steps.entries()) {
     if (signal.aborted) break;
-    await run(o);
-  }
-  // Folder moves one by one (a folder may hold the target of the next), file moves in parallel.
-  const moves = byPhase[1]!;
-  for (const o of moves) {
-    if (signal.aborted) break;
-    if (o.op === "move" && o.kind === "dir") await run(o);
-  }
-  await runPool(
-    moves.filter((o) => o.op === "move" && o.kind === "file"),
-    options.concurrency,
-    run,
-    signal,
-  );
-  await runTransfers(byPhase[2]!);
-  progress(true);
-  const deletions = [...byPhase[3]!, ...byPhase[4]!];
-  if ((res.failed > 0 || options.holdDeletes) && deletions.length > 0) {
-    res.deletesHeld = true;
-    sink.emit({
-      event: "note",
-      level: "warn",
-      message: `${deletions.length} deletion(s) held back because earlier operations failed`,
-    });
-  } else {
-    await runPool(byPhase[3]!, options.concurrency, run, signal);
-    for (const o of byPhase[4]!) {
-      if (signal.aborted) break;
-      await run(o);
+    if (step.guarded && (res.failed > 0 || options.holdDeletes)) {
+      const held = plan.steps.slice(i).filter((s) => s.guarded).reduce(
+        (n, s) => n + s.ops.filter((o) => o.op === "delete" || o.op === "rmdir").length,
+        0,
+      );
+      res.deletesHeld = held > 0;
+      if (held > 0) {
+        sink.emit({
+          event: "note",
+          level: "warn",
+          message: `${held} deletion(s) held back because earlier operations failed`,
+        });
+      }
+      break;
     }
-    for (const o of byPhase[5]!) {
-      if (signal.aborted) break;
-      await run(o);
+    if (step.parallel) await runParallel(step.ops);
+    else {
+      for (const o of step.ops) {
+        if (signal.aborted) break;
+        await run(o);
+      }
     }
+    if (step.ops.some((o) => o.op === "copy" || o.op === "update")) progress(true);
   }
   if (ticker !== undefined) clearInterval(ticker);
   options.signal?.removeEventListener("abort", onAbort);

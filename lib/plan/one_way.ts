@@ -5,7 +5,11 @@
  */
 import type { Entry } from "../backends/backend.ts";
 import { isWithin, matchKey, parentKey } from "../paths.ts";
-import type { Expect, Op, Plan } from "./types.ts";
+import type { Conflict, Expect, Op, Plan, Step } from "./types.ts";
+
+/** The members of a one-way job: the source reads, the destination is written. */
+const SRC = 0;
+const DST = 1;
 
 /** What the planner knows of the last run, for rename detection. */
 export interface PriorState {
@@ -184,9 +188,11 @@ function inodeOrigin(s: Entry, input: OneWayInput, split: Split): Entry | undefi
 /**
  * Plan a one-way sync: make the destination hold what the source holds.
  *
- * Order of the result: folders to create (shallowest first), moves, copies and updates,
- * deletions, folders to remove (deepest first), then late copies that replace a folder by a
- * file or the reverse.
+ * The steps, in order: folders to create (shallowest first, one by one), folder moves (one
+ * by one: a folder may hold the target of the next), file moves (in parallel), copies and
+ * updates (in parallel), then the guarded steps: deletions, folders to remove (deepest first),
+ * and late copies that replace a folder by a file or the reverse. A rename runs before any
+ * transfer, so an update of a renamed file finds it at its new name.
  *
  * @param input Listings, options and prior state.
  * @returns The plan.
@@ -198,7 +204,7 @@ function inodeOrigin(s: Entry, input: OneWayInput, split: Split): Entry | undefi
  *   dst: [],
  *   modifyWindow: 1, foldCase: false, checksum: false, delete: false,
  * });
- * assert.deepEqual(plan.ops.map((o) => o.op), ["copy"]);
+ * assert.deepEqual(plan.steps.map((s) => s.name), ["transfer"]);
  * ```
  */
 export function planOneWay(input: OneWayInput): Plan {
@@ -215,7 +221,7 @@ export function planOneWay(input: OneWayInput): Plan {
   const fileMoves: Extract<Op, { op: "move" }>[] = [];
   const deletes: Op[] = [];
   const rmdirs: Op[] = [];
-  const conflicts: Op[] = [];
+  const conflicts: Conflict[] = [];
   /** Destination keys (match form) that are replaced by the other kind of entry. */
   const replaced: string[] = [];
 
@@ -225,7 +231,7 @@ export function planOneWay(input: OneWayInput): Plan {
     if (s.kind !== d.kind) {
       if (!input.delete) {
         conflicts.push({
-          op: "conflict",
+          at: DST,
           key: d.key,
           message: `"${d.key}" is a ${d.kind === "dir" ? "folder" : "file"} in the destination ` +
             `but a ${
@@ -236,18 +242,11 @@ export function planOneWay(input: OneWayInput): Plan {
       }
       replaced.push(matchKey(d.key, input.foldCase));
       if (d.kind === "file") {
-        deletes.push({ op: "delete", key: d.key, size: d.size, expect: expectOf(d) });
-        late.push({ op: "mkdir", key: s.key, late: true });
+        deletes.push({ op: "delete", at: DST, key: d.key, size: d.size, expect: expectOf(d) });
+        late.push({ op: "mkdir", at: DST, key: s.key });
       } else {
-        rmdirs.push({ op: "rmdir", key: d.key });
-        late.push({
-          op: "copy",
-          key: s.key,
-          srcKey: s.key,
-          size: s.size,
-          mtime: s.mtime,
-          late: true,
-        });
+        rmdirs.push({ op: "rmdir", at: DST, key: d.key });
+        late.push(copyOf(s));
       }
       continue;
     }
@@ -286,7 +285,15 @@ export function planOneWay(input: OneWayInput): Plan {
       continue;
     }
     usedOrphans.add(from.key);
-    fileMoves.push({ op: "move", kind: "file", from: from.key, to: s.key, size: s.size, files: 1 });
+    fileMoves.push({
+      op: "move",
+      at: DST,
+      kind: "file",
+      from: from.key,
+      to: s.key,
+      size: s.size,
+      files: 1,
+    });
     if (!sameFile(s, from, { ...input, checksum: input.checksum && !!s.sha256 })) {
       transfers.push({
         ...copyOf(s),
@@ -304,20 +311,15 @@ export function planOneWay(input: OneWayInput): Plan {
       matchKey(k, input.foldCase) !== r && isWithin(matchKey(k, input.foldCase), r)
     );
 
-  const conflicted = conflicts.map((c) => matchKey(keyOf(c), input.foldCase));
+  const conflicted = conflicts.map((c) => matchKey(c.key, input.foldCase));
   for (const s of stillFresh) {
     // Below a conflict nothing can be placed until the conflict is resolved.
     if (conflicted.some((c) => isWithin(matchKey(s.key, input.foldCase), c))) continue;
     const isLate = underReplaced(s.key);
     if (s.kind === "dir") {
       if (movedDirTargets.some((t) => isWithin(s.key, t))) continue;
-      if (isLate) late.push({ op: "mkdir", key: s.key, late: true });
-      else mkdirs.push({ op: "mkdir", key: s.key });
-    } else {
-      const op: Op = copyOf(s);
-      if (isLate) late.push({ ...op, late: true });
-      else transfers.push(op);
-    }
+      (isLate ? late : mkdirs).push({ op: "mkdir", at: DST, key: s.key });
+    } else (isLate ? late : transfers).push(copyOf(s));
   }
 
   if (input.delete) {
@@ -325,8 +327,8 @@ export function planOneWay(input: OneWayInput): Plan {
       if (usedOrphans.has(o.key) || protectedKey(o.key)) continue;
       if (movedDirSources.some((m) => isWithin(o.key, m))) continue;
       if (o.kind === "file") {
-        deletes.push({ op: "delete", key: o.key, size: o.size, expect: expectOf(o) });
-      } else rmdirs.push({ op: "rmdir", key: o.key });
+        deletes.push({ op: "delete", at: DST, key: o.key, size: o.size, expect: expectOf(o) });
+      } else rmdirs.push({ op: "rmdir", at: DST, key: o.key });
     }
   }
 
@@ -334,10 +336,23 @@ export function planOneWay(input: OneWayInput): Plan {
   mkdirs.sort((a, b) => depth(keyOf(a)) - depth(keyOf(b)));
   rmdirs.sort((a, b) => depth(keyOf(b)) - depth(keyOf(a)));
   late.sort((a, b) => depth(keyOf(a)) - depth(keyOf(b)));
-  let ops: Op[] = [...mkdirs, ...moves, ...transfers, ...conflicts, ...deletes, ...rmdirs, ...late];
   // Where folders are only key prefixes they come and go with their files.
-  if (input.dstDirs === false) ops = ops.filter((o) => o.op !== "mkdir" && o.op !== "rmdir");
-  return { ops, destFiles: input.dst.filter((e) => e.kind === "file").length };
+  const dirs = input.dstDirs !== false;
+  const noDirs = (ops: Op[]) => dirs ? ops : ops.filter((o) => o.op !== "mkdir");
+  const steps: Step[] = [
+    { name: "mkdir", ops: dirs ? mkdirs : [], parallel: false },
+    { name: "move", ops: moves.filter((m) => m.kind === "dir"), parallel: false },
+    { name: "move", ops: moves.filter((m) => m.kind === "file"), parallel: true },
+    { name: "transfer", ops: transfers, parallel: true },
+    { name: "delete", ops: deletes, parallel: true, guarded: true },
+    { name: "rmdir", ops: dirs ? rmdirs : [], parallel: false, guarded: true },
+    { name: "late", ops: noDirs(late), parallel: false, guarded: true },
+  ];
+  return {
+    steps: steps.filter((s) => s.ops.length > 0),
+    conflicts,
+    destFiles: input.dst.filter((e) => e.kind === "file").length,
+  };
 }
 
 /** What the executor re-checks before it overwrites or deletes `d`. */
@@ -348,7 +363,9 @@ function expectOf(d: Entry): Expect {
 function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
   const op: Extract<Op, { op: "copy" }> = {
     op: "copy",
+    at: DST,
     key: s.key,
+    srcAt: SRC,
     srcKey: s.key,
     size: s.size,
     mtime: s.mtime,
@@ -409,6 +426,7 @@ function collapseDirMoves(
     if (taken.has(toM) || filesBelow.get(fromM) !== group.length) continue;
     out.push({
       op: "move",
+      at: DST,
       kind: "dir",
       from,
       to,

@@ -16,16 +16,21 @@ export interface Expect {
   etag?: string;
 }
 
-/** One step of a plan. Keys are destination keys. */
+/**
+ * One operation of a plan. Every operation names the member it acts on (`at`, an index into
+ * the job's locations); copies and updates also name the member they read from (`srcAt`).
+ * Keys are keys at `at`.
+ */
 export type Op =
-  | { op: "mkdir"; key: string; late?: boolean }
+  | { op: "mkdir"; at: number; key: string }
   | {
     op: "copy";
+    at: number;
     key: string;
+    srcAt: number;
     srcKey: string;
     size: number;
     mtime: number;
-    late?: boolean;
     /** The content's SHA-256 when known before the copy (stores may keep it). */
     sha256?: string;
     /** Permission bits of a local source, as listed. */
@@ -35,26 +40,83 @@ export type Op =
   }
   | {
     op: "update";
+    at: number;
     key: string;
+    srcAt: number;
     srcKey: string;
     size: number;
     mtime: number;
     expect: Expect;
-    late?: boolean;
     sha256?: string;
     mode?: number;
     mtimeNs?: number;
   }
-  | { op: "move"; kind: "file" | "dir"; from: string; to: string; size: number; files: number }
-  | { op: "delete"; key: string; size: number; expect: Expect }
-  | { op: "rmdir"; key: string }
-  | { op: "conflict"; key: string; message: string };
+  | {
+    op: "move";
+    at: number;
+    kind: "file" | "dir";
+    from: string;
+    to: string;
+    size: number;
+    files: number;
+  }
+  | { op: "delete"; at: number; key: string; size: number; expect: Expect }
+  | { op: "rmdir"; at: number; key: string };
+
+/** What the planner found it cannot do (reported and counted, never executed). */
+export interface Conflict {
+  at: number;
+  key: string;
+  message: string;
+}
+
+/**
+ * A group of operations the executor runs before the next step begins: in parallel, or one by
+ * one in the order given. The planner decides the order; the executor keeps it.
+ */
+export interface Step {
+  /** What the step does, for timings and messages (`mkdir`, `move`, `transfer`, `delete`…). */
+  name: string;
+  ops: Op[];
+  parallel: boolean;
+  /**
+   * Destructive steps (deletions, and what waits for them) are not run once an earlier
+   * operation has failed or the run holds deletions: a failed copy must never be followed by
+   * the deletion of what it would have replaced.
+   */
+  guarded?: boolean;
+}
 
 /** A plan and its counts. */
 export interface Plan {
-  ops: Op[];
+  steps: Step[];
+  conflicts: Conflict[];
   /** Files in the destination before the run (for the `--max-delete` percentage). */
   destFiles: number;
+}
+
+/**
+ * Every operation of a plan, in the order the executor runs its steps.
+ *
+ * @param plan The plan.
+ * @returns The operations.
+ */
+export function opsOf(plan: Pick<Plan, "steps">): Op[] {
+  return plan.steps.flatMap((s) => s.ops);
+}
+
+/**
+ * A plan without the operations `drop` selects (steps left empty are removed).
+ *
+ * @param plan The plan.
+ * @param drop Which operations to leave out.
+ * @returns A new plan.
+ */
+export function withoutOps(plan: Plan, drop: (op: Op) => boolean): Plan {
+  const steps = plan.steps
+    .map((s) => ({ ...s, ops: s.ops.filter((o) => !drop(o)) }))
+    .filter((s) => s.ops.length > 0);
+  return { ...plan, steps };
 }
 
 /** Counts of a plan by kind, as the summary reports them. */
@@ -70,11 +132,19 @@ export interface PlanCounts {
 /**
  * Count a plan's operations the way the summary does (a folder move counts its files).
  *
- * @param ops The plan's operations.
+ * @param plan The plan.
  * @returns Counts and the bytes to transfer.
  */
-export function countPlan(ops: readonly Op[]): PlanCounts {
-  const c: PlanCounts = { copied: 0, updated: 0, moved: 0, deleted: 0, conflicts: 0, bytes: 0 };
+export function countPlan(plan: Pick<Plan, "steps" | "conflicts">): PlanCounts {
+  const c: PlanCounts = {
+    copied: 0,
+    updated: 0,
+    moved: 0,
+    deleted: 0,
+    conflicts: plan.conflicts.length,
+    bytes: 0,
+  };
+  const ops = opsOf(plan);
   for (const o of ops) {
     if (o.op === "copy") {
       c.copied++;
@@ -84,7 +154,6 @@ export function countPlan(ops: readonly Op[]): PlanCounts {
       c.bytes += o.size;
     } else if (o.op === "move") c.moved += o.files;
     else if (o.op === "delete") c.deleted++;
-    else if (o.op === "conflict") c.conflicts++;
   }
   return c;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Entry } from "../../lib/backends/backend.ts";
 import { type OneWayInput, planOneWay, renameCandidates } from "../../lib/plan/one_way.ts";
-import { countPlan, type Op } from "../../lib/plan/types.ts";
+import { countPlan, type Op, type Plan } from "../../lib/plan/types.ts";
 
 const f = (key: string, size = 10, mtime = 1000, extra: Partial<Entry> = {}): Entry => ({
   key,
@@ -12,8 +12,18 @@ const f = (key: string, size = 10, mtime = 1000, extra: Partial<Entry> = {}): En
 });
 const d = (key: string): Entry => ({ key, kind: "dir", size: 0, mtime: 0 });
 
-function plan(src: Entry[], dst: Entry[], opts: Partial<OneWayInput> = {}): Op[] {
-  return planOneWay({
+/** A plan's operations in order, with the late ones marked, and its conflicts last. */
+type Planned = (Op & { late?: boolean }) | { op: "conflict"; key: string; message: string };
+
+function flat(p: Plan): Planned[] {
+  return [
+    ...p.steps.flatMap((s) => s.ops.map((o) => s.name === "late" ? { ...o, late: true } : o)),
+    ...p.conflicts.map((c) => ({ op: "conflict" as const, key: c.key, message: c.message })),
+  ];
+}
+
+function plan(src: Entry[], dst: Entry[], opts: Partial<OneWayInput> = {}): Planned[] {
+  return flat(planOneWay({
     src,
     dst,
     modifyWindow: 1,
@@ -21,10 +31,10 @@ function plan(src: Entry[], dst: Entry[], opts: Partial<OneWayInput> = {}): Op[]
     checksum: false,
     delete: false,
     ...opts,
-  }).ops;
+  }));
 }
 
-function summary(ops: Op[]): string[] {
+function summary(ops: Planned[]): string[] {
   return ops.map((o) =>
     o.op === "move"
       ? `move ${o.kind} ${o.from} -> ${o.to}`
@@ -185,11 +195,61 @@ Deno.test("renameCandidates() pairs new files with orphans of the same size only
   assert.deepEqual(got, { src: ["n1"], dst: ["o1"] });
 });
 
+const copy = (key: string, size: number): Op => ({
+  op: "copy",
+  at: 1,
+  key,
+  srcAt: 0,
+  srcKey: key,
+  size,
+  mtime: 1,
+});
+const move = (from: string, to: string, size: number, files: number): Op => ({
+  op: "move",
+  at: 1,
+  kind: "dir",
+  from,
+  to,
+  size,
+  files,
+});
+const del = (key: string): Op => ({
+  op: "delete",
+  at: 1,
+  key,
+  size: 1,
+  expect: { size: 1, mtime: 1 },
+});
+
 Deno.test("countPlan() counts a folder move by its files and transfers by bytes", () => {
-  const c = countPlan([
-    { op: "copy", key: "a", srcKey: "a", size: 5, mtime: 1 },
-    { op: "move", kind: "dir", from: "x", to: "y", size: 100, files: 4 },
-    { op: "delete", key: "z", size: 1, expect: { size: 1, mtime: 1 } },
+  const c = countPlan({
+    steps: [
+      { name: "move", parallel: false, ops: [move("x", "y", 100, 4)] },
+      { name: "transfer", parallel: true, ops: [copy("a", 5)] },
+      { name: "delete", parallel: true, ops: [del("z")], guarded: true },
+    ],
+    conflicts: [{ at: 1, key: "c", message: "no" }],
+  });
+  assert.deepEqual(c, { copied: 1, updated: 0, moved: 4, deleted: 1, conflicts: 1, bytes: 5 });
+});
+
+Deno.test("a rename and an edit in one run: the move step comes before the transfer step", () => {
+  const p = planOneWay({
+    src: [f("y", 12, 3000, { ino: 7, dev: 1 })],
+    dst: [f("x", 10, 1000)],
+    modifyWindow: 1,
+    foldCase: false,
+    checksum: false,
+    delete: true,
+    prior: { srcByInode: new Map([["7:1", { path: "x", size: 10, mtime: 1000 }]]) },
+  });
+  assert.deepEqual(p.steps.map((s) => [s.name, s.parallel, s.ops.map((o) => o.op)]), [
+    ["move", true, ["move"]],
+    ["transfer", true, ["update"]],
   ]);
-  assert.deepEqual(c, { copied: 1, updated: 0, moved: 4, deleted: 1, conflicts: 0, bytes: 5 });
+  // Every operation names the member it acts on; a transfer also the member it reads.
+  const update = p.steps[1]!.ops[0]!;
+  assert.equal(update.at, 1);
+  assert.equal(update.op === "update" && update.srcAt, 0);
+  assert.deepEqual(update.op === "update" && update.expect, { size: 10, mtime: 1000 });
 });

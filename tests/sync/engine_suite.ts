@@ -9,6 +9,7 @@ import { SafetyError } from "../../lib/errors.ts";
 import type { EventSink, SyncEvent } from "../../lib/execute/events.ts";
 import { StateStore } from "../../lib/state/store.ts";
 import { jobKey, syncOnce, type SyncOptions } from "../../lib/sync.ts";
+import { opsOf } from "../../lib/plan/types.ts";
 import { wrapBackend } from "../_wrap.ts";
 
 /** A source and a destination, with direct ways to change them behind ferry's back. */
@@ -171,7 +172,7 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
     assert.equal(await fx.dstBytesWritten(), before);
     // And the state followed the move: the next run is a no-op.
     const again = await run(fx, state, { delete: true });
-    assert.equal(again.plan.ops.length, 0);
+    assert.equal(opsOf(again.plan).length, 0);
   });
 
   t("--exclude and .ferryignore keep paths out of copies and deletions", async (fx, state) => {
@@ -240,7 +241,7 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
     assert.equal(await fx.read("dst", "a.txt"), "AAAA");
     // The hashes are cached: an unchanged pair needs no new hashing.
     r = await run(fx, state, { checksum: true });
-    assert.equal(r.plan.ops.length, 0);
+    assert.equal(opsOf(r.plan).length, 0);
   });
 
   t("losing the state is safe: nothing is re-sent and nothing is deleted", async (fx, state) => {
@@ -255,7 +256,7 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
         state: fresh,
         delete: true,
       });
-      assert.equal(r.plan.ops.length, 0);
+      assert.equal(opsOf(r.plan).length, 0);
       assert.equal(await fx.dstBytesWritten(), before);
       assert.equal(fresh.forJob(jobKey(fx.src, fx.dst)).count(fx.src.id), 2);
     } finally {
