@@ -22,7 +22,7 @@ import {
 import { countPlan, type Op, opsOf, type Plan, withoutOps } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
 import { sha256Stream } from "./state/hash.ts";
-import type { StateRow, StateStore, StateView } from "./state/store.ts";
+import type { HashRow, StateRow, StateStore, StateView } from "./state/store.ts";
 
 /** A limit on deletions: a number of files, or a percentage of the destination's files. */
 export type DeleteLimit = { count: number } | { percent: number };
@@ -221,7 +221,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     srcList.entries,
     dstList.entries,
     input,
-    rowsOf,
+    (id) => state?.hashes(id),
     sink,
     !!options.checksum,
   );
@@ -496,9 +496,9 @@ function needsPrior(input: OneWayInput): boolean {
 /** Hashes computed this run, per location id, for the state's cache. */
 type Hashed = Map<string, Entry[]>;
 
-function cachedHash(rows: Map<string, StateRow> | undefined, e: Entry): string | undefined {
+function cachedHash(rows: Map<string, HashRow> | undefined, e: Entry): string | undefined {
   const r = rows?.get(e.key);
-  if (r?.sha256 && r.size === e.size && r.mtime === e.mtime && r.ino === (e.ino ?? 0)) {
+  if (r && r.size === e.size && r.mtime === e.mtime && r.ino === (e.ino ?? 0)) {
     return r.sha256;
   }
   return undefined;
@@ -510,7 +510,7 @@ async function hashWhatIsNeeded(
   srcEntries: Entry[],
   dstEntries: Entry[],
   input: OneWayInput,
-  rowsOf: (id: string) => Map<string, StateRow> | undefined,
+  hashesOf: (id: string) => Map<string, HashRow> | undefined,
   sink: EventSink,
   afresh: boolean,
 ): Promise<Hashed> {
@@ -537,7 +537,7 @@ async function hashWhatIsNeeded(
     if (entries.length === 0) continue;
     // --checksum reads local content anew: a cache cannot prove a file unchanged (an edit that
     // kept size and time, or bytes corrupted in place).
-    const rows = afresh && b.localPath ? undefined : rowsOf(b.id);
+    const rows = afresh && b.localPath ? undefined : hashesOf(b.id);
     const fresh: Entry[] = [];
     await runPool(entries, 4, async (e) => {
       if (e.sha256) return; // the listing had it already
@@ -568,7 +568,7 @@ function rowOf(e: Entry, syncedAt: number, sha256?: string): StateRow {
     ino: e.ino ?? 0,
     dev: e.dev ?? 0,
     sha256: sha256 ?? e.sha256 ?? null,
-    etag: e.etag ?? null,
+    stamp: e.stamp ?? null,
     syncedAt,
   };
 }

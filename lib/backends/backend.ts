@@ -28,8 +28,12 @@ export interface Entry {
   mode?: number;
   /** SHA-256 in hex when the backend knows it without reading the content. */
   sha256?: string;
-  /** Object stores: the entity tag, which changes whenever the content is replaced. */
-  etag?: string;
+  /**
+   * An opaque version stamp, compared for equality only, that changes whenever the content
+   * may have (S3: the entity tag; memory: a write counter). The executor re-checks it before
+   * it overwrites or deletes; `list` and `stat` give the same stamp for the same version.
+   */
+  stamp?: string;
   /**
    * `"upload"`: the store kept no modification time (an object written by a tool that stores
    * none, such as `aws s3 sync`), so `mtime` is when it was uploaded: at or after the real one.
@@ -48,7 +52,7 @@ export interface Entry {
 export interface KnownFile {
   size: number;
   mtime: number;
-  etag: string | null;
+  stamp: string | null;
 }
 
 /** A path the listing could not read: counted as failed; nothing below it may be deleted. */

@@ -215,7 +215,7 @@ export class S3Backend implements Backend {
           mtime: o.LastModified?.getTime() ?? 0,
           mtimeKind: "upload",
         };
-        if (o.ETag) e.etag = o.ETag;
+        if (o.ETag) e.stamp = o.ETag;
         const cls = o.StorageClass ?? "STANDARD";
         if (ARCHIVE_CLASSES.has(cls)) {
           const rs = o.RestoreStatus;
@@ -224,7 +224,7 @@ export class S3Backend implements Backend {
           else if (restored === undefined) needHead.push(e); // the HEAD tells
         } else if (cls === "INTELLIGENT_TIERING") needHead.push(e);
         const known = options.known?.get(key);
-        if (known && known.size === e.size && known.etag !== null && known.etag === e.etag) {
+        if (known && known.size === e.size && known.stamp !== null && known.stamp === e.stamp) {
           e.mtime = known.mtime;
           delete e.mtimeKind;
         } else if (!needHead.includes(e)) {
@@ -334,7 +334,7 @@ export class S3Backend implements Backend {
       mtime: h.LastModified?.getTime() ?? 0,
       mtimeKind: "upload",
     };
-    if (h.ETag) e.etag = h.ETag;
+    if (h.ETag) e.stamp = h.ETag;
     this.#applyHead(e, h);
     return e;
   }
@@ -404,7 +404,7 @@ export class S3Backend implements Backend {
     }
     this.bytesUploaded += meta.size;
     const e: Entry = { key: checkKey(key), kind: "file", size: meta.size, mtime: meta.mtime };
-    if (etag) e.etag = etag;
+    if (etag) e.stamp = etag;
     if (meta.sha256) e.sha256 = meta.sha256;
     return e;
   }

@@ -157,7 +157,7 @@ export class Interrupted extends Error {
 
 function matches(e: Entry | undefined, expect: Expect): boolean {
   if (!e || e.kind !== "file" || e.size !== expect.size) return false;
-  if (expect.etag !== undefined && e.etag !== undefined) return e.etag === expect.etag;
+  if (expect.stamp !== undefined && e.stamp !== undefined) return e.stamp === expect.stamp;
   return e.mtime === expect.mtime;
 }
 

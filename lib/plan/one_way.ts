@@ -357,7 +357,9 @@ export function planOneWay(input: OneWayInput): Plan {
 
 /** What the executor re-checks before it overwrites or deletes `d`. */
 function expectOf(d: Entry): Expect {
-  return d.etag ? { size: d.size, mtime: d.mtime, etag: d.etag } : { size: d.size, mtime: d.mtime };
+  return d.stamp
+    ? { size: d.size, mtime: d.mtime, stamp: d.stamp }
+    : { size: d.size, mtime: d.mtime };
 }
 
 function copyOf(s: Entry): Extract<Op, { op: "copy" }> {

@@ -10,10 +10,11 @@ export interface Expect {
   size: number;
   mtime: number;
   /**
-   * Object stores: the entity tag, which changes whenever the object is replaced. When both
-   * sides have one it decides (a listing may carry the upload time, a HEAD the stored mtime).
+   * The entry's version stamp (S3: the entity tag), which changes whenever the content may
+   * have. When both sides have one it decides (a listing may carry the upload time, a HEAD the
+   * stored mtime).
    */
-  etag?: string;
+  stamp?: string;
 }
 
 /**

@@ -11,55 +11,116 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import * as nodePath from "node:path";
 import type { UploadJournal } from "../backends/backend.ts";
 
-/** What ferry last saw of one file at one location. */
+/** What a member held of one path when its job last agreed on it. */
 export interface StateRow {
   path: string;
   size: number;
   mtime: number;
   ino: number;
   dev: number;
+  /**
+   * Written only (the content's SHA-256, kept in the location's hash cache); rows read back
+   * carry null: the cache is read with {@linkcode StateView.hashes}.
+   */
   sha256: string | null;
-  /** Object stores: the ETag the object had, which proves `mtime` still applies to it. */
-  etag: string | null;
+  /**
+   * The entry's version stamp where the backend has one (S3: the ETag): proves `mtime` still
+   * applies to the entry (the time ferry wrote, where the listing does not show it).
+   */
+  stamp: string | null;
   /** When ferry last made this file agree with its peer (ms since epoch), 0 if never. */
   syncedAt: number;
 }
 
-/** A batch of changes for one location, applied in one transaction with the others. */
+/** A cached content hash: valid while size, time and inode are as they were. */
+export interface HashRow {
+  size: number;
+  mtime: number;
+  ino: number;
+  sha256: string;
+}
+
+/** A batch of changes for one member, applied in one transaction with the others. */
 export interface StateChanges {
   loc: string;
   upserts: StateRow[];
   deletes: string[];
   /** Folder renames: every row below `from/` moves below `to/`. */
   dirMoves?: { from: string; to: string }[];
-  /** Replace all of the location's rows with `upserts` (after a full listing). */
+  /** Replace all of the member's rows with `upserts` (after a full listing). */
   replaceAll?: boolean;
 }
 
-const SCHEMA_VERSION = 3;
+/**
+ * Schema 4: facts about a location (`seen`, the hash cache, shared by every job that uses the
+ * location) kept apart from facts about a job (`holds`: what each member held when the job
+ * last agreed; `agreed`: the agreed version of each path, with tombstones, for jobs of more
+ * than one writer). A one-way job's "in step" record is its two members' `holds` rows.
+ */
+const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS locations (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  files INTEGER
-);
-CREATE TABLE IF NOT EXISTS files (
-  loc INTEGER NOT NULL REFERENCES locations (id),
-  path TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  mtime INTEGER NOT NULL,
-  ino INTEGER NOT NULL DEFAULT 0,
-  dev INTEGER NOT NULL DEFAULT 0,
-  sha256 TEXT,
-  synced_at INTEGER NOT NULL DEFAULT 0,
-  etag TEXT,
+CREATE TABLE locations (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE seen (
+  loc INTEGER NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
+  ino INTEGER NOT NULL DEFAULT 0, sha256 TEXT NOT NULL,
   PRIMARY KEY (loc, path)
+) WITHOUT ROWID;
+CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL);
+CREATE TABLE members (
+  job INTEGER NOT NULL, loc INTEGER NOT NULL, pos INTEGER NOT NULL, files INTEGER,
+  PRIMARY KEY (job, loc)
+);
+CREATE TABLE agreed (
+  job INTEGER NOT NULL, path TEXT NOT NULL, ver INTEGER NOT NULL, kind TEXT NOT NULL,
+  size INTEGER NOT NULL, mtime INTEGER NOT NULL, sha256 TEXT,
+  PRIMARY KEY (job, path)
+) WITHOUT ROWID;
+CREATE TABLE holds (
+  job INTEGER NOT NULL, loc INTEGER NOT NULL, path TEXT NOT NULL, ver INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL, mtime INTEGER NOT NULL, ino INTEGER NOT NULL DEFAULT 0,
+  dev INTEGER NOT NULL DEFAULT 0, stamp TEXT, synced_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (job, loc, path)
 ) WITHOUT ROWID;
 `;
 
+/** Schema 3 kept one table of rows per location name (`job␟location` for a job's rows). */
+const FROM_V3 = `
+ALTER TABLE locations RENAME TO v3_locations;
+ALTER TABLE files RENAME TO v3_files;
+${SCHEMA}
+CREATE TEMP TABLE v3_names AS
+  SELECT id AS old,
+    CASE WHEN instr(name, char(31)) > 0 THEN substr(name, 1, instr(name, char(31)) - 1) END AS job,
+    CASE WHEN instr(name, char(31)) > 0 THEN substr(name, instr(name, char(31)) + 1) ELSE name END
+      AS loc,
+    files
+  FROM v3_locations;
+INSERT OR IGNORE INTO locations (name) SELECT loc FROM v3_names;
+INSERT OR IGNORE INTO jobs (key, kind) SELECT job, substr(job, 1, instr(job, ' ') - 1)
+  FROM v3_names WHERE job IS NOT NULL;
+-- Rows an older ferry kept for a location itself belong to no job: the first job that looks
+-- at the location adopts them (job 0).
+INSERT INTO members (job, loc, pos, files)
+  SELECT coalesce(j.id, 0), l.id, 0, n.files FROM v3_names n
+  JOIN locations l ON l.name = n.loc LEFT JOIN jobs j ON j.key = n.job;
+INSERT INTO holds (job, loc, path, size, mtime, ino, dev, stamp, synced_at)
+  SELECT coalesce(j.id, 0), l.id, f.path, f.size, f.mtime, f.ino, f.dev, f.etag, f.synced_at
+  FROM v3_files f JOIN v3_names n ON n.old = f.loc JOIN locations l ON l.name = n.loc
+  LEFT JOIN jobs j ON j.key = n.job;
+-- The hash cache is a fact about the location, whichever job computed it: no file is hashed
+-- again after the upgrade.
+INSERT OR REPLACE INTO seen (loc, path, size, mtime, ino, sha256)
+  SELECT l.id, f.path, f.size, f.mtime, f.ino, f.sha256
+  FROM v3_files f JOIN v3_names n ON n.old = f.loc JOIN locations l ON l.name = n.loc
+  WHERE f.sha256 IS NOT NULL ORDER BY f.synced_at;
+DROP TABLE v3_names;
+DROP TABLE v3_files;
+DROP TABLE v3_locations;
+`;
+
 /** The rows sorted by path (the same array when they already are). */
-function inPathOrder(rows: readonly StateRow[]): readonly StateRow[] {
+function inPathOrder<T extends { path: string }>(rows: readonly T[]): readonly T[] {
   let sorted = true;
   for (let i = 1; i < rows.length && sorted; i++) sorted = rows[i - 1]!.path <= rows[i]!.path;
   return sorted ? rows : [...rows].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -67,17 +128,21 @@ function inPathOrder(rows: readonly StateRow[]): readonly StateRow[] {
 
 /** Rows written by one multi-row statement: far fewer calls into SQLite per file. */
 const BATCH = 100;
-const COLUMNS = 9;
+
+/** The job that rows of an older ferry, kept per location, belong to until a job adopts them. */
+const NO_JOB = 0;
 
 /**
- * The state of one sync job (or several: rows are keyed by location id).
+ * The state database: locations, the jobs over them, and what each job last agreed.
  *
  * @example Open an in-memory store
  * ```ts
  * import assert from "node:assert/strict";
  * const store = StateStore.open(":memory:");
- * store.apply([{ loc: "L", upserts: [{ path: "a", size: 1, mtime: 2, ino: 3, dev: 4, sha256: null, etag: null, syncedAt: 5 }], deletes: [] }]);
- * assert.deepEqual(store.count("L"), 1);
+ * const job = store.forJob("sync L > M");
+ * job.apply([{ loc: "L", upserts: [{ path: "a", size: 1, mtime: 2, ino: 3, dev: 4, sha256: "ab", stamp: null, syncedAt: 5 }], deletes: [] }]);
+ * assert.equal(job.count("L"), 1);
+ * assert.equal(job.hashes("L").get("a")?.sha256, "ab");
  * store.close();
  * ```
  */
@@ -123,14 +188,19 @@ export class StateStore implements UploadJournal {
       if (version < SCHEMA_VERSION) {
         db.exec("BEGIN");
         if (version === 0) db.exec(SCHEMA);
-        if (version === 1) db.exec("ALTER TABLE files ADD COLUMN etag TEXT");
-        // Version 3 keeps each location's row count, so that a run that changed nothing can
-        // check the state without counting rows; NULL until the next write.
-        if (version >= 1 && version < 3) db.exec("ALTER TABLE locations ADD COLUMN files INTEGER");
+        else {
+          // Older schemas are brought to 3 first, then moved to 4.
+          if (version === 1) db.exec("ALTER TABLE files ADD COLUMN etag TEXT");
+          if (version < 3) db.exec("ALTER TABLE locations ADD COLUMN files INTEGER");
+          db.exec(FROM_V3);
+        }
         db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         db.exec("COMMIT");
       }
     } catch (err) {
+      try {
+        db.exec("ROLLBACK");
+      } catch { /* no transaction */ }
       db.close();
       throw err;
     }
@@ -146,101 +216,163 @@ export class StateStore implements UploadJournal {
     return s;
   }
 
-  /**
-   * How many files of a location are recorded.
-   *
-   * @param loc Location id.
-   * @returns The row count.
-   */
-  count(loc: string): number {
-    const id = this.#locId(loc, false);
-    if (id === undefined) return 0;
-    const r = this.#stmt(
-      "SELECT coalesce(files, (SELECT count(*) FROM files WHERE loc = ?1)) AS n FROM locations WHERE id = ?1",
-    ).get(id) as { n: number };
-    return r.n;
-  }
+  #ids = new Map<string, number>();
 
-  #locIds = new Map<string, number>();
-
-  /** The integer id of a location name, created on first write. */
-  #locId(loc: string, create: true): number;
-  #locId(loc: string, create: false): number | undefined;
-  #locId(loc: string, create: boolean): number | undefined {
-    const known = this.#locIds.get(loc);
+  /** The integer id of a location (or, with `table` "jobs", a job), created on first use. */
+  #id(table: "locations" | "jobs", name: string, kind = ""): number {
+    const cacheKey = `${table}\u0000${name}`;
+    const known = this.#ids.get(cacheKey);
     if (known !== undefined) return known;
-    const row = this.#stmt("SELECT id FROM locations WHERE name = ?").get(loc) as
+    const col = table === "jobs" ? "key" : "name";
+    const row = this.#stmt(`SELECT id FROM ${table} WHERE ${col} = ?`).get(name) as
       | { id: number }
       | undefined;
-    let id = row?.id;
-    if (id === undefined && create) {
-      id = Number(this.#stmt("INSERT INTO locations (name) VALUES (?)").run(loc).lastInsertRowid);
-    }
-    if (id !== undefined) this.#locIds.set(loc, id);
+    const id = row?.id ?? Number(
+      table === "jobs"
+        ? this.#stmt("INSERT INTO jobs (key, kind) VALUES (?, ?)").run(name, kind).lastInsertRowid
+        : this.#stmt("INSERT INTO locations (name) VALUES (?)").run(name).lastInsertRowid,
+    );
+    this.#ids.set(cacheKey, id);
     return id;
   }
 
-  /**
-   * Every row of a location.
-   *
-   * @param loc Location id.
-   * @returns Rows keyed by path.
-   */
-  rows(loc: string): Map<string, StateRow> {
+  /** @internal The ids of a job and one of its members (a member row made on first use). */
+  member(job: string, loc: string): { job: number; loc: number } {
+    const ids = { job: this.#id("jobs", job, job.split(" ")[0]), loc: this.#id("locations", loc) };
+    this.#stmt(
+      "INSERT OR IGNORE INTO members (job, loc, pos, files) VALUES (?, ?, " +
+        "(SELECT count(*) FROM members WHERE job = ?1), NULL)",
+    ).run(ids.job, ids.loc);
+    return ids;
+  }
+
+  /** @internal How many files a member holds. */
+  count(ids: { job: number; loc: number }): number {
+    const r = this.#stmt(
+      `SELECT coalesce(files, (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2)) AS n
+       FROM members WHERE job = ?1 AND loc = ?2`,
+    ).get(ids.job, ids.loc) as { n: number } | undefined;
+    return r?.n ?? 0;
+  }
+
+  /** @internal Every row a member holds. */
+  rows(ids: { job: number; loc: number }): Map<string, StateRow> {
     const out = new Map<string, StateRow>();
-    const id = this.#locId(loc, false);
-    if (id === undefined) return out;
     // One JSON string for all rows is about 3x faster than an object per row from SQLite.
     const r = this.#stmt(
-      `SELECT json_group_array(json_array(path, size, mtime, ino, dev, sha256, synced_at, etag))
-       AS j FROM files WHERE loc = ?`,
-    ).get(id) as { j: string };
-    for (const [path, size, mtime, ino, dev, sha256, syncedAt, etag] of JSON.parse(r.j)) {
-      out.set(path, { path, size, mtime, ino, dev, sha256, syncedAt, etag });
+      `SELECT json_group_array(json_array(path, size, mtime, ino, dev, synced_at, stamp))
+       AS j FROM holds WHERE job = ? AND loc = ?`,
+    ).get(ids.job, ids.loc) as { j: string };
+    for (const [path, size, mtime, ino, dev, syncedAt, stamp] of JSON.parse(r.j)) {
+      out.set(path, { path, size, mtime, ino, dev, sha256: null, syncedAt, stamp });
     }
     return out;
   }
 
-  /**
-   * Apply changes for one or more locations in a single transaction.
-   *
-   * @param changes One batch a location.
-   */
-  apply(changes: StateChanges[]): void {
-    const upsertSql = (n: number) =>
-      `INSERT INTO files (loc, path, size, mtime, ino, dev, sha256, synced_at, etag) VALUES ` +
-      Array(n).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ") +
-      ` ON CONFLICT (loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
-         ino = excluded.ino, dev = excluded.dev, sha256 = excluded.sha256, etag = excluded.etag,
-         synced_at = max(files.synced_at, excluded.synced_at)`;
-    const del = this.#stmt("DELETE FROM files WHERE loc = ? AND path = ?");
-    this.transaction(() => {
-      for (const c of changes) {
-        const loc = this.#locId(c.loc, true);
-        if (c.replaceAll) this.#stmt("DELETE FROM files WHERE loc = ?").run(loc);
-        for (const p of c.deletes) del.run(loc, p);
-        for (const m of c.dirMoves ?? []) {
-          // SQLite's substr counts code points, not UTF-16 units.
-          const n = [...m.from].length;
-          this.#stmt(
-            `UPDATE OR REPLACE files SET path = ? || substr(path, ?) WHERE loc = ? AND substr(path, 1, ?) = ?`,
-          ).run(m.to + "/", n + 2, loc, n + 1, m.from + "/");
-        }
-        const args: (string | number | null)[] = [];
-        const flush = (rows: number) => {
-          this.#stmt(upsertSql(rows)).run(...args);
-          args.length = 0;
-        };
-        // In key order, rows land next to each other in the B-tree: about 30% faster.
-        for (const r of inPathOrder(c.upserts)) {
-          args.push(loc, r.path, r.size, r.mtime, r.ino, r.dev, r.sha256, r.syncedAt, r.etag);
-          if (args.length === BATCH * COLUMNS) flush(BATCH);
-        }
-        if (args.length > 0) flush(args.length / COLUMNS);
-        this.#stmt(
-          "UPDATE locations SET files = (SELECT count(*) FROM files WHERE loc = ?1) WHERE id = ?1",
-        ).run(loc);
+  /** @internal The hash cache of a location. */
+  hashes(loc: number): Map<string, HashRow> {
+    const out = new Map<string, HashRow>();
+    const r = this.#stmt(
+      "SELECT json_group_array(json_array(path, size, mtime, ino, sha256)) AS j FROM seen WHERE loc = ?",
+    ).get(loc) as { j: string };
+    for (const [path, size, mtime, ino, sha256] of JSON.parse(r.j)) {
+      out.set(path, { size, mtime, ino, sha256 });
+    }
+    return out;
+  }
+
+  /** @internal Apply one member's changes (inside a transaction). */
+  applyMember(ids: { job: number; loc: number }, c: StateChanges): void {
+    const { job, loc } = ids;
+    if (c.replaceAll) this.#stmt("DELETE FROM holds WHERE job = ? AND loc = ?").run(job, loc);
+    const delHold = this.#stmt("DELETE FROM holds WHERE job = ? AND loc = ? AND path = ?");
+    const delSeen = this.#stmt("DELETE FROM seen WHERE loc = ? AND path = ?");
+    for (const p of c.deletes) {
+      delHold.run(job, loc, p);
+      delSeen.run(loc, p);
+    }
+    for (const m of c.dirMoves ?? []) {
+      // SQLite's substr counts code points, not UTF-16 units.
+      const n = [...m.from].length;
+      this.#stmt(
+        `UPDATE OR REPLACE holds SET path = ? || substr(path, ?)
+         WHERE job = ? AND loc = ? AND substr(path, 1, ?) = ?`,
+      ).run(m.to + "/", n + 2, job, loc, n + 1, m.from + "/");
+      this.#stmt(
+        `UPDATE OR REPLACE seen SET path = ? || substr(path, ?) WHERE loc = ? AND substr(path, 1, ?) = ?`,
+      ).run(m.to + "/", n + 2, loc, n + 1, m.from + "/");
+    }
+    const rows = inPathOrder(c.upserts);
+    this.#batched(
+      rows,
+      7,
+      (n) =>
+        `INSERT INTO holds (job, loc, path, size, mtime, ino, dev, stamp, synced_at) VALUES ` +
+        Array(n).fill(`(${job}, ${loc}, ?, ?, ?, ?, ?, ?, ?)`).join(", ") +
+        ` ON CONFLICT (job, loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
+           ino = excluded.ino, dev = excluded.dev, stamp = excluded.stamp,
+           synced_at = max(holds.synced_at, excluded.synced_at)`,
+      (r, args) => args.push(r.path, r.size, r.mtime, r.ino, r.dev, r.stamp, r.syncedAt),
+    );
+    this.#batched(
+      rows.filter((r) => r.sha256 !== null),
+      5,
+      (n) =>
+        `INSERT OR REPLACE INTO seen (loc, path, size, mtime, ino, sha256) VALUES ` +
+        Array(n).fill(`(${loc}, ?, ?, ?, ?, ?)`).join(", "),
+      (r, args) => args.push(r.path, r.size, r.mtime, r.ino, r.sha256),
+    );
+    this.#stmt(
+      `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2)
+       WHERE job = ?1 AND loc = ?2`,
+    ).run(job, loc);
+  }
+
+  /** Run a multi-row statement over `rows`, `BATCH` rows at a time. */
+  #batched(
+    rows: readonly StateRow[],
+    perRow: number,
+    sql: (n: number) => string,
+    push: (r: StateRow, args: (string | number | null)[]) => void,
+  ): void {
+    const args: (string | number | null)[] = [];
+    for (const r of rows) {
+      push(r, args);
+      if (args.length === BATCH * perRow) {
+        this.#stmt(sql(BATCH)).run(...args);
+        args.length = 0;
       }
+    }
+    if (args.length > 0) this.#stmt(sql(args.length / perRow)).run(...args);
+  }
+
+  /**
+   * @internal Give a job's member the rows an older ferry kept for the location itself (no
+   * job), when the member has none: the first job to look at a location after an upgrade
+   * starts from them, so nothing is copied or hashed again.
+   */
+  adopt(ids: { job: number; loc: number }): void {
+    if (ids.job === NO_JOB) return;
+    const has = this.#stmt("SELECT 1 FROM holds WHERE job = ? AND loc = ? LIMIT 1").get(
+      ids.job,
+      ids.loc,
+    );
+    if (has) return;
+    const legacy = this.#stmt("SELECT 1 FROM holds WHERE job = ? AND loc = ? LIMIT 1").get(
+      NO_JOB,
+      ids.loc,
+    );
+    if (!legacy) return;
+    this.transaction(() => {
+      this.#stmt(
+        `INSERT INTO holds (job, loc, path, ver, size, mtime, ino, dev, stamp, synced_at)
+         SELECT ?, loc, path, ver, size, mtime, ino, dev, stamp, synced_at FROM holds
+         WHERE job = ? AND loc = ?`,
+      ).run(ids.job, NO_JOB, ids.loc);
+      this.#stmt(
+        `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2)
+         WHERE job = ?1 AND loc = ?2`,
+      ).run(ids.job, ids.loc);
     });
   }
 
@@ -280,30 +412,6 @@ export class StateStore implements UploadJournal {
   }
 
   /**
-   * Give location `to` a copy of location `from`'s rows, when `to` has none yet and `from`
-   * has some: a job's first look at a location adopts what an older ferry kept for the
-   * location itself (schema 3 kept rows per location, not per job).
-   *
-   * @param from The location name rows were kept under.
-   * @param to The new name.
-   */
-  adoptRows(from: string, to: string): void {
-    if (this.#locId(to, false) !== undefined) return;
-    const old = this.#locId(from, false);
-    if (old === undefined) return;
-    this.transaction(() => {
-      const id = this.#locId(to, true);
-      this.#stmt(
-        `INSERT INTO files (loc, path, size, mtime, ino, dev, sha256, synced_at, etag)
-         SELECT ?, path, size, mtime, ino, dev, sha256, synced_at, etag FROM files WHERE loc = ?`,
-      ).run(id, old);
-      this.#stmt(
-        "UPDATE locations SET files = (SELECT count(*) FROM files WHERE loc = ?1) WHERE id = ?1",
-      ).run(id);
-    });
-  }
-
-  /**
    * The state of one job: the same calls, with each location's rows kept apart per job.
    *
    * @param job The job's key (its kind and members).
@@ -332,7 +440,7 @@ export class StateStore implements UploadJournal {
       this.#db.exec("COMMIT");
     } catch (err) {
       this.#db.exec("ROLLBACK");
-      this.#locIds.clear(); // ids made inside the rolled-back transaction are gone
+      this.#ids.clear(); // ids made inside the rolled-back transaction are gone
       throw err;
     } finally {
       this.#depth--;
@@ -346,24 +454,29 @@ export class StateStore implements UploadJournal {
   }
 }
 
-/** What the sync engine reads and writes: a job's rows, and the upload journal. */
+/** What the sync engine reads and writes: a job's rows, the hash cache, the upload journal. */
 export interface StateView extends UploadJournal {
+  /** What a member held when the job last agreed. */
   rows(loc: string): Map<string, StateRow>;
+  /** How many files a member held. */
   count(loc: string): number;
+  /** The location's hash cache (shared by every job that uses the location). */
+  hashes(loc: string): Map<string, HashRow>;
   apply(changes: StateChanges[]): void;
   transaction(fn: () => void): void;
 }
 
 /**
- * One job's view of the state. Rows are facts about a location *as this job last agreed it*
- * (the rename proofs and "in step" records): two jobs sharing a folder (`A → B` and `A → C`)
- * no longer overwrite each other's rows, which made the second refuse a rename as a mass
- * deletion. Open uploads stay keyed by location (they are the store's, whoever started them).
+ * One job's view of the state. `holds` rows are facts about a member *as this job last agreed
+ * it* (the rename proofs and "in step" records): two jobs sharing a folder (`A → B` and
+ * `A → C`) never overwrite each other's rows, which once made the second refuse a rename as a
+ * mass deletion. The hash cache is the location's, whichever job filled it. Open uploads stay
+ * keyed by location (they are the store's, whoever started them).
  */
 export class JobState implements StateView {
   readonly store: StateStore;
   readonly job: string;
-  #adopted = new Set<string>();
+  #members = new Map<string, { job: number; loc: number }>();
 
   /**
    * @param store The database.
@@ -374,25 +487,34 @@ export class JobState implements StateView {
     this.job = job;
   }
 
-  #name(loc: string): string {
-    const name = `${this.job}\u001f${loc}`;
-    if (!this.#adopted.has(loc)) {
-      this.#adopted.add(loc);
-      this.store.adoptRows(loc, name);
+  #ids(loc: string): { job: number; loc: number } {
+    let ids = this.#members.get(loc);
+    if (!ids) {
+      ids = this.store.member(this.job, loc);
+      this.store.adopt(ids);
+      this.#members.set(loc, ids);
     }
-    return name;
+    return ids;
   }
 
   rows(loc: string): Map<string, StateRow> {
-    return this.store.rows(this.#name(loc));
+    return this.store.rows(this.#ids(loc));
   }
 
   count(loc: string): number {
-    return this.store.count(this.#name(loc));
+    return this.store.count(this.#ids(loc));
+  }
+
+  hashes(loc: string): Map<string, HashRow> {
+    return this.store.hashes(this.#ids(loc).loc);
   }
 
   apply(changes: StateChanges[]): void {
-    this.store.apply(changes.map((c) => ({ ...c, loc: this.#name(c.loc) })));
+    // Members are known before the transaction: ids made inside one that rolls back are gone.
+    const ids = changes.map((c) => this.#ids(c.loc));
+    this.store.transaction(() => {
+      changes.forEach((c, i) => this.store.applyMember(ids[i]!, c));
+    });
   }
 
   transaction(fn: () => void): void {

@@ -10,14 +10,15 @@ const row = (path: string, extra: Partial<StateRow> = {}): StateRow => ({
   ino: 3,
   dev: 4,
   sha256: null,
-  etag: null,
+  stamp: null,
   syncedAt: 5,
   ...extra,
 });
 
-Deno.test("StateStore keeps rows per location and applies changes in one transaction", () => {
-  const s = StateStore.open(":memory:");
+Deno.test("StateStore keeps rows per job and member and applies changes in one transaction", () => {
+  const store = StateStore.open(":memory:");
   try {
+    const s = store.forJob("sync A > B");
     s.apply([
       {
         loc: "A",
@@ -57,7 +58,77 @@ Deno.test("StateStore keeps rows per location and applies changes in one transac
     assert.equal(s.rows("A").has("ok"), false);
     assert.equal(s.count("A"), 1, "a rolled-back batch leaves the count alone");
   } finally {
-    s.close();
+    store.close();
+  }
+});
+
+Deno.test("StateStore: two jobs sharing a location keep their own rows and share its hash cache", () => {
+  const store = StateStore.open(":memory:");
+  try {
+    const ab = store.forJob("sync A > B");
+    const ac = store.forJob("sync A > C");
+    ab.apply([{ loc: "A", upserts: [row("x", { sha256: "aa", ino: 7 })], deletes: [] }]);
+    ac.apply([{ loc: "A", upserts: [row("y", { ino: 8 })], deletes: [] }]);
+    assert.deepEqual([...ab.rows("A").keys()], ["x"]);
+    assert.deepEqual([...ac.rows("A").keys()], ["y"]);
+    // A hash is a fact about the location: every job reads it.
+    assert.deepEqual(ac.hashes("A").get("x"), { size: 1, mtime: 2, ino: 7, sha256: "aa" });
+    // A file deleted at the location takes its cached hash with it.
+    ab.apply([{ loc: "A", upserts: [], deletes: ["x"] }]);
+    assert.equal(ac.hashes("A").has("x"), false);
+  } finally {
+    store.close();
+  }
+});
+
+/** A schema 3 database as ferry 0.x wrote it: rows per location name (`job␟loc` for jobs). */
+function writeV3(path: string): void {
+  const db = new DatabaseSync(path);
+  db.exec(`
+    CREATE TABLE locations (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, files INTEGER);
+    CREATE TABLE files (
+      loc INTEGER NOT NULL REFERENCES locations (id), path TEXT NOT NULL, size INTEGER NOT NULL,
+      mtime INTEGER NOT NULL, ino INTEGER NOT NULL DEFAULT 0, dev INTEGER NOT NULL DEFAULT 0,
+      sha256 TEXT, synced_at INTEGER NOT NULL DEFAULT 0, etag TEXT, PRIMARY KEY (loc, path)
+    ) WITHOUT ROWID;
+    CREATE TABLE uploads (loc TEXT NOT NULL, key TEXT NOT NULL, upload_id TEXT NOT NULL PRIMARY KEY, started INTEGER NOT NULL);
+    INSERT INTO locations (id, name, files) VALUES
+      (1, 'sync A > B' || char(31) || 'A', 2), (2, 'sync A > B' || char(31) || 'B', 2), (3, 'L', 1);
+    INSERT INTO files VALUES
+      (1, 'x', 1, 2, 3, 4, 'aa', 5, NULL), (1, 'y', 1, 2, 6, 4, NULL, 5, NULL),
+      (2, 'x', 1, 2, 0, 0, NULL, 5, '"e1"'), (2, 'y', 1, 2, 0, 0, NULL, 5, '"e2"'),
+      (3, 'old', 7, 8, 9, 4, 'bb', 5, NULL);
+    INSERT INTO uploads VALUES ('B', 'k', 'u1', 1);
+    PRAGMA user_version = 3;
+  `);
+  db.close();
+}
+
+Deno.test("StateStore migrates schema 3 to 4: job rows, legacy rows, hash cache and uploads kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "state.db");
+    writeV3(path);
+    const store = StateStore.open(path);
+    const job = store.forJob("sync A > B");
+    assert.deepEqual([...job.rows("A").keys()].sort(), ["x", "y"]);
+    assert.equal(job.rows("B").get("x")?.stamp, '"e1"');
+    assert.equal(job.count("B"), 2);
+    assert.equal(job.hashes("A").get("x")?.sha256, "aa", "no file is hashed again");
+    // Rows an older ferry kept for a location itself go to the first job that uses it.
+    const other = store.forJob("sync L > M");
+    assert.deepEqual([...other.rows("L").keys()], ["old"]);
+    assert.equal(other.hashes("L").get("old")?.sha256, "bb");
+    assert.deepEqual(store.list("B"), [{ key: "k", id: "u1" }]);
+    store.close();
+    const db = new DatabaseSync(path);
+    assert.equal(
+      (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+      4,
+    );
+    db.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -66,35 +137,38 @@ Deno.test("StateStore.open() creates folders, survives reopening and refuses a n
   try {
     const path = join(dir, "nested", "state.db");
     const s = StateStore.open(path);
-    s.apply([{ loc: "A", upserts: [row("x", { sha256: "ab" })], deletes: [] }]);
+    s.forJob("j").apply([{ loc: "A", upserts: [row("x", { sha256: "ab" })], deletes: [] }]);
     s.close();
     const again = StateStore.open(path);
-    assert.equal(again.rows("A").get("x")?.sha256, "ab");
+    assert.equal(again.forJob("j").hashes("A").get("x")?.sha256, "ab");
     again.close();
     const db = new DatabaseSync(path);
     db.exec("PRAGMA user_version = 99");
     db.close();
     assert.throws(() => StateStore.open(path), /newer ferry/);
-    // A version 1 database (no etag, no row count) is migrated in place, rows kept.
-    const v1 = new DatabaseSync(path);
-    v1.exec(
-      "PRAGMA user_version = 1; ALTER TABLE files DROP COLUMN etag; ALTER TABLE locations DROP COLUMN files;",
-    );
-    v1.close();
-    const migrated = StateStore.open(path);
-    assert.equal(migrated.rows("A").get("x")?.sha256, "ab");
-    assert.equal(migrated.rows("A").get("x")?.etag, null);
-    assert.equal(migrated.count("A"), 1, "a migrated store counts rows it has no count for");
-    migrated.apply([{ loc: "A", upserts: [row("y")], deletes: [] }]);
-    assert.equal(migrated.count("A"), 2);
-    migrated.close();
-    // Version 2 (no row count) too.
-    const v2 = new DatabaseSync(path);
-    v2.exec("PRAGMA user_version = 2; ALTER TABLE locations DROP COLUMN files;");
-    v2.close();
-    const fromV2 = StateStore.open(path);
-    assert.equal(fromV2.count("A"), 2);
-    fromV2.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("StateStore migrates schemas 1 and 2 through 3 to 4, rows kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const version of [1, 2]) {
+      const path = join(dir, `v${version}.db`);
+      writeV3(path);
+      const db = new DatabaseSync(path);
+      db.exec(
+        `PRAGMA user_version = ${version}; ALTER TABLE locations DROP COLUMN files;` +
+          (version === 1 ? " ALTER TABLE files DROP COLUMN etag;" : ""),
+      );
+      db.close();
+      const store = StateStore.open(path);
+      const job = store.forJob("sync A > B");
+      assert.equal(job.count("A"), 2, `from ${version}: counts rows it had no count for`);
+      assert.equal(job.hashes("A").get("x")?.sha256, "aa");
+      store.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -433,36 +433,73 @@ Deno.test("two jobs sharing a source (A -> B, A -> C) keep their own state: both
   }
 });
 
-Deno.test("a state kept per location by an older ferry is adopted: nothing is hashed or copied again", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferry-adopt-" });
-  try {
-    const src = join(dir, "src");
-    const dst = join(dir, "dst");
-    for (let i = 0; i < 5; i++) await put(src, `d/f${i}.bin`, `content ${i}`.repeat(100));
-    const path = join(dir, "state.db");
-    let state = StateStore.open(path);
-    await syncOnce(new LocalBackend(src), new LocalBackend(dst), { sink: new Recorder(), state });
-    state.close();
-    // What schema 3 kept: rows under each location's own name, no job in it.
-    const db = new DatabaseSync(path);
-    db.exec(
-      "UPDATE locations SET name = substr(name, instr(name, char(31)) + 1) WHERE instr(name, char(31)) > 0",
-    );
-    db.close();
-    state = StateStore.open(path);
-    await Deno.rename(join(src, "d"), join(src, "renamed"));
-    const noReads = wrapBackend(new LocalBackend(src), {
-      read: () => Promise.reject(new Error("content was read")),
-    });
-    const r = await syncOnce(noReads, new LocalBackend(dst), {
-      sink: new Recorder(),
-      state,
-      delete: true,
-    });
-    state.close();
-    assert.equal(r.summary.failed, 0, JSON.stringify(r.failures));
-    assert.deepEqual([r.summary.moved, r.summary.copied, r.summary.updated], [5, 0, 0]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+/**
+ * Rewrite a schema 4 database as schema 3 kept it: one `files` table of rows per location name
+ * (`job␟location` for a job's rows; with `perLocation`, the location's own name, as before
+ * jobs), hashes inline.
+ */
+function rewriteAsV3(path: string, perLocation: boolean): void {
+  const db = new DatabaseSync(path);
+  db.exec(`
+    CREATE TABLE v3l (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, files INTEGER);
+    INSERT INTO v3l (name, files)
+      SELECT ${perLocation ? "l.name" : "j.key || char(31) || l.name"}, m.files
+      FROM members m JOIN jobs j ON j.id = m.job JOIN locations l ON l.id = m.loc;
+    CREATE TABLE v3f (
+      loc INTEGER NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
+      ino INTEGER NOT NULL DEFAULT 0, dev INTEGER NOT NULL DEFAULT 0, sha256 TEXT,
+      synced_at INTEGER NOT NULL DEFAULT 0, etag TEXT, PRIMARY KEY (loc, path)) WITHOUT ROWID;
+    INSERT INTO v3f SELECT v.id, h.path, h.size, h.mtime, h.ino, h.dev, s.sha256, h.synced_at, h.stamp
+      FROM holds h JOIN jobs j ON j.id = h.job JOIN locations l ON l.id = h.loc
+      JOIN v3l v ON v.name = ${perLocation ? "l.name" : "j.key || char(31) || l.name"}
+      LEFT JOIN seen s ON s.loc = h.loc AND s.path = h.path;
+    DROP TABLE holds; DROP TABLE seen; DROP TABLE agreed; DROP TABLE members; DROP TABLE jobs;
+    DROP TABLE locations;
+    ALTER TABLE v3l RENAME TO locations; ALTER TABLE v3f RENAME TO files;
+    PRAGMA user_version = 3;
+  `);
+  db.close();
+}
+
+for (const perLocation of [false, true]) {
+  Deno.test(
+    `a schema 3 state (rows kept per ${
+      perLocation ? "location" : "job"
+    }) is upgraded: after a rename nothing is read or copied`,
+    async () => {
+      const dir = await Deno.makeTempDir({ prefix: "ferry-adopt-" });
+      try {
+        const src = join(dir, "src");
+        const dst = join(dir, "dst");
+        for (let i = 0; i < 5; i++) await put(src, `d/f${i}.bin`, `content ${i}`.repeat(100));
+        const path = join(dir, "state.db");
+        let state = StateStore.open(path);
+        await syncOnce(new LocalBackend(src), new LocalBackend(dst), {
+          sink: new Recorder(),
+          state,
+        });
+        state.close();
+        rewriteAsV3(path, perLocation);
+        state = StateStore.open(path);
+        await Deno.rename(join(src, "d"), join(src, "renamed"));
+        const noReads = wrapBackend(new LocalBackend(src), {
+          read: () => Promise.reject(new Error("content was read")),
+        });
+        const r = await syncOnce(noReads, new LocalBackend(dst), {
+          sink: new Recorder(),
+          state,
+          delete: true,
+        });
+        state.close();
+        assert.equal(r.summary.failed, 0, JSON.stringify(r.failures));
+        assert.deepEqual([r.summary.moved, r.summary.copied, r.summary.updated], [5, 0, 0]);
+        const db = new DatabaseSync(path);
+        const v = db.prepare("PRAGMA user_version").get() as { user_version: number };
+        db.close();
+        assert.equal(v.user_version, 4);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+}
