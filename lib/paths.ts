@@ -178,3 +178,52 @@ export function tempOwner(name: string): number | undefined {
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 const randomPool = new Uint8Array(6 << 10);
 let randomAt = randomPool.length;
+
+/**
+ * The smallest set of subtrees that covers `under`: duplicates and keys inside another are
+ * dropped, and a scope that contains the root (`""`) is the whole tree (undefined).
+ *
+ * @param under Keys of folders or files.
+ * @returns Sorted disjoint keys, or undefined for the whole tree.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(normaliseScope(["a/b", "a", "c/d"]), ["a", "c/d"]);
+ * assert.equal(normaliseScope(["a", ""]), undefined);
+ * ```
+ */
+export function normaliseScope(under: readonly string[] | undefined): string[] | undefined {
+  if (!under || under.includes("")) return undefined;
+  const sorted = [...new Set(under)].sort();
+  const out: string[] = [];
+  for (const k of sorted) if (!out.some((o) => isWithin(k, o))) out.push(k);
+  return out;
+}
+
+/**
+ * Whether a key belongs to a scoped listing: at or below one of the subtrees, or a folder
+ * that leads to one.
+ *
+ * @param key The key.
+ * @param scope Disjoint subtrees (see {@linkcode normaliseScope}); undefined is everything.
+ * @returns True when the key is in scope.
+ */
+export function inScope(key: string, scope: readonly string[] | undefined): boolean {
+  return !scope || scope.some((s) => isWithin(key, s));
+}
+
+/**
+ * The folders above the subtrees of a scope (`a` and `a/b` for `a/b/c`), for listings that
+ * show how a scoped subtree is reached.
+ *
+ * @param scope Disjoint subtrees.
+ * @returns Folder keys, shallowest first, each once.
+ */
+export function scopeParents(scope: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const s of scope) {
+    const parts = s.split("/");
+    for (let i = 1; i < parts.length; i++) out.add(parts.slice(0, i).join("/"));
+  }
+  return [...out].sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
+}

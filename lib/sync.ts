@@ -96,17 +96,17 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
   // State rows record when a pass saw them: a file born after that is not the file it saw.
   const passStart = Date.now();
   const { sink } = options;
-  if (!(await src.rootExists())) throw missingSource(src.display);
-  let dstExists = await dst.rootExists();
+  // Opened, each backend's capabilities are what it found (a FAT stick as the destination: 2 s
+  // times, names without case), not what the platform suggests.
+  if (!(await src.open("read")).exists) throw missingSource(src.display);
+  const writes = options.dryRun ? "read" : "write";
+  let dstExists = (await dst.open(writes)).exists;
   const dstEmpty = !dstExists || (dst.isEmpty?.() ?? false);
   if (!dstExists && !options.dryRun) {
     await dst.createRoot();
-    dstExists = true;
+    dstExists = (await dst.open(writes)).exists;
     sink.emit({ event: "note", level: "info", message: `Created "${dst.display}"` });
   }
-  // What the destination's file system keeps (a FAT stick: 2 s times, names without case) is
-  // learnt there, not guessed from the platform.
-  if (dstExists && !options.dryRun) await dst.probe?.();
   // Uploads a killed run left open are aborted (they would be billed for ever).
   if (options.state && dst.recoverUploads && !options.dryRun) {
     const n = await dst.recoverUploads(options.state).catch(() => 0);
@@ -137,13 +137,16 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     return rows;
   };
   const listOptions = (b: Backend): ListOptions => {
-    // Stores where each mtime costs a request get the state's record instead, and are asked
-    // only for the times the plan needs (below).
-    if (!b.caps.slowModTime) return { exclude };
+    // Where each mtime costs a request, or the backend keeps none, the state's record stands in
+    // (valid while the stamp is the one recorded); slow stores are asked only for the times
+    // the plan needs (below).
+    if (b.caps.modTime === "stored") return { exclude };
     const rows = rowsOf(b.id);
-    return rows
-      ? { exclude, lazyMeta: true, known: rows as ReadonlyMap<string, KnownFile> }
-      : { exclude, lazyMeta: true };
+    return {
+      exclude,
+      ...(b.caps.modTime === "slow" ? { lazyMeta: true } : {}),
+      ...(rows ? { known: rows as ReadonlyMap<string, KnownFile> } : {}),
+    };
   };
   const srcOptions = listOptions(src);
   const dstOptions = listOptions(dst);
@@ -202,7 +205,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     dstDirs: dst.caps.dirs,
     modifyWindow: Math.max(src.caps.timePrecision, dst.caps.timePrecision),
     foldCase: src.caps.caseInsensitive || dst.caps.caseInsensitive,
-    checksum: !!options.checksum || !src.caps.setsModTime || !dst.caps.setsModTime,
+    checksum: !!options.checksum,
     delete: !!options.delete,
   };
 
@@ -304,18 +307,34 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
 
   let res: ExecResult | undefined;
   let tExec = 0;
+  // A transactional destination (an archive) makes its writes durable before the state says
+  // they exist: a state ahead of its backend would take an entry that never landed for a
+  // deletion to spread.
+  let durable = false;
   try {
-    res = await execute(toRun, [src, dst], {
-      concurrency: options.concurrency ?? 16,
-      ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
-      sink,
-      // Nothing is deleted in a run where something could not even be listed.
-      holdDeletes: failures.length > 0,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    await dst.begin?.();
+    try {
+      res = await execute(toRun, [src, dst], {
+        concurrency: Math.min(
+          options.concurrency ?? 16,
+          src.caps.concurrency,
+          dst.caps.concurrency,
+        ),
+        ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
+        sink,
+        // Nothing is deleted in a run where something could not even be listed.
+        holdDeletes: failures.length > 0,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      await dst.commit?.();
+      durable = true;
+    } catch (err) {
+      await dst.rollback?.().catch(() => {});
+      throw err;
+    }
   } finally {
     tExec = performance.now();
-    if (state && res) {
+    if (state && res && durable) {
       commitState(
         state,
         src,

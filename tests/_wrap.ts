@@ -16,6 +16,12 @@ export function wrapBackend(inner: Backend, over: Partial<Backend> = {}): Backen
     display: inner.display,
     id: inner.id,
     caps: inner.caps,
+    // Opening asks the wrapper's rootExists, so a test that fakes a missing root fakes both.
+    open: async (mode) => {
+      const exists = await wrapped.rootExists();
+      if (exists) await inner.open(mode);
+      return { exists };
+    },
     rootExists: () => inner.rootExists(),
     createRoot: () => inner.createRoot(),
     list: (o) => inner.list(o),
@@ -29,5 +35,9 @@ export function wrapBackend(inner: Backend, over: Partial<Backend> = {}): Backen
   };
   if (inner.move) base.move = (a, b) => inner.move!(a, b);
   if (inner.birthTime) base.birthTime = (k) => inner.birthTime!(k);
-  return { ...base, ...over };
+  if (inner.begin) base.begin = () => inner.begin!();
+  if (inner.commit) base.commit = () => inner.commit!();
+  if (inner.rollback) base.rollback = () => inner.rollback!();
+  const wrapped: Backend = { ...base, ...over };
+  return wrapped;
 }

@@ -11,6 +11,8 @@ import type { Backend } from "../lib/backends/backend.ts";
 export interface Fixture {
   backend: Backend;
   cleanup(): Promise<void>;
+  /** The same location as a new process would open it (transactional backends). */
+  reopen?(): Promise<Backend>;
 }
 
 /** Deliberately awkward names, after rclone's conformance suite. */
@@ -51,10 +53,11 @@ export function conformance(
 ): void {
   const names = AWKWARD_NAMES.filter((n) => !options.skipNames?.(n));
 
-  async function withFixture(fn: (b: Backend) => Promise<void>): Promise<void> {
+  async function withFixture(fn: (b: Backend, fx: Fixture) => Promise<void>): Promise<void> {
     const fx = await make();
     try {
-      await fn(fx.backend);
+      assert.equal((await fx.backend.open("write")).exists, true);
+      await fn(fx.backend, fx);
     } finally {
       await fx.backend.close();
       await fx.cleanup();
@@ -91,7 +94,7 @@ export function conformance(
 
   Deno.test(`${name}: write() keeps the modification time within the declared precision`, () =>
     withFixture(async (b) => {
-      if (!b.caps.setsModTime) return;
+      if (b.caps.modTime === "remembered") return;
       const mtime = Date.UTC(2021, 4, 6, 7, 8, 9, 123);
       await b.write("t.txt", streamOf(bytes("x")), { mtime, size: 1 });
       const e = await b.stat("t.txt");
@@ -217,5 +220,76 @@ export function conformance(
       const keys = (await b.list()).entries.map((e) => e.key);
       assert.deepEqual(keys, ["caf\u00e9.txt"]);
       assert.equal((await b.stat("caf\u00e9.txt"))?.size, 1);
+    }));
+
+  Deno.test(`${name}: capabilities are honest once open() has returned`, () =>
+    withFixture(async (b) => {
+      const c = b.caps;
+      assert.ok(c.timePrecision >= 1 && c.concurrency >= 1);
+      assert.ok(["stored", "slow", "remembered"].includes(c.modTime));
+      // Case: a name written in one case is found in another exactly when declared.
+      await b.write("Case.TXT", streamOf(bytes("c")), { mtime: 1e12, size: 1 });
+      assert.equal((await b.stat("case.txt")) !== undefined, c.caseInsensitive);
+      // Time: what comes back is within the declared precision (an odd second and ms).
+      if (c.modTime === "remembered") return;
+      const t = Date.UTC(2022, 0, 1, 0, 0, 1, 7);
+      await b.write("t.bin", streamOf(bytes("t")), { mtime: t, size: 1 });
+      const back = (await b.list()).entries.find((e) => e.key === "t.bin")!;
+      const stat = await b.stat("t.bin");
+      const mtime = back.metaPending ? stat!.mtime : back.mtime;
+      assert.ok(Math.abs(mtime - t) < c.timePrecision, `${mtime} vs ${t}`);
+    }));
+
+  Deno.test(`${name}: list({ under }) lists those subtrees only, and the folders leading there`, () =>
+    withFixture(async (b) => {
+      for (const k of ["a/x.txt", "a/b/y.txt", "ab/z.txt", "c/d/e/w.txt", "top.txt"]) {
+        await b.write(k, streamOf(bytes(k)), { mtime: 1e12, size: k.length });
+      }
+      const files = (l: Awaited<ReturnType<Backend["list"]>>) =>
+        l.entries.filter((e) => e.kind === "file").map((e) => e.key).sort();
+      assert.deepEqual(files(await b.list({ under: ["a"] })), ["a/b/y.txt", "a/x.txt"]);
+      const deep = await b.list({ under: ["c/d/e", "top.txt", "missing/folder"] });
+      assert.deepEqual(files(deep), ["c/d/e/w.txt", "top.txt"]);
+      if (b.caps.dirs) {
+        const dirs = deep.entries.filter((e) => e.kind === "dir").map((e) => e.key).sort();
+        assert.deepEqual(dirs, ["c", "c/d", "c/d/e"]);
+      }
+      assert.deepEqual(files(await b.list({ under: ["a/b", "a"] })), ["a/b/y.txt", "a/x.txt"]);
+      assert.deepEqual(files(await b.list({ under: [""] })), files(await b.list()));
+    }));
+
+  Deno.test(`${name}: stamps agree between list(), stat() and write(), and change on overwrite`, () =>
+    withFixture(async (b) => {
+      const first = await b.write("s.txt", streamOf(bytes("one")), { mtime: 1e12, size: 3 });
+      const listed = (await b.list()).entries.find((e) => e.key === "s.txt")!;
+      const stat = (await b.stat("s.txt"))!;
+      assert.equal(listed.stamp, stat.stamp);
+      if (first.stamp !== undefined) assert.equal(first.stamp, stat.stamp);
+      if (stat.stamp === undefined) return;
+      await b.write("s.txt", streamOf(bytes("two")), { mtime: 1e12, size: 3 });
+      assert.notEqual((await b.stat("s.txt"))!.stamp, stat.stamp);
+    }));
+
+  Deno.test(`${name}: a write not committed is absent after reopening; a committed one stays`, () =>
+    withFixture(async (b, fx) => {
+      if (!b.caps.transactional) {
+        // Durable at once: what was written is there for a new process too.
+        await b.write("now.txt", streamOf(bytes("n")), { mtime: 1e12, size: 1 });
+        const again = fx.reopen ? await fx.reopen() : b;
+        assert.equal((await again.stat("now.txt"))?.size, 1);
+        return;
+      }
+      assert.ok(fx.reopen, "a transactional fixture can reopen its location");
+      await b.begin!();
+      await b.write("kept.txt", streamOf(bytes("k")), { mtime: 1e12, size: 1 });
+      await b.commit!();
+      await b.begin!();
+      await b.write("lost.txt", streamOf(bytes("l")), { mtime: 1e12, size: 1 });
+      const again = await fx.reopen();
+      await again.open("read");
+      assert.equal((await again.stat("kept.txt"))?.size, 1);
+      assert.equal(await again.stat("lost.txt"), undefined);
+      await b.rollback!();
+      assert.equal(await b.stat("lost.txt"), undefined);
     }));
 }

@@ -76,13 +76,26 @@ export interface ListOptions {
   /** Files as the state last saw them (for backends with `slowModTime`). */
   known?: ReadonlyMap<string, KnownFile>;
   /**
-   * Backends with `slowModTime`: do not ask for the modification times the state does not
+   * Backends with `modTime: "slow"`: do not ask for the modification times the state does not
    * know; mark those entries `metaPending` and let the engine ask for the ones it needs.
    */
   lazyMeta?: boolean;
+  /**
+   * List only these subtrees (keys of folders or files; every entry at or below one of them,
+   * and the folders that lead to them). Absent: the whole tree.
+   */
+  under?: readonly string[];
 }
 
-/** What a backend declares about itself. */
+/**
+ * How a backend keeps modification times: `stored` (the listing shows the time ferry wrote),
+ * `slow` (stored, but each costs a request: the listing takes the state's record as `known`),
+ * or `remembered` (the backend cannot store one: ferry remembers the time it wrote, keyed by
+ * the entry's stamp, and passes it back as `known`).
+ */
+export type ModTimeModel = "stored" | "slow" | "remembered";
+
+/** What a backend declares about itself; valid once {@linkcode Backend.open} has returned. */
 export interface Capabilities {
   /** The coarsest difference between two times this backend can tell apart, in ms. */
   timePrecision: number;
@@ -90,12 +103,17 @@ export interface Capabilities {
   caseInsensitive: boolean;
   /** Entries carry `ino`/`dev` that survive a rename. */
   inodes: boolean;
-  /** `write` stores the given modification time. */
-  setsModTime: boolean;
+  /** How modification times are kept (see {@linkcode ModTimeModel}). */
+  modTime: ModTimeModel;
   /** Folders exist on their own (false for object stores, where they are only key prefixes). */
   dirs: boolean;
-  /** Reading a modification time costs a request per file: `list` takes `known` files. */
-  slowModTime: boolean;
+  /** Calls worth having in flight at once (a pool of connections, or 1 for a single writer). */
+  concurrency: number;
+  /**
+   * Writes are durable only after {@linkcode Backend.commit} (an archive's directory): the
+   * engine begins before it writes and commits before the state records what it wrote.
+   */
+  transactional: boolean;
   /** A rename resets the modification time (some FUSE FAT drivers): set it again after. */
   retimeAfterRename?: boolean;
 }
@@ -125,6 +143,14 @@ export interface Backend {
   readonly id: string;
   readonly caps: Capabilities;
 
+  /**
+   * Connect (or probe) and say whether the root exists; only then are `caps` valid. A local
+   * root opened for writing learns its time precision and case sensitivity by a probe file in
+   * the root itself. Opened again after `createRoot`, it probes the new root.
+   *
+   * @param mode `"write"` when this run may write here (a probe may write), else `"read"`.
+   */
+  open(mode?: "read" | "write"): Promise<{ exists: boolean }>;
   /** Whether the root exists (a missing root is never treated as empty). */
   rootExists(): Promise<boolean>;
   /** Create the root (and its parents) when missing. */
@@ -158,11 +184,12 @@ export interface Backend {
    * @returns The entries that could not be asked about.
    */
   fillMeta?(entries: Entry[]): Promise<ListProblem[]>;
-  /**
-   * Optional: learn what `caps` can only guess (a local root's time precision and case
-   * sensitivity) by a probe in the location itself; called on a destination before listing.
-   */
-  probe?(): Promise<void>;
+  /** Optional (transactional backends): start a batch of writes. */
+  begin?(): Promise<void>;
+  /** Optional (transactional backends): make the writes since `begin` durable. */
+  commit?(): Promise<void>;
+  /** Optional (transactional backends): drop the writes since `begin`. */
+  rollback?(): Promise<void>;
   /** Optional: rename a file or folder in place, no content transferred. */
   move?(from: string, to: string): Promise<void>;
   /**

@@ -5,7 +5,17 @@
  */
 import * as nodePath from "node:path";
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
-import { checkKey, FERRY_DIR, tempName, tempOwner, windowsNameProblem } from "../paths.ts";
+import {
+  checkKey,
+  FERRY_DIR,
+  isWithin,
+  normaliseScope,
+  scopeParents,
+  tempName,
+  tempOwner,
+  windowsNameProblem,
+} from "../paths.ts";
+import { loadFilter } from "../scan/filter.ts";
 import { type RawTree, type WalkOptions, walkTrees } from "../scan/walk.ts";
 import { copyFileAtomicSync, isRacyTime, RACY_MS } from "./local_copy.ts";
 import { SafetyError, UnsafePathError } from "../errors.ts";
@@ -69,9 +79,10 @@ export class LocalBackend implements Backend {
     timePrecision: 1,
     caseInsensitive: Deno.build.os === "windows" || Deno.build.os === "darwin",
     inodes: !isWindows,
-    setsModTime: true,
+    modTime: "stored",
     dirs: true,
-    slowModTime: false,
+    concurrency: 16,
+    transactional: false,
   };
   /** Absolute OS path of the root. */
   readonly root: string;
@@ -111,6 +122,21 @@ export class LocalBackend implements Backend {
     // A checked key has no "..", "." or empty segments: plain concatenation is safe.
     return this.#prefix + (isWindows ? rel.replaceAll("/", "\\") : rel);
   }
+
+  /**
+   * Whether the root exists; opened for writing, an existing root is probed (see
+   * {@linkcode LocalBackend.probe}), once.
+   */
+  async open(mode: "read" | "write" = "read"): Promise<{ exists: boolean }> {
+    const exists = await this.rootExists();
+    if (exists && mode === "write" && !this.#probed) {
+      this.#probed = true;
+      this.probe();
+    }
+    return { exists };
+  }
+
+  #probed = false;
 
   async rootExists(): Promise<boolean> {
     try {
@@ -159,12 +185,12 @@ export class LocalBackend implements Backend {
    * names differ by case (FAT and exFAT are case-insensitive on Linux too; APFS may be
    * case-sensitive). Nothing is changed when the root cannot be written: the guesses stay.
    */
-  probe(): Promise<void> {
+  probe(): void {
     let probe = this.#prefix + tempName();
     try {
       Deno.writeFileSync(probe, new Uint8Array(0), { createNew: true });
     } catch {
-      return Promise.resolve(); // read-only or missing: keep what the platform suggests
+      return; // read-only or missing: keep what the platform suggests
     }
     try {
       // An odd second and one millisecond: every coarser precision shows in what comes back.
@@ -192,7 +218,6 @@ export class LocalBackend implements Backend {
         Deno.removeSync(probe);
       } catch { /* gone */ }
     }
-    return Promise.resolve();
   }
 
   /**
@@ -208,8 +233,63 @@ export class LocalBackend implements Backend {
   }
 
   async list(options: ListOptions = {}): Promise<Listing> {
+    const scope = normaliseScope(options.under);
+    if (scope) return await this.#listUnder(scope, options);
     const [raw] = await walkTrees([this.root], options.exclude ?? [], this.#walk);
     return await this.#listing(raw!);
+  }
+
+  /**
+   * A listing of some subtrees only: each is walked on its own (the rest of the tree is never
+   * read), keys put back below the root, the folders leading to them added, and the exclude
+   * patterns applied to the whole keys.
+   */
+  async #listUnder(scope: string[], options: ListOptions): Promise<Listing> {
+    const skip = (await loadFilter(options.exclude ?? [])) ?? (() => false);
+    const out: Listing = { entries: [], problems: [], skipped: [] };
+    const excluded = (key: string, dir: boolean) =>
+      skip(key, dir) || [...scopeParents([key])].some((p) => skip(p, true));
+    for (const p of scopeParents(scope)) {
+      const e = await this.stat(p);
+      if (e?.kind === "dir") out.entries.push(this.#withIds(e));
+    }
+    const trees: string[] = [];
+    for (const s of scope) {
+      const e = await this.stat(s);
+      if (!e || excluded(s, e.kind === "dir")) continue;
+      out.entries.push(this.#withIds(e));
+      if (e.kind === "dir") trees.push(s);
+    }
+    if (trees.length === 0) return out;
+    const raws = await walkTrees(trees.map((t) => this.localPath(t)), [], this.#walk);
+    for (const [i, raw] of raws.entries()) {
+      const base = trees[i]! + "/";
+      raw.paths = raw.paths.map((p) => base + p);
+      for (const t of raw.temps) t.key = base + t.key;
+      raw.problems = raw.problems.map((p) => ({ ...p, key: p.key ? base + p.key : trees[i]! }));
+      raw.skipped = raw.skipped.map((k) => ({ ...k, key: base + k.key }));
+      const part = await this.#listing(raw, true);
+      const gone: string[] = [];
+      for (const e of part.entries) {
+        if (gone.some((g) => isWithin(e.key, g))) continue;
+        if (skip(e.key, e.kind === "dir")) {
+          if (e.kind === "dir") gone.push(e.key);
+          continue;
+        }
+        out.entries.push(e);
+      }
+      out.problems.push(...part.problems);
+      out.skipped.push(...part.skipped);
+    }
+    return out;
+  }
+
+  #withIds(e: Entry): Entry {
+    if (!this.caps.inodes) {
+      delete e.ino;
+      delete e.dev;
+    }
+    return e;
   }
 
   /** Two local trees are walked together: both threads stay busy until both are done. */
@@ -223,9 +303,9 @@ export class LocalBackend implements Backend {
     return [await this.#listing(mine!), await peer.#listing(theirs!)];
   }
 
-  async #listing(raw: RawTree): Promise<Listing> {
+  async #listing(raw: RawTree, keepNative = false): Promise<Listing> {
     let entries: Entry[] = new Array(raw.paths.length);
-    this.#native.clear();
+    if (!keepNative) this.#native.clear();
     for (let i = 0; i < raw.paths.length; i++) {
       const native = raw.paths[i]!;
       // Most names are ASCII, which is always NFC: skip the costly normalisation for them.

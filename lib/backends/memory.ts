@@ -5,13 +5,28 @@
  * @module
  */
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
-import { checkKey, isWithin, parentKey } from "../paths.ts";
+import { checkKey, inScope, isWithin, normaliseScope, parentKey, scopeParents } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
 
 interface MemFile {
   data: Uint8Array;
   mtime: number;
+  /** A write counter: the entry's version stamp. */
+  stamp: string;
 }
+
+/** What a memory location holds (what survives a reopen, for a transactional one). */
+interface Contents {
+  files: Map<string, MemFile>;
+  dirs: Map<string, number>;
+  realKey: Map<string, string>;
+}
+
+function copyOf(c: Contents): Contents {
+  return { files: new Map(c.files), dirs: new Map(c.dirs), realKey: new Map(c.realKey) };
+}
+
+let writes = 0;
 
 /** Options for {@linkcode MemoryBackend}. */
 export interface MemoryOptions {
@@ -42,8 +57,12 @@ export class MemoryBackend implements Backend {
   bytesWritten = 0;
   #files = new Map<string, MemFile>();
   #dirs = new Map<string, number>();
+  #realKey = new Map<string, string>();
   #root: boolean;
   #fold: boolean;
+  /** Transactional: what the last commit made durable (what a reopen finds). */
+  #durable: Contents | undefined;
+  #options: MemoryOptions;
 
   /** @param options Capabilities, name and whether the root starts missing. */
   constructor(options: MemoryOptions = {}) {
@@ -51,11 +70,14 @@ export class MemoryBackend implements Backend {
       timePrecision: 1,
       caseInsensitive: false,
       inodes: false,
-      setsModTime: true,
+      modTime: "stored",
       dirs: true,
-      slowModTime: false,
+      concurrency: 16,
+      transactional: false,
       ...options.caps,
     };
+    this.#options = options;
+    if (this.caps.transactional) this.#durable = copyOf(this.#contents());
     this.display = options.name ?? "memory:";
     this.id = this.display;
     this.#root = !options.missingRoot;
@@ -67,7 +89,48 @@ export class MemoryBackend implements Backend {
     return this.#fold ? k.toLowerCase() : k;
   }
 
-  #realKey = new Map<string, string>();
+  #contents(): Contents {
+    return { files: this.#files, dirs: this.#dirs, realKey: this.#realKey };
+  }
+
+  open(): Promise<{ exists: boolean }> {
+    return Promise.resolve({ exists: this.#root });
+  }
+
+  /**
+   * A transactional location as a new process would find it: what the last commit made
+   * durable, nothing written after it.
+   *
+   * @returns A new backend over the committed contents.
+   */
+  reopened(): MemoryBackend {
+    const again = new MemoryBackend({ ...this.#options, missingRoot: !this.#root });
+    const c = copyOf(this.#durable ?? this.#contents());
+    again.#files = c.files;
+    again.#dirs = c.dirs;
+    again.#realKey = c.realKey;
+    again.#durable = copyOf(c);
+    return again;
+  }
+
+  begin(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  commit(): Promise<void> {
+    if (this.caps.transactional) this.#durable = copyOf(this.#contents());
+    return Promise.resolve();
+  }
+
+  rollback(): Promise<void> {
+    if (this.#durable) {
+      const c = copyOf(this.#durable);
+      this.#files = c.files;
+      this.#dirs = c.dirs;
+      this.#realKey = c.realKey;
+    }
+    return Promise.resolve();
+  }
 
   rootExists(): Promise<boolean> {
     return Promise.resolve(this.#root);
@@ -80,7 +143,11 @@ export class MemoryBackend implements Backend {
 
   async list(options: ListOptions = {}): Promise<Listing> {
     if (!this.#root) throw new Deno.errors.NotFound("memory root is missing");
-    const skip = (await loadFilter(options.exclude ?? [])) ?? (() => false);
+    const filter = (await loadFilter(options.exclude ?? [])) ?? (() => false);
+    const scope = normaliseScope(options.under);
+    const leads = new Set(scope ? scopeParents(scope) : []);
+    const skip = (key: string, dir: boolean) =>
+      filter(key, dir) || !(inScope(key, scope) || (dir && leads.has(key)));
     const entries: Entry[] = [];
     for (const [k, mtime] of this.#dirs) {
       const key = this.#realKey.get(k) ?? k;
@@ -88,9 +155,7 @@ export class MemoryBackend implements Backend {
     }
     for (const [k, f] of this.#files) {
       const key = this.#realKey.get(k) ?? k;
-      if (!skip(key, false)) {
-        entries.push({ key, kind: "file", size: f.data.byteLength, mtime: f.mtime });
-      }
+      if (!skip(key, false)) entries.push(this.#entry(key, f, options.known));
     }
     entries.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     return { entries, problems: [], skipped: [] };
@@ -100,12 +165,24 @@ export class MemoryBackend implements Backend {
     const k = this.#k(key);
     const real = this.#realKey.get(k) ?? k;
     const f = this.#files.get(k);
-    if (f) {
-      return Promise.resolve({ key: real, kind: "file", size: f.data.byteLength, mtime: f.mtime });
-    }
+    if (f) return Promise.resolve(this.#entry(real, f));
     const d = this.#dirs.get(k);
     if (d !== undefined) return Promise.resolve({ key: real, kind: "dir", size: 0, mtime: d });
     return Promise.resolve(undefined);
+  }
+
+  /**
+   * A file's entry. Where times are `remembered`, the stored time is the write's (a server
+   * that keeps none): the time ferry wrote comes back through `known` while the stamp is the
+   * one it wrote; otherwise it is marked an upload time.
+   */
+  #entry(key: string, f: MemFile, known?: ListOptions["known"]): Entry {
+    const e: Entry = { key, kind: "file", size: f.data.byteLength, mtime: f.mtime, stamp: f.stamp };
+    if (this.caps.modTime !== "remembered") return e;
+    const k = known?.get(key);
+    if (k && k.stamp === f.stamp && k.size === e.size) e.mtime = k.mtime;
+    else e.mtimeKind = "upload";
+    return e;
   }
 
   read(key: string): Promise<ReadableStream<Uint8Array>> {
@@ -131,11 +208,13 @@ export class MemoryBackend implements Backend {
     }
     if (this.#dirs.has(k)) throw new Deno.errors.IsADirectory(`"${key}" is a folder`);
     await this.mkdir(parentKey(checkKey(key)));
-    const mtime = this.caps.setsModTime ? meta.mtime : Date.now();
-    this.#files.set(k, { data: buf, mtime });
+    const mtime = this.caps.modTime === "remembered" ? Date.now() : meta.mtime;
+    const f = { data: buf, mtime, stamp: `w${++writes}` };
+    this.#files.set(k, f);
     this.#realKey.set(k, checkKey(key));
     this.bytesWritten += size;
-    return { key: checkKey(key), kind: "file", size, mtime };
+    // What ferry wrote: with remembered times, the time it will remember for this stamp.
+    return { key: checkKey(key), kind: "file", size, mtime: meta.mtime, stamp: f.stamp };
   }
 
   remove(key: string): Promise<void> {

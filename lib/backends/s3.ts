@@ -40,7 +40,7 @@ import type {
   WriteMeta,
 } from "./backend.ts";
 import { describeS3Error, s3ErrorCode } from "./s3_errors.ts";
-import { checkKey, isTempName, joinKey } from "../paths.ts";
+import { checkKey, inScope, isTempName, joinKey, normaliseScope } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
 import { runPool } from "../execute/pool.ts";
 
@@ -117,9 +117,10 @@ export class S3Backend implements Backend {
     timePrecision: 1,
     caseInsensitive: false,
     inodes: false,
-    setsModTime: true,
+    modTime: "slow",
     dirs: false,
-    slowModTime: true,
+    concurrency: 16,
+    transactional: false,
   };
   /** Content bytes sent in uploads (not server-side copies): tests and benchmarks read it. */
   bytesUploaded = 0;
@@ -173,6 +174,11 @@ export class S3Backend implements Backend {
     return this.prefix === "" ? k : k === "" ? this.prefix : `${this.prefix}/${k}`;
   }
 
+  /** Whether the bucket can be reached (a prefix always exists; a missing bucket is an error). */
+  async open(): Promise<{ exists: boolean }> {
+    return { exists: await this.rootExists() };
+  }
+
   async rootExists(): Promise<boolean> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
@@ -195,7 +201,13 @@ export class S3Backend implements Backend {
     const problems: Listing["problems"] = [];
     const needHead: Entry[] = [];
     const base = this.prefix === "" ? "" : this.prefix + "/";
-    for await (const page of this.pages()) {
+    // A scoped listing asks for each subtree's prefix (a key that is a file is its own prefix).
+    const scope = normaliseScope(options.under);
+    const prefixes = scope ? scope.map((u) => base + u) : [base];
+    const pages = async function* (b: S3Backend) {
+      for (const p of prefixes) yield* b.pages(p);
+    };
+    for await (const page of pages(this)) {
       for (const o of page) {
         const rel = (o.Key ?? "").slice(base.length);
         if (rel === "" || rel.endsWith("/")) continue; // folder markers
@@ -207,6 +219,7 @@ export class S3Backend implements Backend {
           continue;
         }
         if (isTempName(key.slice(key.lastIndexOf("/") + 1))) continue;
+        if (!inScope(key, scope)) continue; // "a/bc" under the prefix of "a/b"
         if (skip?.(key, false) || [...parents(key)].some((p) => skip?.(p, true))) continue;
         const e: Entry = {
           key,
@@ -259,10 +272,10 @@ export class S3Backend implements Backend {
    * Every object under the prefix, a page at a time (ListObjectsV2, 1,000 a page), with each
    * archived object's RestoreStatus where the store can give it.
    *
+   * @param base The key prefix to list (the location's own by default).
    * @yields The objects of one page.
    */
-  async *pages(): AsyncGenerator<_Object[]> {
-    const base = this.prefix === "" ? "" : this.prefix + "/";
+  async *pages(base = this.prefix === "" ? "" : this.prefix + "/"): AsyncGenerator<_Object[]> {
     let token: string | undefined;
     let restoreStatus = true;
     for (let page = 0; page < 1_000_000; page++) {
