@@ -10,7 +10,7 @@ import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./execute/pool.ts";
 import { prewarmCopyWorkers, releaseSpareCopyWorkers } from "./execute/copy_pool.ts";
-import { IGNORE_FILE, isWithin, matchKey } from "./paths.ts";
+import { IGNORE_FILE, inScope, isWithin, matchKey, normaliseScope } from "./paths.ts";
 import {
   inodeKey,
   matchListings,
@@ -41,6 +41,12 @@ export interface SyncOptions {
   sink: EventSink;
   signal?: AbortSignal;
   state?: StateStore;
+  /**
+   * Limit the pass to these subtrees (keys; what `--watch` saw change): only they are listed,
+   * nothing outside them is copied, deleted, renamed from or dropped from the state. The
+   * safety guards still count the whole job (from the state).
+   */
+  scope?: readonly string[];
   /** Asked before deleting (only set when a person can answer). */
   confirmDelete?: (count: number, sample: string[]) => Promise<boolean>;
 }
@@ -148,9 +154,12 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
       ...(rows ? { known: rows as ReadonlyMap<string, KnownFile> } : {}),
     };
   };
-  const srcOptions = listOptions(src);
-  const dstOptions = listOptions(dst);
-  const together = dstExists && src.listWith && !srcOptions.known && !dstOptions.known
+  // A scope is listed on both sides; without state (no count of the whole job) it is no scope.
+  const scope = state ? normaliseScope(options.scope) : undefined;
+  const scoped = (o: ListOptions): ListOptions => scope ? { ...o, under: scope } : o;
+  const srcOptions = scoped(listOptions(src));
+  const dstOptions = scoped(listOptions(dst));
+  const together = dstExists && src.listWith && !scope && !srcOptions.known && !dstOptions.known
     ? await src.listWith(dst, srcOptions)
     : undefined;
   const listed = (b: Backend, p: Promise<Listing>) =>
@@ -196,7 +205,15 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     sink.emit({ event: "fail", path: p.key, op: "list", error: p.message });
   }
 
-  const srcFiles = srcList.entries.filter((e) => e.kind === "file").length;
+  // The guards count the whole job: in a scoped pass, the files outside the scope are the
+  // ones the state recorded there (a folder emptied on purpose is not an "empty source").
+  const outside = (id: string) => {
+    if (!scope) return 0;
+    let n = 0;
+    for (const k of rowsOf(id)!.keys()) if (!inScope(k, scope)) n++;
+    return n;
+  };
+  const srcFiles = srcList.entries.filter((e) => e.kind === "file").length + outside(src.id);
   const input: OneWayInput = {
     src: srcList.entries,
     dst: dstList.entries,
@@ -233,6 +250,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
   const plan = planOneWay(input);
   const tPlan = performance.now();
   const counts = countPlan(plan);
+  plan.destFiles += outside(dst.id);
 
   if (counts.deleted > 0) {
     if (srcFiles === 0 && !options.force) {
@@ -346,6 +364,7 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
         res,
         hashed,
         passStart,
+        scope,
       );
     }
   }
@@ -608,13 +627,22 @@ function commitState(
   res: ExecResult,
   hashed: Hashed,
   now: number,
+  scope: string[] | undefined,
 ): void {
   const planned = opsOf(plan);
   if (planned.length === 0 && [...hashed.values()].every((h) => h.length === 0)) {
     // Nothing changed: the state needs no write when it already counts every file.
     let files = 0;
     for (const e of srcEntries) if (e.kind === "file") files++;
-    if (state.count(src.id) === files && state.count(dst.id) === files) return;
+    if (scope) {
+      // The rows in scope must match the files in scope (rows elsewhere are not ours to judge).
+      const inside = (id: string) => {
+        let n = 0;
+        for (const k of state.rows(id).keys()) if (inScope(k, scope)) n++;
+        return n;
+      };
+      if (inside(src.id) === files && inside(dst.id) === files) return;
+    } else if (state.count(src.id) === files && state.count(dst.id) === files) return;
   }
   const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
   const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, input.foldCase), e]));
@@ -702,9 +730,8 @@ function commitState(
       { loc: src.id, upserts: srcUp, deletes: srcDel, dirMoves },
       { loc: dst.id, upserts: dstUp, deletes: dstDel, dirMoves },
     ]);
-    if (res.interrupted || (state.count(src.id) === inStep && state.count(dst.id) === inStep)) {
-      return;
-    }
+    if (res.interrupted) return;
+    if (!scope && state.count(src.id) === inStep && state.count(dst.id) === inStep) return;
     // Rebuild from the listings: every source file in step, and its destination twin.
     const afterBy = new Map<string, StateRow>();
     for (const a of after) if (a.copy || !afterBy.has(a.key)) afterBy.set(a.key, a.row);
@@ -718,9 +745,11 @@ function commitState(
       srcAll.push(rowOf(s.mtimeKind === "upload" && twin ? { ...s, mtime: twin.mtime } : s, now));
       dstAll.push(d);
     }
+    // A scoped pass rebuilds the rows of its subtrees only; every other row stays as it was.
+    const replace = scope ? { replaceUnder: scope } : { replaceAll: true };
     state.apply([
-      { loc: src.id, upserts: srcAll, deletes: [], replaceAll: true },
-      { loc: dst.id, upserts: dstAll, deletes: [], replaceAll: true },
+      { loc: src.id, upserts: srcAll, deletes: [], ...replace },
+      { loc: dst.id, upserts: dstAll, deletes: [], ...replace },
     ]);
   });
 }

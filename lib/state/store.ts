@@ -49,6 +49,8 @@ export interface StateChanges {
   dirMoves?: { from: string; to: string }[];
   /** Replace all of the member's rows with `upserts` (after a full listing). */
   replaceAll?: boolean;
+  /** Replace the member's rows at and below these keys only (after a scoped listing). */
+  replaceUnder?: readonly string[];
 }
 
 /**
@@ -285,6 +287,11 @@ export class StateStore implements UploadJournal {
   applyMember(ids: { job: number; loc: number }, c: StateChanges): void {
     const { job, loc } = ids;
     if (c.replaceAll) this.#stmt("DELETE FROM holds WHERE job = ? AND loc = ?").run(job, loc);
+    for (const u of c.replaceUnder ?? []) {
+      this.#stmt(
+        "DELETE FROM holds WHERE job = ? AND loc = ? AND (path = ? OR substr(path, 1, ?) = ?)",
+      ).run(job, loc, u, [...u].length + 1, u + "/");
+    }
     const delHold = this.#stmt("DELETE FROM holds WHERE job = ? AND loc = ? AND path = ?");
     const delSeen = this.#stmt("DELETE FROM seen WHERE loc = ? AND path = ?");
     for (const p of c.deletes) {
