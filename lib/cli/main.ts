@@ -18,7 +18,7 @@ import {
 } from "../errors.ts";
 import { type Location, parseLocation } from "../location.ts";
 import { StateStore } from "../state/store.ts";
-import { syncOnce, type SyncResult } from "../sync.ts";
+import { Job } from "../job.ts";
 import { type CheckArgs, parseCommandLine, type S3Flags, type SyncArgs } from "./args.ts";
 import { checkLocations } from "../check.ts";
 import { runS3Tool } from "./s3_commands.ts";
@@ -285,46 +285,45 @@ async function runSync(a: SyncArgs): Promise<number> {
     `${interrupted ? "Interrupted" : a.dryRun ? "Status of" : "Synced"} ${from.text} -> ${to.text}`;
   try {
     let code: number = ExitCode.ok;
-    for (let pass = 1;; pass++) {
-      log?.write(`START ferry ${a.command} ${from.text} -> ${to.text}`);
-      // Checked before the lock: the state may live in the source, and a source that is gone
-      // (an unplugged stick) is the missing-source refusal, not a lock error.
-      if (!(await src.rootExists())) throw missingSource(from.text);
-      const lock = changing ? takeLock(statePath) : { release() {} };
-      if (!lock) {
-        out.note(
-          `Another ferry run is using "${statePath}"; this ${
-            a.interval ? "pass" : "run"
-          } is skipped`,
-        );
-      } else {
-        let res: SyncResult;
-        try {
-          res = await syncOnce(src, dst, {
-            delete: a.delete,
-            dryRun: a.dryRun,
-            checksum: a.checksum,
-            exclude: a.exclude,
-            ...(a.maxDelete ? { maxDelete: a.maxDelete } : {}),
-            force: a.force,
-            concurrency: a.transfers,
-            sink: out,
-            signal: abort.signal,
-            ...(state ? { state } : {}),
-            ...(askBeforeDelete
-              ? {
-                confirmDelete: (n: number, sample: string[]) =>
-                  confirmOnTerminal(
-                    `Delete ${n} file(s) in "${to.text}" that "${from.text}" no longer has` +
-                      ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
-                    abort.signal,
-                  ),
-              }
-              : {}),
-          });
-        } finally {
-          lock.release();
+    const job = new Job(src, dst, {
+      delete: a.delete,
+      dryRun: a.dryRun,
+      checksum: a.checksum,
+      exclude: a.exclude,
+      ...(a.maxDelete ? { maxDelete: a.maxDelete } : {}),
+      force: a.force,
+      concurrency: a.transfers,
+      sink: out,
+      signal: abort.signal,
+      ...(state ? { state } : {}),
+      ...(a.interval ? { interval: a.interval } : {}),
+      ...(askBeforeDelete
+        ? {
+          confirmDelete: (n: number, sample: string[]) =>
+            confirmOnTerminal(
+              `Delete ${n} file(s) in "${to.text}" that "${from.text}" no longer has` +
+                ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
+              abort.signal,
+            ),
         }
+        : {}),
+      ...(changing ? { lock: () => takeLock(statePath) } : {}),
+      beforePass: async () => {
+        log?.write(`START ferry ${a.command} ${from.text} -> ${to.text}`);
+        // Checked before the lock: the state may live in the source, and a source that is
+        // gone (an unplugged stick) is the missing-source refusal, not a lock error.
+        if (!(await src.rootExists())) throw missingSource(from.text);
+      },
+      afterPass: (o) => {
+        if (o.kind === "locked") {
+          out.note(
+            `Another ferry run is using "${statePath}"; this ${
+              a.interval ? "pass" : "run"
+            } is skipped`,
+          );
+          return;
+        }
+        const res = o.result;
         out.summary(res.summary, res.failures, title(res.interrupted || abort.signal.aborted));
         if (changing) writeArchiveLog(nodePath.dirname(statePath), from.text, res.archived, out);
         code = res.interrupted
@@ -332,14 +331,9 @@ async function runSync(a: SyncArgs): Promise<number> {
           : res.summary.failed > 0 || res.summary.conflicts > 0 || res.deletesHeld
           ? ExitCode.someFailed
           : ExitCode.ok;
-      }
-      if (!a.interval || abort.signal.aborted) break;
-      await sleep(a.interval * 1000, abort.signal);
-      if (abort.signal.aborted) {
-        code = ExitCode.interrupted;
-        break;
-      }
-    }
+      },
+    });
+    await job.run();
     return abort.signal.aborted ? ExitCode.interrupted : code;
   } catch (err) {
     if (err instanceof SafetyError || err instanceof UsageError || err instanceof RunError) {

@@ -5,20 +5,32 @@
  * @module
  */
 
+/**
+ * Where an event happened: the job (set by a {@linkcode Job} driver) and the location an
+ * operation acted on (its display name, passwords masked).
+ */
+export interface EventOrigin {
+  job?: string;
+  location?: string;
+}
+
 /** Everything the engine reports. */
 export type SyncEvent =
-  | {
-    event: "copy" | "update" | "delete" | "mkdir" | "rmdir";
-    path: string;
-    bytes?: number;
-    dryRun?: boolean;
-  }
-  | { event: "move"; path: string; from: string; files: number; dryRun?: boolean }
-  | { event: "skip"; path: string; reason: string }
-  | { event: "fail"; path: string; op: string; error: string }
-  | { event: "conflict"; path: string; message: string }
-  | { event: "progress"; files: number; totalFiles: number; bytes: number; totalBytes: number }
-  | { event: "note"; message: string; level?: "info" | "warn" | "debug" };
+  & EventOrigin
+  & (
+    | {
+      event: "copy" | "update" | "delete" | "mkdir" | "rmdir";
+      path: string;
+      bytes?: number;
+      dryRun?: boolean;
+    }
+    | { event: "move"; path: string; from: string; files: number; dryRun?: boolean }
+    | { event: "skip"; path: string; reason: string }
+    | { event: "fail"; path: string; op: string; error: string }
+    | { event: "conflict"; path: string; message: string }
+    | { event: "progress"; files: number; totalFiles: number; bytes: number; totalBytes: number }
+    | { event: "note"; message: string; level?: "info" | "warn" | "debug" }
+  );
 
 /** Where events go. */
 export interface EventSink {

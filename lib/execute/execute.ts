@@ -231,7 +231,12 @@ export async function execute(
         if (err instanceof Changed || err instanceof TargetChanged) {
           res.skipped++;
           res.outcomes.push({ op, status: "skipped", message: err.message });
-          sink.emit({ event: "skip", path: keyOf(op), reason: err.message });
+          sink.emit({
+            location: at(op).display,
+            event: "skip",
+            path: keyOf(op),
+            reason: err.message,
+          });
           return;
         }
         const transferOp = op.op === "copy" || op.op === "update";
@@ -260,7 +265,13 @@ export async function execute(
           }
         } else unreachableInARow = 0;
         if (lostReason && unreachableInARow > UNREACHABLE_IN_A_ROW) return; // said once already
-        sink.emit({ event: "fail", path: keyOf(op), op: op.op, error: message });
+        sink.emit({
+          location: at(op).display,
+          event: "fail",
+          path: keyOf(op),
+          op: op.op,
+          error: message,
+        });
         return;
       }
     }
@@ -271,7 +282,7 @@ export async function execute(
     switch (op.op) {
       case "mkdir":
         await dst.mkdir(op.key);
-        sink.emit({ event: "mkdir", path: op.key });
+        sink.emit({ event: "mkdir", path: op.key, location: at(op).display });
         return;
       case "move": {
         // Where folders are only key prefixes there is nothing to stat: the move itself
@@ -284,7 +295,13 @@ export async function execute(
         }
         if (dst.move) await dst.move(op.from, op.to);
         else throw new Error("this location cannot rename in place");
-        sink.emit({ event: "move", path: op.to, from: op.from, files: op.files });
+        sink.emit({
+          location: at(op).display,
+          event: "move",
+          path: op.to,
+          from: op.from,
+          files: op.files,
+        });
         return;
       }
       case "copy":
@@ -308,7 +325,7 @@ export async function execute(
         }
         res.bytes += op.size;
         doneFiles++;
-        sink.emit({ event: op.op, path: op.key, bytes: op.size });
+        sink.emit({ event: op.op, path: op.key, bytes: op.size, location: at(op).display });
         progress();
         return entry;
       }
@@ -317,7 +334,7 @@ export async function execute(
           throw new Changed(`"${op.key}" changed in the destination since the scan; not deleted`);
         }
         await dst.remove(op.key);
-        sink.emit({ event: "delete", path: op.key, bytes: op.size });
+        sink.emit({ event: "delete", path: op.key, bytes: op.size, location: at(op).display });
         return;
       case "rmdir":
         try {
@@ -326,7 +343,7 @@ export async function execute(
           if (await dst.stat(op.key)) throw new Changed(`folder "${op.key}" is not empty; kept`);
           if (!(err instanceof Deno.errors.NotFound)) throw err;
         }
-        sink.emit({ event: "rmdir", path: op.key });
+        sink.emit({ event: "rmdir", path: op.key, location: at(op).display });
         return;
     }
   };
@@ -352,7 +369,13 @@ export async function execute(
         // A name the destination cannot hold (a Windows device name): this file fails, alone.
         res.failed++;
         res.outcomes.push({ op: o, status: "failed", message: describeError(err) });
-        sink.emit({ event: "fail", path: o.key, op: o.op, error: describeError(err) });
+        sink.emit({
+          location: at(o).display,
+          event: "fail",
+          path: o.key,
+          op: o.op,
+          error: describeError(err),
+        });
         return;
       }
       jobs.push({
@@ -380,7 +403,7 @@ export async function execute(
               status: "done",
               entry: { key: op.key, kind: "file", size: r.size, mtime: r.mtime },
             });
-            sink.emit({ event: op.op, path: op.key, bytes: r.size });
+            sink.emit({ event: op.op, path: op.key, bytes: r.size, location: at(op).display });
             progress();
           } else if (r.stopped) {
             // Interrupted: the file was left as it was, its temporary file removed.
@@ -388,11 +411,17 @@ export async function execute(
             res.skipped++;
             const message = `"${op.key}" ${r.error}`;
             res.outcomes.push({ op, status: "skipped", message });
-            sink.emit({ event: "skip", path: op.key, reason: message });
+            sink.emit({ event: "skip", path: op.key, reason: message, location: at(op).display });
           } else {
             res.failed++;
             res.outcomes.push({ op, status: "failed", message: r.error });
-            sink.emit({ event: "fail", path: op.key, op: op.op, error: r.error });
+            sink.emit({
+              location: at(op).display,
+              event: "fail",
+              path: op.key,
+              op: op.op,
+              error: r.error,
+            });
           }
         },
         signal,

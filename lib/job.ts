@@ -1,0 +1,179 @@
+/**
+ * A job: a sync between locations, run as the CLI runs it — one pass at a time, under a lock,
+ * again every `interval` seconds, and over just the subtrees someone asked for in between (what
+ * `--watch` will ask for). Library code: it emits events that name the job, and never prints.
+ *
+ * @module
+ */
+import type { Backend } from "./backends/backend.ts";
+import type { EventSink, SyncEvent } from "./execute/events.ts";
+import { normaliseScope } from "./paths.ts";
+import { jobKey, syncOnce, type SyncOptions, type SyncResult } from "./sync.ts";
+
+/** A lock held for one pass (see `lib/cli/lock.ts`). */
+export interface PassLock {
+  release(): void;
+}
+
+/** Options of a {@linkcode Job}: those of a pass, and how passes follow each other. */
+export interface JobOptions extends Omit<SyncOptions, "signal" | "scope"> {
+  /** Seconds between full passes; without it, {@linkcode Job.run} makes one pass. */
+  interval?: number;
+  /** Taken before each pass; undefined when another run holds it (the pass is skipped). */
+  lock?: () => PassLock | undefined;
+  /** Runs before each pass (a check that the source is still there, a log line). */
+  beforePass?: () => Promise<void> | void;
+  /** Hears how each pass went. */
+  afterPass?: (outcome: PassOutcome) => void;
+  /** Stops the job: the pass under way is interrupted, no other begins. */
+  signal?: AbortSignal;
+}
+
+/** How one pass went. */
+export type PassOutcome =
+  | { kind: "done"; result: SyncResult; scope?: readonly string[] }
+  | { kind: "locked" };
+
+/**
+ * A one-way job between two locations, run pass after pass.
+ *
+ * @example One pass between two in-memory locations
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryBackend } from "./backends/memory.ts";
+ * import { silentSink } from "./execute/events.ts";
+ * const src = new MemoryBackend({ name: "a" });
+ * await src.write("x.txt", ReadableStream.from([new Uint8Array([1])]), { size: 1, mtime: 1e12 });
+ * const job = new Job(src, new MemoryBackend({ name: "b" }), { sink: silentSink });
+ * const last = await job.run();
+ * assert.equal(last?.kind === "done" && last.result.summary.copied, 1);
+ * ```
+ */
+export class Job {
+  /** The job's key in the state: its kind and members. */
+  readonly key: string;
+  readonly members: readonly Backend[];
+  #options: JobOptions;
+  #sink: EventSink;
+  /** Subtrees asked for since the last pass began; `null`: the whole tree. */
+  #pending: string[] | null | undefined;
+  #wake: (() => void) | undefined;
+  #running: Promise<PassOutcome> | undefined;
+
+  /**
+   * @param src The source.
+   * @param dst The destination.
+   * @param options Pass options, interval, lock and hooks.
+   */
+  constructor(src: Backend, dst: Backend, options: JobOptions) {
+    this.members = [src, dst];
+    this.key = jobKey(src, dst);
+    this.#options = options;
+    const key = this.key;
+    // Every event names its job: a program running several jobs tells them apart.
+    this.#sink = { emit: (e: SyncEvent) => options.sink.emit({ ...e, job: key }) };
+  }
+
+  /**
+   * Ask for a pass over these subtrees (all of them when none are given). Requests that arrive
+   * while a pass runs are merged and served by the next pass, after the one under way.
+   *
+   * @param scope Keys of the subtrees that changed.
+   */
+  request(scope?: readonly string[]): void {
+    const s = normaliseScope(scope);
+    if (!s || this.#pending === null) this.#pending = null;
+    else this.#pending = normaliseScope([...(this.#pending ?? []), ...s]);
+    this.#wake?.();
+  }
+
+  /**
+   * Make one pass now, after the one under way (passes never overlap).
+   *
+   * @param scope Subtrees to limit the pass to; all of the tree when absent.
+   * @returns How the pass went.
+   */
+  async pass(scope?: readonly string[]): Promise<PassOutcome> {
+    while (this.#running) await this.#running.catch(() => {});
+    this.#running = this.#passNow(scope);
+    try {
+      return await this.#running;
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  async #passNow(scope: readonly string[] | undefined): Promise<PassOutcome> {
+    const o = this.#options;
+    await o.beforePass?.();
+    const lock = o.lock ? o.lock() : { release() {} };
+    if (!lock) {
+      const outcome: PassOutcome = { kind: "locked" };
+      o.afterPass?.(outcome);
+      return outcome;
+    }
+    try {
+      const { interval: _i, lock: _l, beforePass: _b, afterPass: _a, ...pass } = o;
+      const result = await syncOnce(this.members[0]!, this.members[1]!, {
+        ...pass,
+        sink: this.#sink,
+        ...(scope ? { scope } : {}),
+      });
+      const outcome: PassOutcome = scope ? { kind: "done", result, scope } : {
+        kind: "done",
+        result,
+      };
+      o.afterPass?.(outcome);
+      return outcome;
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
+   * Run the job: a full pass, then (with an interval) a full pass every `interval` seconds and
+   * a scoped pass whenever {@linkcode Job.request} asks in between, until the signal stops it.
+   * A pass that throws (a safety refusal, a missing source) ends the run with that error.
+   *
+   * @returns The last pass's outcome (undefined when stopped before any).
+   */
+  async run(): Promise<PassOutcome | undefined> {
+    const { signal, interval } = this.#options;
+    let last: PassOutcome | undefined;
+    let nextFull = 0;
+    while (!signal?.aborted) {
+      const now = Date.now();
+      if (now >= nextFull) {
+        this.#pending = undefined; // a full pass serves every request made so far
+        last = await this.pass();
+        if (!interval) return last;
+        nextFull = Date.now() + interval * 1000;
+        continue;
+      }
+      if (this.#pending !== undefined) {
+        const scope = this.#pending;
+        this.#pending = undefined;
+        last = await this.pass(scope ?? undefined);
+        continue;
+      }
+      await this.#sleep(nextFull - now);
+    }
+    return last;
+  }
+
+  /** Wait until `ms` have passed, a request arrives or the job is stopped. */
+  #sleep(ms: number): Promise<void> {
+    const signal = this.#options.signal;
+    return new Promise<void>((resolve) => {
+      // The longest a timer can wait is 2^31 - 1 ms: longer waits wake up and sleep again.
+      const t = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
+      function done() {
+        clearTimeout(t);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+      this.#wake = done;
+      signal?.addEventListener("abort", done, { once: true });
+    }).finally(() => this.#wake = undefined);
+  }
+}
