@@ -8,7 +8,7 @@
  */
 import type { Backend, Entry } from "./backends/backend.ts";
 import { describeError, RunError, SafetyError } from "./errors.ts";
-import { runPool } from "./execute/pool.ts";
+import { runPool } from "./util/pool.ts";
 import { matchKey } from "./paths.ts";
 import { sha256Stream } from "./state/hash.ts";
 

@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { S3Backend } from "./backends/s3.ts";
 import { describeS3Error, s3ErrorCode } from "./backends/s3_errors.ts";
-import { runPool } from "./execute/pool.ts";
+import { runPool } from "./util/pool.ts";
 import { checkKey, tempName } from "./paths.ts";
 import * as nodePath from "node:path";
 

@@ -8,8 +8,8 @@ import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends
 import { describeError, missingSource, RunError, SafetyError } from "./errors.ts";
 import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
-import { runPool } from "./execute/pool.ts";
-import { prewarmCopyWorkers, releaseSpareCopyWorkers } from "./execute/copy_pool.ts";
+import { runPool } from "./util/pool.ts";
+import { prewarmCopyWorkers, releaseSpareCopyWorkers } from "./backends/local/copy_pool.ts";
 import { IGNORE_FILE, inScope, isWithin, matchKey, normaliseScope } from "./paths.ts";
 import {
   inodeKey,

@@ -20,8 +20,8 @@ import { LAZY_MODULES } from "../lib/lazy.ts";
 
 /** Modules the compiler cannot see in the graph (loaded by URL), included by name. */
 export const INCLUDES = [
-  "lib/scan/walk_worker.ts",
-  "lib/execute/copy_worker.ts",
+  "lib/backends/local/walk_worker.ts",
+  "lib/backends/local/copy_worker.ts",
   ...LAZY_MODULES,
 ];
 
@@ -34,7 +34,7 @@ export const PERMISSIONS = [
   "--allow-net",
   // The AWS SDK asks the OS for its name and release (user agent, config paths).
   "--allow-sys",
-  // Only GNU find, the fast tree walker on Linux (lib/scan/find_walk.ts); without it ferry
+  // Only GNU find, the fast tree walker on Linux (lib/backends/local/find_walk.ts); without it ferry
   // walks with its built-in walker.
   "--allow-run=find",
 ];

@@ -16,8 +16,8 @@ import {
   windowsNameProblem,
 } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
-import { type RawTree, type WalkOptions, walkTrees } from "../scan/walk.ts";
-import { copyFileAtomicSync, isRacyTime, RACY_MS } from "./local_copy.ts";
+import { type RawTree, type WalkOptions, walkTrees } from "./local/walk.ts";
+import { copyFileAtomicSync, isRacyTime, RACY_MS } from "./local/copy.ts";
 import { SafetyError, UnsafePathError } from "../errors.ts";
 
 const isWindows = Deno.build.os === "windows";

@@ -42,7 +42,7 @@ import type {
 import { describeS3Error, s3ErrorCode } from "./s3_errors.ts";
 import { checkKey, inScope, isTempName, joinKey, normaliseScope } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
-import { runPool } from "../execute/pool.ts";
+import { runPool } from "../util/pool.ts";
 
 /** How to reach a bucket. */
 export interface S3Options {

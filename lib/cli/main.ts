@@ -27,7 +27,7 @@ import { tryLock } from "./lock.ts";
 import { LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
 import { chooseStateHome } from "./state_path.ts";
-import { prewarmWalker } from "../scan/walk.ts";
+import { prewarmWalker } from "../backends/local/walk.ts";
 import { addEnvironmentSecrets, redact } from "../secrets.ts";
 import { checkDistinct } from "./distinct.ts";
 

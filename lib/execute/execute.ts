@@ -8,9 +8,9 @@ import type { Backend, Entry, WriteMeta } from "../backends/backend.ts";
 import { describeError } from "../errors.ts";
 import { type Expect, type Op, opsOf, type Plan } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
-import { type CopyJob, copyWithWorkers, newCopyShared } from "./copy_pool.ts";
-import { CopyStopped, SourceChanged, TargetChanged } from "../backends/local_copy.ts";
-import { runPool } from "./pool.ts";
+import { type CopyJob, copyWithWorkers, newCopyShared } from "../backends/local/copy_pool.ts";
+import { CopyStopped, SourceChanged, TargetChanged } from "../backends/local/copy.ts";
+import { runPool } from "../util/pool.ts";
 
 /** What happened to one operation. */
 export interface Outcome {

@@ -5,7 +5,7 @@ import {
   CopyStopped,
   SourceChanged,
   TargetChanged,
-} from "../../lib/backends/local_copy.ts";
+} from "../../lib/backends/local/copy.ts";
 
 Deno.test("copyFileAtomicSync() keeps content, mtime and mode for small and large files", async () => {
   const dir = await Deno.makeTempDir();

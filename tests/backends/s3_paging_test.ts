@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { S3Backend } from "../../lib/backends/s3.ts";
-import { runPool } from "../../lib/execute/pool.ts";
+import { runPool } from "../../lib/util/pool.ts";
 import { startS3rver } from "../servers/s3rver.ts";
 
 Deno.test({

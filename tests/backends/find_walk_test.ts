@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type RawTree, walkTrees } from "../../lib/scan/walk.ts";
-import { findTree, findUsable, parse } from "../../lib/scan/find_walk.ts";
+import { type RawTree, walkTrees } from "../../lib/backends/local/walk.ts";
+import { findTree, findUsable, parse } from "../../lib/backends/local/find_walk.ts";
 import { loadFilter } from "../../lib/scan/filter.ts";
 import { tempName } from "../../lib/paths.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { loadFilter } from "./filter.ts";
+import { loadFilter } from "../../scan/filter.ts";
 import { type WalkReply, type WalkRequest, walkTasks } from "./walk.ts";
 
 self.onmessage = async (e: MessageEvent<WalkRequest>) => {

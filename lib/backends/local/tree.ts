@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { TEMP_PREFIX } from "../paths.ts";
-import type { ExcludeFn } from "./filter.ts";
+import { TEMP_PREFIX } from "../../paths.ts";
+import type { ExcludeFn } from "../../scan/filter.ts";
 
 /** A walk's result in columns, cheap to post between threads. */
 export interface RawTree {

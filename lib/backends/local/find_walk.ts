@@ -8,14 +8,14 @@
  * run, reports any error (an unreadable folder, a file that vanished mid-walk) or prints
  * anything this parser does not expect (a name that is not UTF-8, a time before 1970), the
  * caller walks that tree with the built-in walker instead, which reports problems per file.
- * Both walkers list the same entries with the same fields (`tests/scan/find_walk_test.ts`).
+ * Both walkers list the same entries with the same fields (`tests/backends/find_walk_test.ts`).
  *
  * `FERRY_WALKER=builtin` in the environment turns it off.
  *
  * @module
  */
-import { FERRY_DIR } from "../paths.ts";
-import type { ExcludeFn } from "./filter.ts";
+import { FERRY_DIR } from "../../paths.ts";
+import type { ExcludeFn } from "../../scan/filter.ts";
 import { Collector, type RawTree, triage } from "./tree.ts";
 
 /**

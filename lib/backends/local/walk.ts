@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { FERRY_DIR } from "../paths.ts";
-import { type ExcludeFn, loadFilter } from "./filter.ts";
+import { FERRY_DIR } from "../../paths.ts";
+import { type ExcludeFn, loadFilter } from "../../scan/filter.ts";
 import { findTree, findUsable } from "./find_walk.ts";
 import { Collector, type RawTree, triage } from "./tree.ts";
 

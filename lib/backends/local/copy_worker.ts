@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { copyFileAtomicSync, CopyStopped, TargetChanged } from "../backends/local_copy.ts";
+import { copyFileAtomicSync, CopyStopped, TargetChanged } from "./copy.ts";
 import type { CopyBatch, CopyResult } from "./copy_pool.ts";
 
 self.onmessage = (e: MessageEvent<CopyBatch>) => {

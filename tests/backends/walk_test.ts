@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type RawTree, walkTrees } from "../../lib/scan/walk.ts";
+import { type RawTree, walkTrees } from "../../lib/backends/local/walk.ts";
 
 /** A tree wide and deep enough to be cut into many shared folders. */
 async function makeTree(root: string, tag: string): Promise<void> {

@@ -10,7 +10,7 @@
  * @module
  */
 import * as nodePath from "node:path";
-import { tempName } from "../paths.ts";
+import { tempName } from "../../paths.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
