@@ -109,3 +109,24 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/**
+ * What was found at a target instead of what the plan expected: the file is skipped (left
+ * as it is), not failed.
+ */
+export class TargetChanged extends Error {
+  override name = "TargetChanged";
+}
+
+/** The source changed while it was copied, twice in a row: nothing was written. */
+export class SourceChanged extends Error {
+  override name = "SourceChanged";
+}
+
+/** The copy was stopped (Ctrl-C, SIGTERM) before it finished: nothing was written. */
+export class CopyStopped extends Error {
+  override name = "CopyStopped";
+  constructor() {
+    super("interrupted before it was complete; nothing was written");
+  }
+}

@@ -9,7 +9,6 @@ import { describeError, missingSource, RunError, SafetyError } from "./errors.ts
 import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./util/pool.ts";
-import { prewarmCopyWorkers, releaseSpareCopyWorkers } from "./backends/local/copy_pool.ts";
 import { IGNORE_FILE, inScope, isWithin, matchKey, normaliseScope } from "./paths.ts";
 import {
   inodeKey,
@@ -90,14 +89,20 @@ export async function syncOnce(
   dst: Backend,
   options: SyncOptions,
 ): Promise<SyncResult> {
+  const ready = { release: () => {} };
   try {
-    return await syncPass(src, dst, options);
+    return await syncPass(src, dst, options, ready);
   } finally {
-    releaseSpareCopyWorkers();
+    ready.release();
   }
 }
 
-async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promise<SyncResult> {
+async function syncPass(
+  src: Backend,
+  dst: Backend,
+  options: SyncOptions,
+  ready: { release: () => void },
+): Promise<SyncResult> {
   const started = performance.now();
   // State rows record when a pass saw them: a file born after that is not the file it saw.
   const passStart = Date.now();
@@ -125,7 +130,8 @@ async function syncPass(src: Backend, dst: Backend, options: SyncOptions): Promi
     }
   }
   // A first copy between local folders: the copy Workers start while the source is walked.
-  if (dstEmpty && !options.dryRun && src.localPath && dst.localPath) prewarmCopyWorkers(2);
+  // A first copy: the destination gets ready for it (copy Workers) while the source is listed.
+  if (dstEmpty && !options.dryRun && dst.prepareCopyFrom) ready.release = dst.prepareCopyFrom(src);
 
   const exclude = [
     ...(options.exclude ?? []),

@@ -128,6 +128,37 @@ export interface WriteMeta {
   sha256?: string;
 }
 
+/** One file of a bulk copy (see {@linkcode Backend.copyMany}). */
+export interface BulkFile {
+  /** The caller's index, given back in the result. */
+  id: number;
+  srcKey: string;
+  key: string;
+  size: number;
+  mtime: number;
+  /** The target as the plan saw it (an update): a target that differs is left alone. */
+  expect?: { size: number; mtime: number };
+  /** Permission bits of the source, as listed. */
+  mode?: number;
+}
+
+/** What became of one file of a bulk copy. */
+export type BulkResult =
+  & { id: number }
+  & (
+    | { ok: true; size: number; mtime: number }
+    /** `changed`: the target was not as expected (skipped); `stopped`: interrupted. */
+    | { ok: false; changed: boolean; stopped?: boolean; error: string }
+  );
+
+/** A bulk copy under way. */
+export interface BulkCopy {
+  /** Bytes of files under way (for progress). */
+  inFlight(): number;
+  /** Settles when every file has been reported. */
+  done: Promise<void>;
+}
+
 /** Where open multipart uploads are written down, so that a killed run's are aborted later. */
 export interface UploadJournal {
   add(loc: string, key: string, id: string): void;
@@ -197,6 +228,24 @@ export interface Backend {
    * into an empty folder starts its copy Workers early.
    */
   isEmpty?(): boolean;
+  /**
+   * Optional: copy many files from `src` faster than one at a time (two local folders: copy
+   * Workers). Undefined when it cannot or it is not worth it for this source and these files;
+   * the engine then copies them one by one.
+   */
+  copyMany?(
+    src: Backend,
+    files: BulkFile[],
+    report: (r: BulkResult) => void,
+    signal: AbortSignal,
+  ): BulkCopy | undefined;
+  /**
+   * Optional: the engine is about to copy a great deal from `src` into this (empty) location:
+   * get ready while it lists (start copy Workers).
+   *
+   * @returns Releases what was made ready and not used.
+   */
+  prepareCopyFrom?(src: Backend): () => void;
   /** Optional: the OS path of a key, for the local-to-local fast path. */
   localPath?(key: string): string;
   /** Optional: copy a local file into this backend atomically, keeping `meta.mtime`. */

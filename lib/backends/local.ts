@@ -4,7 +4,24 @@
  * @module
  */
 import * as nodePath from "node:path";
-import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
+import type {
+  Backend,
+  BulkCopy,
+  BulkFile,
+  BulkResult,
+  Capabilities,
+  Entry,
+  Listing,
+  ListOptions,
+  WriteMeta,
+} from "./backend.ts";
+import {
+  type CopyJob,
+  copyWithWorkers,
+  newCopyShared,
+  prewarmCopyWorkers,
+  releaseSpareCopyWorkers,
+} from "./local/copy_pool.ts";
 import {
   checkKey,
   FERRY_DIR,
@@ -16,9 +33,14 @@ import {
   windowsNameProblem,
 } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
-import { type RawTree, type WalkOptions, walkTrees } from "./local/walk.ts";
+import { prewarmWalker, type RawTree, type WalkOptions, walkTrees } from "./local/walk.ts";
 import { copyFileAtomicSync, isRacyTime, RACY_MS } from "./local/copy.ts";
-import { SafetyError, UnsafePathError } from "../errors.ts";
+import { describeError, SafetyError, UnsafePathError } from "../errors.ts";
+
+/** Below this many local-to-local copies, Worker start-up costs more than it saves. */
+const WORKER_THRESHOLD = 64;
+/** Local files above this size are never copied on the calling thread (it would not hear signals). */
+const LARGE_ON_THREAD = 1 << 20;
 
 const isWindows = Deno.build.os === "windows";
 const path = isWindows ? nodePath.win32 : nodePath.posix;
@@ -111,6 +133,57 @@ export class LocalBackend implements Backend {
     this.#windowsNames = isWindows || !!options.windowsNames;
   }
 
+  /**
+   * Copies from another local folder go to Worker threads (synchronous calls there copy small
+   * files 2–3× faster than async ones here), in batches per destination folder. Fewer than
+   * {@linkcode WORKER_THRESHOLD} small files are not worth a Worker's start-up: undefined,
+   * and the engine copies them one by one. A large file always goes to a Worker: copied on
+   * the calling thread it would hold off Ctrl-C and SIGTERM until done.
+   */
+  copyMany(
+    src: Backend,
+    files: BulkFile[],
+    report: (r: BulkResult) => void,
+    signal: AbortSignal,
+  ): BulkCopy | undefined {
+    if (!src.localPath) return undefined;
+    if (files.length < WORKER_THRESHOLD && !files.some((f) => f.size > LARGE_ON_THREAD)) {
+      return undefined;
+    }
+    const jobs: CopyJob[] = [];
+    for (const f of files) {
+      let paths: { src: string; dst: string };
+      try {
+        paths = { src: src.localPath(f.srcKey), dst: this.localPath(f.key) };
+      } catch (err) {
+        // A name this folder cannot hold (a Windows device name): this file fails, alone.
+        report({ id: f.id, ok: false, changed: false, error: describeError(err) });
+        continue;
+      }
+      jobs.push({
+        id: f.id,
+        ...paths,
+        size: f.size,
+        mtime: f.mtime,
+        ...(f.expect ? { expect: f.expect } : {}),
+        known: f.mode ? { size: f.size, mode: f.mode } : { size: f.size },
+        ...(this.caps.retimeAfterRename ? { retime: true } : {}),
+      });
+    }
+    const shared = newCopyShared();
+    return {
+      inFlight: () => Atomics.load(shared, 1) * 1024,
+      done: copyWithWorkers(jobs, 2, report, signal, shared),
+    };
+  }
+
+  /** A first copy from another local folder: the copy Workers start while the source is walked. */
+  prepareCopyFrom(src: Backend): () => void {
+    if (!src.localPath) return () => {};
+    prewarmCopyWorkers(2);
+    return releaseSpareCopyWorkers;
+  }
+
   localPath(key: string): string {
     const k = checkKey(key);
     if (k === "") return this.root;
@@ -128,6 +201,8 @@ export class LocalBackend implements Backend {
    * {@linkcode LocalBackend.probe}), once.
    */
   async open(mode: "read" | "write" = "read"): Promise<{ exists: boolean }> {
+    // The tree will be walked: a walker Worker starts now, while the rest is set up.
+    prewarmWalker();
     const exists = await this.rootExists();
     if (exists && mode === "write" && !this.#probed) {
       this.#probed = true;

@@ -27,7 +27,6 @@ import { tryLock } from "./lock.ts";
 import { LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
 import { chooseStateHome } from "./state_path.ts";
-import { prewarmWalker } from "../backends/local/walk.ts";
 import { addEnvironmentSecrets, redact } from "../secrets.ts";
 import { checkDistinct } from "./distinct.ts";
 
@@ -201,14 +200,13 @@ async function runSync(a: SyncArgs): Promise<number> {
   const from = parseLocation(a.from);
   const to = parseLocation(a.to);
   checkDistinct(from, to, a.endpoint);
-  // Local trees are walked with a Worker's help: start it now so that it loads while we set up.
-  if (from.kind === "local" || to.kind === "local") prewarmWalker();
   const s3 = s3FlagsOf(a);
   const src = await openChecked(from, s3);
   const dst = await openChecked(to, s3);
   // A missing source is refused before anything is made anywhere (no state folder in the
-  // destination either); only a log the user named hears of it.
-  if (!(await src.rootExists())) {
+  // destination either); only a log the user named hears of it. Opened now, a local source
+  // starts its walker while the rest is set up.
+  if (!(await src.open("read")).exists) {
     const refusal = missingSource(from.text);
     if (a.logFile) {
       const log = new LogFile(resolveLogPath(a.logFile, a.command));

@@ -4,12 +4,10 @@
  *
  * @module
  */
-import type { Backend, Entry, WriteMeta } from "../backends/backend.ts";
-import { describeError } from "../errors.ts";
+import type { Backend, BulkResult, Entry, WriteMeta } from "../backends/backend.ts";
 import { type Expect, type Op, opsOf, type Plan } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
-import { type CopyJob, copyWithWorkers, newCopyShared } from "../backends/local/copy_pool.ts";
-import { CopyStopped, SourceChanged, TargetChanged } from "../backends/local/copy.ts";
+import { CopyStopped, describeError, SourceChanged, TargetChanged } from "../errors.ts";
 import { runPool } from "../util/pool.ts";
 
 /** What happened to one operation. */
@@ -37,16 +35,9 @@ export interface ExecResult {
   stopped?: { reason: string; notAttempted: number };
 }
 
-/** Below this many local-to-local copies, Worker start-up costs more than it saves. */
-const WORKER_THRESHOLD = 64;
-/** Local files above this size are never copied on the calling thread (it would not hear signals). */
-const LARGE_ON_THREAD = 1 << 20;
-
 /** Options of {@linkcode execute}. */
 export interface ExecuteOptions {
   concurrency: number;
-  /** Worker threads for local-to-local copies (default 2). */
-  workers?: number;
   sink: EventSink;
   signal?: AbortSignal;
   /** Run no deletion at all (something already failed, such as a folder that could not be listed). */
@@ -209,12 +200,16 @@ export async function execute(
   let lastProgress = 0;
   /** Bytes of files still under way (streams count as they flow; Workers in KiB). */
   let moving = 0;
-  const shared = newCopyShared();
+  /** Bulk copies under way, each telling how many of its bytes are in flight. */
+  const inFlight = new Set<() => number>();
   const progress = (force = false) => {
     const now = performance.now();
     if (!force && now - lastProgress < 100) return;
     lastProgress = now;
-    const bytes = Math.min(totalBytes, res.bytes + moving + Atomics.load(shared, 1) * 1024);
+    const bytes = Math.min(
+      totalBytes,
+      res.bytes + moving + [...inFlight].reduce((n, f) => n + f(), 0),
+    );
     sink.emit({ event: "progress", files: doneFiles, totalFiles, bytes, totalBytes });
   };
   // A single large file shows progress too: the bar is refreshed while bytes move.
@@ -349,86 +344,71 @@ export async function execute(
   };
 
   /** Copies between two local folders go to Worker threads; everything else to the pool. */
-  const runParallel = async (transfers: Op[]) => {
-    const fast = transfers.filter((o): o is Extract<Op, { op: "copy" | "update" }> =>
-      isLocalCopy(o)
-    );
-    // A large file always goes to a Worker: copied on this thread it would hold off Ctrl-C
-    // and SIGTERM until it is done.
-    if (fast.length < WORKER_THRESHOLD && !fast.some((o) => o.size > LARGE_ON_THREAD)) {
-      await runPool(transfers, options.concurrency, run, signal);
-      return;
+  /**
+   * A parallel step: transfers a destination can take in bulk from their source (two local
+   * folders: copy Workers) go to it; everything else to the pool.
+   */
+  const runParallel = async (ops: Op[]) => {
+    const groups = new Map<string, Extract<Op, { op: "copy" | "update" }>[]>();
+    const rest: Op[] = [];
+    for (const o of ops) {
+      if ((o.op === "copy" || o.op === "update") && at(o).copyMany) {
+        const k = `${o.srcAt}>${o.at}`;
+        const g = groups.get(k);
+        if (g) g.push(o);
+        else groups.set(k, [o]);
+      } else rest.push(o);
     }
-    const rest = transfers.filter((o) => !isLocalCopy(o));
-    const jobs: CopyJob[] = [];
-    fast.forEach((o, id) => {
-      let paths: { src: string; dst: string };
-      try {
-        paths = { src: from(o).localPath!(o.srcKey), dst: at(o).localPath!(o.key) };
-      } catch (err) {
-        // A name the destination cannot hold (a Windows device name): this file fails, alone.
-        res.failed++;
-        res.outcomes.push({ op: o, status: "failed", message: describeError(err) });
-        sink.emit({
-          location: at(o).display,
-          event: "fail",
-          path: o.key,
-          op: o.op,
-          error: describeError(err),
-        });
-        return;
-      }
-      jobs.push({
-        id,
-        ...paths,
-        size: o.size,
-        mtime: o.mtime,
-        ...(o.op === "update" ? { expect: o.expect } : {}),
-        known: o.mode ? { size: o.size, mode: o.mode } : { size: o.size },
-        ...(at(o).caps.retimeAfterRename ? { retime: true } : {}),
-      });
-    });
-    await Promise.all([
-      runPool(rest, options.concurrency, run, signal),
-      copyWithWorkers(
-        jobs,
-        options.workers ?? 2,
-        (r) => {
-          const op = fast[r.id]!;
-          if (r.ok) {
-            res.bytes += r.size;
-            doneFiles++;
-            res.outcomes.push({
-              op,
-              status: "done",
-              entry: { key: op.key, kind: "file", size: r.size, mtime: r.mtime },
-            });
-            sink.emit({ event: op.op, path: op.key, bytes: r.size, location: at(op).display });
-            progress();
-          } else if (r.stopped) {
-            // Interrupted: the file was left as it was, its temporary file removed.
-          } else if (r.changed) {
-            res.skipped++;
-            const message = `"${op.key}" ${r.error}`;
-            res.outcomes.push({ op, status: "skipped", message });
-            sink.emit({ event: "skip", path: op.key, reason: message, location: at(op).display });
-          } else {
-            res.failed++;
-            res.outcomes.push({ op, status: "failed", message: r.error });
-            sink.emit({
-              location: at(op).display,
-              event: "fail",
-              path: op.key,
-              op: op.op,
-              error: r.error,
-            });
-          }
-        },
+    const bulk: Promise<void>[] = [];
+    for (const group of groups.values()) {
+      const handle = at(group[0]!).copyMany!(
+        from(group[0]!),
+        group.map((o, id) => ({
+          id,
+          srcKey: o.srcKey,
+          key: o.key,
+          size: o.size,
+          mtime: o.mtime,
+          ...(o.op === "update" ? { expect: o.expect } : {}),
+          ...(o.mode ? { mode: o.mode } : {}),
+        })),
+        (r) => reportBulk(group[r.id]!, r),
         signal,
-        shared,
-      ),
-    ]);
-    Atomics.store(shared, 1, 0);
+      );
+      if (!handle) {
+        rest.push(...group);
+        continue;
+      }
+      inFlight.add(handle.inFlight);
+      bulk.push(handle.done.finally(() => inFlight.delete(handle.inFlight)));
+    }
+    await Promise.all([runPool(rest, options.concurrency, run, signal), ...bulk]);
+  };
+
+  const reportBulk = (op: Extract<Op, { op: "copy" | "update" }>, r: BulkResult) => {
+    const location = at(op).display;
+    if (r.ok) {
+      res.bytes += r.size;
+      doneFiles++;
+      res.outcomes.push({
+        op,
+        status: "done",
+        entry: { key: op.key, kind: "file", size: r.size, mtime: r.mtime },
+      });
+      sink.emit({ event: op.op, path: op.key, bytes: r.size, location });
+      progress();
+    } else if (r.stopped) {
+      // Interrupted: the file was left as it was, its temporary file removed.
+    } else if (r.changed) {
+      res.skipped++;
+      const message = `"${op.key}" ${r.error}`;
+      res.outcomes.push({ op, status: "skipped", message });
+      sink.emit({ event: "skip", path: op.key, reason: message, location });
+    } else {
+      res.failed++;
+      res.outcomes.push({ op, status: "failed", message: r.error });
+      sink.emit({ event: "fail", path: op.key, op: op.op, error: r.error, location });
+    }
   };
 
   for (const [i, step] of plan.steps.entries()) {

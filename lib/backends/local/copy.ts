@@ -11,26 +11,11 @@
  */
 import * as nodePath from "node:path";
 import { tempName } from "../../paths.ts";
+import { CopyStopped, SourceChanged, TargetChanged } from "../../errors.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
-/** What was found at the target instead of what the plan expected. */
-export class TargetChanged extends Error {
-  override name = "TargetChanged";
-}
-
-/** The source changed while it was copied, twice in a row: nothing was written. */
-export class SourceChanged extends Error {
-  override name = "SourceChanged";
-}
-
-/** The copy was stopped (Ctrl-C, SIGTERM) before it finished: nothing was written. */
-export class CopyStopped extends Error {
-  override name = "CopyStopped";
-  constructor() {
-    super("interrupted before it was complete; nothing was written");
-  }
-}
+export { CopyStopped, SourceChanged, TargetChanged };
 
 /** Size and permission bits of a source file, as the walk saw them. */
 export interface KnownSource {
