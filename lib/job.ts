@@ -50,8 +50,17 @@ export type PassOutcome =
  * ```
  */
 export class Job {
-  /** The job's key in the state: its kind and members. */
-  readonly key: string;
+  /** The job's key in the state: its kind and members (their ids are final once opened). */
+  get key(): string {
+    const [src, dst] = this.members as [Backend, Backend];
+    // Made again only when an id changed (at open): every event carries it.
+    if (this.#keyOf[0] !== src.id || this.#keyOf[1] !== dst.id) {
+      this.#keyOf = [src.id, dst.id, jobKey(src, dst)];
+    }
+    return this.#keyOf[2];
+  }
+
+  #keyOf: [string, string, string] = ["", "", ""];
   readonly members: readonly Backend[];
   #options: JobOptions;
   #sink: EventSink;
@@ -67,11 +76,9 @@ export class Job {
    */
   constructor(src: Backend, dst: Backend, options: JobOptions) {
     this.members = [src, dst];
-    this.key = jobKey(src, dst);
     this.#options = options;
-    const key = this.key;
     // Every event names its job: a program running several jobs tells them apart.
-    this.#sink = { emit: (e: SyncEvent) => options.sink.emit({ ...e, job: key }) };
+    this.#sink = { emit: (e: SyncEvent) => options.sink.emit({ ...e, job: this.key }) };
   }
 
   /**

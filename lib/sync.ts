@@ -138,6 +138,11 @@ async function syncPass(
     ...(await readIgnoreFile(src)),
     ...(dstExists ? await readIgnoreFile(dst) : []),
   ];
+  // A location known by another id before (a folder by its path, before its marker) keeps
+  // what the state knew of it.
+  for (const b of [src, dst]) {
+    for (const f of b.formerIds ?? []) options.state?.adoptLocation(f, b.id);
+  }
   // Rows are kept per job: two jobs sharing a folder keep their own (see JobState).
   const state = options.state?.forJob(jobKey(src, dst));
   // A location's rows are read at most once a pass: listing, renames and hashing share them.
@@ -200,6 +205,7 @@ async function syncPass(
   }
 
   const tScan = performance.now();
+
   const failures: SyncResult["failures"] = [];
   for (const p of srcList.problems) {
     failures.push({ path: p.key, error: p.message });
@@ -252,9 +258,11 @@ async function syncPass(
     !!options.checksum,
   );
   const tHash = performance.now();
+
   const archivedKeys = archived.map((a) => a.key);
   const plan = planOneWay(input);
   const tPlan = performance.now();
+
   const counts = countPlan(plan);
   plan.destFiles += outside(dst.id);
 
@@ -376,6 +384,7 @@ async function syncPass(
   }
 
   const tEnd = performance.now();
+
   const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(3);
   sink.emit({
     event: "note",
@@ -652,6 +661,10 @@ function commitState(
   }
   const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
   const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, input.foldCase), e]));
+  // A first complete pass (no rows at all yet) is recorded by the rebuild below alone: rows
+  // for each change first would be written twice (at 200,000 files, 100 MB more memory).
+  const fresh = !scope && !res.interrupted && state.count(src.id) === 0 &&
+    state.count(dst.id) === 0;
   const srcUp: StateRow[] = [];
   const dstUp: StateRow[] = [];
   const srcDel: string[] = [];
@@ -661,7 +674,7 @@ function commitState(
    * Destination twin of source keys after this run, where it changed, in the order found: made
    * into a map only when the state is rebuilt. A copy's row replaces a move's, not the reverse.
    */
-  const after: { key: string; row: StateRow; copy: boolean }[] = [];
+  const after = new Map<string, { entry: Entry; sha256?: string | undefined }>();
   let doneCount = 0;
   for (const o of res.outcomes) {
     if (o.status !== "done") continue;
@@ -671,14 +684,13 @@ function commitState(
       const s = srcBy.get(op.srcKey);
       // The source row is the version copied (a file that changed since the walk was copied
       // as it was when the copy read it).
-      if (s) {
+      if (s && !fresh) {
         const v = o.entry ? { ...s, size: o.entry.size, mtime: o.entry.mtime } : s;
         srcUp.push(rowOf(v, now));
       }
       if (o.entry) {
-        const r = rowOf(o.entry, now, s?.sha256);
-        dstUp.push(r);
-        after.push({ key: op.srcKey, row: r, copy: true });
+        if (!fresh) dstUp.push(rowOf(o.entry, now, s?.sha256));
+        after.set(op.srcKey, { entry: o.entry, sha256: s?.sha256 });
       }
     } else if (op.op === "move") {
       if (op.kind === "dir") dirMoves.push({ from: op.from, to: op.to });
@@ -697,9 +709,10 @@ function commitState(
         const d = dstBy.get(matchKey(oldKey, input.foldCase));
         if (!d) continue;
         srcUp.push(rowOf(s, now));
-        const r = rowOf({ ...d, key: s.key }, now);
-        if (op.kind === "file") dstUp.push(r);
-        after.push({ key: s.key, row: r, copy: false });
+        const moved = { ...d, key: s.key };
+        if (op.kind === "file") dstUp.push(rowOf(moved, now));
+        // A copy's version of the same key (an update after the move) stands.
+        if (!after.has(s.key)) after.set(s.key, { entry: moved });
       }
     } else if (op.op === "delete") {
       srcDel.push(op.key);
@@ -732,30 +745,39 @@ function commitState(
     for (const e of es) if (!plannedKeys.has(e.key)) target.push(rowOf(e, 0));
   }
   state.transaction(() => {
-    state.apply([
-      { loc: src.id, upserts: srcUp, deletes: srcDel, dirMoves },
-      { loc: dst.id, upserts: dstUp, deletes: dstDel, dirMoves },
-    ]);
+    if (!fresh) {
+      state.apply([
+        { loc: src.id, upserts: srcUp, deletes: srcDel, dirMoves },
+        { loc: dst.id, upserts: dstUp, deletes: dstDel, dirMoves },
+      ]);
+    }
     if (res.interrupted) return;
     if (!scope && state.count(src.id) === inStep && state.count(dst.id) === inStep) return;
     // Rebuild from the listings: every source file in step, and its destination twin.
-    const afterBy = new Map<string, StateRow>();
-    for (const a of after) if (a.copy || !afterBy.has(a.key)) afterBy.set(a.key, a.row);
-    const srcAll: StateRow[] = [];
-    const dstAll: StateRow[] = [];
-    for (const s of srcEntries) {
-      if (!isInStep(s)) continue;
-      const twin = dstBy.get(matchKey(s.key, input.foldCase));
-      const d = afterBy.get(s.key) ?? maybeRow(twin, now, s);
-      if (!d) continue;
-      srcAll.push(rowOf(s.mtimeKind === "upload" && twin ? { ...s, mtime: twin.mtime } : s, now));
-      dstAll.push(d);
-    }
+    // In path order (rows land next to each other in the B-tree), made one at a time: at
+    // 200,000 files, two arrays of rows held at once cost 100 MB.
+    const twinOf = (s: Entry) => dstBy.get(matchKey(s.key, input.foldCase));
+    const inStepFiles = srcEntries.filter((s) =>
+      isInStep(s) && (after.has(s.key) || twinOf(s)?.kind === "file")
+    );
+    inStepFiles.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    const srcAll = function* () {
+      for (const s of inStepFiles) {
+        const twin = twinOf(s);
+        yield rowOf(s.mtimeKind === "upload" && twin ? { ...s, mtime: twin.mtime } : s, now);
+      }
+    };
+    const dstAll = function* () {
+      for (const s of inStepFiles) {
+        const a = after.get(s.key);
+        yield a ? rowOf(a.entry, now, a.sha256) : maybeRow(twinOf(s), now, s)!;
+      }
+    };
     // A scoped pass rebuilds the rows of its subtrees only; every other row stays as it was.
     const replace = scope ? { replaceUnder: scope } : { replaceAll: true };
     state.apply([
-      { loc: src.id, upserts: srcAll, deletes: [], ...replace },
-      { loc: dst.id, upserts: dstAll, deletes: [], ...replace },
+      { loc: src.id, upserts: srcAll(), deletes: [], ...replace },
+      { loc: dst.id, upserts: dstAll(), deletes: [], ...replace },
     ]);
   });
 }

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { V8_OPTION } from "./build.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -82,7 +83,7 @@ async function benchIn(label: string, base: string | undefined): Promise<void> {
   const src = join(work, "src");
   const dstF = join(work, "dst-ferry");
   const dstR = join(work, "dst-rsync");
-  const ferry = (...args: string[]) => [Deno.execPath(), "run", "-A", CLI, ...args];
+  const ferry = (...args: string[]) => [Deno.execPath(), "run", "-A", V8_OPTION, CLI, ...args];
   const rows: string[][] = [];
   const row = (what: string, f: number, r: number | undefined, mem: number) =>
     rows.push([

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { V8_OPTION } from "./build.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startS3rver } from "../tests/servers/s3rver.ts";
@@ -78,7 +79,7 @@ export async function benchS3(smallFiles = 5000, bigFiles = 10): Promise<void> {
     };
     const rcloneEnv = rcloneS3rverEnv(server.endpoint);
     const E = ["--endpoint", server.endpoint, "--path-style"];
-    const ferry = (...a: string[]) => [Deno.execPath(), "run", "-A", CLI, ...a];
+    const ferry = (...a: string[]) => [Deno.execPath(), "run", "-A", V8_OPTION, CLI, ...a];
     const state = join(work, "ferry-state.db");
     const runs = {
       ferry: (extra: string[] = []) =>

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { V8_OPTION } from "./build.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { table } from "./_bench_tools.ts";
@@ -38,7 +39,16 @@ async function have(tool: string): Promise<boolean> {
 /** Run the start-up benchmark and print its table. */
 export async function benchStartup(): Promise<void> {
   console.log("\n== start-up: a cold process each time (module cache warm), median of 11");
-  const ferry = [Deno.execPath(), "run", "-A", "--config", CONFIG, "--cached-only", CLI];
+  const ferry = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    V8_OPTION,
+    "--config",
+    CONFIG,
+    "--cached-only",
+    CLI,
+  ];
   const dir = await Deno.makeTempDir({ prefix: "ferry-startup-" });
   try {
     const src = join(dir, "src");

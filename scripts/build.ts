@@ -39,6 +39,18 @@ export const PERMISSIONS = [
   "--allow-run=find",
 ];
 
+/**
+ * V8 settings the binary runs with. A young generation of 4 MB (V8's default grows to 16 MB)
+ * makes V8 collect short-lived objects before they pile up: a first copy of 200,000 files peaked
+ * at 340 MB without it and 270 MB with it, in the same time (50,000 files: 1.43–1.69 s without,
+ * 1.49–1.55 s with; a no-op 0.27 s either way). `deno task ferry` and the benchmarks run ferry
+ * with the same settings.
+ */
+export const V8_FLAGS = ["--max-semi-space-size=4"];
+
+/** The `deno run`/`deno compile` option that applies {@linkcode V8_FLAGS}. */
+export const V8_OPTION = `--v8-flags=${V8_FLAGS.join(",")}`;
+
 /** Every target Deno can build for, with its file suffix. */
 export const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -74,6 +86,7 @@ async function build(): Promise<number> {
     const args = [
       "compile",
       ...PERMISSIONS,
+      V8_OPTION,
       ...INCLUDES.flatMap((m) => ["--include", m]),
       "--target",
       target,

@@ -175,3 +175,12 @@ Deno.test("deno task build: builds this machine's binary with checksums, or says
   const run = await new Deno.Command(join(ROOT, "dist", name), { args: ["--version"] }).output();
   assert.equal(new TextDecoder().decode(run.stdout).trim(), `ferry ${version}`);
 });
+
+Deno.test("the binary, `deno task ferry` and the benchmarks run with the same V8 settings", async () => {
+  const { V8_OPTION } = await import("../scripts/build.ts");
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  assert.ok(config.tasks.ferry.split(" ").includes(V8_OPTION), config.tasks.ferry);
+  for (const f of ["scripts/bench.ts", "scripts/bench_s3.ts", "scripts/bench_startup.ts"]) {
+    assert.match(await Deno.readTextFile(join(ROOT, f)), /V8_OPTION,\s/, f);
+  }
+});

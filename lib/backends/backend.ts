@@ -128,10 +128,8 @@ export interface WriteMeta {
   sha256?: string;
 }
 
-/** One file of a bulk copy (see {@linkcode Backend.copyMany}). */
+/** One file of a bulk copy (see {@linkcode Backend.copyMany}); copy operations are such. */
 export interface BulkFile {
-  /** The caller's index, given back in the result. */
-  id: number;
   srcKey: string;
   key: string;
   size: number;
@@ -142,7 +140,7 @@ export interface BulkFile {
   mode?: number;
 }
 
-/** What became of one file of a bulk copy. */
+/** What became of one file of a bulk copy; `id` is its index in the files given. */
 export type BulkResult =
   & { id: number }
   & (
@@ -170,8 +168,13 @@ export interface UploadJournal {
 export interface Backend {
   /** Display name with any password masked. */
   readonly display: string;
-  /** Identity of the location in the state database (never holds a password). */
+  /**
+   * Identity of the location in the state database (never holds a password); final once
+   * {@linkcode Backend.open} has returned.
+   */
   readonly id: string;
+  /** Ids the location was known by before (the state kept under them is carried over). */
+  readonly formerIds?: readonly string[];
   readonly caps: Capabilities;
 
   /**

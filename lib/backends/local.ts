@@ -58,6 +58,16 @@ export interface LocalOptions {
   listInWorker?: boolean;
   /** Apply Windows' name rules on any OS (tests use it; on Windows they always apply). */
   windowsNames?: boolean;
+  /**
+   * Write the marker that names the location (`.ferry/location`) when it is opened for writing
+   * (default true). Off when the user keeps ferry's files out of their folders.
+   */
+  marker?: boolean;
+}
+
+/** A whole number as a small integer where it is one (under 2^30), else as it is. */
+function small(n: number): number {
+  return n < 0x40000000 ? n | 0 : n;
 }
 
 /** Run a synchronous call, as a promise that carries its error. */
@@ -96,7 +106,14 @@ function toEntry(key: string, info: Deno.FileInfo): Entry {
  */
 export class LocalBackend implements Backend {
   readonly display: string;
-  readonly id: string;
+  /**
+   * The location's identity in the state: `local:<uuid>` from the marker file ferry keeps in
+   * the root (`.ferry/location`), so a USB stick seen at `E:\` then `F:\`, or `/media/a` then
+   * `/media/b`, is the same location; `file:<path>` until a marker exists. Valid after open().
+   */
+  id: string;
+  /** Ids this location had before (its path id, once a marker names it): state is carried over. */
+  formerIds: string[] = [];
   readonly caps: Capabilities = {
     timePrecision: 1,
     caseInsensitive: Deno.build.os === "windows" || Deno.build.os === "darwin",
@@ -113,6 +130,7 @@ export class LocalBackend implements Backend {
   #prefix: string;
   /** Keys must be valid Windows names (on Windows, or when a test asks). */
   #windowsNames: boolean;
+  #marker: boolean;
   /** NFC key → native relative name, for names stored in another normal form (NFD). */
   #native = new Map<string, string>();
 
@@ -131,6 +149,7 @@ export class LocalBackend implements Backend {
       : {};
     this.#prefix = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
     this.#windowsNames = isWindows || !!options.windowsNames;
+    this.#marker = options.marker ?? true;
   }
 
   /**
@@ -151,29 +170,43 @@ export class LocalBackend implements Backend {
       return undefined;
     }
     const jobs: CopyJob[] = [];
-    for (const f of files) {
+    const from = src instanceof LocalBackend ? src : undefined;
+    for (const [id, f] of files.entries()) {
       let paths: { src: string; dst: string };
       try {
-        paths = { src: src.localPath(f.srcKey), dst: this.localPath(f.key) };
+        // Relative to the roots (the keys themselves, where the names are spelled as keys).
+        paths = from
+          ? { src: from.relativePath(f.srcKey), dst: this.relativePath(f.key) }
+          : { src: src.localPath(f.srcKey), dst: this.relativePath(f.key) };
       } catch (err) {
         // A name this folder cannot hold (a Windows device name): this file fails, alone.
-        report({ id: f.id, ok: false, changed: false, error: describeError(err) });
+        report({ id, ok: false, changed: false, error: describeError(err) });
         continue;
       }
-      jobs.push({
-        id: f.id,
-        ...paths,
-        size: f.size,
-        mtime: f.mtime,
-        ...(f.expect ? { expect: f.expect } : {}),
-        known: f.mode ? { size: f.size, mode: f.mode } : { size: f.size },
-        ...(this.caps.retimeAfterRename ? { retime: true } : {}),
-      });
+      // One literal (fields added later go to a second array per job).
+      jobs.push(
+        f.expect
+          ? {
+            id,
+            src: paths.src,
+            dst: paths.dst,
+            size: f.size,
+            mtime: f.mtime,
+            mode: f.mode ?? 0,
+            expect: f.expect,
+          }
+          : { id, src: paths.src, dst: paths.dst, size: f.size, mtime: f.mtime, mode: f.mode ?? 0 },
+      );
     }
+    const roots = {
+      src: from ? from.#prefix : "",
+      dst: this.#prefix,
+      ...(this.caps.retimeAfterRename ? { retime: true } : {}),
+    };
     const shared = newCopyShared();
     return {
       inFlight: () => Atomics.load(shared, 1) * 1024,
-      done: copyWithWorkers(jobs, 2, report, signal, shared),
+      done: copyWithWorkers(jobs, roots, 2, report, signal, shared),
     };
   }
 
@@ -187,13 +220,25 @@ export class LocalBackend implements Backend {
   localPath(key: string): string {
     const k = checkKey(key);
     if (k === "") return this.root;
+    // A checked key has no "..", "." or empty segments: plain concatenation is safe.
+    return this.#prefix + this.relativePath(k);
+  }
+
+  /**
+   * The OS path of a key below the root: the key itself where the name is spelled as the key
+   * (the same string, nothing allocated), else its native spelling.
+   *
+   * @param key A key (not the root).
+   * @returns The relative path.
+   */
+  relativePath(key: string): string {
+    const k = checkKey(key);
     if (this.#windowsNames) {
       const why = windowsNameProblem(k);
       if (why) throw new UnsafePathError(why);
     }
     const rel = this.#native.get(k) ?? k;
-    // A checked key has no "..", "." or empty segments: plain concatenation is safe.
-    return this.#prefix + (isWindows ? rel.replaceAll("/", "\\") : rel);
+    return isWindows ? rel.replaceAll("/", "\\") : rel;
   }
 
   /**
@@ -204,6 +249,7 @@ export class LocalBackend implements Backend {
     // The tree will be walked: a walker Worker starts now, while the rest is set up.
     prewarmWalker();
     const exists = await this.rootExists();
+    if (exists) this.#identify(mode === "write" && this.#marker);
     if (exists && mode === "write" && !this.#probed) {
       this.#probed = true;
       this.probe();
@@ -212,6 +258,44 @@ export class LocalBackend implements Backend {
   }
 
   #probed = false;
+
+  /**
+   * Read (or, where ferry writes, make) the marker that names this location. The marker keeps
+   * the root folder's inode: a folder copied elsewhere (`cp -r`) carries the marker but not
+   * the inode, and is a location of its own (a new marker where ferry writes, else its path).
+   * Where the file system gives no inodes, the marker alone decides.
+   */
+  #identify(write: boolean): void {
+    const file = path.join(this.root, FERRY_DIR, "location");
+    let rootIno: number | null = null;
+    try {
+      rootIno = Deno.statSync(this.root).ino;
+    } catch { /* decided below without it */ }
+    try {
+      const m = JSON.parse(Deno.readTextFileSync(file)) as { id?: unknown; ino?: unknown };
+      const sameRoot = rootIno === null || m.ino === undefined || m.ino === null ||
+        m.ino === rootIno;
+      if (typeof m.id === "string" && /^[0-9a-f-]{36}$/.test(m.id) && sameRoot) {
+        this.#named(`local:${m.id}`);
+        return;
+      }
+    } catch { /* no marker, or not one of ours */ }
+    if (!write) return;
+    try {
+      const id = crypto.randomUUID();
+      Deno.mkdirSync(path.join(this.root, FERRY_DIR), { recursive: true });
+      const tmp = file + "." + tempName();
+      Deno.writeTextFileSync(tmp, JSON.stringify({ id, ino: rootIno }) + "\n");
+      Deno.renameSync(tmp, file);
+      this.#named(`local:${id}`);
+    } catch { /* read-only: the path names it */ }
+  }
+
+  #named(id: string): void {
+    if (id === this.id) return;
+    if (!this.formerIds.includes(this.id)) this.formerIds.push(this.id);
+    this.id = id;
+  }
 
   async rootExists(): Promise<boolean> {
     try {
@@ -380,25 +464,36 @@ export class LocalBackend implements Backend {
 
   async #listing(raw: RawTree, keepNative = false): Promise<Listing> {
     let entries: Entry[] = new Array(raw.paths.length);
+    const inodes = this.caps.inodes;
     if (!keepNative) this.#native.clear();
     for (let i = 0; i < raw.paths.length; i++) {
       const native = raw.paths[i]!;
       // Most names are ASCII, which is always NFC: skip the costly normalisation for them.
       const key = ASCII.test(native) ? native : native.normalize("NFC");
       if (key !== native) this.#native.set(key, native);
-      const e: Entry = {
-        key,
-        kind: raw.dirs[i] ? "dir" : "file",
-        size: raw.sizes[i]!,
-        mtime: raw.mtimes[i]!,
-      };
-      if (this.caps.inodes) {
-        e.ino = raw.inos[i]!;
-        e.dev = raw.devs[i]!;
-      }
-      if (raw.modes[i]) e.mode = raw.modes[i]!;
-      if (raw.nanos[i]) e.mtimeNs = raw.nanos[i]!;
-      entries[i] = e;
+      // Every field in one literal: the entry keeps them in the object itself. Added one by
+      // one they went to a second array per entry (29 MB more at 200,000 files). A number
+      // read from a typed array is a boxed double (14 bytes each); small integers are made
+      // small integers again, which are stored unboxed (56 MB less at 200,000 files).
+      entries[i] = inodes
+        ? {
+          key,
+          kind: raw.dirs[i] ? "dir" : "file",
+          size: small(raw.sizes[i]!),
+          mtime: raw.mtimes[i]!,
+          ino: small(raw.inos[i]!),
+          dev: small(raw.devs[i]!),
+          mode: raw.modes[i]! | 0,
+          mtimeNs: raw.nanos[i]! | 0,
+        }
+        : {
+          key,
+          kind: raw.dirs[i] ? "dir" : "file",
+          size: small(raw.sizes[i]!),
+          mtime: raw.mtimes[i]!,
+          mode: raw.modes[i]! | 0,
+          mtimeNs: raw.nanos[i]! | 0,
+        };
     }
     const problems = [...raw.problems];
     // Only a name spelled in another normal form can meet another name under its NFC key.

@@ -21,6 +21,8 @@ export interface OpenOptions {
   profile?: string;
   /** S3: address buckets as `endpoint/bucket` rather than `bucket.endpoint`. */
   pathStyle?: boolean;
+  /** Local: write no `.ferry/location` marker (the user keeps ferry's files out). */
+  marker?: boolean;
 }
 
 /**
@@ -76,7 +78,7 @@ export function checkEndpoint(endpoint: string): void {
 export async function openLocation(loc: Location, options: OpenOptions = {}): Promise<Backend> {
   switch (loc.kind) {
     case "local":
-      return new LocalBackend(loc.path);
+      return new LocalBackend(loc.path, options.marker === false ? { marker: false } : {});
     case "s3":
     case "wasabi": {
       // Loaded lazily: a run that never opens S3 never fetches the AWS SDK (lib/lazy.ts).

@@ -108,8 +108,12 @@ function exitCodeOf(err: unknown): number {
   return ExitCode.usage;
 }
 
-async function openChecked(loc: Location, s3: S3Flags): Promise<Backend> {
-  const b = await openLocation(loc, s3);
+async function openChecked(
+  loc: Location,
+  s3: S3Flags,
+  options: { marker?: boolean } = {},
+): Promise<Backend> {
+  const b = await openLocation(loc, { ...s3, ...options });
   try {
     await b.rootExists();
   } catch (err) {
@@ -201,8 +205,11 @@ async function runSync(a: SyncArgs): Promise<number> {
   const to = parseLocation(a.to);
   checkDistinct(from, to, a.endpoint);
   const s3 = s3FlagsOf(a);
-  const src = await openChecked(from, s3);
-  const dst = await openChecked(to, s3);
+  // Whoever keeps both the state and the logs elsewhere gets no .ferry folder in a location,
+  // not even the marker that lets a stick be recognised at another mount point.
+  const marker = !(a.state && a.logFile);
+  const src = await openChecked(from, s3, { marker });
+  const dst = await openChecked(to, s3, { marker });
   // A missing source is refused before anything is made anywhere (no state folder in the
   // destination either); only a log the user named hears of it. Opened now, a local source
   // starts its walker while the rest is set up.

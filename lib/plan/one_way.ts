@@ -363,6 +363,7 @@ function expectOf(d: Entry): Expect {
 }
 
 function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
+  // One literal with every common field (0: none): the fields stay in the object itself.
   const op: Extract<Op, { op: "copy" }> = {
     op: "copy",
     at: DST,
@@ -371,10 +372,10 @@ function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
     srcKey: s.key,
     size: s.size,
     mtime: s.mtime,
+    mode: s.mode ?? 0,
+    mtimeNs: s.mtimeNs ?? 0,
   };
   if (s.sha256) op.sha256 = s.sha256;
-  if (s.mode) op.mode = s.mode;
-  if (s.mtimeNs) op.mtimeNs = s.mtimeNs;
   return op;
 }
 

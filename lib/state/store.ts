@@ -43,7 +43,11 @@ export interface HashRow {
 /** A batch of changes for one member, applied in one transaction with the others. */
 export interface StateChanges {
   loc: string;
-  upserts: StateRow[];
+  /**
+   * Rows to write: an array (sorted here), or rows made one at a time in path order (a rebuild
+   * of 200,000 rows then never holds them all).
+   */
+  upserts: readonly StateRow[] | Iterable<StateRow>;
   deletes: string[];
   /** Folder renames: every row below `from/` moves below `to/`. */
   dirMoves?: { from: string; to: string }[];
@@ -130,6 +134,27 @@ function inPathOrder<T extends { path: string }>(rows: readonly T[]): readonly T
 
 /** Rows written by one multi-row statement: far fewer calls into SQLite per file. */
 const BATCH = 100;
+
+/** Rows written by one multi-row statement, `BATCH` at a time. */
+class Batch {
+  #args: (string | number | null)[] = [];
+  constructor(
+    private store: { run(sql: string, args: (string | number | null)[]): void },
+    private sql: (rows: number) => string,
+    private perRow: number,
+  ) {}
+
+  add(...values: (string | number | null)[]): void {
+    this.#args.push(...values);
+    if (this.#args.length >= BATCH * this.perRow) this.flush();
+  }
+
+  flush(): void {
+    if (this.#args.length === 0) return;
+    this.store.run(this.sql(this.#args.length / this.perRow), this.#args);
+    this.#args = [];
+  }
+}
 
 /** The job that rows of an older ferry, kept per location, belong to until a job adopts them. */
 const NO_JOB = 0;
@@ -309,48 +334,33 @@ export class StateStore implements UploadJournal {
         `UPDATE OR REPLACE seen SET path = ? || substr(path, ?) WHERE loc = ? AND substr(path, 1, ?) = ?`,
       ).run(m.to + "/", n + 2, loc, n + 1, m.from + "/");
     }
-    const rows = inPathOrder(c.upserts);
-    this.#batched(
-      rows,
-      7,
-      (n) =>
-        `INSERT INTO holds (job, loc, path, size, mtime, ino, dev, stamp, synced_at) VALUES ` +
-        Array(n).fill(`(${job}, ${loc}, ?, ?, ?, ?, ?, ?, ?)`).join(", ") +
-        ` ON CONFLICT (job, loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
-           ino = excluded.ino, dev = excluded.dev, stamp = excluded.stamp,
-           synced_at = max(holds.synced_at, excluded.synced_at)`,
-      (r, args) => args.push(r.path, r.size, r.mtime, r.ino, r.dev, r.stamp, r.syncedAt),
-    );
-    this.#batched(
-      rows.filter((r) => r.sha256 !== null),
-      5,
-      (n) =>
-        `INSERT OR REPLACE INTO seen (loc, path, size, mtime, ino, sha256) VALUES ` +
-        Array(n).fill(`(${loc}, ?, ?, ?, ?, ?)`).join(", "),
-      (r, args) => args.push(r.path, r.size, r.mtime, r.ino, r.sha256),
-    );
+    const rows = Array.isArray(c.upserts) ? inPathOrder(c.upserts as StateRow[]) : c.upserts;
+    const holdSql = (n: number) =>
+      `INSERT INTO holds (job, loc, path, size, mtime, ino, dev, stamp, synced_at) VALUES ` +
+      Array(n).fill(`(${job}, ${loc}, ?, ?, ?, ?, ?, ?, ?)`).join(", ") +
+      ` ON CONFLICT (job, loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
+         ino = excluded.ino, dev = excluded.dev, stamp = excluded.stamp,
+         synced_at = max(holds.synced_at, excluded.synced_at)`;
+    const seenSql = (n: number) =>
+      `INSERT OR REPLACE INTO seen (loc, path, size, mtime, ino, sha256) VALUES ` +
+      Array(n).fill(`(${loc}, ?, ?, ?, ?, ?)`).join(", ");
+    const holds = new Batch(this, holdSql, 7);
+    const seen = new Batch(this, seenSql, 5);
+    for (const r of rows) {
+      holds.add(r.path, r.size, r.mtime, r.ino, r.dev, r.stamp, r.syncedAt);
+      if (r.sha256 !== null) seen.add(r.path, r.size, r.mtime, r.ino, r.sha256);
+    }
+    holds.flush();
+    seen.flush();
     this.#stmt(
       `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2)
        WHERE job = ?1 AND loc = ?2`,
     ).run(job, loc);
   }
 
-  /** Run a multi-row statement over `rows`, `BATCH` rows at a time. */
-  #batched(
-    rows: readonly StateRow[],
-    perRow: number,
-    sql: (n: number) => string,
-    push: (r: StateRow, args: (string | number | null)[]) => void,
-  ): void {
-    const args: (string | number | null)[] = [];
-    for (const r of rows) {
-      push(r, args);
-      if (args.length === BATCH * perRow) {
-        this.#stmt(sql(BATCH)).run(...args);
-        args.length = 0;
-      }
-    }
-    if (args.length > 0) this.#stmt(sql(args.length / perRow)).run(...args);
+  /** @internal Run a prepared statement (cached by its text). */
+  run(sql: string, args: (string | number | null)[]): void {
+    this.#stmt(sql).run(...args);
   }
 
   /**
@@ -416,6 +426,37 @@ export class StateStore implements UploadJournal {
       key: string;
       upload_id: string;
     }[]).map((r) => ({ key: r.key, id: r.upload_id }));
+  }
+
+  /**
+   * Carry what the state knows of a location under a former id over to its new one (a local
+   * folder named by its path, then by the marker in its root): its hash cache, its jobs and
+   * their rows. Nothing happens when the new id is known already or the old one is not.
+   *
+   * @param former The id the location had.
+   * @param id The id it has now.
+   */
+  adoptLocation(former: string, id: string): void {
+    const has = (name: string) =>
+      this.#stmt("SELECT id FROM locations WHERE name = ?").get(name) as { id: number } | undefined;
+    if (former === id || has(id) || !has(former)) return;
+    this.transaction(() => {
+      this.#stmt("UPDATE locations SET name = ? WHERE name = ?").run(id, former);
+      const jobs = this.#stmt("SELECT id, key, kind FROM jobs").all() as {
+        id: number;
+        key: string;
+        kind: string;
+      }[];
+      for (const j of jobs) {
+        const members = j.key.slice(j.kind.length + 1).split(" > ");
+        if (!j.key.startsWith(j.kind + " ") || !members.includes(former)) continue;
+        const key = `${j.kind} ${members.map((m) => m === former ? id : m).join(" > ")}`;
+        if (this.#stmt("SELECT 1 FROM jobs WHERE key = ?").get(key)) continue;
+        this.#stmt("UPDATE jobs SET key = ? WHERE id = ?").run(key, j.id);
+      }
+      this.#stmt("UPDATE uploads SET loc = ? WHERE loc = ?").run(id, former);
+    });
+    this.#ids.clear();
   }
 
   /**

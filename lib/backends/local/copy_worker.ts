@@ -9,7 +9,7 @@ import { copyFileAtomicSync, CopyStopped, TargetChanged } from "./copy.ts";
 import type { CopyBatch, CopyResult } from "./copy_pool.ts";
 
 self.onmessage = (e: MessageEvent<CopyBatch>) => {
-  const { jobs, shared } = e.data;
+  const { jobs, roots, shared } = e.data;
   const stop = () => Atomics.load(shared, 0) === 1;
   let kib = 0;
   const onBytes = (n: number) => {
@@ -25,14 +25,14 @@ self.onmessage = (e: MessageEvent<CopyBatch>) => {
     }
     try {
       const got = copyFileAtomicSync(
-        job.src,
-        job.dst,
+        roots.src + job.src,
+        roots.dst + job.dst,
         job.mtime,
         job.expect,
-        job.known,
+        job.mode ? { size: job.size, mode: job.mode } : { size: job.size },
         stop,
         onBytes,
-        job.retime,
+        roots.retime,
       );
       out.push({ id: job.id, ok: true, size: got.size, mtime: got.mtime, kib });
     } catch (err) {
