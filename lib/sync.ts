@@ -9,19 +9,26 @@ import { describeError, missingSource, RunError, SafetyError } from "./errors.ts
 import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./util/pool.ts";
-import { IGNORE_FILE, inScope, isWithin, matchKey, normaliseScope } from "./paths.ts";
+import { IGNORE_FILE, inScope, matchKey, normaliseScope } from "./paths.ts";
 import {
   inodeKey,
   matchListings,
   type OneWayInput,
-  planOneWay,
-  renameCandidates,
+  oneWayPlanner,
   sameFile,
 } from "./plan/one_way.ts";
-import { countPlan, type Op, opsOf, type Plan, withoutOps } from "./plan/types.ts";
+import {
+  countPlan,
+  type HashRequest,
+  type Op,
+  opsOf,
+  type Plan,
+  withoutOps,
+} from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
 import { sha256Stream } from "./state/hash.ts";
 import type { HashRow, StateRow, StateStore, StateView } from "./state/store.ts";
+import { deriveChanges, type PassRecord } from "./state/derive.ts";
 
 /** A limit on deletions: a number of files, or a percentage of the destination's files. */
 export type DeleteLimit = { count: number } | { percent: number };
@@ -247,12 +254,10 @@ async function syncPass(
     input.prior = { srcByInode };
     keepProvenInodes(input, src);
   }
-  const hashed = await hashWhatIsNeeded(
-    src,
-    dst,
-    srcList.entries,
-    dstList.entries,
-    input,
+  const hashes = await hashStage(
+    [src, dst],
+    [srcList.entries, dstList.entries],
+    oneWayPlanner.wants(input),
     (id) => state?.hashes(id),
     sink,
     !!options.checksum,
@@ -260,7 +265,7 @@ async function syncPass(
   const tHash = performance.now();
 
   const archivedKeys = archived.map((a) => a.key);
-  const plan = planOneWay(input);
+  const plan = oneWayPlanner.plan(input, hashes.byMember);
   const tPlan = performance.now();
 
   const counts = countPlan(plan);
@@ -367,19 +372,27 @@ async function syncPass(
   } finally {
     tExec = performance.now();
     if (state && res && durable) {
-      commitState(
-        state,
-        src,
-        dst,
-        srcList.entries,
-        dstList.entries,
-        input,
+      recordPass(state, {
+        ids: { src: src.id, dst: dst.id },
+        src: srcList.entries,
+        dst: dstList.entries,
+        foldCase: input.foldCase,
         plan,
         res,
-        hashed,
-        passStart,
+        hashes,
+        now: passStart,
         scope,
-      );
+        recorded: () => {
+          if (!scope) return { src: state.count(src.id), dst: state.count(dst.id) };
+          // The rows in scope (rows elsewhere are not this pass's to judge).
+          const inside = (id: string) => {
+            let n = 0;
+            for (const k of state.rows(id).keys()) if (inScope(k, scope)) n++;
+            return n;
+          };
+          return { src: inside(src.id), dst: inside(dst.id) };
+        },
+      });
     }
   }
 
@@ -546,8 +559,13 @@ function needsPrior(input: OneWayInput): boolean {
   return m.orphans.length > 0 && m.fresh.some((e) => e.kind === "file" && e.ino);
 }
 
-/** Hashes computed this run, per location id, for the state's cache. */
-type Hashed = Map<string, Entry[]>;
+/** The hashes of a pass: what the planner asked for, per member, and what was read anew. */
+interface Hashes {
+  /** SHA-256 by key, one map per member. */
+  byMember: Map<string, string>[];
+  /** Entries hashed by reading (or asking the store) this pass, per member: to be cached. */
+  fresh: Entry[][];
+}
 
 function cachedHash(rows: Map<string, HashRow> | undefined, e: Entry): string | undefined {
   const r = rows?.get(e.key);
@@ -557,237 +575,64 @@ function cachedHash(rows: Map<string, HashRow> | undefined, e: Entry): string | 
   return undefined;
 }
 
-async function hashWhatIsNeeded(
-  src: Backend,
-  dst: Backend,
-  srcEntries: Entry[],
-  dstEntries: Entry[],
-  input: OneWayInput,
+/**
+ * The hash stage: the SHA-256 of each entry a planner asked for, from the listing, the
+ * location's hash cache, the store's own record, or by reading the content. Entries are not
+ * changed: the hashes come back as maps.
+ */
+async function hashStage(
+  members: readonly Backend[],
+  listings: readonly Entry[][],
+  requests: readonly HashRequest[],
   hashesOf: (id: string) => Map<string, HashRow> | undefined,
   sink: EventSink,
   afresh: boolean,
-): Promise<Hashed> {
-  const want = new Map<Backend, Entry[]>([[src, []], [dst, []]]);
-  if (input.checksum) {
-    const dstBy = new Map(dstEntries.map((e) => [e.key, e]));
-    for (const s of srcEntries) {
-      const d = dstBy.get(s.key);
-      if (s.kind === "file" && d?.kind === "file" && d.size === s.size) {
-        want.get(src)!.push(s);
-        want.get(dst)!.push(d);
-      }
-    }
-  }
-  const cand = renameCandidates(input);
-  if (cand.src.length > 0) {
-    const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
-    const dstBy = new Map(dstEntries.map((e) => [e.key, e]));
-    for (const k of cand.src) want.get(src)!.push(srcBy.get(k)!);
-    for (const k of cand.dst) want.get(dst)!.push(dstBy.get(k)!);
-  }
-  const hashed: Hashed = new Map();
-  for (const [b, entries] of want) {
-    if (entries.length === 0) continue;
+): Promise<Hashes> {
+  const out: Hashes = { byMember: members.map(() => new Map()), fresh: members.map(() => []) };
+  for (const req of requests) {
+    const b = members[req.at]!;
+    const want = new Set(req.keys);
+    const entries = listings[req.at]!.filter((e) => want.has(e.key));
+    const got = out.byMember[req.at]!;
     // --checksum reads local content anew: a cache cannot prove a file unchanged (an edit that
     // kept size and time, or bytes corrupted in place).
     const rows = afresh && b.localPath ? undefined : hashesOf(b.id);
-    const fresh: Entry[] = [];
+    const fresh = out.fresh[req.at]!;
     await runPool(entries, 4, async (e) => {
       if (e.sha256) return; // the listing had it already
       const cached = cachedHash(rows, e);
       if (cached) {
-        e.sha256 = cached;
+        got.set(e.key, cached);
         return;
       }
       try {
         // A store that kept the hash answers without sending the content.
         const stored = b.storedHash ? await b.storedHash(e.key) : undefined;
-        e.sha256 = stored ?? await sha256Stream(await b.read(e.key));
+        got.set(e.key, stored ?? await sha256Stream(await b.read(e.key)));
         fresh.push(e);
       } catch (err) {
         sink.emit({ event: "note", level: "debug", message: `Could not hash "${e.key}": ${err}` });
       }
     });
-    hashed.set(b.id, fresh);
   }
-  return hashed;
-}
-
-function rowOf(e: Entry, syncedAt: number, sha256?: string): StateRow {
-  return {
-    path: e.key,
-    size: e.size,
-    mtime: e.mtime,
-    ino: e.ino ?? 0,
-    dev: e.dev ?? 0,
-    sha256: sha256 ?? e.sha256 ?? null,
-    stamp: e.stamp ?? null,
-    syncedAt,
-  };
+  return out;
 }
 
 /**
- * Record what is now in step, in one transaction: the changes this run made, and when the
- * recorded rows do not then add up to the files in step (first run, lost or stale state), a
- * rebuild of both locations' rows from this run's listings.
+ * Record a pass in one transaction: the changes it made, and when the rows do not then add up
+ * to the files in step (first run, lost or stale state), a rebuild of both members' rows.
  */
-function commitState(
-  state: StateView,
-  src: Backend,
-  dst: Backend,
-  srcEntries: Entry[],
-  dstEntries: Entry[],
-  input: OneWayInput,
-  plan: Plan,
-  res: ExecResult,
-  hashed: Hashed,
-  now: number,
-  scope: string[] | undefined,
-): void {
-  const planned = opsOf(plan);
-  if (planned.length === 0 && [...hashed.values()].every((h) => h.length === 0)) {
-    // Nothing changed: the state needs no write when it already counts every file.
-    let files = 0;
-    for (const e of srcEntries) if (e.kind === "file") files++;
-    if (scope) {
-      // The rows in scope must match the files in scope (rows elsewhere are not ours to judge).
-      const inside = (id: string) => {
-        let n = 0;
-        for (const k of state.rows(id).keys()) if (inScope(k, scope)) n++;
-        return n;
-      };
-      if (inside(src.id) === files && inside(dst.id) === files) return;
-    } else if (state.count(src.id) === files && state.count(dst.id) === files) return;
-  }
-  const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
-  const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, input.foldCase), e]));
-  // A first complete pass (no rows at all yet) is recorded by the rebuild below alone: rows
-  // for each change first would be written twice (at 200,000 files, 100 MB more memory).
-  const fresh = !scope && !res.interrupted && state.count(src.id) === 0 &&
-    state.count(dst.id) === 0;
-  const srcUp: StateRow[] = [];
-  const dstUp: StateRow[] = [];
-  const srcDel: string[] = [];
-  const dstDel: string[] = [];
-  const dirMoves: { from: string; to: string }[] = [];
-  /**
-   * Destination twin of source keys after this run, where it changed, in the order found: made
-   * into a map only when the state is rebuilt. A copy's row replaces a move's, not the reverse.
-   */
-  const after = new Map<string, { entry: Entry; sha256?: string | undefined }>();
-  let doneCount = 0;
-  for (const o of res.outcomes) {
-    if (o.status !== "done") continue;
-    doneCount++;
-    const op = o.op;
-    if (op.op === "copy" || op.op === "update") {
-      const s = srcBy.get(op.srcKey);
-      // The source row is the version copied (a file that changed since the walk was copied
-      // as it was when the copy read it).
-      if (s && !fresh) {
-        const v = o.entry ? { ...s, size: o.entry.size, mtime: o.entry.mtime } : s;
-        srcUp.push(rowOf(v, now));
-      }
-      if (o.entry) {
-        if (!fresh) dstUp.push(rowOf(o.entry, now, s?.sha256));
-        after.set(op.srcKey, { entry: o.entry, sha256: s?.sha256 });
-      }
-    } else if (op.op === "move") {
-      if (op.kind === "dir") dirMoves.push({ from: op.from, to: op.to });
-      else {
-        srcDel.push(op.from);
-        dstDel.push(op.from);
-      }
-      // A file move is one lookup; only a folder move needs the files below it (a scan of all
-      // source entries per file move cost 1.8 s for 5,000 renames among 50,000 files).
-      const movedFiles = op.kind === "file"
-        ? [srcBy.get(op.to)].filter((s) => s !== undefined)
-        : srcEntries.filter((s) => isWithin(s.key, op.to));
-      for (const s of movedFiles) {
-        if (s.kind !== "file") continue;
-        const oldKey = op.from + s.key.slice(op.to.length);
-        const d = dstBy.get(matchKey(oldKey, input.foldCase));
-        if (!d) continue;
-        srcUp.push(rowOf(s, now));
-        const moved = { ...d, key: s.key };
-        if (op.kind === "file") dstUp.push(rowOf(moved, now));
-        // A copy's version of the same key (an update after the move) stands.
-        if (!after.has(s.key)) after.set(s.key, { entry: moved });
-      }
-    } else if (op.op === "delete") {
-      srcDel.push(op.key);
-      dstDel.push(op.key);
-    }
-  }
-  // Source files not in step: what was planned for them did not get done.
-  const notInStep = new Set<string>();
-  const dirsNotInStep: string[] = [];
-  for (const c of plan.conflicts) dirsNotInStep.push(c.key);
-  if (doneCount < planned.length) {
-    const done = new Set<Op>();
-    for (const o of res.outcomes) if (o.status === "done") done.add(o.op);
-    for (const op of planned) {
-      if (done.has(op)) continue;
-      if (op.op === "copy" || op.op === "update") notInStep.add(op.srcKey);
-      else if (op.op === "move" && op.kind === "dir") dirsNotInStep.push(op.to);
-      if (op.op === "move" && op.kind === "file") notInStep.add(op.to);
-    }
-  }
-  const isInStep = (s: Entry) =>
-    s.kind === "file" && !notInStep.has(s.key) && !dirsNotInStep.some((k) => isWithin(s.key, k));
-  let inStep = 0;
-  for (const s of srcEntries) if (isInStep(s)) inStep++;
-  let plannedKeys: Set<string> | undefined;
-  for (const [id, es] of hashed) {
-    if (es.length === 0) continue;
-    plannedKeys ??= new Set(planned.map((op) => op.op === "move" ? op.to : op.key));
-    const target = id === src.id ? srcUp : dstUp;
-    for (const e of es) if (!plannedKeys.has(e.key)) target.push(rowOf(e, 0));
-  }
+function recordPass(state: StateView, pass: PassRecord): void {
+  const d = deriveChanges(pass);
+  if (!d) return;
   state.transaction(() => {
-    if (!fresh) {
-      state.apply([
-        { loc: src.id, upserts: srcUp, deletes: srcDel, dirMoves },
-        { loc: dst.id, upserts: dstUp, deletes: dstDel, dirMoves },
-      ]);
-    }
-    if (res.interrupted) return;
-    if (!scope && state.count(src.id) === inStep && state.count(dst.id) === inStep) return;
-    // Rebuild from the listings: every source file in step, and its destination twin.
-    // In path order (rows land next to each other in the B-tree), made one at a time: at
-    // 200,000 files, two arrays of rows held at once cost 100 MB.
-    const twinOf = (s: Entry) => dstBy.get(matchKey(s.key, input.foldCase));
-    const inStepFiles = srcEntries.filter((s) =>
-      isInStep(s) && (after.has(s.key) || twinOf(s)?.kind === "file")
-    );
-    inStepFiles.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    const srcAll = function* () {
-      for (const s of inStepFiles) {
-        const twin = twinOf(s);
-        yield rowOf(s.mtimeKind === "upload" && twin ? { ...s, mtime: twin.mtime } : s, now);
-      }
-    };
-    const dstAll = function* () {
-      for (const s of inStepFiles) {
-        const a = after.get(s.key);
-        yield a ? rowOf(a.entry, now, a.sha256) : maybeRow(twinOf(s), now, s)!;
-      }
-    };
-    // A scoped pass rebuilds the rows of its subtrees only; every other row stays as it was.
-    const replace = scope ? { replaceUnder: scope } : { replaceAll: true };
-    state.apply([
-      { loc: src.id, upserts: srcAll(), deletes: [], ...replace },
-      { loc: dst.id, upserts: dstAll(), deletes: [], ...replace },
-    ]);
+    if (d.changes) state.apply(d.changes);
+    if (pass.res.interrupted) return;
+    const whole = !pass.scope;
+    if (
+      whole && d.changes && state.count(pass.ids.src) === d.inStep &&
+      state.count(pass.ids.dst) === d.inStep
+    ) return;
+    state.apply(d.rebuild);
   });
-}
-
-/**
- * The row of a destination file in step with `s`. An object whose listing had only its upload
- * time (no stored time) is recorded with the source's time: the upload time is no time of the
- * file's, and recorded as one it would make the next run see a change that is not there.
- */
-function maybeRow(e: Entry | undefined, now: number, s: Entry): StateRow | undefined {
-  if (!e || e.kind !== "file") return undefined;
-  return rowOf(e.mtimeKind === "upload" ? { ...e, mtime: s.mtime } : e, now);
 }

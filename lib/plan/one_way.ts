@@ -5,7 +5,7 @@
  */
 import type { Entry } from "../backends/backend.ts";
 import { isWithin, matchKey, parentKey } from "../paths.ts";
-import type { Conflict, Expect, Op, Plan, Step } from "./types.ts";
+import type { Conflict, Expect, HashRequest, Op, Plan, Planner, Step } from "./types.ts";
 
 /** The members of a one-way job: the source reads, the destination is written. */
 const SRC = 0;
@@ -34,8 +34,12 @@ export interface OneWayInput {
   modifyWindow: number;
   /** Fold case when matching names (either side is case-insensitive). */
   foldCase: boolean;
-  /** Compare by SHA-256 (entries carry `sha256` where it was computed). */
+  /** Compare by SHA-256 (entries' own `sha256`, else the hashes computed for the plan). */
   checksum: boolean;
+  /** SHA-256 of source files by key, computed for this plan (entries are never changed). */
+  srcHashes?: ReadonlyMap<string, string>;
+  /** SHA-256 of destination files by key. */
+  dstHashes?: ReadonlyMap<string, string>;
   /** Delete in the destination what the source lacks. */
   delete: boolean;
   prior?: PriorState;
@@ -52,10 +56,13 @@ export interface OneWayInput {
 export function sameFile(
   s: Entry,
   d: Entry,
-  input: Pick<OneWayInput, "modifyWindow" | "checksum">,
+  input: Pick<OneWayInput, "modifyWindow" | "checksum" | "srcHashes" | "dstHashes">,
 ): boolean {
   if (s.size !== d.size) return false;
-  if (input.checksum) return s.sha256 !== undefined && s.sha256 === d.sha256;
+  if (input.checksum) {
+    const a = srcHash(input, s);
+    return a !== undefined && a === dstHash(input, d);
+  }
   // A store that kept no modification time has the upload time instead, which is at or after
   // the file's own: in step when the upload came after the change (as `aws s3 sync` decides).
   // Stores give upload times in whole seconds: a file written and uploaded within one second
@@ -65,6 +72,49 @@ export function sameFile(
   if (s.mtimeKind === "upload") return s.mtime < d.mtime + window;
   return Math.abs(s.mtime - d.mtime) < input.modifyWindow;
 }
+
+/** A source file's SHA-256: what its listing carried, or what was computed for the plan. */
+function srcHash(input: Pick<OneWayInput, "srcHashes">, e: Entry): string | undefined {
+  return e.sha256 ?? input.srcHashes?.get(e.key);
+}
+
+/** A destination file's SHA-256, likewise. */
+function dstHash(input: Pick<OneWayInput, "dstHashes">, e: Entry): string | undefined {
+  return e.sha256 ?? input.dstHashes?.get(e.key);
+}
+
+/**
+ * The one-way planner: asks for the hashes that `--checksum` compares and that can prove a
+ * rename, then plans.
+ */
+export const oneWayPlanner: Planner<OneWayInput> = {
+  wants(input: OneWayInput): HashRequest[] {
+    const src: string[] = [];
+    const dst = new Set<string>();
+    if (input.checksum) {
+      const m = matchListings(input);
+      for (let i = 0; i < m.pairSrc.length; i++) {
+        const s = m.pairSrc[i]!;
+        const d = m.pairDst[i]!;
+        if (s.kind === "file" && d.kind === "file" && s.size === d.size) {
+          src.push(s.key);
+          dst.add(d.key);
+        }
+      }
+    }
+    const cand = renameCandidates(input);
+    src.push(...cand.src);
+    for (const k of cand.dst) dst.add(k);
+    return [{ at: SRC, keys: src }, { at: DST, keys: [...dst] }].filter((r) => r.keys.length > 0);
+  },
+  plan(input: OneWayInput, hashes: readonly ReadonlyMap<string, string>[]): Plan {
+    return planOneWay({
+      ...input,
+      ...(hashes[SRC] ? { srcHashes: hashes[SRC] } : {}),
+      ...(hashes[DST] ? { dstHashes: hashes[DST] } : {}),
+    });
+  },
+};
 
 /** Upload times (S3 LastModified) are whole seconds. */
 const UPLOAD_TIME_PRECISION = 1000;
@@ -246,13 +296,13 @@ export function planOneWay(input: OneWayInput): Plan {
         late.push({ op: "mkdir", at: DST, key: s.key });
       } else {
         rmdirs.push({ op: "rmdir", at: DST, key: d.key });
-        late.push(copyOf(s));
+        late.push(copyOf(s, input));
       }
       continue;
     }
     if (s.kind === "dir" || sameFile(s, d, input)) continue;
     transfers.push({
-      ...copyOf(s),
+      ...copyOf(s, input),
       op: "update",
       key: d.key,
       expect: expectOf(d),
@@ -263,10 +313,11 @@ export function planOneWay(input: OneWayInput): Plan {
   const usedOrphans = new Set<string>();
   const orphanByHash = new Map<string, Entry[]>();
   for (const o of orphans) {
-    if (o.kind === "file" && o.sha256) {
-      const l = orphanByHash.get(o.sha256) ?? [];
+    const h = o.kind === "file" ? dstHash(input, o) : undefined;
+    if (h) {
+      const l = orphanByHash.get(h) ?? [];
       l.push(o);
-      orphanByHash.set(o.sha256, l);
+      orphanByHash.set(h, l);
     }
   }
   const stillFresh: Entry[] = [];
@@ -277,8 +328,9 @@ export function planOneWay(input: OneWayInput): Plan {
     }
     let from = inodeOrigin(s, input, split);
     if (from && usedOrphans.has(from.key)) from = undefined;
-    if (!from && s.sha256) {
-      from = orphanByHash.get(s.sha256)?.find((o) => !usedOrphans.has(o.key) && o.size === s.size);
+    const sh = srcHash(input, s);
+    if (!from && sh) {
+      from = orphanByHash.get(sh)?.find((o) => !usedOrphans.has(o.key) && o.size === s.size);
     }
     if (!from) {
       stillFresh.push(s);
@@ -294,9 +346,9 @@ export function planOneWay(input: OneWayInput): Plan {
       size: s.size,
       files: 1,
     });
-    if (!sameFile(s, from, { ...input, checksum: input.checksum && !!s.sha256 })) {
+    if (!sameFile(s, from, { ...input, checksum: input.checksum && !!sh })) {
       transfers.push({
-        ...copyOf(s),
+        ...copyOf(s, input),
         op: "update",
         expect: expectOf(from),
       });
@@ -319,7 +371,7 @@ export function planOneWay(input: OneWayInput): Plan {
     if (s.kind === "dir") {
       if (movedDirTargets.some((t) => isWithin(s.key, t))) continue;
       (isLate ? late : mkdirs).push({ op: "mkdir", at: DST, key: s.key });
-    } else (isLate ? late : transfers).push(copyOf(s));
+    } else (isLate ? late : transfers).push(copyOf(s, input));
   }
 
   if (input.delete) {
@@ -362,7 +414,7 @@ function expectOf(d: Entry): Expect {
     : { size: d.size, mtime: d.mtime };
 }
 
-function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
+function copyOf(s: Entry, input: OneWayInput): Extract<Op, { op: "copy" }> {
   // One literal with every common field (0: none): the fields stay in the object itself.
   const op: Extract<Op, { op: "copy" }> = {
     op: "copy",
@@ -375,7 +427,8 @@ function copyOf(s: Entry): Extract<Op, { op: "copy" }> {
     mode: s.mode ?? 0,
     mtimeNs: s.mtimeNs ?? 0,
   };
-  if (s.sha256) op.sha256 = s.sha256;
+  const sha256 = srcHash(input, s);
+  if (sha256) op.sha256 = sha256;
   return op;
 }
 

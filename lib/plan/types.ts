@@ -120,6 +120,27 @@ export function withoutOps(plan: Plan, drop: (op: Op) => boolean): Plan {
   return { ...plan, steps };
 }
 
+/** Entries of one member whose content hash a planner needs before it can plan. */
+export interface HashRequest {
+  /** The member (index into the job's locations). */
+  at: number;
+  keys: readonly string[];
+}
+
+/**
+ * A planner: a pure function of a view of the job (listings, options, prior state) and the
+ * content hashes it asked for. One-way sync has one; `mirror` brings another.
+ */
+export interface Planner<View> {
+  /** The hashes {@linkcode Planner.plan} will need (none, most runs). */
+  wants(view: View): HashRequest[];
+  /**
+   * @param view What was listed and decided.
+   * @param hashes SHA-256 by key, one map per member (the listing's own hashes need not be in).
+   */
+  plan(view: View, hashes: readonly ReadonlyMap<string, string>[]): Plan;
+}
+
 /** Counts of a plan by kind, as the summary reports them. */
 export interface PlanCounts {
   copied: number;

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import type { Entry } from "../../lib/backends/backend.ts";
+import type { Outcome } from "../../lib/execute/execute.ts";
+import type { Op, Plan } from "../../lib/plan/types.ts";
+import { deriveChanges, type PassRecord } from "../../lib/state/derive.ts";
+import type { StateChanges } from "../../lib/state/store.ts";
+
+const f = (key: string, size = 1, mtime = 1000, ino = 0): Entry => ({
+  key,
+  kind: "file",
+  size,
+  mtime,
+  ...(ino ? { ino, dev: 1 } : {}),
+});
+const copy = (key: string): Op => ({
+  op: "copy",
+  at: 1,
+  key,
+  srcAt: 0,
+  srcKey: key,
+  size: 1,
+  mtime: 1000,
+});
+const plan = (...ops: Op[]): Pick<Plan, "steps" | "conflicts"> => ({
+  steps: ops.length ? [{ name: "transfer", parallel: true, ops }] : [],
+  conflicts: [],
+});
+
+function pass(over: Partial<PassRecord>): PassRecord {
+  return {
+    ids: { src: "S", dst: "D" },
+    src: [],
+    dst: [],
+    foldCase: false,
+    plan: plan(),
+    res: { outcomes: [], interrupted: false },
+    hashes: { byMember: [new Map(), new Map()], fresh: [[], []] },
+    now: 5,
+    recorded: () => ({ src: 0, dst: 0 }),
+    ...over,
+  };
+}
+
+/** Changes as plain data: generators drained, only what a reader compares. */
+const plain = (cs: StateChanges[] | undefined) =>
+  cs?.map((c) => ({
+    loc: c.loc,
+    rows: [...c.upserts].map((r) => `${r.path}:${r.size}:${r.mtime}:${r.sha256 ?? "-"}`),
+    deletes: c.deletes,
+    ...(c.dirMoves?.length ? { dirMoves: c.dirMoves } : {}),
+    ...(c.replaceAll ? { replaceAll: true } : {}),
+    ...(c.replaceUnder ? { replaceUnder: c.replaceUnder } : {}),
+  }));
+
+Deno.test("deriveChanges: a no-op whose rows count every file writes nothing", () => {
+  const d = deriveChanges(pass({
+    src: [f("a"), f("b")],
+    dst: [f("a"), f("b")],
+    recorded: () => ({ src: 2, dst: 2 }),
+  }));
+  assert.equal(d, undefined);
+});
+
+Deno.test("deriveChanges: a no-op over lost state rebuilds both members' rows from the listings", () => {
+  const d = deriveChanges(pass({
+    src: [f("b", 2), f("a")],
+    dst: [f("a"), f("b", 2)],
+    recorded: () => ({ src: 0, dst: 0 }),
+  }))!;
+  assert.equal(d.changes, undefined, "nothing recorded: the rebuild alone writes");
+  assert.equal(d.inStep, 2);
+  assert.deepEqual(plain(d.rebuild), [
+    { loc: "S", rows: ["a:1:1000:-", "b:2:1000:-"], deletes: [], replaceAll: true },
+    { loc: "D", rows: ["a:1:1000:-", "b:2:1000:-"], deletes: [], replaceAll: true },
+  ]);
+});
+
+Deno.test("deriveChanges: copies done are recorded with the hash known; a failed one is not in step", () => {
+  const ok: Outcome = {
+    op: copy("a"),
+    status: "done",
+    entry: { key: "a", kind: "file", size: 1, mtime: 1000 },
+  };
+  const failed: Outcome = { op: copy("b"), status: "failed", message: "disk full" };
+  const d = deriveChanges(pass({
+    src: [f("a"), f("b"), f("c")],
+    dst: [f("c")],
+    plan: plan(ok.op, failed.op),
+    res: { outcomes: [ok, failed], interrupted: false },
+    hashes: { byMember: [new Map([["a", "aa"]]), new Map()], fresh: [[], []] },
+    recorded: () => ({ src: 1, dst: 1 }),
+  }))!;
+  assert.equal(d.inStep, 2, "a and c");
+  assert.deepEqual(plain(d.changes), [
+    { loc: "S", rows: ["a:1:1000:aa"], deletes: [] },
+    { loc: "D", rows: ["a:1:1000:aa"], deletes: [] },
+  ]);
+  assert.deepEqual(plain(d.rebuild)![1]!.rows, ["a:1:1000:aa", "c:1:1000:-"]);
+});
+
+Deno.test("deriveChanges: a file move moves both rows; a folder move moves the rows below it", () => {
+  const fileMove: Op = {
+    op: "move",
+    at: 1,
+    kind: "file",
+    from: "old",
+    to: "new",
+    size: 3,
+    files: 1,
+  };
+  const dirMove: Op = { op: "move", at: 1, kind: "dir", from: "x", to: "y", size: 1, files: 1 };
+  const d = deriveChanges(pass({
+    src: [f("new", 3, 7, 9), f("y/z")],
+    dst: [f("old", 3, 7), f("x/z")],
+    plan: { steps: [{ name: "move", parallel: false, ops: [dirMove, fileMove] }], conflicts: [] },
+    res: {
+      outcomes: [{ op: dirMove, status: "done" }, { op: fileMove, status: "done" }],
+      interrupted: false,
+    },
+    recorded: () => ({ src: 2, dst: 2 }),
+  }))!;
+  assert.deepEqual(plain(d.changes), [
+    {
+      loc: "S",
+      rows: ["y/z:1:1000:-", "new:3:7:-"],
+      deletes: ["old"],
+      dirMoves: [{ from: "x", to: "y" }],
+    },
+    { loc: "D", rows: ["new:3:7:-"], deletes: ["old"], dirMoves: [{ from: "x", to: "y" }] },
+  ]);
+});
+
+Deno.test("deriveChanges: a deletion done drops both rows; a scoped pass rebuilds inside its scope only", () => {
+  const del: Op = { op: "delete", at: 1, key: "d/gone", size: 1, expect: { size: 1, mtime: 1000 } };
+  const d = deriveChanges(pass({
+    src: [f("d/kept")],
+    dst: [f("d/kept"), f("d/gone")],
+    plan: { steps: [{ name: "delete", parallel: true, ops: [del] }], conflicts: [] },
+    res: { outcomes: [{ op: del, status: "done" }], interrupted: false },
+    scope: ["d"],
+    recorded: () => ({ src: 1, dst: 2 }),
+  }))!;
+  assert.deepEqual(plain(d.changes)!.map((c) => c.deletes), [["d/gone"], ["d/gone"]]);
+  assert.deepEqual(plain(d.rebuild)!.map((c) => c.replaceUnder), [["d"], ["d"]]);
+});
