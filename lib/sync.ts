@@ -147,11 +147,13 @@ async function syncPass(
   ];
   // A location known by another id before (a folder by its path, before its marker) keeps
   // what the state knew of it.
-  for (const b of [src, dst]) {
-    for (const f of b.formerIds ?? []) options.state?.adoptLocation(f, b.id);
+  if (!options.dryRun) {
+    for (const b of [src, dst]) {
+      for (const f of b.formerIds ?? []) options.state?.adoptLocation(f, b.id);
+    }
   }
   // Rows are kept per job: two jobs sharing a folder keep their own (see JobState).
-  const state = options.state?.forJob(jobKey(src, dst));
+  const state = options.state?.forJob(jobKey(src, dst), { readOnly: !!options.dryRun });
   // A location's rows are read at most once a pass: listing, renames and hashing share them.
   const rowCache = new Map<string, Map<string, StateRow>>();
   const rowsOf = (id: string): Map<string, StateRow> | undefined => {
@@ -191,7 +193,7 @@ async function syncPass(
       ? listed(dst, dst.list(dstOptions))
       : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
   ]);
-  await fillNeededMeta(src, srcList, dst, dstList);
+  await fillNeededMeta(src, srcList, dst, dstList, !!options.checksum);
   // Archived objects are not read: they are reported, counted as skipped, and kept.
   const archived = srcList.entries.filter((e) => e.archived);
   if (archived.length > 0) {
@@ -242,6 +244,7 @@ async function syncPass(
     modifyWindow: Math.max(src.caps.timePrecision, dst.caps.timePrecision),
     foldCase: src.caps.caseInsensitive || dst.caps.caseInsensitive,
     checksum: !!options.checksum,
+    dstRetime: !!dst.setModTime && dst.caps.modTime !== "remembered",
     delete: !!options.delete,
   };
 
@@ -411,7 +414,7 @@ async function syncPass(
     if (o.status !== "done") continue;
     const op = o.op;
     if (op.op === "copy") summary.copied++;
-    else if (op.op === "update") summary.updated++;
+    else if (op.op === "update" || op.op === "retime") summary.updated++;
     else if (op.op === "move") summary.moved += op.files;
     else if (op.op === "delete") summary.deleted++;
   }
@@ -439,7 +442,8 @@ async function syncPass(
  * Ask a store for the modification times its listing left out, only where the plan needs
  * them: every source object (a copy keeps its time), and a destination object only when it
  * pairs with a source file of the same size that the upload time does not already show to be
- * in step. A first no-op after an upload of 100,000 files sends no HEAD per object, even with
+ * in step (with `--checksum`, every such pair: equal content may still need its time set). A
+ * first no-op after an upload of 100,000 files sends no HEAD per object, even with
  * no state; objects to be overwritten or deleted are re-checked by their ETag instead.
  */
 async function fillNeededMeta(
@@ -447,6 +451,7 @@ async function fillNeededMeta(
   srcList: Listing,
   dst: Backend,
   dstList: Listing,
+  checksum: boolean,
 ): Promise<void> {
   const fill = async (b: Backend, list: Listing, want: Entry[]) => {
     if (want.length === 0 || !b.fillMeta) return;
@@ -467,8 +472,9 @@ async function fillNeededMeta(
     dstList,
     pending.filter((d) => {
       const s = srcBy.get(matchKey(d.key, fold));
+      // With --checksum every pair of one size: content found equal may still need its time.
       return s?.kind === "file" && s.size === d.size &&
-        !sameFile(s, d, { modifyWindow: window, checksum: false });
+        (checksum || !sameFile(s, d, { modifyWindow: window, checksum: false }));
     }),
   );
 }
@@ -522,6 +528,7 @@ function planEvent(o: Op) {
       return { event: o.op, path: o.key, bytes: o.size, dryRun: true };
     case "mkdir":
     case "rmdir":
+    case "retime":
       return { event: o.op, path: o.key, dryRun: true };
   }
 }

@@ -292,4 +292,32 @@ export function conformance(
       await b.rollback!();
       assert.equal(await b.stat("lost.txt"), undefined);
     }));
+
+  Deno.test(`${name}: copy() and setModTime() where offered: content kept, nothing sent through ferry`, () =>
+    withFixture(async (b) => {
+      if (!b.copy && !b.setModTime) return;
+      const t = Date.UTC(2020, 1, 2, 3, 4, 6);
+      await b.write("orig/a.txt", streamOf(bytes("payload")), { mtime: t, size: 7 });
+      if (b.copy) {
+        const e = await b.copy("orig/a.txt", "dup/b.txt");
+        assert.equal(e.size, 7);
+        assert.deepEqual(await readAll(b, "dup/b.txt"), bytes("payload"));
+        assert.deepEqual(await readAll(b, "orig/a.txt"), bytes("payload"));
+        if (b.caps.modTime !== "remembered") {
+          assert.ok(Math.abs((await b.stat("dup/b.txt"))!.mtime - t) < b.caps.timePrecision);
+        }
+        await assert.rejects(b.copy("missing.txt", "x.txt"));
+      }
+      if (b.setModTime && b.caps.modTime !== "remembered") {
+        const later = t + 86_400_000;
+        const before = (await b.stat("orig/a.txt"))!;
+        const e = await b.setModTime("orig/a.txt", later);
+        assert.ok(Math.abs(e.mtime - later) < b.caps.timePrecision);
+        assert.ok(Math.abs((await b.stat("orig/a.txt"))!.mtime - later) < b.caps.timePrecision);
+        assert.deepEqual(await readAll(b, "orig/a.txt"), bytes("payload"));
+        if (before.stamp !== undefined) {
+          assert.notEqual((await b.stat("orig/a.txt"))!.stamp, undefined);
+        }
+      }
+    }));
 }

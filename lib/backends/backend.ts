@@ -224,6 +224,16 @@ export interface Backend {
   commit?(): Promise<void>;
   /** Optional (transactional backends): drop the writes since `begin`. */
   rollback?(): Promise<void>;
+  /**
+   * Optional: copy a file within this location, no content through ferry (S3: CopyObject),
+   * keeping its modification time. Without it the engine reads and writes the content.
+   */
+  copy?(from: string, to: string): Promise<Entry>;
+  /**
+   * Optional: set a file's modification time without writing its content. Without it the
+   * engine writes the whole file again.
+   */
+  setModTime?(key: string, mtime: number): Promise<Entry>;
   /** Optional: rename a file or folder in place, no content transferred. */
   move?(from: string, to: string): Promise<void>;
   /**

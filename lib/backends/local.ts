@@ -379,6 +379,31 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /** A copy beside the original, atomically (temporary name, then rename), keeping its time. */
+  copy(from: string, to: string): Promise<Entry> {
+    try {
+      const src = this.localPath(from);
+      const info = Deno.lstatSync(src);
+      if (!info.isFile) throw new Deno.errors.NotFound(`"${from}" is not a file`);
+      const dst = this.localPath(to);
+      Deno.mkdirSync(path.dirname(dst), { recursive: true });
+      const got = copyFileAtomicSync(src, dst, info.mtime?.getTime() ?? Date.now());
+      return Promise.resolve({ key: checkKey(to), kind: "file", size: got.size, mtime: got.mtime });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  setModTime(key: string, mtime: number): Promise<Entry> {
+    try {
+      const p = this.localPath(key);
+      Deno.utimeSync(p, new Date(), new Date(mtime));
+      return Promise.resolve(toEntry(checkKey(key), Deno.lstatSync(p)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /**
    * When the file at `key` came into being (ms), where the file system records it. A file
    * born after a pass saw another file with its inode cannot be that file renamed.

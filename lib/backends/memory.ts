@@ -251,6 +251,28 @@ export class MemoryBackend implements Backend {
     return Promise.resolve();
   }
 
+  async copy(from: string, to: string): Promise<Entry> {
+    const f = this.#files.get(this.#k(from));
+    if (!f) throw new Deno.errors.NotFound(`No such file "${from}"`);
+    const t = this.#k(to);
+    if (this.#dirs.has(t)) throw new Deno.errors.IsADirectory(`"${to}" is a folder`);
+    await this.mkdir(parentKey(checkKey(to)));
+    const copied = { data: f.data, mtime: f.mtime, stamp: `w${++writes}` };
+    this.#files.set(t, copied);
+    this.#realKey.set(t, checkKey(to));
+    return this.#entry(checkKey(to), copied);
+  }
+
+  setModTime(key: string, mtime: number): Promise<Entry> {
+    const k = this.#k(key);
+    const f = this.#files.get(k);
+    if (!f) return Promise.reject(new Deno.errors.NotFound(`No such file "${key}"`));
+    // Where times are remembered the backend keeps none to set: the engine never asks.
+    const changed = { ...f, mtime, stamp: `w${++writes}` };
+    this.#files.set(k, changed);
+    return Promise.resolve(this.#entry(this.#realKey.get(k) ?? k, changed));
+  }
+
   async move(from: string, to: string): Promise<void> {
     const f = this.#k(from);
     const t = this.#k(to);

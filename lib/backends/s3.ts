@@ -586,6 +586,55 @@ export class S3Backend implements Backend {
     }
   }
 
+  /** A server-side copy (CopyObject): no content passes through ferry. */
+  async copy(from: string, to: string): Promise<Entry> {
+    const h = await this.#head(from);
+    if (!h) throw new Deno.errors.NotFound(`No such object "${from}"`);
+    await this.copyObject(from, to, h);
+    const e = await this.stat(to);
+    if (!e) throw new Error(`"${to}" is missing after the copy`);
+    return e;
+  }
+
+  /**
+   * Set the stored modification time: the object is copied onto itself with its metadata
+   * replaced (the content stays on the server; storage class, encryption and content headers
+   * are kept). Objects above 5 GiB cannot be copied in one request: refused, and the engine
+   * writes them again.
+   */
+  async setModTime(key: string, mtime: number): Promise<Entry> {
+    const h = await this.#head(key);
+    if (!h) throw new Deno.errors.NotFound(`No such object "${key}"`);
+    if ((h.ContentLength ?? 0) > this.#copyPartThreshold) {
+      throw new Error(`"${key}" is too large to retime in place`);
+    }
+    const source = `${this.bucket}/${
+      this.objectKey(key).split("/").map(encodeURIComponent).join("/")
+    }`;
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        CopySource: source,
+        MetadataDirective: "REPLACE",
+        Metadata: { ...(h.Metadata ?? {}), [MTIME_META]: formatMtime(mtime) },
+        ...(h.ContentType ? { ContentType: h.ContentType } : {}),
+        ...(h.ContentEncoding ? { ContentEncoding: h.ContentEncoding } : {}),
+        ...(h.ContentDisposition ? { ContentDisposition: h.ContentDisposition } : {}),
+        ...(h.ContentLanguage ? { ContentLanguage: h.ContentLanguage } : {}),
+        ...(h.CacheControl ? { CacheControl: h.CacheControl } : {}),
+        ...(h.StorageClass && h.StorageClass !== "STANDARD"
+          ? { StorageClass: h.StorageClass }
+          : {}),
+        ...(h.ServerSideEncryption ? { ServerSideEncryption: h.ServerSideEncryption } : {}),
+        ...(h.SSEKMSKeyId ? { SSEKMSKeyId: h.SSEKMSKeyId } : {}),
+      }),
+    );
+    const e = await this.stat(key);
+    if (!e) throw new Error(`"${key}" is missing after it was retimed`);
+    return e;
+  }
+
   /** Copy then delete, keeping storage class, encryption, metadata and content headers. */
   async #moveObject(from: string, to: string, h: HeadObjectCommandOutput): Promise<void> {
     await this.copyObject(from, to, h);

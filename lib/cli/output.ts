@@ -169,6 +169,8 @@ export class Output implements EventSink {
       case "mkdir":
       case "rmdir":
         return `${would}${e.event} ${shown(e.path)}/`;
+      case "retime":
+        return `${would}set the time of ${shown(e.path)} (same content)`;
       case "move":
         return `${would}move ${shown(e.from)} -> ${shown(e.path)}${
           e.files > 1 ? ` (${plural(e.files, "file")})` : ""

@@ -25,6 +25,8 @@ export type SyncEvent =
       dryRun?: boolean;
     }
     | { event: "move"; path: string; from: string; files: number; dryRun?: boolean }
+    /** The time of a file set, its content (the same) not sent. */
+    | { event: "retime"; path: string; dryRun?: boolean }
     | { event: "skip"; path: string; reason: string }
     | { event: "fail"; path: string; op: string; error: string }
     | { event: "conflict"; path: string; message: string }

@@ -324,6 +324,15 @@ export async function execute(
         progress();
         return entry;
       }
+      case "retime": {
+        if (!matches(await dst.stat(op.key), op.expect)) {
+          throw new Changed(`"${op.key}" changed in the destination since the scan; left as it is`);
+        }
+        if (!dst.setModTime) throw new Error("this location cannot set a file's time");
+        const entry = await dst.setModTime(op.key, op.mtime);
+        sink.emit({ event: "retime", path: op.key, location: dst.display });
+        return entry;
+      }
       case "delete":
         if (!matches(await dst.stat(op.key), op.expect)) {
           throw new Changed(`"${op.key}" changed in the destination since the scan; not deleted`);

@@ -42,6 +42,12 @@ export interface OneWayInput {
   dstHashes?: ReadonlyMap<string, string>;
   /** Delete in the destination what the source lacks. */
   delete: boolean;
+  /**
+   * The destination can set a file's time without its content: a file `--checksum` finds
+   * equal but whose time differs gets its time set (else the next run without `--checksum`
+   * would copy it again).
+   */
+  dstRetime?: boolean;
   prior?: PriorState;
 }
 
@@ -267,6 +273,7 @@ export function planOneWay(input: OneWayInput): Plan {
 
   const mkdirs: Op[] = [];
   const transfers: Op[] = [];
+  const retimes: Op[] = [];
   const late: Op[] = [];
   const fileMoves: Extract<Op, { op: "move" }>[] = [];
   const deletes: Op[] = [];
@@ -300,7 +307,24 @@ export function planOneWay(input: OneWayInput): Plan {
       }
       continue;
     }
-    if (s.kind === "dir" || sameFile(s, d, input)) continue;
+    if (s.kind === "dir") continue;
+    if (sameFile(s, d, input)) {
+      if (
+        input.checksum && input.dstRetime && d.mtimeKind !== "upload" &&
+        Math.abs(s.mtime - d.mtime) >= input.modifyWindow
+      ) {
+        retimes.push({
+          op: "retime",
+          at: DST,
+          key: d.key,
+          srcKey: s.key,
+          size: d.size,
+          mtime: s.mtime,
+          expect: expectOf(d),
+        });
+      }
+      continue;
+    }
     transfers.push({
       ...copyOf(s, input),
       op: "update",
@@ -396,6 +420,7 @@ export function planOneWay(input: OneWayInput): Plan {
     { name: "move", ops: moves.filter((m) => m.kind === "dir"), parallel: false },
     { name: "move", ops: moves.filter((m) => m.kind === "file"), parallel: true },
     { name: "transfer", ops: transfers, parallel: true },
+    { name: "retime", ops: retimes, parallel: true },
     { name: "delete", ops: deletes, parallel: true, guarded: true },
     { name: "rmdir", ops: dirs ? rmdirs : [], parallel: false, guarded: true },
     { name: "late", ops: noDirs(late), parallel: false, guarded: true },

@@ -61,6 +61,16 @@ export type Op =
     size: number;
     files: number;
   }
+  | {
+    /** Same content, another time: set the time, send nothing (`--checksum` found them equal). */
+    op: "retime";
+    at: number;
+    key: string;
+    srcKey: string;
+    size: number;
+    mtime: number;
+    expect: Expect;
+  }
   | { op: "delete"; at: number; key: string; size: number; expect: Expect }
   | { op: "rmdir"; at: number; key: string };
 
@@ -174,7 +184,8 @@ export function countPlan(plan: Pick<Plan, "steps" | "conflicts">): PlanCounts {
     } else if (o.op === "update") {
       c.updated++;
       c.bytes += o.size;
-    } else if (o.op === "move") c.moved += o.files;
+    } else if (o.op === "retime") c.updated++;
+    else if (o.op === "move") c.moved += o.files;
     else if (o.op === "delete") c.deleted++;
   }
   return c;

@@ -87,12 +87,14 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
     if (o.status !== "done") continue;
     doneCount++;
     const op = o.op;
-    if (op.op === "copy" || op.op === "update") {
+    if (op.op === "copy" || op.op === "update" || op.op === "retime") {
       const s = srcBy.get(op.srcKey);
       // The source row is the version copied (a file that changed since the walk was copied
       // as it was when the copy read it).
       if (s && !fresh) {
-        const v = o.entry ? { ...s, size: o.entry.size, mtime: o.entry.mtime } : s;
+        const v = o.entry && op.op !== "retime"
+          ? { ...s, size: o.entry.size, mtime: o.entry.mtime }
+          : s;
         srcUp.push(rowOf(v, now, srcHash(s)));
       }
       if (o.entry) {
@@ -136,7 +138,7 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
     for (const o of res.outcomes) if (o.status === "done") done.add(o.op);
     for (const op of planned) {
       if (done.has(op)) continue;
-      if (op.op === "copy" || op.op === "update") notInStep.add(op.srcKey);
+      if (op.op === "copy" || op.op === "update" || op.op === "retime") notInStep.add(op.srcKey);
       else if (op.op === "move" && op.kind === "dir") dirsNotInStep.push(op.to);
       if (op.op === "move" && op.kind === "file") notInStep.add(op.to);
     }

@@ -245,8 +245,11 @@ export class StateStore implements UploadJournal {
 
   #ids = new Map<string, number>();
 
-  /** The integer id of a location (or, with `table` "jobs", a job), created on first use. */
-  #id(table: "locations" | "jobs", name: string, kind = ""): number {
+  /**
+   * The integer id of a location (or, with `table` "jobs", a job), created on first use; -1
+   * (no row has it) for one not known when `create` is false.
+   */
+  #id(table: "locations" | "jobs", name: string, kind = "", create = true): number {
     const cacheKey = `${table}\u0000${name}`;
     const known = this.#ids.get(cacheKey);
     if (known !== undefined) return known;
@@ -254,6 +257,7 @@ export class StateStore implements UploadJournal {
     const row = this.#stmt(`SELECT id FROM ${table} WHERE ${col} = ?`).get(name) as
       | { id: number }
       | undefined;
+    if (!row && !create) return -1;
     const id = row?.id ?? Number(
       table === "jobs"
         ? this.#stmt("INSERT INTO jobs (key, kind) VALUES (?, ?)").run(name, kind).lastInsertRowid
@@ -264,8 +268,13 @@ export class StateStore implements UploadJournal {
   }
 
   /** @internal The ids of a job and one of its members (a member row made on first use). */
-  member(job: string, loc: string): { job: number; loc: number } {
-    const ids = { job: this.#id("jobs", job, job.split(" ")[0]), loc: this.#id("locations", loc) };
+  member(job: string, loc: string, create = true): { job: number; loc: number } {
+    const kind = job.split(" ")[0];
+    const ids = {
+      job: this.#id("jobs", job, kind, create),
+      loc: this.#id("locations", loc, "", create),
+    };
+    if (!create) return ids;
     this.#stmt(
       "INSERT OR IGNORE INTO members (job, loc, pos, files) VALUES (?, ?, " +
         "(SELECT count(*) FROM members WHERE job = ?1), NULL)",
@@ -463,10 +472,12 @@ export class StateStore implements UploadJournal {
    * The state of one job: the same calls, with each location's rows kept apart per job.
    *
    * @param job The job's key (its kind and members).
+   * @param options `readOnly`: a dry run's view, which writes nothing (not even the rows that
+   * name a new job), and reads what an older ferry kept per location without adopting it.
    * @returns A view that reads and writes only this job's rows.
    */
-  forJob(job: string): JobState {
-    return new JobState(this, job);
+  forJob(job: string, options: { readOnly?: boolean } = {}): JobState {
+    return new JobState(this, job, options.readOnly ?? false);
   }
 
   #depth = 0;
@@ -524,29 +535,38 @@ export interface StateView extends UploadJournal {
 export class JobState implements StateView {
   readonly store: StateStore;
   readonly job: string;
+  readonly readOnly: boolean;
   #members = new Map<string, { job: number; loc: number }>();
 
   /**
    * @param store The database.
    * @param job The job's key.
+   * @param readOnly Write nothing (a dry run).
    */
-  constructor(store: StateStore, job: string) {
+  constructor(store: StateStore, job: string, readOnly = false) {
     this.store = store;
     this.job = job;
+    this.readOnly = readOnly;
   }
 
   #ids(loc: string): { job: number; loc: number } {
     let ids = this.#members.get(loc);
     if (!ids) {
-      ids = this.store.member(this.job, loc);
-      this.store.adopt(ids);
+      ids = this.store.member(this.job, loc, !this.readOnly);
+      if (!this.readOnly) this.store.adopt(ids);
       this.#members.set(loc, ids);
     }
     return ids;
   }
 
   rows(loc: string): Map<string, StateRow> {
-    return this.store.rows(this.#ids(loc));
+    const ids = this.#ids(loc);
+    const rows = this.store.rows(ids);
+    // A dry run sees what an older ferry kept for the location, as the real run will adopt it.
+    if (rows.size === 0 && this.readOnly && ids.loc !== -1) {
+      return this.store.rows({ ...ids, job: 0 });
+    }
+    return rows;
   }
 
   count(loc: string): number {
@@ -558,6 +578,7 @@ export class JobState implements StateView {
   }
 
   apply(changes: StateChanges[]): void {
+    if (this.readOnly) throw new Error("a read-only state view cannot be written");
     // Members are known before the transaction: ids made inside one that rolls back are gone.
     const ids = changes.map((c) => this.#ids(c.loc));
     this.store.transaction(() => {

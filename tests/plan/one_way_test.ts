@@ -106,11 +106,29 @@ const cases: {
     want: ["update a"],
   },
   {
-    name: "checksum: equal hashes with other times do nothing",
+    name: "checksum: equal hashes with other times send nothing where times cannot be set",
     src: [f("a", 10, 5000, { sha256: "aa" })],
     dst: [f("a", 10, 1000, { sha256: "aa" })],
     opts: { checksum: true },
     want: [],
+  },
+  {
+    name: "checksum: equal hashes with other times set the time where the destination can",
+    src: [f("a", 10, 5000, { sha256: "aa" }), f("b", 10, 1000, { sha256: "bb" })],
+    dst: [f("a", 10, 1000, { sha256: "aa" }), f("b", 10, 1000, { sha256: "bb" })],
+    opts: { checksum: true, dstRetime: true },
+    want: ["retime a"],
+  },
+  {
+    name: "checksum: hashes computed for the plan count like listed ones (entries unchanged)",
+    src: [f("a", 10, 1000)],
+    dst: [f("a", 10, 1000)],
+    opts: {
+      checksum: true,
+      srcHashes: new Map([["a", "aa"]]),
+      dstHashes: new Map([["a", "bb"]]),
+    },
+    want: ["update a"],
   },
   {
     name: "rename by inode from the prior state is a move",

@@ -173,3 +173,24 @@ Deno.test("StateStore migrates schemas 1 and 2 through 3 to 4, rows kept", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("StateStore: a read-only (dry run) view writes nothing, not even a new job's name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "state.db");
+    writeV3(path);
+    StateStore.open(path).close(); // migrated once
+    const before = await Deno.readFile(path);
+    const store = StateStore.open(path);
+    const dry = store.forJob("sync L > new", { readOnly: true });
+    // What an older ferry kept for L is seen, as the real run will adopt it.
+    assert.deepEqual([...dry.rows("L").keys()], ["old"]);
+    assert.equal(dry.rows("new").size, 0);
+    assert.equal(dry.count("new"), 0);
+    assert.throws(() => dry.apply([{ loc: "L", upserts: [], deletes: [] }]), /read-only/);
+    store.close();
+    assert.deepEqual(await Deno.readFile(path), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

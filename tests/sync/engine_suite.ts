@@ -247,6 +247,34 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
     assert.equal(opsOf(r.plan).length, 0);
   });
 
+  t(
+    "--checksum on equal content with another time sets the time and sends nothing",
+    async (fx, state) => {
+      await fx.put("src", "a.txt", "same", 1_600_000_000_000);
+      await fx.put("dst", "a.txt", "same", 1_500_000_000_000);
+      const before = await fx.dstBytesWritten();
+      const r = await run(fx, state, { checksum: true });
+      assert.equal(r.summary.failed, 0, JSON.stringify(r.failures));
+      if (fx.dst.setModTime && fx.dst.caps.modTime !== "remembered") {
+        assert.equal(r.summary.updated, 1);
+        assert.deepEqual(r.summary.bytes, 0);
+        if (before !== undefined) {
+          assert.equal(
+            await fx.dstBytesWritten(),
+            before,
+            "no content sent",
+          );
+        }
+        const e = await fx.dst.stat("a.txt");
+        assert.ok(Math.abs(e!.mtime - 1_600_000_000_000) < fx.dst.caps.timePrecision);
+      }
+      // Either way a run without --checksum then finds nothing to do.
+      const again = await run(fx, state);
+      assert.equal(again.summary.updated + again.summary.copied, 0, JSON.stringify(again.summary));
+      assert.equal(await fx.read("dst", "a.txt"), "same");
+    },
+  );
+
   t("losing the state is safe: nothing is re-sent and nothing is deleted", async (fx, state) => {
     await fx.put("src", "a.txt", "a");
     await fx.put("src", "b.txt", "b");
