@@ -13,6 +13,7 @@ export const LAZY_MODULES = [
   "lib/backends/s3.ts",
   "lib/s3_tools.ts",
   "lib/scan/ignore_lib.ts",
+  "lib/backends/zip/zip.ts",
 ] as const;
 
 /**

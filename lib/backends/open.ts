@@ -67,6 +67,8 @@ export function checkEndpoint(endpoint: string): void {
   }
 }
 
+type ZipModule = typeof import("./zip/zip.ts");
+
 /**
  * Open a backend for a location.
  *
@@ -97,9 +99,14 @@ export async function openLocation(loc: Location, options: OpenOptions = {}): Pr
         ...(options.pathStyle ? { pathStyle: true } : {}),
       });
     }
+    case "zip": {
+      // Loaded lazily too: a run without an archive never loads the ZIP code.
+      const { ZipBackend } = await lazyImport<ZipModule>("lib/backends/zip/zip.ts");
+      return new ZipBackend(loc.path, loc.text);
+    }
     default:
       throw new UsageError(
-        `Cannot open "${loc.text}": ${loc.kind} locations are not supported by this version of ferry yet (folders, s3:// and wasabi:// are)`,
+        `Cannot open "${loc.text}": ${loc.kind} locations are not supported by this version of ferry yet (folders, zip:, s3:// and wasabi:// are)`,
       );
   }
 }

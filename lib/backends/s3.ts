@@ -43,6 +43,7 @@ import { describeS3Error, s3ErrorCode } from "./s3_errors.ts";
 import { checkKey, inScope, isTempName, joinKey, normaliseScope } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
 import { runPool } from "../util/pool.ts";
+import { readExactly } from "../util/streams.ts";
 
 /** How to reach a bucket. */
 export interface S3Options {
@@ -731,25 +732,6 @@ export class S3Backend implements Backend {
     this.client.destroy();
     return Promise.resolve();
   }
-}
-
-/** Read a stream whole, failing if it ends at another size than expected. */
-async function readExactly(
-  data: ReadableStream<Uint8Array>,
-  size: number,
-  key: string,
-): Promise<Uint8Array> {
-  const buf = new Uint8Array(size);
-  let got = 0;
-  for await (const chunk of data) {
-    if (got + chunk.byteLength > size) {
-      throw new Error(`"${key}" grew while it was read (more than ${size} bytes)`);
-    }
-    buf.set(chunk, got);
-    got += chunk.byteLength;
-  }
-  if (got !== size) throw new Error(`"${key}" shrank while it was read (${got} of ${size} bytes)`);
-  return buf;
 }
 
 /** Cuts a stream into parts of one size (the last may be shorter). */

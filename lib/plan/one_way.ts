@@ -44,8 +44,8 @@ export interface OneWayInput {
   delete: boolean;
   /**
    * The destination can set a file's time without its content: a file `--checksum` finds
-   * equal but whose time differs gets its time set (else the next run without `--checksum`
-   * would copy it again).
+   * equal but whose time differs gets its time set; without it the file is written again
+   * (else the next run without `--checksum` would copy it again, and every run after).
    */
   dstRetime?: boolean;
   prior?: PriorState;
@@ -309,10 +309,13 @@ export function planOneWay(input: OneWayInput): Plan {
     }
     if (s.kind === "dir") continue;
     if (sameFile(s, d, input)) {
-      if (
-        input.checksum && input.dstRetime && d.mtimeKind !== "upload" &&
-        Math.abs(s.mtime - d.mtime) >= input.modifyWindow
-      ) {
+      const retime = input.checksum && d.mtimeKind !== "upload" &&
+        Math.abs(s.mtime - d.mtime) >= input.modifyWindow;
+      // Where the time cannot be set alone, the file is written again (once): otherwise the
+      // next run without --checksum would find the times differ, and copy it every time.
+      if (retime && !input.dstRetime) {
+        transfers.push({ ...copyOf(s, input), op: "update", key: d.key, expect: expectOf(d) });
+      } else if (retime) {
         retimes.push({
           op: "retime",
           at: DST,

@@ -49,6 +49,7 @@ Deno.test("bad input: every mistake gets its exit code and one clear line, and c
     await Deno.writeTextFile(join(dst, "old.txt"), "old");
     await Deno.writeTextFile(join(dir, "afile"), "not a folder");
     await Deno.writeTextFile(join(dir, "junk.db"), "this is not SQLite");
+    await Deno.writeTextFile(join(dir, "junk.zip"), "this is not a ZIP archive");
     await Deno.symlink(src, join(dir, "srclink"));
     const s3 = ["--endpoint", "http://127.0.0.1:9", "--path-style"];
     const cases: Case[] = [
@@ -114,7 +115,17 @@ Deno.test("bad input: every mistake gets its exit code and one clear line, and c
       { args: ["sync", "s3://bucket/p", "s3://bucket/p/sub", ...s3], code: 2, says: /are nested/ },
       { args: ["sync", "s3://bucket/x", "s3://bucket/x", ...s3], code: 2, says: /same place/ },
       { args: ["sync", src, "zip:"], code: 2, says: /names no archive/ },
-      { args: ["sync", src, "zip:backup.zip"], code: 2, says: /not supported by this version/ },
+      {
+        args: ["sync", src, `zip:${join(dir, "junk.zip")}`],
+        code: 2,
+        says: /is not a ZIP archive/,
+      },
+      {
+        args: ["sync", `zip:${join(dir, "junk.zip")}`, dst],
+        code: 2,
+        says: /is not a ZIP archive/,
+      },
+      { args: ["sync", src, `zip:${dir}`], code: 2, says: /is not a file/ },
       { args: ["sync", src, "ftp://host:70000/x"], code: 2, says: /has no valid host/ },
       { args: ["sync", src, "ftp:nouser-or-host"], code: 2, says: /is malformed/ },
       { args: ["sync", src, dst, "--state", dir], code: 2, says: /it is a folder/ },

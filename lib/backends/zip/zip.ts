@@ -1,0 +1,836 @@
+/**
+ * A ZIP archive as a location (`zip:path/archive.zip`). The archive is read through its
+ * central directory with random access, one entry at a time (a multi-GB archive is never
+ * loaded whole). Changes are made in place and never by rewriting the archive:
+ *
+ * - new and changed entries are written from where the old central directory began, then a
+ *   new directory and end record after them; replaced and deleted entries become holes,
+ *   filled with nameless padding entries so that a streaming reader skips them;
+ * - before the first byte of the archive is touched, the old directory and end record are
+ *   saved in a journal beside it (`.NAME.ferry-journal`, made durable first): an update that
+ *   was interrupted is cut back to the last good archive when the archive is next opened;
+ * - the backend is transactional: writes between `begin()` and `commit()` become one new
+ *   directory, durable before the engine records anything in its state.
+ *
+ * @module
+ */
+import * as nodePath from "node:path";
+import { crc32, deflateRawSync } from "node:zlib";
+import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "../backend.ts";
+import { LocationError, SafetyError } from "../../errors.ts";
+import {
+  checkKey,
+  inScope,
+  isWithin,
+  normaliseScope,
+  parentKey,
+  scopeParents,
+} from "../../paths.ts";
+import { loadFilter } from "../../scan/filter.ts";
+import { readExactly } from "../../util/streams.ts";
+import {
+  type CentralEntry,
+  centralRecord,
+  endRecords,
+  EOCD_SIZE,
+  fillHole,
+  findEnd,
+  FLAG_ENCRYPTED,
+  LOCAL_SIZE,
+  localHeader,
+  MAX32,
+  METHOD_DEFLATE,
+  METHOD_STORED,
+  type NewEntry,
+  parseCentral,
+  SIG_CENTRAL,
+  SIG_LOCAL,
+} from "./format.ts";
+
+/** Files up to this size are compressed in one call (native, fast); larger ones stream. */
+const WHOLE_MAX = 8 << 20;
+/** Chunk size for reading entries and copying raw entry bytes. */
+const CHUNK = 1 << 20;
+/** The journal's first bytes. */
+const JOURNAL_MAGIC = "FERRYZJ1";
+
+/** An entry as the backend holds it. */
+interface Item {
+  key: string;
+  dir: boolean;
+  /** Where its local header starts, and the entry's fields. */
+  e: CentralEntry | (NewEntry & { flags: number; precision: number });
+  /** The directory record as read, reused while the entry is not rewritten. */
+  raw?: Uint8Array | undefined;
+}
+
+/** A folder location: what `write` and friends need, and the three ZIP-specific steps. */
+export class ZipBackend implements Backend {
+  readonly display: string;
+  readonly id: string;
+  readonly caps: Capabilities = {
+    // ferry writes NTFS times (100 ns) beside the extended timestamp (1 s) and the DOS time.
+    timePrecision: 1,
+    caseInsensitive: false,
+    inodes: false,
+    modTime: "stored",
+    dirs: true,
+    concurrency: 1,
+    transactional: true,
+  };
+  /** Absolute path of the archive. */
+  readonly path: string;
+  /** Content bytes written by `write` (not by renames): tests and benchmarks read it. */
+  bytesWritten = 0;
+  #journal: string;
+  #items = new Map<string, Item>();
+  /** Names the archive holds that ferry refuses (zip-slip, encrypted): listed as problems. */
+  #refused: { key: string; message: string }[] = [];
+  /** Where the directory begins: new entries are written from here. */
+  #cdOffset = 0;
+  /** Where the next new entry goes, in a transaction. */
+  #pos = 0;
+  /** The archive is being changed: the journal exists and `#w` is open. */
+  #w: Deno.FsFile | undefined;
+  #inTx = false;
+  /** Regions of entries no longer in the directory, to fill once the new one is durable. */
+  #dead: [number, number][] = [];
+  /** Offset → end of every entry as loaded (the extent of what a replaced entry frees). */
+  #extent = new Map<number, number>();
+  #loaded = false;
+
+  /**
+   * @param path The archive's path.
+   * @param display How to name it in messages.
+   */
+  constructor(path: string, display?: string) {
+    this.path = nodePath.resolve(path);
+    this.display = display ?? `zip:${path}`;
+    this.id = `zip:${this.path}`;
+    this.#journal = nodePath.join(
+      nodePath.dirname(this.path),
+      `.${nodePath.basename(this.path)}.ferry-journal`,
+    );
+  }
+
+  /** Whether the archive exists; an interrupted update is cut back first, then it is read. */
+  open(): Promise<{ exists: boolean }> {
+    try {
+      const info = Deno.statSync(this.path);
+      if (!info.isFile) throw new LocationError(`"${this.path}" is not a file`);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return Promise.resolve({ exists: false });
+      return Promise.reject(err);
+    }
+    try {
+      this.#recover();
+      this.#load();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve({ exists: true });
+  }
+
+  rootExists(): Promise<boolean> {
+    try {
+      return Promise.resolve(Deno.statSync(this.path).isFile);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return Promise.resolve(false);
+      return Promise.reject(err);
+    }
+  }
+
+  /** An empty archive (its end record alone), made atomically; never its folder. */
+  createRoot(): Promise<void> {
+    const dir = nodePath.dirname(this.path);
+    try {
+      Deno.statSync(dir);
+    } catch {
+      return Promise.reject(
+        new SafetyError(
+          `The folder that should hold "${this.path}" does not exist (drive unplugged or share not mounted?): create "${dir}" first`,
+        ),
+      );
+    }
+    try {
+      Deno.statSync(this.path);
+      return Promise.resolve();
+    } catch { /* missing: made below */ }
+    const tmp = this.path + `.ferry-new-${Deno.pid}`;
+    Deno.writeFileSync(tmp, endRecords(0, 0, 0));
+    Deno.renameSync(tmp, this.path);
+    this.#items.clear();
+    this.#cdOffset = 0;
+    this.#loaded = true;
+    return Promise.resolve();
+  }
+
+  /** Cut an interrupted update back to the archive it started from, from the journal. */
+  #recover(): void {
+    let j: Uint8Array;
+    try {
+      j = Deno.readFileSync(this.#journal);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+      throw err;
+    }
+    const v = new DataView(j.buffer, j.byteOffset, j.byteLength);
+    const magic = new TextDecoder().decode(j.subarray(0, 8));
+    const head = 8 + 8 + 8 + 4;
+    const complete = j.length >= head && magic === JOURNAL_MAGIC &&
+      j.length === head + Number(v.getBigUint64(16, true) - v.getBigUint64(8, true)) &&
+      crc32(j.subarray(head)) === v.getUint32(24, true);
+    if (complete) {
+      // The journal was durable before the archive was touched: put the old end back.
+      const from = Number(v.getBigUint64(8, true));
+      const f = Deno.openSync(this.path, { read: true, write: true });
+      try {
+        f.truncateSync(from);
+        f.seekSync(from, Deno.SeekMode.Start);
+        writeAll(f, j.subarray(head));
+        f.syncSync();
+      } finally {
+        f.close();
+      }
+    }
+    // An incomplete journal means the archive was never touched: it only goes.
+    Deno.removeSync(this.#journal);
+    syncDir(nodePath.dirname(this.path));
+  }
+
+  /** Read the central directory. */
+  #load(): void {
+    const f = Deno.openSync(this.path, { read: true });
+    try {
+      const size = f.statSync().size;
+      const readAt = (offset: number, length: number) => pread(f, offset, length);
+      const tailLen = Math.min(size, 0xffff + EOCD_SIZE);
+      const end = findEnd(readAt(size - tailLen, tailLen), size - tailLen, readAt);
+      if (!end) {
+        throw new LocationError(
+          `"${this.path}" is not a ZIP archive (no end record: damaged or cut short?)`,
+        );
+      }
+      // Bytes before the archive (a self-extractor): offsets are shifted by their length.
+      let shift = 0;
+      const probe = (at: number) =>
+        at >= 0 && at + 4 <= size &&
+        new DataView(readAt(at, 4).buffer).getUint32(0, true) === SIG_CENTRAL;
+      if (end.entries > 0 && !probe(end.cdOffset)) {
+        const guess = end.endOffset - end.cdSize;
+        if (!probe(guess)) {
+          throw new LocationError(
+            `"${this.path}" is damaged: its central directory is not where its end record says`,
+          );
+        }
+        shift = guess - end.cdOffset;
+      }
+      const cdAt = end.cdOffset + shift;
+      if (cdAt + end.cdSize > size) {
+        throw new LocationError(
+          `"${this.path}" is cut short: its central directory runs past the end`,
+        );
+      }
+      let entries: CentralEntry[];
+      try {
+        entries = parseCentral(readAt(cdAt, end.cdSize));
+      } catch (err) {
+        throw new LocationError(`"${this.path}" is damaged: ${(err as Error).message}`);
+      }
+      if (entries.length !== end.entries) {
+        throw new LocationError(
+          `"${this.path}" is damaged: its directory holds ${entries.length} of ${end.entries} entries`,
+        );
+      }
+      this.#items.clear();
+      this.#refused = [];
+      for (const e of entries) {
+        e.offset += shift;
+        const dir = e.name.endsWith("/");
+        const name = dir ? e.name.slice(0, -1) : e.name;
+        let key: string;
+        try {
+          key = checkKey(name);
+          if (key === "") throw new Error("an empty name");
+        } catch {
+          this.#refused.push({
+            key: name,
+            message: "an entry whose name points outside the archive's root (refused)",
+          });
+          continue;
+        }
+        if (e.flags & FLAG_ENCRYPTED) {
+          this.#refused.push({ key, message: "encrypted: ferry cannot read it" });
+          continue;
+        }
+        if (!dir && e.method !== METHOD_STORED && e.method !== METHOD_DEFLATE) {
+          this.#refused.push({
+            key,
+            message: `compressed with method ${e.method}, which ferry cannot read`,
+          });
+          continue;
+        }
+        // With bytes before the archive, records are written anew with true offsets.
+        this.#items.set(key, { key, dir, e, raw: shift === 0 ? e.raw : undefined });
+      }
+      // Each entry's extent: up to the next entry (or the directory) in file order.
+      const starts = entries.map((e) => e.offset).sort((a, b) => a - b);
+      this.#extent.clear();
+      for (let i = 0; i < starts.length; i++) {
+        this.#extent.set(starts[i]!, i + 1 < starts.length ? starts[i + 1]! : cdAt);
+      }
+      this.#cdOffset = cdAt;
+      this.#loaded = true;
+    } finally {
+      f.close();
+    }
+  }
+
+  #ready(): void {
+    if (!this.#loaded) this.#load();
+  }
+
+  async list(options: ListOptions = {}): Promise<Listing> {
+    this.#ready();
+    const filter = (await loadFilter(options.exclude ?? [])) ?? (() => false);
+    const scope = normaliseScope(options.under);
+    const leads = new Set(scope ? scopeParents(scope) : []);
+    const keep = (key: string, dir: boolean) =>
+      !filter(key, dir) && (inScope(key, scope) || (dir && leads.has(key)));
+    const entries: Entry[] = [];
+    const dirs = new Set<string>();
+    for (const it of this.#items.values()) {
+      for (let p = parentKey(it.key); p !== ""; p = parentKey(p)) dirs.add(p);
+      if (it.dir) dirs.add(it.key);
+      else if (keep(it.key, false)) entries.push(this.#entry(it));
+    }
+    for (const d of dirs) {
+      if (keep(d, true)) entries.push({ key: d, kind: "dir", size: 0, mtime: this.#dirTime(d) });
+    }
+    // Below an excluded folder nothing is listed.
+    const out = entries.filter((e) => ![...scopeParents([e.key])].some((p) => filter(p, true)));
+    out.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    return {
+      entries: out,
+      problems: this.#refused.filter((r) => inScope(r.key, scope)),
+      skipped: [],
+    };
+  }
+
+  #dirTime(key: string): number {
+    const it = this.#items.get(key);
+    return it?.dir ? it.e.mtime : 0;
+  }
+
+  #entry(it: Item): Entry {
+    const e = it.e;
+    return {
+      key: it.key,
+      kind: it.dir ? "dir" : "file",
+      size: it.dir ? 0 : e.usize,
+      mtime: e.mtime,
+      // Content only (a rename moves an entry's bytes: the same content at another offset).
+      stamp: `${e.crc}:${e.csize}:${e.usize}`,
+    };
+  }
+
+  stat(key: string): Promise<Entry | undefined> {
+    try {
+      this.#ready();
+      const k = checkKey(key);
+      const it = this.#items.get(k);
+      if (it) return Promise.resolve(this.#entry(it));
+      for (const other of this.#items.keys()) {
+        if (isWithin(other, k) && other !== k) {
+          return Promise.resolve({ key: k, kind: "dir", size: 0, mtime: 0 });
+        }
+      }
+      return Promise.resolve(undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** An entry's content, checked against its CRC-32 and size at the end. */
+  read(key: string): Promise<ReadableStream<Uint8Array>> {
+    try {
+      this.#ready();
+      const it = this.#items.get(checkKey(key));
+      if (!it || it.dir) throw new Deno.errors.NotFound(`No such file "${key}" in the archive`);
+      const e = it.e;
+      const f = Deno.openSync(this.path, { read: true });
+      let start: number;
+      try {
+        const h = pread(f, e.offset, LOCAL_SIZE);
+        const v = new DataView(h.buffer);
+        if (h.length < LOCAL_SIZE || v.getUint32(0, true) !== SIG_LOCAL) {
+          throw new Error(`"${key}": its local header is missing (damaged archive)`);
+        }
+        start = e.offset + LOCAL_SIZE + v.getUint16(26, true) + v.getUint16(28, true);
+      } catch (err) {
+        f.close();
+        throw err;
+      }
+      let at = start;
+      const end = start + e.csize;
+      const raw = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (at >= end) {
+            f.close();
+            c.close();
+            return;
+          }
+          const chunk = pread(f, at, Math.min(CHUNK, end - at));
+          if (chunk.length === 0) {
+            f.close();
+            c.error(new Error(`"${key}" is cut short in the archive`));
+            return;
+          }
+          at += chunk.length;
+          c.enqueue(chunk);
+        },
+        cancel() {
+          f.close();
+        },
+      });
+      const plain = e.method === METHOD_DEFLATE
+        ? raw.pipeThrough(
+          new DecompressionStream("deflate-raw") as unknown as TransformStream<
+            Uint8Array,
+            Uint8Array
+          >,
+        )
+        : raw;
+      let crc = 0;
+      let got = 0;
+      return Promise.resolve(plain.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            crc = crc32(chunk, crc);
+            got += chunk.byteLength;
+            c.enqueue(chunk);
+          },
+          flush(c) {
+            if (got !== e.usize || crc !== e.crc) {
+              c.error(new Error(`"${key}" is damaged in the archive (CRC or size does not match)`));
+            }
+          },
+        }),
+      ));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  begin(): Promise<void> {
+    this.#inTx = true;
+    return Promise.resolve();
+  }
+
+  /** Save the old end in the journal (durable) and open the archive for writing: once. */
+  #prepare(): Deno.FsFile {
+    this.#ready();
+    if (this.#w) return this.#w;
+    const f = Deno.openSync(this.path, { read: true, write: true });
+    try {
+      const size = f.statSync().size;
+      const tail = pread(f, this.#cdOffset, size - this.#cdOffset);
+      const head = new Uint8Array(28);
+      head.set(new TextEncoder().encode(JOURNAL_MAGIC));
+      const v = new DataView(head.buffer);
+      v.setBigUint64(8, BigInt(this.#cdOffset), true);
+      v.setBigUint64(16, BigInt(size), true);
+      v.setUint32(24, crc32(tail), true);
+      const j = Deno.openSync(this.#journal, { write: true, create: true, truncate: true });
+      try {
+        writeAll(j, head);
+        writeAll(j, tail);
+        j.syncSync();
+      } finally {
+        j.close();
+      }
+      syncDir(nodePath.dirname(this.path));
+    } catch (err) {
+      f.close();
+      throw err;
+    }
+    this.#w = f;
+    this.#pos = this.#cdOffset;
+    return f;
+  }
+
+  /** Run one change: inside a transaction as part of it, else as a transaction of its own. */
+  async #change<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.#inTx) return await fn();
+    this.#inTx = true;
+    try {
+      const r = await fn();
+      await this.commit();
+      return r;
+    } catch (err) {
+      await this.rollback();
+      throw err;
+    }
+  }
+
+  /** The entry at `key` leaves the directory; its bytes are a hole to fill after commit. */
+  #drop(key: string): void {
+    const it = this.#items.get(key);
+    if (!it) return;
+    this.#items.delete(key);
+    const end = this.#extent.get(it.e.offset);
+    if (end !== undefined) this.#dead.push([it.e.offset, end]);
+  }
+
+  write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
+    return this.#change(async () => {
+      const k = checkKey(key);
+      if (k === "") throw new Deno.errors.IsADirectory("the archive's root is not a file");
+      this.#ready();
+      if (this.#items.get(k)?.dir) throw new Deno.errors.IsADirectory(`"${key}" is a folder`);
+      const f = this.#prepare();
+      const nameBytes = new TextEncoder().encode(k);
+      const offset = this.#pos;
+      let e: NewEntry;
+      if (meta.size <= WHOLE_MAX) {
+        const bytes = await readExactly(data, meta.size, key);
+        const packed = deflateRawSync(bytes);
+        const method = packed.length < bytes.length ? METHOD_DEFLATE : METHOD_STORED;
+        const payload = method === METHOD_DEFLATE ? new Uint8Array(packed) : bytes;
+        e = {
+          nameBytes,
+          method,
+          crc: crc32(bytes),
+          csize: payload.length,
+          usize: bytes.length,
+          offset,
+          mtime: meta.mtime,
+          mode: 0o100644,
+        };
+        const head = localHeader(e, false);
+        f.seekSync(offset, Deno.SeekMode.Start);
+        writeAll(f, head);
+        writeAll(f, payload);
+        this.#pos = offset + head.length + payload.length;
+      } else {
+        // Streamed: the header's sizes are written when known (ZIP64 fields where the entry
+        // may pass 4 GiB, so that they can be patched in place).
+        const zip64 = meta.size > 0xfff00000;
+        e = {
+          nameBytes,
+          method: METHOD_DEFLATE,
+          crc: 0,
+          csize: 0,
+          usize: 0,
+          offset,
+          mtime: meta.mtime,
+          mode: 0o100644,
+        };
+        const head = localHeader(e, zip64);
+        f.seekSync(offset, Deno.SeekMode.Start);
+        writeAll(f, head);
+        let crc = 0;
+        let usize = 0;
+        let csize = 0;
+        const counted = data.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, c) {
+              crc = crc32(chunk, crc);
+              usize += chunk.byteLength;
+              c.enqueue(chunk);
+            },
+          }),
+        );
+        const deflate = new CompressionStream("deflate-raw") as unknown as TransformStream<
+          Uint8Array,
+          Uint8Array
+        >;
+        for await (const chunk of counted.pipeThrough(deflate)) {
+          writeAll(f, chunk);
+          csize += chunk.byteLength;
+        }
+        if (usize !== meta.size) {
+          throw new Error(`"${key}" ${usize > meta.size ? "grew" : "shrank"} while it was read`);
+        }
+        e = { ...e, crc, csize, usize };
+        f.seekSync(offset, Deno.SeekMode.Start);
+        writeAll(f, localHeader(e, zip64));
+        this.#pos = offset + head.length + csize;
+      }
+      this.#drop(k);
+      this.#items.set(k, { key: k, dir: false, e: { ...e, flags: 0, precision: 1 } });
+      this.bytesWritten += e.usize;
+      return this.#entry(this.#items.get(k)!);
+    });
+  }
+
+  remove(key: string): Promise<void> {
+    return this.#change(() => {
+      const k = checkKey(key);
+      this.#ready();
+      const it = this.#items.get(k);
+      if (!it || it.dir) throw new Deno.errors.NotFound(`No such file "${key}" in the archive`);
+      this.#prepare();
+      this.#drop(k);
+    });
+  }
+
+  mkdir(key: string): Promise<void> {
+    return this.#change(() => {
+      const k = checkKey(key);
+      if (k === "") return;
+      this.#ready();
+      const it = this.#items.get(k);
+      if (it && !it.dir) throw new Deno.errors.AlreadyExists(`"${key}" is a file`);
+      if (it || [...this.#items.keys()].some((o) => isWithin(o, k) && o !== k)) return;
+      this.#add(k, true, new Uint8Array(0), Date.now());
+    });
+  }
+
+  rmdir(key: string): Promise<void> {
+    return this.#change(() => {
+      const k = checkKey(key);
+      this.#ready();
+      for (const other of this.#items.keys()) {
+        if (other !== k && isWithin(other, k)) throw new Error(`Folder "${key}" is not empty`);
+      }
+      if (!this.#items.get(k)?.dir) return;
+      this.#prepare();
+      this.#drop(k);
+    });
+  }
+
+  /**
+   * Set an entry's time in the directory (the next commit writes it); its local header keeps
+   * the old one, which readers that go by the directory never look at.
+   */
+  setModTime(key: string, mtime: number): Promise<Entry> {
+    return this.#change(() => {
+      const k = checkKey(key);
+      this.#ready();
+      const it = this.#items.get(k);
+      if (!it || it.dir) throw new Deno.errors.NotFound(`No such file "${key}" in the archive`);
+      this.#prepare();
+      const changed: Item = {
+        key: k,
+        dir: false,
+        e: { ...asNew(it), mtime, flags: 0, precision: 1 },
+      };
+      this.#items.set(k, changed);
+      return this.#entry(changed);
+    });
+  }
+
+  /** Append a small stored entry (a folder, or a moved entry's bytes given raw). */
+  #add(key: string, dir: boolean, payload: Uint8Array, mtime: number): void {
+    const f = this.#prepare();
+    const nameBytes = new TextEncoder().encode(dir ? key + "/" : key);
+    const e: NewEntry = {
+      nameBytes,
+      method: METHOD_STORED,
+      crc: crc32(payload),
+      csize: payload.length,
+      usize: payload.length,
+      offset: this.#pos,
+      mtime,
+      mode: dir ? 0o040755 : 0o100644,
+    };
+    const head = localHeader(e, false);
+    f.seekSync(this.#pos, Deno.SeekMode.Start);
+    writeAll(f, head);
+    writeAll(f, payload);
+    this.#pos += head.length + payload.length;
+    this.#drop(key);
+    this.#items.set(key, { key, dir, e: { ...e, flags: 0, precision: 1 } });
+  }
+
+  /**
+   * Rename an entry (or every entry below a folder) without recompressing it: its compressed
+   * bytes are copied after the last entry under a header with the new name.
+   */
+  move(from: string, to: string): Promise<void> {
+    return this.#change(() => {
+      const a = checkKey(from);
+      const b = checkKey(to);
+      this.#ready();
+      if (this.#items.has(b) || [...this.#items.keys()].some((k) => isWithin(k, b) && k !== b)) {
+        throw new Deno.errors.AlreadyExists(`"${to}" already exists`);
+      }
+      const moving = [...this.#items.values()].filter((it) => isWithin(it.key, a));
+      if (moving.length === 0) throw new Deno.errors.NotFound(`No such file or folder "${from}"`);
+      for (const it of moving) this.#moveOne(it, b + it.key.slice(a.length));
+    });
+  }
+
+  #moveOne(it: Item, to: string): void {
+    const f = this.#prepare();
+    const e = it.e;
+    const h = pread(f, e.offset, LOCAL_SIZE);
+    const hv = new DataView(h.buffer);
+    const start = e.offset + LOCAL_SIZE + hv.getUint16(26, true) + hv.getUint16(28, true);
+    const zip64 = e.csize >= MAX32 || e.usize >= MAX32;
+    const ne: NewEntry = {
+      nameBytes: new TextEncoder().encode(it.dir ? to + "/" : to),
+      method: e.method,
+      crc: e.crc,
+      csize: e.csize,
+      usize: e.usize,
+      offset: this.#pos,
+      mtime: e.mtime,
+      mode: e.mode || (it.dir ? 0o040755 : 0o100644),
+    };
+    const head = localHeader(ne, zip64);
+    // The bytes are copied in chunks: from before the write position, so never overlapping.
+    let copied = 0;
+    let at = start;
+    const out = this.#pos + head.length;
+    while (copied < e.csize) {
+      const chunk = pread(f, at, Math.min(CHUNK, e.csize - copied));
+      if (chunk.length === 0) throw new Error(`"${it.key}" is cut short in the archive`);
+      f.seekSync(out + copied, Deno.SeekMode.Start);
+      writeAll(f, chunk);
+      copied += chunk.length;
+      at += chunk.length;
+    }
+    f.seekSync(this.#pos, Deno.SeekMode.Start);
+    writeAll(f, head);
+    this.#pos = out + e.csize;
+    this.#drop(it.key);
+    this.#items.set(to, { key: to, dir: it.dir, e: { ...ne, flags: 0, precision: e.precision } });
+  }
+
+  /**
+   * Make the transaction's changes durable: the new directory and end record after the last
+   * entry, the file cut there and synced, the journal removed; then the holes left by replaced
+   * entries are filled (the archive is already whole without that).
+   */
+  commit(): Promise<void> {
+    this.#inTx = false;
+    const f = this.#w;
+    if (!f) return Promise.resolve();
+    try {
+      const live = [...this.#items.values()].sort((x, y) => x.e.offset - y.e.offset);
+      const records: Uint8Array[] = [];
+      let cdSize = 0;
+      for (const it of live) {
+        const rec = it.raw ?? centralRecord(asNew(it));
+        records.push(rec);
+        cdSize += rec.length;
+      }
+      const cdOffset = this.#pos;
+      const cd = new Uint8Array(cdSize);
+      let p = 0;
+      for (const r of records) {
+        cd.set(r, p);
+        p += r.length;
+      }
+      const end = endRecords(live.length, cdOffset, cdSize);
+      f.seekSync(cdOffset, Deno.SeekMode.Start);
+      writeAll(f, cd);
+      writeAll(f, end);
+      f.truncateSync(cdOffset + cdSize + end.length);
+      f.syncSync();
+      Deno.removeSync(this.#journal);
+      syncDir(nodePath.dirname(this.path));
+      // The new directory is durable: the holes are not in it, and may now be filled.
+      const holes = mergeHoles(this.#dead.filter(([s]) => s < this.#cdOffset));
+      for (const [s, e] of holes) {
+        if (e - s < LOCAL_SIZE) continue;
+        f.seekSync(s, Deno.SeekMode.Start);
+        writeAll(f, fillHole(e - s));
+      }
+      if (holes.length > 0) f.syncSync();
+      // The layout as it now is: each entry's extent runs to the next one or the directory.
+      this.#extent.clear();
+      for (let i = 0; i < live.length; i++) {
+        const next = i + 1 < live.length ? live[i + 1]!.e.offset : cdOffset;
+        this.#extent.set(live[i]!.e.offset, next);
+      }
+      this.#cdOffset = cdOffset;
+      this.#dead = [];
+    } finally {
+      f.close();
+      this.#w = undefined;
+    }
+    return Promise.resolve();
+  }
+
+  /** Drop the transaction's changes: the old end comes back from the journal. */
+  rollback(): Promise<void> {
+    this.#inTx = false;
+    if (this.#w) {
+      this.#w.close();
+      this.#w = undefined;
+    }
+    this.#dead = [];
+    try {
+      this.#recover();
+      this.#loaded = false;
+      if (Deno.statSync(this.path).isFile) this.#load();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    if (this.#w) return this.rollback();
+    return Promise.resolve();
+  }
+}
+
+/** An entry's fields as ferry writes them (for a record written anew). */
+function asNew(it: Item): NewEntry {
+  const e = it.e;
+  if ("nameBytes" in e) return e;
+  return {
+    nameBytes: new TextEncoder().encode(it.dir ? it.key + "/" : it.key),
+    method: e.method,
+    crc: e.crc,
+    csize: e.csize,
+    usize: e.usize,
+    offset: e.offset,
+    mtime: e.mtime,
+    mode: e.mode || (it.dir ? 0o040755 : 0o100644),
+  };
+}
+
+function mergeHoles(holes: [number, number][]): [number, number][] {
+  const sorted = [...holes].sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const h of sorted) {
+    const last = out[out.length - 1];
+    if (last && h[0] <= last[1]) last[1] = Math.max(last[1], h[1]);
+    else out.push([h[0], h[1]]);
+  }
+  return out;
+}
+
+function pread(f: Deno.FsFile, offset: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  f.seekSync(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = f.readSync(buf.subarray(got));
+    if (n === null || n === 0) break;
+    got += n;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
+function writeAll(f: Deno.FsFile, data: Uint8Array): void {
+  for (let p = 0; p < data.length;) p += f.writeSync(data.subarray(p));
+}
+
+/** Make a folder's entries (a new or removed name) durable, where the platform allows. */
+function syncDir(dir: string): void {
+  if (Deno.build.os === "windows") return;
+  try {
+    const d = Deno.openSync(dir, { read: true });
+    try {
+      d.syncSync();
+    } finally {
+      d.close();
+    }
+  } catch { /* best effort */ }
+}

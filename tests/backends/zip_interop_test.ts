@@ -1,0 +1,238 @@
+/**
+ * ZIP archives against the tools people have: every archive ferry writes passes Info-ZIP's
+ * `unzip -t`, `7z t`, `bsdtar -tf`, Python's `zipfile.testzip()` and a streaming reader
+ * (`bsdtar` reading from a pipe, which goes from local header to local header); archives made
+ * by Info-ZIP, 7-Zip and Python read correctly; names that point outside the root are refused
+ * one by one; a damaged archive is one line, exit 2, and left untouched.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ferry, listFiles } from "../cli/_run.ts";
+
+const have = (tool: string) =>
+  new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).outputSync().success;
+const tools = ["unzip", "7z", "bsdtar", "python3", "zip"].filter((t) => !have(t));
+const ignore = tools.length > 0;
+if (ignore) console.log(`zip interop: skipped, missing ${tools.join(", ")} (apt: see .ci/run)`);
+
+async function sh(cmd: string, cwd?: string): Promise<{ code: number; out: string }> {
+  const r = await new Deno.Command("sh", {
+    args: ["-c", cmd],
+    ...(cwd ? { cwd } : {}),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+}
+
+/** Every oracle accepts the archive; the streaming reader sees exactly the directory's names. */
+async function oracles(zip: string): Promise<void> {
+  const unzip = await sh(`unzip -tq '${zip}'`);
+  assert.equal(unzip.code, 0, unzip.out);
+  const sevenZip = await sh(`7z t '${zip}'`);
+  assert.equal(sevenZip.code, 0, sevenZip.out);
+  assert.match(sevenZip.out, /Everything is Ok/);
+  const listed = await sh(`bsdtar -tf '${zip}'`);
+  assert.equal(listed.code, 0, listed.out);
+  const py = await sh(
+    `python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); bad = z.testzip(); print(bad or ''); sys.exit(1 if bad else 0)" '${zip}'`,
+  );
+  assert.equal(py.code, 0, py.out);
+  // A streaming reader (libarchive from a pipe): the same names as the directory, no more.
+  const streamed = await sh(`bsdtar -tf - < '${zip}'`);
+  assert.equal(streamed.code, 0, streamed.out);
+  const names = (s: string) => s.split("\n").filter((l) => l.trim() !== "").sort();
+  assert.deepEqual(names(streamed.out), names(listed.out));
+}
+
+/** Bytes that do not compress (random, in the 64 KiB pieces the API allows). */
+function noise(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, Math.min(n, i + 65536)));
+  return b;
+}
+
+const put = async (root: string, rel: string, data: string | Uint8Array, mtime?: number) => {
+  const p = join(root, ...rel.split("/"));
+  await Deno.mkdir(join(p, ".."), { recursive: true });
+  if (typeof data === "string") await Deno.writeTextFile(p, data);
+  else await Deno.writeFile(p, data);
+  if (mtime) await Deno.utime(p, mtime / 1000, mtime / 1000);
+};
+
+Deno.test({
+  name:
+    "ferry's archives pass every oracle, after a first sync and after renames, edits and deletions",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-zip-oracle-" });
+    try {
+      const src = join(dir, "src");
+      const big = noise(9 << 20); // streamed, not compressible
+      await put(src, "big.bin", big);
+      await put(src, "text/readme.txt", "hello ".repeat(5000), 1_600_000_000_123);
+      await put(src, "unicode/日本語 ünï.txt", "ü");
+      await put(src, "empty.txt", "");
+      await put(src, "keep/a/b/c.txt", "deep");
+      await Deno.mkdir(join(src, "empty folder"));
+      const zip = join(dir, "out.zip");
+      let r = await ferry(["sync", src, `zip:${zip}`]);
+      assert.equal(r.code, 0, r.stderr);
+      await oracles(zip);
+      // Back the other way: the same tree, byte for byte, with the times.
+      const back = join(dir, "back");
+      r = await ferry(["sync", `zip:${zip}`, back]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(listFiles(back), listFiles(src));
+      assert.deepEqual(await Deno.readFile(join(back, "big.bin")), big);
+      assert.equal(
+        (await Deno.stat(join(back, "text/readme.txt"))).mtime?.getTime(),
+        1_600_000_000_123,
+      );
+      assert.ok((await Deno.stat(join(back, "empty folder"))).isDirectory);
+      // A rename, an edit, a deletion: in place, and still whole for every reader.
+      await Deno.rename(join(src, "text"), join(src, "docs"));
+      await put(src, "unicode/日本語 ünï.txt", "changed");
+      await Deno.remove(join(src, "empty.txt"));
+      const before = (await Deno.stat(zip)).size;
+      r = await ferry(["sync", src, `zip:${zip}`, "--delete", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+      assert.deepEqual([summary.moved, summary.updated, summary.deleted], [1, 1, 1]);
+      assert.equal(summary.bytes, 7, "only the edited file's content was written");
+      await oracles(zip);
+      assert.ok((await Deno.stat(zip)).size < before + 64 * 1024, "no rewrite of the archive");
+      // A resync is a no-op.
+      r = await ferry(["sync", src, `zip:${zip}`, "--delete", "--json"]);
+      const again = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+      assert.deepEqual([again.copied, again.updated, again.moved, again.deleted], [0, 0, 0, 0]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "archives made by Info-ZIP zip, 7-Zip and Python read correctly as a source",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-zip-makers-" });
+    try {
+      const tree = join(dir, "tree");
+      await put(tree, "a.txt", "alpha ".repeat(1000), 1_600_000_000_000);
+      await put(tree, "sub/b.bin", noise(70_000));
+      await put(tree, "sub/deeper/c.txt", "c");
+      await put(tree, "ünïcödé.txt", "u");
+      const makers: [string, string][] = [
+        ["infozip.zip", `cd '${tree}' && zip -qr '${dir}/infozip.zip' .`],
+        ["7zip.zip", `cd '${tree}' && 7z a -tzip '${dir}/7zip.zip' . > /dev/null`],
+        [
+          "python.zip",
+          `cd '${tree}' && python3 -c "import os, zipfile
+z = zipfile.ZipFile('${dir}/python.zip', 'w', zipfile.ZIP_DEFLATED)
+for root, dirs, files in os.walk('.'):
+    for f in files: z.write(os.path.join(root, f))
+z.close()"`,
+        ],
+      ];
+      for (const [name, cmd] of makers) {
+        const made = await sh(cmd);
+        assert.equal(made.code, 0, made.out);
+        const out = join(dir, "out-" + name);
+        const r = await ferry(["sync", `zip:${join(dir, name)}`, out]);
+        assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+        assert.deepEqual(listFiles(out), listFiles(tree), name);
+        for (const f of listFiles(tree)) {
+          assert.deepEqual(
+            await Deno.readFile(join(out, f)),
+            await Deno.readFile(join(tree, f)),
+            `${name}: ${f}`,
+          );
+        }
+        // Times: to the second (Info-ZIP's extended timestamp) or better (7-Zip's NTFS field).
+        const t = (await Deno.stat(join(out, "a.txt"))).mtime!.getTime();
+        assert.ok(Math.abs(t - 1_600_000_000_000) < 2000, `${name}: ${t}`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "names that point outside the root are refused one by one (zip-slip); the rest is copied",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-zip-slip-" });
+    try {
+      const zip = join(dir, "evil.zip");
+      const made = await sh(`python3 -c "import zipfile
+z = zipfile.ZipFile('${zip}', 'w')
+z.writestr('ok.txt', 'fine')
+z.writestr('../escape.txt', 'bad')
+z.writestr('/abs.txt', 'bad')
+z.writestr('a/../../up.txt', 'bad')
+z.writestr('C:/drive.txt', 'bad')
+z.writestr('back\\\\\\\\slash.txt', 'bad')
+z.close()"`);
+      assert.equal(made.code, 0, made.out);
+      const out = join(dir, "out", "inner");
+      await Deno.mkdir(join(dir, "out"));
+      const r = await ferry(["sync", `zip:${zip}`, out]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(listFiles(out), ["ok.txt"]);
+      assert.deepEqual(
+        listFiles(join(dir, "out")).filter((f) => !f.startsWith("inner/.ferry/")),
+        ["inner/ok.txt"],
+        "nothing written outside",
+      );
+      assert.deepEqual(listFiles(dir).filter((f) => !f.startsWith("out/")), ["evil.zip"]);
+      for (const name of ["escape.txt", "abs.txt", "up.txt", "drive.txt", "slash.txt"]) {
+        assert.match(r.stderr, new RegExp(name.replace(".", "\\.")), name);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a damaged or cut-short archive is one line and exit 2, and is left as it was",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-zip-bad-" });
+    try {
+      const good = join(dir, "good.zip");
+      await put(dir, "t/a.txt", "x".repeat(10_000));
+      assert.equal((await sh(`cd '${dir}/t' && zip -qr '${good}' .`)).code, 0);
+      const bytes = await Deno.readFile(good);
+      const cases: [string, Uint8Array][] = [
+        ["cut.zip", bytes.subarray(0, bytes.length - 30)],
+        ["garbage.zip", crypto.getRandomValues(new Uint8Array(4096))],
+        ["empty.zip", new Uint8Array(0)],
+      ];
+      for (const [name, data] of cases) {
+        const p = join(dir, name);
+        await Deno.writeFile(p, data);
+        for (
+          const args of [["sync", `zip:${p}`, join(dir, "out")], [
+            "sync",
+            join(dir, "t"),
+            `zip:${p}`,
+          ]]
+        ) {
+          const r = await ferry(args);
+          assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+          assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+          assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+          assert.deepEqual(await Deno.readFile(p), data, `${name} untouched`);
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
