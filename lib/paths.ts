@@ -227,3 +227,19 @@ export function scopeParents(scope: readonly string[]): string[] {
   }
   return [...out].sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
 }
+
+/**
+ * Whether no process has this id here (Linux only: elsewhere nothing is assumed).
+ *
+ * @param pid A process id.
+ * @returns True when it is known to run no more.
+ */
+export function processGone(pid: number): boolean {
+  if (Deno.build.os !== "linux" || pid === Deno.pid) return false;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return false;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound;
+  }
+}

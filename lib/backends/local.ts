@@ -27,6 +27,7 @@ import {
   FERRY_DIR,
   isWithin,
   normaliseScope,
+  processGone,
   scopeParents,
   tempName,
   tempOwner,
@@ -748,15 +749,4 @@ function verifiedStream(f: Deno.FsFile, key: string): ReadableStream<Uint8Array>
       close();
     },
   }) as ReadableStream<Uint8Array>;
-}
-
-/** Whether no process has this id here (Linux only: elsewhere nothing is assumed). */
-function processGone(pid: number): boolean {
-  if (Deno.build.os !== "linux" || pid === Deno.pid) return false;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return false;
-  } catch (err) {
-    return err instanceof Deno.errors.NotFound;
-  }
 }

@@ -236,3 +236,48 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "dead space past a quarter of the archive is compacted away; a rename plus an edit leaves no stale entry",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-zip-compact-" });
+    try {
+      const src = join(dir, "src");
+      for (let i = 0; i < 40; i++) await put(src, `f${i}.bin`, noise(20_000));
+      const zip = join(dir, "a.zip");
+      let r = await ferry(["sync", src, `zip:${zip}`]);
+      assert.equal(r.code, 0, r.stderr);
+      const full = (await Deno.stat(zip)).size;
+      // A rename and an edit of the same file in one run, then a resync (in place: no compaction).
+      await Deno.rename(join(src, "f0.bin"), join(src, "g0.bin"));
+      await put(src, "g0.bin", noise(20_000));
+      r = await ferry(["sync", src, `zip:${zip}`, "--delete"]);
+      assert.equal(r.code, 0, r.stderr);
+      await oracles(zip);
+      assert.ok((await Deno.stat(zip)).size > full, "the replaced bytes are still there, as holes");
+      // Most files deleted: the holes pass a quarter of the archive, which is written again.
+      for (let i = 1; i < 30; i++) await Deno.remove(join(src, `f${i}.bin`));
+      r = await ferry(["sync", src, `zip:${zip}`, "--delete", "--force"]);
+      assert.equal(r.code, 0, r.stderr);
+      await oracles(zip);
+      const after = (await Deno.stat(zip)).size;
+      assert.ok(after < full * 0.35, `compacted to ${after} of ${full} bytes`);
+      const back = join(dir, "back");
+      r = await ferry(["sync", `zip:${zip}`, back]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(listFiles(back), listFiles(src));
+      for (const f of listFiles(src)) {
+        assert.deepEqual(await Deno.readFile(join(back, f)), await Deno.readFile(join(src, f)), f);
+      }
+      assert.deepEqual(
+        [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+        ["a.zip", "back", "src"],
+        "no journal or compaction file left",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -24,6 +24,7 @@ import {
   isWithin,
   normaliseScope,
   parentKey,
+  processGone,
   scopeParents,
 } from "../../paths.ts";
 import { loadFilter } from "../../scan/filter.ts";
@@ -35,6 +36,7 @@ import {
   EOCD_SIZE,
   fillHole,
   findEnd,
+  FLAG_DESCRIPTOR,
   FLAG_ENCRYPTED,
   LOCAL_SIZE,
   localHeader,
@@ -124,6 +126,7 @@ export class ZipBackend implements Backend {
     }
     try {
       this.#recover();
+      this.#removeLeftovers();
       this.#load();
     } catch (err) {
       return Promise.reject(err);
@@ -163,6 +166,23 @@ export class ZipBackend implements Backend {
     this.#cdOffset = 0;
     this.#loaded = true;
     return Promise.resolve();
+  }
+
+  /** Compactions and new archives that a killed run left half made beside the archive. */
+  #removeLeftovers(): void {
+    const dir = nodePath.dirname(this.path);
+    const base = nodePath.basename(this.path);
+    try {
+      for (const e of Deno.readDirSync(dir)) {
+        for (const kind of [".ferry-compact-", ".ferry-new-"]) {
+          if (!e.name.startsWith(base + kind)) continue;
+          const pid = Number(e.name.slice(base.length + kind.length));
+          if (Number.isInteger(pid) && processGone(pid)) {
+            Deno.removeSync(nodePath.join(dir, e.name));
+          }
+        }
+      }
+    } catch { /* unreadable folder: nothing to tidy */ }
   }
 
   /** Cut an interrupted update back to the archive it started from, from the journal. */
@@ -512,6 +532,7 @@ export class ZipBackend implements Backend {
         writeAll(f, head);
         writeAll(f, payload);
         this.#pos = offset + head.length + payload.length;
+        this.#extent.set(offset, this.#pos);
       } else {
         // Streamed: the header's sizes are written when known (ZIP64 fields where the entry
         // may pass 4 GiB, so that they can be patched in place).
@@ -556,6 +577,7 @@ export class ZipBackend implements Backend {
         f.seekSync(offset, Deno.SeekMode.Start);
         writeAll(f, localHeader(e, zip64));
         this.#pos = offset + head.length + csize;
+        this.#extent.set(offset, this.#pos);
       }
       this.#drop(k);
       this.#items.set(k, { key: k, dir: false, e: { ...e, flags: 0, precision: 1 } });
@@ -639,6 +661,7 @@ export class ZipBackend implements Backend {
     f.seekSync(this.#pos, Deno.SeekMode.Start);
     writeAll(f, head);
     writeAll(f, payload);
+    this.#extent.set(e.offset, e.offset + head.length + payload.length);
     this.#pos += head.length + payload.length;
     this.#drop(key);
     this.#items.set(key, { key, dir, e: { ...e, flags: 0, precision: 1 } });
@@ -694,6 +717,7 @@ export class ZipBackend implements Backend {
     }
     f.seekSync(this.#pos, Deno.SeekMode.Start);
     writeAll(f, head);
+    this.#extent.set(ne.offset, out + e.csize);
     this.#pos = out + e.csize;
     this.#drop(it.key);
     this.#items.set(to, { key: to, dir: it.dir, e: { ...ne, flags: 0, precision: e.precision } });
@@ -733,7 +757,7 @@ export class ZipBackend implements Backend {
       Deno.removeSync(this.#journal);
       syncDir(nodePath.dirname(this.path));
       // The new directory is durable: the holes are not in it, and may now be filled.
-      const holes = mergeHoles(this.#dead.filter(([s]) => s < this.#cdOffset));
+      const holes = mergeHoles(this.#dead);
       for (const [s, e] of holes) {
         if (e - s < LOCAL_SIZE) continue;
         f.seekSync(s, Deno.SeekMode.Start);
@@ -748,11 +772,67 @@ export class ZipBackend implements Backend {
       }
       this.#cdOffset = cdOffset;
       this.#dead = [];
+      if (holes.length > 0 && this.#deadShare(f, live, cdOffset) > COMPACT_AT) {
+        f.close();
+        this.#w = undefined;
+        this.#compact(live);
+      }
     } finally {
-      f.close();
+      this.#w?.close();
       this.#w = undefined;
     }
     return Promise.resolve();
+  }
+
+  /** The share of the bytes before the directory that no entry uses (0 below 64 KiB). */
+  #deadShare(f: Deno.FsFile, live: Item[], cdOffset: number): number {
+    let used = 0;
+    for (const it of live) used += entryLength(f, it.e);
+    const dead = cdOffset - used;
+    return dead < COMPACT_MIN ? 0 : dead / cdOffset;
+  }
+
+  /**
+   * Write the archive again beside itself with only its live entries (their bytes copied as
+   * they are, nothing recompressed), then rename it over the old one. Until the rename the
+   * old archive is there, whole; a leftover from a run killed meanwhile is removed on open.
+   */
+  #compact(live: Item[]): void {
+    const tmp = `${this.path}.ferry-compact-${Deno.pid}`;
+    const src = Deno.openSync(this.path, { read: true });
+    const out = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+    try {
+      const records: Uint8Array[] = [];
+      let pos = 0;
+      for (const it of live) {
+        const len = entryLength(src, it.e);
+        for (let done = 0; done < len;) {
+          const chunk = pread(src, it.e.offset + done, Math.min(CHUNK, len - done));
+          if (chunk.length === 0) throw new Error(`"${it.key}" is cut short in the archive`);
+          writeAll(out, chunk);
+          done += chunk.length;
+        }
+        records.push(recordAt(it, pos));
+        pos += len;
+      }
+      let cdSize = 0;
+      for (const r of records) {
+        writeAll(out, r);
+        cdSize += r.length;
+      }
+      writeAll(out, endRecords(live.length, pos, cdSize));
+      out.syncSync();
+    } catch (err) {
+      out.close();
+      src.close();
+      Deno.removeSync(tmp);
+      throw err;
+    }
+    out.close();
+    src.close();
+    Deno.renameSync(tmp, this.path);
+    syncDir(nodePath.dirname(this.path));
+    this.#load();
   }
 
   /** Drop the transaction's changes: the old end comes back from the journal. */
@@ -777,6 +857,41 @@ export class ZipBackend implements Backend {
     if (this.#w) return this.rollback();
     return Promise.resolve();
   }
+}
+
+/** Dead space above this share of the archive (and above `COMPACT_MIN`) is compacted away. */
+const COMPACT_AT = 0.25;
+const COMPACT_MIN = 64 * 1024;
+
+/**
+ * An entry's length in the file: local header, name, extra field, data, and the data
+ * descriptor some makers put after the data.
+ */
+function entryLength(f: Deno.FsFile, e: Item["e"]): number {
+  const h = pread(f, e.offset, LOCAL_SIZE);
+  const v = new DataView(h.buffer);
+  let len = LOCAL_SIZE + v.getUint16(26, true) + v.getUint16(28, true) + e.csize;
+  if (v.getUint16(6, true) & FLAG_DESCRIPTOR) {
+    const sig = pread(f, e.offset + len, 4);
+    const zip64 = e.csize >= MAX32 || e.usize >= MAX32;
+    const signed = sig.length === 4 && new DataView(sig.buffer).getUint32(0, true) === 0x08074b50;
+    len += (signed ? 4 : 0) + (zip64 ? 20 : 12);
+  }
+  return len;
+}
+
+/** An entry's directory record with its local header at `offset`. */
+function recordAt(it: Item, offset: number): Uint8Array {
+  const raw = it.raw;
+  if (raw) {
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    if (v.getUint32(42, true) !== MAX32 && offset < MAX32) {
+      const copy = raw.slice();
+      new DataView(copy.buffer).setUint32(42, offset, true);
+      return copy;
+    }
+  }
+  return centralRecord({ ...asNew(it), offset });
 }
 
 /** An entry's fields as ferry writes them (for a record written anew). */
