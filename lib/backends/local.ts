@@ -35,7 +35,7 @@ import {
 } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
 import { prewarmWalker, type RawTree, type WalkOptions, walkTrees } from "./local/walk.ts";
-import { copyFileAtomicSync, isRacyTime, RACY_MS } from "./local/copy.ts";
+import { copyFileAtomicSync, isRacy, RACY_MS, readSmallFile, sameVersion } from "./local/copy.ts";
 import { describeError, SafetyError, UnsafePathError } from "../errors.ts";
 
 /** Below this many local-to-local copies, Worker start-up costs more than it saves. */
@@ -595,7 +595,13 @@ export class LocalBackend implements Backend {
    * stream somewhere then drops what it wrote, so no torn copy lands anywhere.
    */
   async read(key: string): Promise<ReadableStream<Uint8Array>> {
-    const f = await Deno.open(this.localPath(key), { read: true });
+    const path = this.localPath(key);
+    // A small file is read whole with synchronous calls (about 10 µs here, against 100 µs for
+    // an async open, read and close: 10,000 files into an archive took 3.2 s, then 1.x s),
+    // between two looks at it that must agree.
+    const small = readSmallFile(path, key);
+    if (small) return ReadableStream.from([small.bytes]);
+    const f = await Deno.open(path, { read: true });
     return verifiedStream(f, key);
   }
 
@@ -689,15 +695,6 @@ export class LocalBackend implements Backend {
   close(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-function isRacy(st: Deno.FileInfo): boolean {
-  return isRacyTime(st.mtime?.getTime() ?? 0);
-}
-
-function sameVersion(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
-  return a.size === b.size && a.mtime?.getTime() === b.mtime?.getTime() &&
-    a.ctime?.getTime() === b.ctime?.getTime();
 }
 
 /** A file's content that errors at its end if the file changed while it was read. */

@@ -16,8 +16,19 @@
  */
 import * as nodePath from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
-import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "../backend.ts";
-import { LocationError, SafetyError } from "../../errors.ts";
+import type {
+  Backend,
+  BulkCopy,
+  BulkFile,
+  BulkResult,
+  Capabilities,
+  Entry,
+  Listing,
+  ListOptions,
+  WriteMeta,
+} from "../backend.ts";
+import { readSmallFile } from "../local/copy.ts";
+import { LocationError, SafetyError, TargetChanged } from "../../errors.ts";
 import {
   checkKey,
   inScope,
@@ -77,7 +88,8 @@ export class ZipBackend implements Backend {
     inodes: false,
     modTime: "stored",
     dirs: true,
-    concurrency: 1,
+    // Sources are read several at a time; each entry is then placed at the end in one go.
+    concurrency: 8,
     transactional: true,
   };
   /** Absolute path of the archive. */
@@ -95,6 +107,12 @@ export class ZipBackend implements Backend {
   /** The archive is being changed: the journal exists and `#w` is open. */
   #w: Deno.FsFile | undefined;
   #inTx = false;
+  /** Where the writing handle's position is, when known (-1: unknown). */
+  #at = -1;
+  /** A large entry is being streamed in: it holds the archive's end until it is done. */
+  #busy = false;
+  /** Settles when the entry being streamed in is done. */
+  #streaming: Promise<void> = Promise.resolve();
   /** Regions of entries no longer in the directory, to fill once the new one is durable. */
   #dead: [number, number][] = [];
   /** Offset → end of every entry as loaded (the extent of what a replaced entry frees). */
@@ -476,6 +494,7 @@ export class ZipBackend implements Backend {
     }
     this.#w = f;
     this.#pos = this.#cdOffset;
+    this.#at = -1;
     return f;
   }
 
@@ -508,82 +527,181 @@ export class ZipBackend implements Backend {
       if (k === "") throw new Deno.errors.IsADirectory("the archive's root is not a file");
       this.#ready();
       if (this.#items.get(k)?.dir) throw new Deno.errors.IsADirectory(`"${key}" is a folder`);
-      const f = this.#prepare();
       const nameBytes = new TextEncoder().encode(k);
-      const offset = this.#pos;
       let e: NewEntry;
       if (meta.size <= WHOLE_MAX) {
+        // Read (many at once: the engine runs several writes) and compressed first; then placed
+        // without a pause, so that no other write takes the same position.
         const bytes = await readExactly(data, meta.size, key);
-        const packed = deflateRawSync(bytes);
-        const method = packed.length < bytes.length ? METHOD_DEFLATE : METHOD_STORED;
-        const payload = method === METHOD_DEFLATE ? new Uint8Array(packed) : bytes;
-        e = {
-          nameBytes,
-          method,
-          crc: crc32(bytes),
-          csize: payload.length,
-          usize: bytes.length,
-          offset,
-          mtime: meta.mtime,
-          mode: 0o100644,
-        };
-        const head = localHeader(e, false);
-        f.seekSync(offset, Deno.SeekMode.Start);
-        writeAll(f, head);
-        writeAll(f, payload);
-        this.#pos = offset + head.length + payload.length;
-        this.#extent.set(offset, this.#pos);
+        while (this.#busy) await this.#streaming;
+        e = this.#place(nameBytes, bytes, meta.mtime);
       } else {
         // Streamed: the header's sizes are written when known (ZIP64 fields where the entry
-        // may pass 4 GiB, so that they can be patched in place).
-        const zip64 = meta.size > 0xfff00000;
-        e = {
-          nameBytes,
-          method: METHOD_DEFLATE,
-          crc: 0,
-          csize: 0,
-          usize: 0,
-          offset,
-          mtime: meta.mtime,
-          mode: 0o100644,
-        };
-        const head = localHeader(e, zip64);
-        f.seekSync(offset, Deno.SeekMode.Start);
-        writeAll(f, head);
-        let crc = 0;
-        let usize = 0;
-        let csize = 0;
-        const counted = data.pipeThrough(
-          new TransformStream<Uint8Array, Uint8Array>({
-            transform(chunk, c) {
-              crc = crc32(chunk, crc);
-              usize += chunk.byteLength;
-              c.enqueue(chunk);
-            },
-          }),
-        );
-        const deflate = new CompressionStream("deflate-raw") as unknown as TransformStream<
-          Uint8Array,
-          Uint8Array
-        >;
-        for await (const chunk of counted.pipeThrough(deflate)) {
-          writeAll(f, chunk);
-          csize += chunk.byteLength;
+        // may pass 4 GiB, so that they can be patched in place). One at a time: the archive's
+        // end is this entry's until it is done.
+        while (this.#busy) await this.#streaming;
+        this.#busy = true;
+        let done = () => {};
+        this.#streaming = new Promise<void>((r) => done = r);
+        try {
+          e = await this.#writeStreamed(k, nameBytes, data, meta);
+        } finally {
+          this.#busy = false;
+          done();
         }
-        if (usize !== meta.size) {
-          throw new Error(`"${key}" ${usize > meta.size ? "grew" : "shrank"} while it was read`);
-        }
-        e = { ...e, crc, csize, usize };
-        f.seekSync(offset, Deno.SeekMode.Start);
-        writeAll(f, localHeader(e, zip64));
-        this.#pos = offset + head.length + csize;
-        this.#extent.set(offset, this.#pos);
       }
       this.#drop(k);
       this.#items.set(k, { key: k, dir: false, e: { ...e, flags: 0, precision: 1 } });
       this.bytesWritten += e.usize;
       return this.#entry(this.#items.get(k)!);
     });
+  }
+
+  /**
+   * Compress a small entry and put it at the archive's end, all in one synchronous go (no
+   * other write can take the same place meanwhile).
+   */
+  #place(nameBytes: Uint8Array, bytes: Uint8Array, mtime: number): NewEntry {
+    const f = this.#prepare();
+    const offset = this.#pos;
+    const packed = deflateRawSync(bytes);
+    const method = packed.length < bytes.length ? METHOD_DEFLATE : METHOD_STORED;
+    const payload = method === METHOD_DEFLATE ? new Uint8Array(packed) : bytes;
+    const e: NewEntry = {
+      nameBytes,
+      method,
+      crc: crc32(bytes),
+      csize: payload.length,
+      usize: bytes.length,
+      offset,
+      mtime,
+      mode: 0o100644,
+    };
+    const head = localHeader(e, false);
+    // Entries go one after another: the file is mostly where the last one ended already.
+    if (this.#at !== offset) f.seekSync(offset, Deno.SeekMode.Start);
+    writeAll(f, head);
+    writeAll(f, payload);
+    this.#pos = offset + head.length + payload.length;
+    this.#at = this.#pos;
+    this.#extent.set(offset, this.#pos);
+    return e;
+  }
+
+  /**
+   * Files of a local folder, in bulk: each small one read whole and placed with synchronous
+   * calls, no stream in between (10,000 files: 1.2 s one by one through the engine, 0.x s so);
+   * large ones streamed as `write` does. A file that changed since the listing goes in as it
+   * is now, with its time now.
+   */
+  copyMany(
+    src: Backend,
+    files: BulkFile[],
+    report: (r: BulkResult) => void,
+    signal: AbortSignal,
+  ): BulkCopy | undefined {
+    const localPath = src.localPath?.bind(src);
+    if (!localPath || !this.#inTx) return undefined;
+    let yielded = performance.now();
+    const done = (async () => {
+      for (const [id, f] of files.entries()) {
+        if (signal.aborted) {
+          report({ id, ok: false, changed: false, stopped: true, error: "interrupted" });
+          continue;
+        }
+        try {
+          const k = checkKey(f.key);
+          const cur = this.#items.get(k);
+          if (f.expect && (!cur || cur.dir || cur.e.usize !== f.expect.size)) {
+            throw new TargetChanged("changed in the archive since the scan; left as it is");
+          }
+          if (cur?.dir) throw new Deno.errors.IsADirectory(`"${f.key}" is a folder`);
+          const path = localPath(f.srcKey);
+          const small = readSmallFile(path, f.srcKey);
+          let e: Entry;
+          if (small) {
+            while (this.#busy) await this.#streaming;
+            const ne = this.#place(new TextEncoder().encode(k), small.bytes, small.mtime);
+            this.#drop(k);
+            this.#items.set(k, { key: k, dir: false, e: { ...ne, flags: 0, precision: 1 } });
+            this.bytesWritten += ne.usize;
+            e = this.#entry(this.#items.get(k)!);
+          } else {
+            e = await this.write(f.key, await src.read(f.srcKey), { size: f.size, mtime: f.mtime });
+          }
+          report({ id, ok: true, size: e.size, mtime: e.mtime });
+        } catch (err) {
+          report({
+            id,
+            ok: false,
+            changed: err instanceof TargetChanged,
+            error: err instanceof Error ? err.message : String(err),
+          });
+        }
+        // Every 50 ms the event loop runs: Ctrl-C, progress.
+        if (performance.now() - yielded > 50) {
+          await new Promise((r) => setTimeout(r, 0));
+          yielded = performance.now();
+        }
+      }
+    })();
+    return { inFlight: () => 0, done };
+  }
+
+  /** A large entry, compressed as it streams in. */
+  async #writeStreamed(
+    key: string,
+    nameBytes: Uint8Array,
+    data: ReadableStream<Uint8Array>,
+    meta: WriteMeta,
+  ): Promise<NewEntry> {
+    const f = this.#prepare();
+    this.#at = -1;
+    const offset = this.#pos;
+    const zip64 = meta.size > 0xfff00000;
+    const e: NewEntry = {
+      nameBytes,
+      method: METHOD_DEFLATE,
+      crc: 0,
+      csize: 0,
+      usize: 0,
+      offset,
+      mtime: meta.mtime,
+      mode: 0o100644,
+    };
+    const head = localHeader(e, zip64);
+    f.seekSync(offset, Deno.SeekMode.Start);
+    writeAll(f, head);
+    let crc = 0;
+    let usize = 0;
+    let csize = 0;
+    const counted = data.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          crc = crc32(chunk, crc);
+          usize += chunk.byteLength;
+          c.enqueue(chunk);
+        },
+      }),
+    );
+    const deflate = new CompressionStream("deflate-raw") as unknown as TransformStream<
+      Uint8Array,
+      Uint8Array
+    >;
+    for await (const chunk of counted.pipeThrough(deflate)) {
+      // Where the stream left the file's position (nothing else writes meanwhile).
+      writeAll(f, chunk);
+      csize += chunk.byteLength;
+    }
+    if (usize !== meta.size) {
+      throw new Error(`"${key}" ${usize > meta.size ? "grew" : "shrank"} while it was read`);
+    }
+    const done = { ...e, crc, csize, usize };
+    f.seekSync(offset, Deno.SeekMode.Start);
+    writeAll(f, localHeader(done, zip64));
+    this.#pos = offset + head.length + csize;
+    this.#extent.set(offset, this.#pos);
+    return done;
   }
 
   remove(key: string): Promise<void> {
@@ -646,6 +764,7 @@ export class ZipBackend implements Backend {
   /** Append a small stored entry (a folder, or a moved entry's bytes given raw). */
   #add(key: string, dir: boolean, payload: Uint8Array, mtime: number): void {
     const f = this.#prepare();
+    this.#at = -1;
     const nameBytes = new TextEncoder().encode(dir ? key + "/" : key);
     const e: NewEntry = {
       nameBytes,
@@ -687,6 +806,7 @@ export class ZipBackend implements Backend {
 
   #moveOne(it: Item, to: string): void {
     const f = this.#prepare();
+    this.#at = -1;
     const e = it.e;
     const h = pread(f, e.offset, LOCAL_SIZE);
     const hv = new DataView(h.buffer);
@@ -730,6 +850,7 @@ export class ZipBackend implements Backend {
    */
   commit(): Promise<void> {
     this.#inTx = false;
+    this.#at = -1;
     const f = this.#w;
     if (!f) return Promise.resolve();
     try {
@@ -838,6 +959,7 @@ export class ZipBackend implements Backend {
   /** Drop the transaction's changes: the old end comes back from the journal. */
   rollback(): Promise<void> {
     this.#inTx = false;
+    this.#at = -1;
     if (this.#w) {
       this.#w.close();
       this.#w = undefined;
