@@ -22,6 +22,7 @@ import { LAZY_MODULES } from "../lib/lazy.ts";
 export const INCLUDES = [
   "lib/backends/local/walk_worker.ts",
   "lib/backends/local/copy_worker.ts",
+  "lib/backends/zip/pack_worker.ts",
   ...LAZY_MODULES,
 ];
 

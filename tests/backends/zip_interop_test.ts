@@ -281,3 +281,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "many small files (packed by two Workers) land whole and in step, and a resync is a no-op",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-zip-many-" });
+    try {
+      const src = join(dir, "src");
+      for (let i = 0; i < 700; i++) {
+        await put(
+          src,
+          `d${i % 7}/f${i}.txt`,
+          `file ${i} `.repeat(i % 50 + 1),
+          1_600_000_000_000 + i,
+        );
+      }
+      await put(src, "big/incompressible.bin", noise(300_000)); // streamed, among them
+      const zip = join(dir, "many.zip");
+      let r = await ferry(["sync", src, `zip:${zip}`, "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout.trim().split("\n").at(-1)!).copied, 701);
+      await oracles(zip);
+      const back = join(dir, "back");
+      r = await ferry(["sync", `zip:${zip}`, back]);
+      assert.equal(r.code, 0, r.stderr);
+      for (const f of listFiles(src)) {
+        assert.deepEqual(await Deno.readFile(join(back, f)), await Deno.readFile(join(src, f)), f);
+        assert.equal(
+          (await Deno.stat(join(back, f))).mtime?.getTime(),
+          (await Deno.stat(join(src, f))).mtime?.getTime(),
+          f,
+        );
+      }
+      r = await ferry(["sync", src, `zip:${zip}`, "--json"]);
+      const again = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+      assert.deepEqual([again.copied, again.updated], [0, 0]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -28,6 +28,7 @@ import type {
   WriteMeta,
 } from "../backend.ts";
 import { readSmallFile } from "../local/copy.ts";
+import { type Packed, packOne, packWithWorkers } from "./pack.ts";
 import { LocationError, SafetyError, TargetChanged } from "../../errors.ts";
 import {
   checkKey,
@@ -60,6 +61,8 @@ import {
   SIG_LOCAL,
 } from "./format.ts";
 
+/** From this many files on, two Workers read and compress them (their start costs ~50 ms). */
+const WORKERS_FROM = 512;
 /** Files up to this size are compressed in one call (native, fast); larger ones stream. */
 const WHOLE_MAX = 8 << 20;
 /** Chunk size for reading entries and copying raw entry bytes. */
@@ -562,37 +565,47 @@ export class ZipBackend implements Backend {
    * other write can take the same place meanwhile).
    */
   #place(nameBytes: Uint8Array, bytes: Uint8Array, mtime: number): NewEntry {
+    const packed = deflateRawSync(bytes);
+    const stored = packed.length >= bytes.length;
+    return this.#placePacked(nameBytes, {
+      payload: stored ? bytes : new Uint8Array(packed),
+      method: stored ? METHOD_STORED : METHOD_DEFLATE,
+      crc: crc32(bytes),
+      usize: bytes.length,
+      mtime,
+    });
+  }
+
+  /** Put an entry whose data is compressed already at the archive's end. */
+  #placePacked(nameBytes: Uint8Array, p: Extract<Packed, { payload: Uint8Array }>): NewEntry {
     const f = this.#prepare();
     const offset = this.#pos;
-    const packed = deflateRawSync(bytes);
-    const method = packed.length < bytes.length ? METHOD_DEFLATE : METHOD_STORED;
-    const payload = method === METHOD_DEFLATE ? new Uint8Array(packed) : bytes;
     const e: NewEntry = {
       nameBytes,
-      method,
-      crc: crc32(bytes),
-      csize: payload.length,
-      usize: bytes.length,
+      method: p.method,
+      crc: p.crc,
+      csize: p.payload.length,
+      usize: p.usize,
       offset,
-      mtime,
+      mtime: p.mtime,
       mode: 0o100644,
     };
     const head = localHeader(e, false);
     // Entries go one after another: the file is mostly where the last one ended already.
     if (this.#at !== offset) f.seekSync(offset, Deno.SeekMode.Start);
     writeAll(f, head);
-    writeAll(f, payload);
-    this.#pos = offset + head.length + payload.length;
+    writeAll(f, p.payload);
+    this.#pos = offset + head.length + p.payload.length;
     this.#at = this.#pos;
     this.#extent.set(offset, this.#pos);
     return e;
   }
 
   /**
-   * Files of a local folder, in bulk: each small one read whole and placed with synchronous
-   * calls, no stream in between (10,000 files: 1.2 s one by one through the engine, 0.x s so);
-   * large ones streamed as `write` does. A file that changed since the listing goes in as it
-   * is now, with its time now.
+   * Files of a local folder, in bulk: each small one read whole and compressed (by two Workers
+   * when there are many: 10,000 files took 0.84 s on the calling thread) and placed with
+   * synchronous calls, no stream in between; large ones streamed as `write` does. A file that
+   * changed since the listing goes in as it is now, with its time now.
    */
   copyMany(
     src: Backend,
@@ -603,48 +616,74 @@ export class ZipBackend implements Backend {
     const localPath = src.localPath?.bind(src);
     if (!localPath || !this.#inTx) return undefined;
     let yielded = performance.now();
-    const done = (async () => {
-      for (const [id, f] of files.entries()) {
-        if (signal.aborted) {
-          report({ id, ok: false, changed: false, stopped: true, error: "interrupted" });
-          continue;
-        }
-        try {
-          const k = checkKey(f.key);
-          const cur = this.#items.get(k);
-          if (f.expect && (!cur || cur.dir || cur.e.usize !== f.expect.size)) {
-            throw new TargetChanged("changed in the archive since the scan; left as it is");
-          }
-          if (cur?.dir) throw new Deno.errors.IsADirectory(`"${f.key}" is a folder`);
-          const path = localPath(f.srcKey);
-          const small = readSmallFile(path, f.srcKey);
-          let e: Entry;
-          if (small) {
-            while (this.#busy) await this.#streaming;
-            const ne = this.#place(new TextEncoder().encode(k), small.bytes, small.mtime);
-            this.#drop(k);
-            this.#items.set(k, { key: k, dir: false, e: { ...ne, flags: 0, precision: 1 } });
-            this.bytesWritten += ne.usize;
-            e = this.#entry(this.#items.get(k)!);
-          } else {
-            e = await this.write(f.key, await src.read(f.srcKey), { size: f.size, mtime: f.mtime });
-          }
-          report({ id, ok: true, size: e.size, mtime: e.mtime });
-        } catch (err) {
-          report({
-            id,
-            ok: false,
-            changed: err instanceof TargetChanged,
-            error: err instanceof Error ? err.message : String(err),
-          });
-        }
-        // Every 50 ms the event loop runs: Ctrl-C, progress.
-        if (performance.now() - yielded > 50) {
-          await new Promise((r) => setTimeout(r, 0));
-          yielded = performance.now();
-        }
+    /** Files reported on (an interruption may leave some unpacked). */
+    const placed = new Set<number>();
+    const tell = (r: BulkResult) => {
+      placed.add(r.id);
+      report(r);
+    };
+    /** Place one file, packed already or not; a large one is streamed. */
+    const one = async (id: number, packed: Packed | undefined) => {
+      const f = files[id]!;
+      if (signal.aborted) {
+        tell({ id, ok: false, changed: false, stopped: true, error: "interrupted" });
+        return;
       }
-    })();
+      try {
+        const k = checkKey(f.key);
+        const cur = this.#items.get(k);
+        if (f.expect && (!cur || cur.dir || cur.e.usize !== f.expect.size)) {
+          throw new TargetChanged("changed in the archive since the scan; left as it is");
+        }
+        if (cur?.dir) throw new Deno.errors.IsADirectory(`"${f.key}" is a folder`);
+        const p = packed ??
+          packOne(localPath(f.srcKey), f.srcKey, readSmallFile, deflateRawSync, crc32);
+        if ("error" in p) throw new Error(p.error);
+        let e: Entry;
+        if ("payload" in p) {
+          while (this.#busy) await this.#streaming;
+          const ne = this.#placePacked(new TextEncoder().encode(k), p);
+          this.#drop(k);
+          this.#items.set(k, { key: k, dir: false, e: { ...ne, flags: 0, precision: 1 } });
+          this.bytesWritten += ne.usize;
+          e = this.#entry(this.#items.get(k)!);
+        } else {
+          e = await this.write(f.key, await src.read(f.srcKey), { size: f.size, mtime: f.mtime });
+        }
+        tell({ id, ok: true, size: e.size, mtime: e.mtime });
+      } catch (err) {
+        tell({
+          id,
+          ok: false,
+          changed: err instanceof TargetChanged,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+      // Every 50 ms the event loop runs: Ctrl-C, progress.
+      if (performance.now() - yielded > 50) {
+        await new Promise((r) => setTimeout(r, 0));
+        yielded = performance.now();
+      }
+    };
+    const done = files.length >= WORKERS_FROM
+      ? (async () => {
+        let paths: string[];
+        try {
+          paths = files.map((f) => localPath(f.srcKey));
+        } catch {
+          // A name this archive's source cannot spell (refused one by one below).
+          for (const id of files.keys()) await one(id, undefined);
+          return;
+        }
+        await packWithWorkers(paths, files.map((f) => f.srcKey), async (first, results) => {
+          for (const [i, p] of results.entries()) await one(first + i, p);
+        }, signal);
+        // What an interruption left unpacked is reported as stopped.
+        for (let id = 0; id < files.length; id++) if (!placed.has(id)) await one(id, undefined);
+      })()
+      : (async () => {
+        for (const id of files.keys()) await one(id, undefined);
+      })();
     return { inFlight: () => 0, done };
   }
 
