@@ -1,5 +1,6 @@
 /**
- * `deno task bench`, ZIP part: a folder of 10,000 small files into a new archive, against
+ * `deno task bench`, ZIP part: a folder of 10,000 small files (1–6 KB, half text, half
+ * incompressible bytes) into a new archive, against
  * Info-ZIP `zip -r`; then one file changed and the archive brought up to date, against
  * `zip -u` (which writes a new archive beside the old one and renames it). Both run in the
  * same place, interleaved, medians of 3. Reported: seconds, ratios, and how many bytes ferry's
@@ -60,11 +61,18 @@ export async function benchZip(files = 10_000, base?: string): Promise<void> {
     for (let i = 0; i < files; i++) {
       const dir = join(src, `d${Math.floor(i / 500)}`, `s${Math.floor(i / 50) % 10}`);
       if (i % 50 === 0) Deno.mkdirSync(dir, { recursive: true });
-      // Text-like content of 500–4,000 bytes: it compresses, as documents do.
-      const n = 500 + Math.floor(rnd() * 3500);
-      let text = "";
-      while (text.length < n) text += words[Math.floor(rnd() * words.length)] + " ";
-      Deno.writeTextFileSync(join(dir, `f${i}.txt`), text.slice(0, n));
+      // 1–6 KB each: every other file text that compresses (as documents do), the others bytes
+      // that do not (as photos and archives do not).
+      const n = 1000 + Math.floor(rnd() * 5000);
+      if (i % 2 === 0) {
+        let text = "";
+        while (text.length < n) text += words[Math.floor(rnd() * words.length)] + " ";
+        Deno.writeTextFileSync(join(dir, `f${i}.txt`), text.slice(0, n));
+      } else {
+        const b = new Uint8Array(n);
+        for (let j = 0; j < n; j++) b[j] = Math.floor(rnd() * 256);
+        Deno.writeFileSync(join(dir, `f${i}.bin`), b);
+      }
       bytes += n;
     }
     say(`\n== local -> ZIP: ${files} files, ${(bytes / 1e6).toFixed(1)} MB, in ${work}`);
@@ -85,7 +93,7 @@ export async function benchZip(files = 10_000, base?: string): Promise<void> {
       size = Deno.statSync(fz).size;
       // One file changed (another size, another time), then each tool brings its archive up to
       // date.
-      const changed = join(src, "d3", "s4", `f${1500 + 40 + round}.txt`);
+      const changed = join(src, "d3", "s4", `f${1500 + 40 + 2 * round}.txt`);
       Deno.writeTextFileSync(changed, `changed in round ${round} `.repeat(100));
       const before = Deno.readFileSync(fz);
       fUpd.push((await timed(ferry("sync", src, `zip:${fz}`, "--state", state))).seconds);
