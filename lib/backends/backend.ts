@@ -42,6 +42,11 @@ export interface Entry {
   /** The content is in an archive tier and cannot be read until it is restored. */
   archived?: boolean;
   /**
+   * This entry's time is coarser than the backend's `timePrecision` (ms): an archive entry
+   * made elsewhere with only a DOS time (2 s) or an extended timestamp (1 s).
+   */
+  precision?: number;
+  /**
    * Listed with `lazyMeta`: the stored modification time was not asked for yet (`mtime` is the
    * upload time); {@linkcode Backend.fillMeta} asks for it where the engine needs it.
    */

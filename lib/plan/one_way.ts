@@ -76,7 +76,7 @@ export function sameFile(
   const window = Math.max(input.modifyWindow, UPLOAD_TIME_PRECISION);
   if (d.mtimeKind === "upload") return d.mtime + window > s.mtime;
   if (s.mtimeKind === "upload") return s.mtime < d.mtime + window;
-  return Math.abs(s.mtime - d.mtime) < input.modifyWindow;
+  return Math.abs(s.mtime - d.mtime) < windowOf(s, d, input.modifyWindow);
 }
 
 /** A source file's SHA-256: what its listing carried, or what was computed for the plan. */
@@ -121,6 +121,14 @@ export const oneWayPlanner: Planner<OneWayInput> = {
     });
   },
 };
+
+/**
+ * The difference under which two times count as equal: the locations' window, or wider where
+ * an entry's own time is coarser (an archive entry with a 2 s DOS time).
+ */
+function windowOf(s: Entry, d: Entry, modifyWindow: number): number {
+  return Math.max(modifyWindow, s.precision ?? 0, d.precision ?? 0);
+}
 
 /** Upload times (S3 LastModified) are whole seconds. */
 const UPLOAD_TIME_PRECISION = 1000;
@@ -310,7 +318,7 @@ export function planOneWay(input: OneWayInput): Plan {
     if (s.kind === "dir") continue;
     if (sameFile(s, d, input)) {
       const retime = input.checksum && d.mtimeKind !== "upload" &&
-        Math.abs(s.mtime - d.mtime) >= input.modifyWindow;
+        Math.abs(s.mtime - d.mtime) >= windowOf(s, d, input.modifyWindow);
       // Where the time cannot be set alone, the file is written again (once): otherwise the
       // next run without --checksum would find the times differ, and copy it every time.
       if (retime && !input.dstRetime) {

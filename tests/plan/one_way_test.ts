@@ -271,3 +271,17 @@ Deno.test("a rename and an edit in one run: the move step comes before the trans
   assert.equal(update.op === "update" && update.srcAt, 0);
   assert.deepEqual(update.op === "update" && update.expect, { size: 10, mtime: 1000 });
 });
+
+Deno.test("an entry whose own time is coarser (a 2 s DOS time in an archive) is compared with that slack", () => {
+  const base = { modifyWindow: 1, foldCase: false, checksum: false, delete: false };
+  const src = [f("a", 10, 1_600_000_001_999)];
+  assert.deepEqual(
+    planOneWay({ ...base, src, dst: [f("a", 10, 1_600_000_000_000, { precision: 2000 })] }).steps,
+    [],
+  );
+  assert.equal(
+    planOneWay({ ...base, src, dst: [f("a", 10, 1_600_000_000_000)] }).steps.length,
+    1,
+    "without it, the same times differ",
+  );
+});

@@ -365,7 +365,7 @@ export class ZipBackend implements Backend {
 
   #entry(it: Item): Entry {
     const e = it.e;
-    return {
+    const out: Entry = {
       key: it.key,
       kind: it.dir ? "dir" : "file",
       size: it.dir ? 0 : e.usize,
@@ -373,6 +373,9 @@ export class ZipBackend implements Backend {
       // Content only (a rename moves an entry's bytes: the same content at another offset).
       stamp: `${e.crc}:${e.csize}:${e.usize}`,
     };
+    // An entry made elsewhere with a 1 s or 2 s time is compared with that much slack.
+    if (e.precision > 1) out.precision = e.precision;
+    return out;
   }
 
   stat(key: string): Promise<Entry | undefined> {
