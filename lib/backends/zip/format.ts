@@ -262,9 +262,12 @@ export function needsZip64(e: Pick<NewEntry, "csize" | "usize" | "offset">): boo
   return e.csize >= MAX32 || e.usize >= MAX32 || e.offset >= MAX32;
 }
 
+/** Bytes of the time fields ferry writes: an extended timestamp (9) and an NTFS field (36). */
+export const TIME_EXTRAS_SIZE = 9 + 36;
+
 /** The extended timestamp (seconds) and NTFS (100 ns) fields for a time. */
 function timeExtras(mtime: number): Uint8Array {
-  const b = new Uint8Array(9 + 36);
+  const b = new Uint8Array(TIME_EXTRAS_SIZE);
   const v = view(b);
   v.setUint16(0, 0x5455, true);
   v.setUint16(2, 5, true);

@@ -29,7 +29,7 @@ import type {
 } from "../backend.ts";
 import { readSmallFile } from "../local/copy.ts";
 import { type Packed, packOne, packWithWorkers } from "./pack.ts";
-import { LocationError, SafetyError, TargetChanged } from "../../errors.ts";
+import { describeError, LocationError, SafetyError, TargetChanged } from "../../errors.ts";
 import {
   checkKey,
   inScope,
@@ -59,6 +59,7 @@ import {
   parseCentral,
   SIG_CENTRAL,
   SIG_LOCAL,
+  TIME_EXTRAS_SIZE,
 } from "./format.ts";
 
 /** From this many files on, two Workers read and compress them (their start costs ~50 ms). */
@@ -121,6 +122,8 @@ export class ZipBackend implements Backend {
   /** Offset → end of every entry as loaded (the extent of what a replaced entry frees). */
   #extent = new Map<number, number>();
   #loaded = false;
+  /** The archive's size and time when its directory was last read or written. */
+  #loadedAs = "";
 
   /**
    * @param path The archive's path.
@@ -139,17 +142,16 @@ export class ZipBackend implements Backend {
   /** Whether the archive exists; an interrupted update is cut back first, then it is read. */
   open(): Promise<{ exists: boolean }> {
     try {
+      // A new archive a killed run left half made is tidied even while there is no archive.
+      this.#removeLeftovers();
       const info = Deno.statSync(this.path);
       if (!info.isFile) throw new LocationError(`"${this.path}" is not a file`);
+      this.#recover();
+      // Opened again (the CLI opens a source before the pass does): the directory is read once
+      // while the file is as it was read.
+      if (!this.#loaded || this.#loadedAs !== versionOf(this.path)) this.#load();
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return Promise.resolve({ exists: false });
-      return Promise.reject(err);
-    }
-    try {
-      this.#recover();
-      this.#removeLeftovers();
-      this.#load();
-    } catch (err) {
       return Promise.reject(err);
     }
     return Promise.resolve({ exists: true });
@@ -186,6 +188,7 @@ export class ZipBackend implements Backend {
     this.#items.clear();
     this.#cdOffset = 0;
     this.#loaded = true;
+    this.#loadedAs = versionOf(this.path);
     return Promise.resolve();
   }
 
@@ -322,6 +325,7 @@ export class ZipBackend implements Backend {
       }
       this.#cdOffset = cdAt;
       this.#loaded = true;
+      this.#loadedAs = versionOf(this.path);
     } finally {
       f.close();
     }
@@ -329,6 +333,20 @@ export class ZipBackend implements Backend {
 
   #ready(): void {
     if (!this.#loaded) this.#load();
+  }
+
+  /** The file entry at `key`, or NotFound. */
+  #file(key: string): Item {
+    this.#ready();
+    const it = this.#items.get(checkKey(key));
+    if (!it || it.dir) throw new Deno.errors.NotFound(`No such file "${key}" in the archive`);
+    return it;
+  }
+
+  /** Whether any entry lies below the folder `key`. */
+  #hasBelow(key: string): boolean {
+    for (const other of this.#items.keys()) if (other !== key && isWithin(other, key)) return true;
+    return false;
   }
 
   async list(options: ListOptions = {}): Promise<Listing> {
@@ -384,11 +402,7 @@ export class ZipBackend implements Backend {
       const k = checkKey(key);
       const it = this.#items.get(k);
       if (it) return Promise.resolve(this.#entry(it));
-      for (const other of this.#items.keys()) {
-        if (isWithin(other, k) && other !== k) {
-          return Promise.resolve({ key: k, kind: "dir", size: 0, mtime: 0 });
-        }
-      }
+      if (this.#hasBelow(k)) return Promise.resolve({ key: k, kind: "dir", size: 0, mtime: 0 });
       return Promise.resolve(undefined);
     } catch (err) {
       return Promise.reject(err);
@@ -398,10 +412,7 @@ export class ZipBackend implements Backend {
   /** An entry's content, checked against its CRC-32 and size at the end. */
   read(key: string): Promise<ReadableStream<Uint8Array>> {
     try {
-      this.#ready();
-      const it = this.#items.get(checkKey(key));
-      if (!it || it.dir) throw new Deno.errors.NotFound(`No such file "${key}" in the archive`);
-      const e = it.e;
+      const e = this.#file(key).e;
       const f = Deno.openSync(this.path, { read: true });
       let start: number;
       try {
@@ -556,11 +567,17 @@ export class ZipBackend implements Backend {
           done();
         }
       }
-      this.#drop(k);
-      this.#items.set(k, { key: k, dir: false, e: { ...e, flags: 0, precision: 1 } });
-      this.bytesWritten += e.usize;
-      return this.#entry(this.#items.get(k)!);
+      return this.#written(k, e);
     });
+  }
+
+  /** A file entry just written takes the place of what was at its key. */
+  #written(key: string, e: NewEntry): Entry {
+    this.#drop(key);
+    const it: Item = { key, dir: false, e: { ...e, flags: 0, precision: 1 } };
+    this.#items.set(key, it);
+    this.bytesWritten += e.usize;
+    return this.#entry(it);
   }
 
   /**
@@ -645,11 +662,7 @@ export class ZipBackend implements Backend {
         let e: Entry;
         if ("payload" in p) {
           while (this.#busy) await this.#streaming;
-          const ne = this.#placePacked(new TextEncoder().encode(k), p);
-          this.#drop(k);
-          this.#items.set(k, { key: k, dir: false, e: { ...ne, flags: 0, precision: 1 } });
-          this.bytesWritten += ne.usize;
-          e = this.#entry(this.#items.get(k)!);
+          e = this.#written(k, this.#placePacked(new TextEncoder().encode(k), p));
         } else {
           e = await this.write(f.key, await src.read(f.srcKey), { size: f.size, mtime: f.mtime });
         }
@@ -659,7 +672,7 @@ export class ZipBackend implements Backend {
           id,
           ok: false,
           changed: err instanceof TargetChanged,
-          error: err instanceof Error ? err.message : String(err),
+          error: describeError(err),
         });
       }
       // Every 50 ms the event loop runs: Ctrl-C, progress.
@@ -748,12 +761,9 @@ export class ZipBackend implements Backend {
 
   remove(key: string): Promise<void> {
     return this.#change(() => {
-      const k = checkKey(key);
-      this.#ready();
-      const it = this.#items.get(k);
-      if (!it || it.dir) throw new Deno.errors.NotFound(`No such file "${key}" in the archive`);
+      const it = this.#file(key);
       this.#prepare();
-      this.#drop(k);
+      this.#drop(it.key);
     });
   }
 
@@ -764,7 +774,7 @@ export class ZipBackend implements Backend {
       this.#ready();
       const it = this.#items.get(k);
       if (it && !it.dir) throw new Deno.errors.AlreadyExists(`"${key}" is a file`);
-      if (it || [...this.#items.keys()].some((o) => isWithin(o, k) && o !== k)) return;
+      if (it || this.#hasBelow(k)) return;
       this.#add(k, true, new Uint8Array(0), Date.now());
     });
   }
@@ -773,9 +783,7 @@ export class ZipBackend implements Backend {
     return this.#change(() => {
       const k = checkKey(key);
       this.#ready();
-      for (const other of this.#items.keys()) {
-        if (other !== k && isWithin(other, k)) throw new Error(`Folder "${key}" is not empty`);
-      }
+      if (this.#hasBelow(k)) throw new Error(`Folder "${key}" is not empty`);
       if (!this.#items.get(k)?.dir) return;
       this.#prepare();
       this.#drop(k);
@@ -788,17 +796,14 @@ export class ZipBackend implements Backend {
    */
   setModTime(key: string, mtime: number): Promise<Entry> {
     return this.#change(() => {
-      const k = checkKey(key);
-      this.#ready();
-      const it = this.#items.get(k);
-      if (!it || it.dir) throw new Deno.errors.NotFound(`No such file "${key}" in the archive`);
+      const it = this.#file(key);
       this.#prepare();
       const changed: Item = {
-        key: k,
+        key: it.key,
         dir: false,
         e: { ...asNew(it), mtime, flags: 0, precision: 1 },
       };
-      this.#items.set(k, changed);
+      this.#items.set(it.key, changed);
       return this.#entry(changed);
     });
   }
@@ -837,7 +842,7 @@ export class ZipBackend implements Backend {
       const a = checkKey(from);
       const b = checkKey(to);
       this.#ready();
-      if (this.#items.has(b) || [...this.#items.keys()].some((k) => isWithin(k, b) && k !== b)) {
+      if (this.#items.has(b) || this.#hasBelow(b)) {
         throw new Deno.errors.AlreadyExists(`"${to}" already exists`);
       }
       const moving = [...this.#items.values()].filter((it) => isWithin(it.key, a));
@@ -935,7 +940,8 @@ export class ZipBackend implements Backend {
       }
       this.#cdOffset = cdOffset;
       this.#dead = [];
-      if (holes.length > 0 && this.#deadShare(f, live, cdOffset) > COMPACT_AT) {
+      this.#loadedAs = versionOf(this.path);
+      if (holes.length > 0 && deadShare(live, cdOffset) > COMPACT_AT) {
         f.close();
         this.#w = undefined;
         this.#compact(live);
@@ -945,14 +951,6 @@ export class ZipBackend implements Backend {
       this.#w = undefined;
     }
     return Promise.resolve();
-  }
-
-  /** The share of the bytes before the directory that no entry uses (0 below 64 KiB). */
-  #deadShare(f: Deno.FsFile, live: Item[], cdOffset: number): number {
-    let used = 0;
-    for (const it of live) used += entryLength(f, it.e);
-    const dead = cdOffset - used;
-    return dead < COMPACT_MIN ? 0 : dead / cdOffset;
   }
 
   /**
@@ -1026,6 +1024,38 @@ export class ZipBackend implements Backend {
 /** Dead space above this share of the archive (and above `COMPACT_MIN`) is compacted away. */
 const COMPACT_AT = 0.25;
 const COMPACT_MIN = 64 * 1024;
+
+/** The archive's size and modification time, as a string to compare. */
+function versionOf(path: string): string {
+  const st = Deno.statSync(path);
+  return `${st.size}:${st.mtime?.getTime()}`;
+}
+
+/**
+ * The share of the bytes before the directory that no entry uses (0 below 64 KiB), from what
+ * the directory says of each entry: no read per entry (10,000 reads cost 50 ms a commit). A
+ * local header's extra field is taken to be as long as the directory record's (ferry writes
+ * both alike); the compaction itself measures each entry.
+ */
+function deadShare(live: Item[], cdOffset: number): number {
+  let used = 0;
+  for (const it of live) {
+    const e = it.e;
+    if ("nameBytes" in e) {
+      const zip64 = e.csize >= MAX32 || e.usize >= MAX32;
+      used += LOCAL_SIZE + e.nameBytes.length + TIME_EXTRAS_SIZE + (zip64 ? 20 : 0) + e.csize;
+    } else {
+      const r = it.raw;
+      const v = r ? new DataView(r.buffer, r.byteOffset, r.byteLength) : undefined;
+      const names = v
+        ? v.getUint16(28, true) + v.getUint16(30, true)
+        : new TextEncoder().encode(it.key).length + TIME_EXTRAS_SIZE;
+      used += LOCAL_SIZE + names + e.csize + (e.flags & FLAG_DESCRIPTOR ? 16 : 0);
+    }
+  }
+  const dead = cdOffset - used;
+  return dead < COMPACT_MIN ? 0 : dead / cdOffset;
+}
 
 /**
  * An entry's length in the file: local header, name, extra field, data, and the data
