@@ -361,3 +361,24 @@ Deno.test("ferry needs no network, FFI, subprocess or source files beyond its co
     await s.cleanup();
   }
 });
+
+Deno.test("an archive that cannot be written: each file fails in plain words, exit 1, the archive as it was", async () => {
+  const s = await scratch({ "a.txt": "a", "b.txt": "b" });
+  try {
+    const zip = join(s.dir, "out.zip");
+    let r = await ferry(["sync", s.src, `zip:${zip}`]);
+    assert.equal(r.code, 0, r.stderr);
+    await Deno.writeTextFile(join(s.src, "a.txt"), "changed");
+    const options = await lockAway(s.dir, []);
+    await Deno.chmod(zip, 0o444);
+    const before = await Deno.readFile(zip);
+    r = await ferry(["sync", s.src, `zip:${zip}`, "--state", join(s.dir, "state.db")], options);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /a\.txt: permission denied/);
+    assert.doesNotMatch(r.stderr, /os error/);
+    assert.deepEqual(await Deno.readFile(zip), before);
+    assert.deepEqual([...Deno.readDirSync(s.dir)].filter((e) => e.name.includes("journal")), []);
+  } finally {
+    await s.cleanup();
+  }
+});
