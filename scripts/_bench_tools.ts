@@ -57,3 +57,23 @@ export function table(head: string[], rows: string[][]): string[] {
     r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(head), ...rows.map(line)];
 }
+
+/**
+ * Print a line on stdout at once (the benchmarks' output, interleaved with peers' runs).
+ *
+ * @param s The line.
+ */
+export function say(s: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
+}
+
+/**
+ * The middle value (the upper middle of an even count).
+ *
+ * @param xs The values.
+ * @returns Their median.
+ */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}

@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { benchS3 } from "./bench_s3.ts";
 import { benchStartup } from "./bench_startup.ts";
 import { benchZip } from "./bench_zip.ts";
-import { table, timed } from "./_bench_tools.ts";
+import { median, say, table, timed } from "./_bench_tools.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -42,15 +42,6 @@ const { values } = parseArgs({
 const FILES = Number(values.files);
 const BIG_MB = Number(values["big-mb"]);
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
-
-function say(s: string) {
-  Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function makeCorpus(root: string, n: number): number {
   // Deterministic sizes 100..4000 bytes, 100 files a folder, two levels deep.

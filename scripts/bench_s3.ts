@@ -14,14 +14,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startS3rver } from "../tests/servers/s3rver.ts";
 import { debianTool, rcloneS3rverEnv } from "../tests/servers/peers.ts";
-import { table, timed } from "./_bench_tools.ts";
+import { say, table, timed } from "./_bench_tools.ts";
 
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 const FLOOR = fileURLToPath(new URL("./s3_floor.ts", import.meta.url));
-
-function say(s: string) {
-  Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
-}
 
 /**
  * Run the S3 benchmark and print its table.

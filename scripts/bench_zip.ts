@@ -11,18 +11,9 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { V8_OPTION } from "./build.ts";
-import { table, timed } from "./_bench_tools.ts";
+import { median, say, table, timed } from "./_bench_tools.ts";
 
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
-
-function say(s: string) {
-  Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /**
  * How many bytes of the archive an update changed: those that differ from before, and those

@@ -56,7 +56,6 @@ export interface DerivedChanges {
  */
 export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   const { src: srcEntries, dst: dstEntries, plan, res, hashes, now, scope } = pass;
-  const input = { foldCase: pass.foldCase };
   const planned = opsOf(plan);
   if (planned.length === 0 && hashes.fresh.every((h) => h.length === 0)) {
     // Nothing changed: the state needs no write when it already counts every file.
@@ -68,7 +67,7 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   const srcHash = (e: Entry) => e.sha256 ?? hashes.byMember[0]?.get(e.key);
   const dstHash = (e: Entry) => e.sha256 ?? hashes.byMember[1]?.get(e.key);
   const srcBy = new Map(srcEntries.map((e) => [e.key, e]));
-  const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, input.foldCase), e]));
+  const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, pass.foldCase), e]));
   // A first complete pass (no rows at all yet) is recorded by the rebuild below alone: rows
   // for each change first would be written twice (at 200,000 files, 100 MB more memory).
   const fresh = !scope && !res.interrupted && isEmpty(pass.recorded());
@@ -116,7 +115,7 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
       for (const s of movedFiles) {
         if (s.kind !== "file") continue;
         const oldKey = op.from + s.key.slice(op.to.length);
-        const d = dstBy.get(matchKey(oldKey, input.foldCase));
+        const d = dstBy.get(matchKey(oldKey, pass.foldCase));
         if (!d) continue;
         srcUp.push(rowOf(s, now, srcHash(s)));
         const moved = { ...d, key: s.key };
@@ -159,7 +158,7 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   // Rebuild from the listings: every source file in step, and its destination twin.
   // In path order (rows land next to each other in the B-tree), made one at a time: at
   // 200,000 files, two arrays of rows held at once cost 100 MB.
-  const twinOf = (s: Entry) => dstBy.get(matchKey(s.key, input.foldCase));
+  const twinOf = (s: Entry) => dstBy.get(matchKey(s.key, pass.foldCase));
   const inStepFiles = srcEntries.filter((s) =>
     isInStep(s) && (after.has(s.key) || twinOf(s)?.kind === "file")
   );
