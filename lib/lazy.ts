@@ -14,6 +14,7 @@ export const LAZY_MODULES = [
   "lib/s3_tools.ts",
   "lib/scan/ignore_lib.ts",
   "lib/backends/zip/zip.ts",
+  "lib/backends/ftp/ftp.ts",
 ] as const;
 
 /**

@@ -23,6 +23,14 @@ export interface OpenOptions {
   pathStyle?: boolean;
   /** Local: write no `.ferry/location` marker (the user keeps ferry's files out). */
   marker?: boolean;
+  /** FTP: connections at most (default 4). */
+  ftpConnections?: number;
+  /** FTPS: accept a certificate that does not verify (a self-signed server). */
+  ftpInsecure?: boolean;
+  /** `ftps://`: TLS from the first byte (implicit, usually port 990) rather than AUTH TLS. */
+  ftpImplicitTls?: boolean;
+  /** FTP: ask for a missing password here (a terminal); absent, a missing one is an error. */
+  askPassword?: (question: string) => Promise<string | undefined>;
 }
 
 /**
@@ -68,6 +76,37 @@ export function checkEndpoint(endpoint: string): void {
 }
 
 type ZipModule = typeof import("./zip/zip.ts");
+type FtpModule = typeof import("./ftp/ftp.ts");
+
+/**
+ * The password of an FTP location: from the URL, else `FERRY_FTP_PASSWORD`, else asked for on
+ * a terminal; `anonymous` needs none.
+ *
+ * @param loc The FTP location.
+ * @param ask Asks on a terminal, where there is one.
+ * @returns The password.
+ * @throws {UsageError} When there is none to be had.
+ */
+export async function ftpPassword(
+  loc: Extract<Location, { kind: "ftp" | "ftps" }>,
+  ask?: (question: string) => Promise<string | undefined>,
+): Promise<string> {
+  if (loc.password !== undefined) return loc.password;
+  let env: string | undefined;
+  try {
+    env = Deno.env.get("FERRY_FTP_PASSWORD");
+  } catch { /* no permission to read it */ }
+  if (env !== undefined) return env;
+  if (loc.user === "anonymous" || loc.user === "ftp") return "anonymous@";
+  const asked = await ask?.(`Password for ${loc.user}@${loc.host}: `);
+  if (asked !== undefined) {
+    addSecret(asked);
+    return asked;
+  }
+  throw new UsageError(
+    `No password for "${loc.text}": put it in the URL, set FERRY_FTP_PASSWORD, or run ferry on a terminal to be asked`,
+  );
+}
 
 /**
  * Open a backend for a location.
@@ -104,9 +143,21 @@ export async function openLocation(loc: Location, options: OpenOptions = {}): Pr
       const { ZipBackend } = await lazyImport<ZipModule>("lib/backends/zip/zip.ts");
       return new ZipBackend(loc.path, loc.text);
     }
-    default:
-      throw new UsageError(
-        `Cannot open "${loc.text}": ${loc.kind} locations are not supported by this version of ferry yet (folders, zip:, s3:// and wasabi:// are)`,
-      );
+    case "ftp":
+    case "ftps": {
+      // Loaded lazily: a run without an FTP location never loads the FTP client.
+      const { FtpBackend } = await lazyImport<FtpModule>("lib/backends/ftp/ftp.ts");
+      return new FtpBackend({
+        host: loc.host,
+        port: loc.port === 21 && loc.kind === "ftps" && options.ftpImplicitTls ? 990 : loc.port,
+        user: loc.user,
+        password: await ftpPassword(loc, options.askPassword),
+        path: loc.path,
+        secure: loc.kind === "ftps" ? (options.ftpImplicitTls ? "implicit" : true) : false,
+        display: loc.text,
+        ...(options.ftpInsecure ? { insecure: true } : {}),
+        ...(options.ftpConnections !== undefined ? { connections: options.ftpConnections } : {}),
+      });
+    }
   }
 }

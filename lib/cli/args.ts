@@ -14,6 +14,12 @@ export interface S3Flags {
   region?: string;
   profile?: string;
   pathStyle?: boolean;
+  /** FTP: connections at most (`--ftp-connections`). */
+  ftpConnections?: number;
+  /** FTPS: accept a certificate that does not verify (`--ftp-insecure`). */
+  ftpInsecure?: boolean;
+  /** FTPS with TLS from the first byte (`--ftp-implicit-tls`). */
+  ftpImplicitTls?: boolean;
 }
 
 /** Output flags common to every command. */
@@ -112,6 +118,9 @@ const options = {
   region: { type: "string" },
   profile: { type: "string" },
   "path-style": { type: "boolean" },
+  "ftp-connections": { type: "string" },
+  "ftp-insecure": { type: "boolean" },
+  "ftp-implicit-tls": { type: "boolean" },
   tier: { type: "string" },
   days: { type: "string" },
   "version-id": { type: "string" },
@@ -129,6 +138,9 @@ const COMMON = [
   "region",
   "profile",
   "path-style",
+  "ftp-connections",
+  "ftp-insecure",
+  "ftp-implicit-tls",
 ];
 const SYNC_ONLY = [
   "delete",
@@ -246,6 +258,11 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (values.region !== undefined) s3.region = values.region;
   if (values.profile !== undefined) s3.profile = values.profile;
   if (values["path-style"]) s3.pathStyle = true;
+  if (values["ftp-connections"] !== undefined) {
+    s3.ftpConnections = positiveInt("ftp-connections", values["ftp-connections"], 1);
+  }
+  if (values["ftp-insecure"]) s3.ftpInsecure = true;
+  if (values["ftp-implicit-tls"]) s3.ftpImplicitTls = true;
   const outFlags: OutputFlags = {
     verbose: values.verbose?.length ?? 0,
     quiet: !!values.quiet,

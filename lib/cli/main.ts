@@ -113,7 +113,14 @@ async function openChecked(
   s3: S3Flags,
   options: { marker?: boolean } = {},
 ): Promise<Backend> {
-  const b = await openLocation(loc, { ...s3, ...options });
+  if (s3.ftpInsecure && loc.kind === "ftps") {
+    Deno.stderr.writeSync(
+      enc.encode(
+        `Warning: --ftp-insecure: the certificate of ${loc.host} is not checked (anyone between could read the password)\n`,
+      ),
+    );
+  }
+  const b = await openLocation(loc, { ...s3, ...options, askPassword });
   try {
     await b.rootExists();
   } catch (err) {
@@ -148,7 +155,41 @@ function s3FlagsOf(a: S3Flags): S3Flags {
     ...(a.region !== undefined ? { region: a.region } : {}),
     ...(a.profile !== undefined ? { profile: a.profile } : {}),
     ...(a.pathStyle ? { pathStyle: true } : {}),
+    ...(a.ftpConnections !== undefined ? { ftpConnections: a.ftpConnections } : {}),
+    ...(a.ftpInsecure ? { ftpInsecure: true } : {}),
+    ...(a.ftpImplicitTls ? { ftpImplicitTls: true } : {}),
   };
+}
+
+/** Ask for a password on the terminal without echoing it; undefined without a terminal. */
+async function askPassword(question: string): Promise<string | undefined> {
+  if (!isTerminal(Deno.stdin) || !isTerminal(Deno.stderr)) return undefined;
+  Deno.stderr.writeSync(enc.encode(question));
+  Deno.stdin.setRaw(true);
+  let out = "";
+  try {
+    const buf = new Uint8Array(64);
+    for (let i = 0; i < 4096; i++) {
+      const n = await Deno.stdin.read(buf);
+      if (n === null) break;
+      const text = new TextDecoder().decode(buf.subarray(0, n));
+      // Enter ends the password; Ctrl-C (3) gives up; Ctrl-D (4) ends it too.
+      let end = -1;
+      for (let j = 0; j < text.length && end < 0; j++) {
+        const c = text.charCodeAt(j);
+        if (c === 10 || c === 13 || c === 3 || c === 4) end = j;
+      }
+      out += end < 0 ? text : text.slice(0, end);
+      if (end >= 0) {
+        if (text.charCodeAt(end) === 3) return undefined;
+        break;
+      }
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    Deno.stderr.writeSync(enc.encode("\n"));
+  }
+  return out;
 }
 
 /** `ferry check`: every difference on stdout, a count at the end; exit 1 when any. */

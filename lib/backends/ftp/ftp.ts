@@ -1,0 +1,643 @@
+/**
+ * FTP and FTPS servers as locations, on `basic-ftp`. Loaded lazily: only a run that names an
+ * `ftp://` or `ftps://` location pays for it.
+ *
+ * - **Connections**: a pool (4 by default) opened as needed; a server that answers "421 too
+ *   many connections" shrinks the pool instead of failing the run. A connection that drops is
+ *   thrown away and the request tried again on a fresh one, with backoff.
+ * - **Listing**: folders are listed in parallel over the pool, MLSD where the server has it
+ *   (exact UTC times), else `LIST -a` (Unix or DOS lines, times of a minute or a day).
+ * - **Times**: set with MFMT, or vsftpd's two-argument MDTM, where the server can; and always
+ *   remembered: a file's stamp is its size and the server's own text of its time, and while
+ *   the stamp is the one ferry wrote, the state's exact time stands for it (`modTime:
+ *   "remembered"`), so a resync is a no-op on every server.
+ * - **Writes** go to a temporary name in the same folder, are checked for size, timed and then
+ *   renamed into place. Where a server will not rename over a file, the old one is deleted
+ *   first, and the upload journal in the state knows that window: a rerun after a crash
+ *   between the two renames the complete upload into place.
+ *
+ * @module
+ */
+import { Client, FTPError } from "basic-ftp";
+import { PassThrough, Readable } from "node:stream";
+import type {
+  Backend,
+  Capabilities,
+  Entry,
+  Listing,
+  ListOptions,
+  UploadJournal,
+  WriteMeta,
+} from "../backend.ts";
+import {
+  checkKey,
+  inScope,
+  isTempName,
+  joinKey,
+  normaliseScope,
+  parentKey,
+  tempName,
+} from "../../paths.ts";
+import { loadFilter } from "../../scan/filter.ts";
+import { type ListedItem, parseListing, parseMlsdLine } from "./listing.ts";
+
+/** How to reach an FTP location. */
+export interface FtpOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** Absolute folder on the server. */
+  path: string;
+  /** `true`: explicit TLS (AUTH TLS); `"implicit"`: TLS from the first byte. */
+  secure: boolean | "implicit";
+  /** Accept a certificate that does not verify (a self-signed server). */
+  insecure?: boolean;
+  /** Printable location (password masked). */
+  display: string;
+  /** Connections at most (default 4). */
+  connections?: number;
+  /** Per-reply timeout, ms (default 30 s). */
+  timeout?: number;
+  /** First backoff before retrying a dropped request, ms (default 200; doubled each time). */
+  retryDelay?: number;
+}
+
+const ATTEMPTS = 5;
+
+/** FTP replies that are worth trying again: the server is busy or a connection failed. */
+function transient(err: unknown): boolean {
+  if (err instanceof FTPError) return err.code === 421 || err.code === 425 || err.code === 426;
+  // Anything else is the connection: reset, timeout, closed.
+  return !(err instanceof LoginError) && !(err instanceof NotListening);
+}
+
+/** The server refused the user name or password. */
+export class LoginError extends Error {
+  override name = "LoginError";
+}
+
+/** Nothing answers at the host and port. */
+export class NotListening extends Error {
+  override name = "NotListening";
+}
+
+interface Conn {
+  client: Client;
+  /** The raw text of the last listing (basic-ftp's parser replaced by one that keeps it). */
+  raw: string;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** A time as FTP writes it: `YYYYMMDDHHMMSS`, UTC. */
+function ftpTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}` +
+    `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+}
+
+/** An FTP location. */
+export class FtpBackend implements Backend {
+  readonly display: string;
+  readonly id: string;
+  caps: Capabilities = {
+    timePrecision: 1000,
+    caseInsensitive: false,
+    inodes: false,
+    modTime: "remembered",
+    dirs: true,
+    concurrency: 4,
+    transactional: false,
+  };
+  /** Content bytes sent to the server, for tests that prove nothing was transferred. */
+  bytesWritten = 0;
+  #o: FtpOptions;
+  #root: string;
+  #idle: Conn[] = [];
+  #open = 0;
+  #max: number;
+  #waiting: (() => void)[] = [];
+  #features: Map<string, string> | undefined;
+  #connecting: Promise<void> | undefined;
+  /** How times are set: a command, or none where the server cannot. */
+  #setTime: "MFMT" | "MDTM" | "none" | undefined;
+  #dirs = new Set<string>([""]);
+  /** Server names whose NFC form (the key) differs from what the server holds. */
+  #real = new Map<string, string>();
+  #journal: UploadJournal | undefined;
+  #closed = false;
+
+  /** @param options Where the server is and how to log in. */
+  constructor(options: FtpOptions) {
+    this.#o = options;
+    this.display = options.display;
+    this.#root = ("/" + options.path.replace(/^\/+|\/+$/g, "")).replace(/^\/$/, "/");
+    this.#max = Math.max(1, options.connections ?? 4);
+    this.caps.concurrency = this.#max;
+    const host = options.host.includes(":") && !options.host.startsWith("[")
+      ? `[${options.host}]`
+      : options.host;
+    this.id = `ftp://${encodeURIComponent(options.user)}@${host}:${options.port}${this.#root}`;
+  }
+
+  /** Whether the server lists with MLSD (exact times) rather than LIST. */
+  get mlsd(): boolean {
+    return this.#features?.has("MLST") ?? false;
+  }
+
+  /** The server path of a key. */
+  abs(key: string): string {
+    if (key === "") return this.#root;
+    checkKey(key);
+    if (/[\r\n]/.test(key)) {
+      throw new Error(`"${key.replace(/[\r\n]/g, "?")}": FTP cannot send a name with a line break`);
+    }
+    const nfc = key.normalize("NFC");
+    const real = this.#real.get(nfc) ?? nfc;
+    return this.#root === "/" ? "/" + real : `${this.#root}/${real}`;
+  }
+
+  // ---- connections ----
+
+  async #connect(): Promise<Conn> {
+    const client = new Client(this.#o.timeout ?? 30_000);
+    const conn: Conn = { client, raw: "" };
+    client.parseList = (raw: string) => {
+      conn.raw = raw;
+      return [];
+    };
+    try {
+      await client.access({
+        host: this.#o.host.replace(/^\[|\]$/g, ""),
+        port: this.#o.port,
+        user: this.#o.user,
+        password: this.#o.password,
+        secure: this.#o.secure,
+        secureOptions: this.#o.insecure ? { rejectUnauthorized: false } : {},
+      });
+    } catch (err) {
+      client.close();
+      const code = (err as { code?: unknown }).code;
+      if (err instanceof FTPError && (err.code === 530 || err.code === 332)) {
+        throw new LoginError(
+          `the server refused user "${this.#o.user}" (${err.code} ${
+            err.message.replace(/^\d+\s*/, "").trim()
+          }): check the user name and password`,
+        );
+      }
+      if (code === "ECONNREFUSED") {
+        throw new NotListening(
+          `nothing answers at ${this.#o.host} port ${this.#o.port} (is the FTP server running?)`,
+        );
+      }
+      if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+        throw new NotListening(`no host named "${this.#o.host}"`);
+      }
+      throw err;
+    }
+    if (!this.#features) {
+      this.#features = await client.features();
+      this.caps.timePrecision = this.mlsd ? 1000 : 60_000;
+    }
+    return conn;
+  }
+
+  async #acquire(): Promise<Conn> {
+    for (let round = 0; round < 10_000; round++) {
+      if (this.#closed) throw new Error("the FTP location was closed");
+      const c = this.#idle.pop();
+      if (c) {
+        if (!c.client.closed) return c;
+        this.#open--;
+        continue;
+      }
+      if (this.#open < this.#max && (this.#open === 0 || this.#features)) {
+        this.#open++;
+        try {
+          return await this.#connect();
+        } catch (err) {
+          this.#open--;
+          this.#waiting.shift()?.();
+          // "421 too many connections": use the ones there are.
+          if (err instanceof FTPError && err.code === 421 && this.#open > 0) {
+            this.#max = Math.max(1, this.#open);
+            continue;
+          }
+          throw err;
+        }
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    throw new Error("no FTP connection became free");
+  }
+
+  #release(c: Conn, broken = false): void {
+    if (broken || this.#closed || c.client.closed) {
+      c.client.close();
+      this.#open--;
+    } else this.#idle.push(c);
+    this.#waiting.shift()?.();
+  }
+
+  /**
+   * Run a request on a pooled connection; a connection that fails is dropped and the request
+   * tried again on another (idempotent requests only).
+   */
+  async #use<T>(fn: (c: Client, conn: Conn) => Promise<T>, retry = true): Promise<T> {
+    let delay = this.#o.retryDelay ?? 200;
+    for (let attempt = 1;; attempt++) {
+      let conn: Conn | undefined;
+      try {
+        conn = await this.#acquire();
+        const out = await fn(conn.client, conn);
+        this.#release(conn);
+        return out;
+      } catch (err) {
+        const broken = !(err instanceof FTPError) || err.code === 421;
+        if (conn) this.#release(conn, broken);
+        if (!retry || attempt >= ATTEMPTS || !transient(err) || this.#closed) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+        delay *= 2;
+      }
+    }
+  }
+
+  // ---- the Backend interface ----
+
+  async open(): Promise<{ exists: boolean }> {
+    return { exists: await this.rootExists() };
+  }
+
+  async rootExists(): Promise<boolean> {
+    return await this.#use(async (c) => {
+      try {
+        await c.send(`CWD ${this.#root}`);
+        return true;
+      } catch (err) {
+        if (err instanceof FTPError && err.code >= 500) return false;
+        throw err;
+      }
+    });
+  }
+
+  async createRoot(): Promise<void> {
+    const parts = this.#root.split("/").filter((p) => p !== "");
+    await this.#use(async (c) => {
+      let path = "";
+      for (const p of parts) {
+        path += "/" + p;
+        await c.sendIgnoringError(`MKD ${path}`);
+      }
+      await c.send(`CWD ${this.#root}`);
+    });
+  }
+
+  async #listDir(path: string): Promise<ListedItem[]> {
+    return await this.#use(async (c, conn) => {
+      conn.raw = "";
+      if (this.mlsd) await c.list(path);
+      else {
+        await c.send(`CWD ${path}`);
+        await c.list();
+      }
+      return parseListing(conn.raw);
+    });
+  }
+
+  async list(options: ListOptions = {}): Promise<Listing> {
+    const skip = await loadFilter(options.exclude ?? []);
+    const scope = normaliseScope(options.under);
+    const entries: Entry[] = [];
+    const problems: Listing["problems"] = [];
+    const skipped: Listing["skipped"] = [];
+    const leadsTo = (dir: string) =>
+      !scope || inScope(dir, scope) || scope.some((s) => s.startsWith(dir === "" ? "" : dir + "/"));
+    // A queue of folders, listed by as many connections as the pool has.
+    const queue: string[] = [""];
+    let active = 0;
+    await new Promise<void>((resolve) => {
+      const pump = () => {
+        while (active < this.#max && queue.length > 0) {
+          const dir = queue.shift()!;
+          active++;
+          this.#listDir(this.abs(dir)).then(
+            (items) => {
+              for (const it of items) {
+                this.#take(dir, it, options, skip, scope, entries, skipped, queue, leadsTo);
+              }
+            },
+            (err) => {
+              problems.push({ key: dir, message: `cannot list: ${describeFtp(err)}` });
+            },
+          ).finally(() => {
+            active--;
+            if (active === 0 && queue.length === 0) resolve();
+            else pump();
+          });
+        }
+      };
+      pump();
+    });
+    entries.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    return { entries, problems, skipped };
+  }
+
+  #take(
+    dir: string,
+    it: ListedItem,
+    options: ListOptions,
+    skip: ((key: string, isDir: boolean) => boolean) | undefined,
+    scope: string[] | undefined,
+    entries: Entry[],
+    skipped: Listing["skipped"],
+    queue: string[],
+    leadsTo: (dir: string) => boolean,
+  ): void {
+    const realDir = this.#real.get(dir) ?? dir;
+    const rel = realDir === "" ? it.name : `${realDir}/${it.name}`;
+    let key: string;
+    try {
+      if (it.name.includes("/")) throw new Error("a name with a slash");
+      key = checkKey(joinKey(dir, it.name.normalize("NFC")));
+    } catch {
+      skipped.push({ key: rel, reason: "unsafe name (refused)" });
+      return;
+    }
+    if (rel !== key) this.#real.set(key, rel);
+    if (isTempName(it.name)) return;
+    if (it.kind === "link" || it.kind === "other") {
+      skipped.push({
+        key,
+        reason: it.kind === "link" ? "symbolic link (not followed)" : "special file",
+      });
+      return;
+    }
+    const isDir = it.kind === "dir";
+    if (skip?.(key, isDir)) return;
+    if (isDir) {
+      if (!leadsTo(key)) return;
+      this.#dirs.add(key);
+      entries.push({ key, kind: "dir", size: 0, mtime: it.time });
+      queue.push(key);
+      return;
+    }
+    if (!inScope(key, scope)) return;
+    entries.push(this.#entry(key, it, options.known));
+  }
+
+  #entry(key: string, it: ListedItem, known?: ListOptions["known"]): Entry {
+    const e: Entry = { key, kind: "file", size: it.size, mtime: it.time, stamp: stampOf(it) };
+    const k = known?.get(key);
+    if (k && k.stamp === e.stamp && k.size === e.size) {
+      e.mtime = k.mtime; // the exact time ferry wrote, while the file is the one it wrote
+      return e;
+    }
+    if (it.precision > this.caps.timePrecision) e.precision = it.precision;
+    // Where the server cannot set times, a time it shows is when the file was uploaded.
+    if (this.#setTime === "none") e.mtimeKind = "upload";
+    return e;
+  }
+
+  async stat(key: string): Promise<Entry | undefined> {
+    const it = await this.#statItem(key);
+    if (!it) return undefined;
+    if (it.kind === "dir") return { key, kind: "dir", size: 0, mtime: it.time };
+    return this.#entry(key, it);
+  }
+
+  async #statItem(key: string): Promise<ListedItem | undefined> {
+    const path = this.abs(key);
+    if (this.mlsd) {
+      return await this.#use(async (c) => {
+        const res = await c.sendIgnoringError(`MLST ${path}`);
+        if (res.code >= 500) return undefined;
+        if (res.code >= 400) throw new FTPError({ code: res.code, message: res.message });
+        const line = res.message.split(/\r?\n/).find((l) => /^\s*[A-Za-z.]+=/.test(l));
+        return line ? parseMlsdLine(line.trimStart()) : undefined;
+      });
+    }
+    if (key === "") return undefined;
+    const real = this.abs(key);
+    const name = real.slice(real.lastIndexOf("/") + 1);
+    try {
+      const items = await this.#listDir(this.abs(parentKey(key)));
+      return items.find((i) => i.name === name) ??
+        items.find((i) => i.name.normalize("NFC") === name.normalize("NFC"));
+    } catch (err) {
+      if (err instanceof FTPError && err.code >= 500) return undefined;
+      throw err;
+    }
+  }
+
+  async read(key: string): Promise<ReadableStream<Uint8Array>> {
+    const path = this.abs(key);
+    const conn = await this.#acquire();
+    const pass = new PassThrough();
+    conn.client.downloadTo(pass, path).then(
+      () => this.#release(conn),
+      (err) => {
+        this.#release(conn, !(err instanceof FTPError));
+        const e = err instanceof FTPError && err.code === 550
+          ? new Deno.errors.NotFound(`"${key}": ${describeFtp(err)}`)
+          : err;
+        pass.destroy(e);
+      },
+    );
+    return Readable.toWeb(pass) as unknown as ReadableStream<Uint8Array>;
+  }
+
+  async write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
+    checkKey(key);
+    const final = this.abs(key);
+    await this.mkdir(parentKey(key));
+    const tmp = this.abs(joinKey(parentKey(key), tempName()));
+    this.#journal?.add(this.id, key, `tmp:${tmp}`);
+    let sent = 0;
+    const counted = data.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          sent += chunk.byteLength;
+          c.enqueue(chunk);
+        },
+      }),
+    );
+    try {
+      await this.#use(async (c) => {
+        await c.uploadFrom(Readable.fromWeb(counted as never), tmp);
+      }, false);
+      this.bytesWritten += sent;
+      // The server must hold every byte before the file takes its real name.
+      const got = await this.#sizeOf(tmp);
+      if (got !== undefined && got !== sent) {
+        throw new Error(`the server holds ${got} of ${sent} bytes (upload cut short)`);
+      }
+      await this.#setModTime(tmp, meta.mtime);
+      await this.#renameInto(key, tmp, final);
+    } catch (err) {
+      await this.#use((c) => c.sendIgnoringError(`DELE ${tmp}`)).catch(() => {});
+      this.#journal?.remove(this.id, `tmp:${tmp}`);
+      throw err;
+    }
+    this.#journal?.remove(this.id, `tmp:${tmp}`);
+    const it = await this.#statItem(key);
+    const e: Entry = { key, kind: "file", size: sent, mtime: meta.mtime };
+    if (it) e.stamp = stampOf(it);
+    return e;
+  }
+
+  /** Rename an upload into place; where the server will not rename over a file, delete it first. */
+  async #renameInto(key: string, tmp: string, final: string): Promise<void> {
+    const first = await this.#use(async (c) => {
+      await c.send(`RNFR ${tmp}`);
+      return await c.sendIgnoringError(`RNTO ${final}`);
+    });
+    if (first.code < 400) return;
+    // The window between the delete and the rename is written down: a crash in it is undone
+    // by the next run (recoverUploads renames the complete upload into place).
+    this.#journal?.add(this.id, key, `swap:${tmp}`);
+    await this.#use((c) => c.send(`DELE ${final}`));
+    await this.#use(async (c) => {
+      await c.send(`RNFR ${tmp}`);
+      await c.send(`RNTO ${final}`);
+    });
+    this.#journal?.remove(this.id, `swap:${tmp}`);
+  }
+
+  async #sizeOf(path: string): Promise<number | undefined> {
+    if (!this.#features?.has("SIZE")) return undefined;
+    return await this.#use(async (c) => {
+      const res = await c.sendIgnoringError(`SIZE ${path}`);
+      const n = res.code === 213 ? Number(res.message.slice(4).trim()) : NaN;
+      return Number.isFinite(n) ? n : undefined;
+    });
+  }
+
+  /** Set a file's time where the server can; learns once which command works. */
+  async #setModTime(path: string, mtime: number): Promise<void> {
+    if (this.#setTime === "none") return;
+    const t = ftpTime(mtime);
+    const tries: ("MFMT" | "MDTM")[] = this.#setTime
+      ? [this.#setTime]
+      : this.#features?.has("MFMT")
+      ? ["MFMT", "MDTM"]
+      : ["MDTM"];
+    for (const cmd of tries) {
+      const res = await this.#use((c) => c.sendIgnoringError(`${cmd} ${t} ${path}`));
+      if (res.code >= 200 && res.code < 300) {
+        this.#setTime = cmd;
+        return;
+      }
+    }
+    this.#setTime ??= "none";
+  }
+
+  async remove(key: string): Promise<void> {
+    const res = await this.#use((c) => c.sendIgnoringError(`DELE ${this.abs(key)}`));
+    if (res.code < 400) return;
+    if (res.code >= 500 && !(await this.#statItem(key))) {
+      throw new Deno.errors.NotFound(`No such file "${key}"`);
+    }
+    throw new FTPError({ code: res.code, message: res.message });
+  }
+
+  async mkdir(key: string): Promise<void> {
+    if (this.#dirs.has(key)) return;
+    await this.mkdir(parentKey(key));
+    const res = await this.#use((c) => c.sendIgnoringError(`MKD ${this.abs(key)}`));
+    if (res.code >= 400) {
+      const it = await this.#statItem(key);
+      if (!it || it.kind !== "dir") {
+        if (it) throw new Deno.errors.AlreadyExists(`"${key}" is a file`);
+        throw new FTPError({ code: res.code, message: res.message });
+      }
+    }
+    this.#dirs.add(key);
+  }
+
+  async rmdir(key: string): Promise<void> {
+    await this.#use((c) => c.send(`RMD ${this.abs(key)}`));
+    for (const d of this.#dirs) if (d === key || d.startsWith(key + "/")) this.#dirs.delete(d);
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    // RNTO replaces a file on most servers: a move never does.
+    if (await this.#statItem(to)) {
+      throw new Deno.errors.AlreadyExists(`"${to}" is already there`);
+    }
+    await this.mkdir(parentKey(to));
+    const res = await this.#use(async (c) => {
+      await c.send(`RNFR ${this.abs(from)}`);
+      return await c.sendIgnoringError(`RNTO ${this.abs(to)}`);
+    });
+    if (res.code >= 400) throw new FTPError({ code: res.code, message: res.message });
+    for (const d of [...this.#dirs]) {
+      if (d === from || d.startsWith(from + "/")) {
+        this.#dirs.delete(d);
+        this.#dirs.add(to + d.slice(from.length));
+      }
+    }
+    // Names below a moved folder keep their own spelling under the new one.
+    const realFrom = this.#real.get(from) ?? from;
+    for (const [k, v] of [...this.#real]) {
+      if (k === from || k.startsWith(from + "/")) {
+        this.#real.delete(k);
+        if (k !== from) this.#real.set(to + k.slice(from.length), to + v.slice(realFrom.length));
+      }
+    }
+  }
+
+  async recoverUploads(journal: UploadJournal): Promise<number> {
+    this.#journal = journal;
+    let n = 0;
+    for (const u of journal.list(this.id)) {
+      const [kind, tmp] = [u.id.slice(0, u.id.indexOf(":")), u.id.slice(u.id.indexOf(":") + 1)];
+      if (kind === "swap") {
+        // Killed between deleting the old file and renaming the complete upload: finish it.
+        const there = await this.#statItem(u.key).catch(() => undefined);
+        if (!there) {
+          await this.#use(async (c) => {
+            await c.send(`RNFR ${tmp}`);
+            await c.send(`RNTO ${this.abs(u.key)}`);
+          }).catch(() => {});
+        }
+      }
+      await this.#use((c) => c.sendIgnoringError(`DELE ${tmp}`)).catch(() => {});
+      journal.remove(this.id, u.id);
+      n++;
+    }
+    return n;
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const c of this.#idle) c.client.close();
+    this.#idle = [];
+    for (const w of this.#waiting.splice(0)) w();
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A file's stamp: its size, the server's own text of its time and, where MLSD gives one, its
+ * unique id (an inode: a file renamed over another has a new one).
+ */
+function stampOf(it: ListedItem): string {
+  return `${it.size}:${it.raw}${it.unique ? `:${it.unique}` : ""}`;
+}
+
+/**
+ * One line for an FTP failure: the server's reply, or what happened to the connection.
+ *
+ * @param err Anything thrown by the FTP client.
+ * @returns A single line.
+ */
+export function describeFtp(err: unknown): string {
+  if (err instanceof FTPError) return `${err.code} ${err.message.replace(/^\d+[- ]/, "").trim()}`;
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const msg = err.message.split("\n")[0]!;
+    return typeof code === "string" && !msg.includes(code) ? `${msg} (${code})` : msg;
+  }
+  return String(err);
+}

@@ -1,0 +1,84 @@
+/**
+ * The backend conformance suite against three FTP servers: ftp-srv in-process (LIST only, no
+ * way to set a time), pure-ftpd (MLSD, MFMT) and vsftpd (LIST, two-argument MDTM). The daemons
+ * run where `.ci/run` installed them (root only); elsewhere their cases are skipped, and in CI
+ * their absence fails.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
+import { conformance } from "../backend_conformance.ts";
+import {
+  daemonAvailable,
+  type FtpServer,
+  startFtpSrv,
+  startPureFtpd,
+  startVsftpd,
+} from "../servers/ftp.ts";
+
+// FTP sends names on a line: none may hold a line break. ftp-srv also drops `"` from names.
+const noNewline = (n: string) => n.includes("\n");
+const ftpSrvNames = (n: string) => noNewline(n) || n.includes('"');
+let n = 0;
+
+function suite(
+  name: string,
+  start: () => Promise<FtpServer>,
+  stamps: "set" | "upload" | undefined,
+  skipNames = noNewline,
+): void {
+  let server: Promise<FtpServer> | undefined;
+  const fixture = async () => {
+    const s = await (server ??= start());
+    const path = `${s.base}/case${n++}`;
+    const make = () =>
+      new FtpBackend({
+        host: s.host,
+        port: s.port,
+        user: s.user,
+        password: s.password,
+        path,
+        secure: false,
+        display: `ftp://${s.host}:${s.port}${path}`,
+        retryDelay: 10,
+      });
+    const backend = make();
+    await backend.createRoot();
+    return {
+      backend,
+      cleanup: () => Promise.resolve(),
+      reopen: () => Promise.resolve(make()),
+    };
+  };
+  conformance(`ftp (${name})`, fixture, {
+    skipNames,
+    ...(stamps ? { stampsOfSizeAndTime: stamps } : {}),
+  });
+  Deno.test({
+    name: `ftp (${name}): stop the server`,
+    fn: async () => {
+      if (server) await (await server).stop();
+    },
+    sanitizeOps: false,
+    sanitizeResources: false,
+  });
+}
+
+// ftp-srv lists with LIST and cannot set a time; pure-ftpd has MLSD (a unique id per file);
+// vsftpd lists with LIST and sets times.
+suite("ftp-srv", () => startFtpSrv(), "upload", ftpSrvNames);
+
+for (
+  const [kind, start, stamps] of [
+    ["pure-ftpd", () => startPureFtpd(), undefined],
+    ["vsftpd", () => startVsftpd(), "set"],
+  ] as const
+) {
+  if (daemonAvailable(kind)) suite(kind, start, stamps);
+  else {
+    Deno.test(`ftp (${kind}): the daemon is installed where CI runs`, () => {
+      assert.ok(!Deno.env.get("CI"), `${kind} is missing: .ci/run installs it`);
+    });
+  }
+}

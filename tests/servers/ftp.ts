@@ -1,0 +1,350 @@
+/**
+ * FTP servers for tests, on 127.0.0.1 with private configuration (nothing in /etc): `ftp-srv`
+ * in-process (LIST only, no way to set a time), and real daemons from Debian: pure-ftpd (MLSD,
+ * MFMT), installed by apt, and vsftpd (LIST only, times set by two-argument MDTM), unpacked by
+ * `.ci/run` into `~/.cache/ferry-test-daemons` (the two packages conflict). Each daemon can run
+ * with TLS on, with a certificate made by `openssl req` for 127.0.0.1.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** A running FTP server. */
+export interface FtpServer {
+  /** `ftp://user:pass@127.0.0.1:port` (no trailing slash). */
+  url: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The folder on disk that the server's `/` (or the user's home) is. */
+  root: string;
+  /** The server path of a folder the user may write in. */
+  base: string;
+  /** The certificate (PEM) where TLS is on. */
+  cert?: string;
+  stop(): Promise<void>;
+}
+
+/** Where `.ci/run` unpacks vsftpd (its package conflicts with pure-ftpd's). */
+export const DAEMON_DIR = join(Deno.env.get("HOME") ?? "/root", ".cache", "ferry-test-daemons");
+
+/** A free port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A range of passive ports unlikely to meet another test process's. */
+function passiveRange(): [number, number] {
+  const start = 40_000 + Math.floor(Math.random() * 200) * 100;
+  return [start, start + 99];
+}
+
+const FTP_SRV = fileURLToPath(new URL("./ftp_srv.cjs", import.meta.url));
+
+/**
+ * Start ftp-srv (npm, under Node like s3rver: in this process its optional native dependency
+ * would enter deno.lock and the binary's graph).
+ *
+ * @param options The user's password (default `pw-secret-1`).
+ * @returns The server.
+ */
+export async function startFtpSrv(options: { password?: string } = {}): Promise<FtpServer> {
+  const root = await Deno.makeTempDir({ prefix: "ferry-ftpsrv-" });
+  const port = freePort();
+  const [min, max] = passiveRange();
+  const password = options.password ?? "pw-secret-1";
+  const child = new Deno.Command("node", {
+    args: [FTP_SRV, String(port), String(min), String(max), root, "tester", password],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const deadline = Date.now() + 20_000;
+  while (!seen.includes("listening") && Date.now() < deadline) {
+    const r = await Promise.race([
+      reader.read(),
+      new Promise<{ done: true; value: undefined }>((res) =>
+        setTimeout(() => res({ done: true, value: undefined }), deadline - Date.now())
+      ),
+    ]);
+    if (r.done) break;
+    seen += r.value;
+  }
+  reader.releaseLock();
+  if (!seen.includes("listening")) {
+    child.kill();
+    throw new Error("ftp-srv did not start (npm ci --prefix tests/servers)");
+  }
+  child.stdout.cancel().catch(() => {});
+  return {
+    url: `ftp://tester:${password}@127.0.0.1:${port}`,
+    host: "127.0.0.1",
+    port,
+    user: "tester",
+    password,
+    root,
+    base: "/",
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Whether this machine can run the real daemons (they are installed and we are root). */
+export function daemonAvailable(kind: "pure-ftpd" | "vsftpd"): boolean {
+  if (Deno.uid?.() !== 0) return false;
+  try {
+    Deno.statSync(daemonPath(kind));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function daemonPath(kind: "pure-ftpd" | "vsftpd"): string {
+  return kind === "pure-ftpd" ? "/usr/sbin/pure-ftpd" : join(DAEMON_DIR, "usr/sbin/vsftpd");
+}
+
+async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  if (!out.success) {
+    throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr).slice(0, 500)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/**
+ * A self-signed certificate and key for 127.0.0.1 (PEM files in `dir`).
+ *
+ * @param dir Where to write `cert.pem`, `key.pem` and `both.pem`.
+ * @returns The paths.
+ */
+export async function makeCertificate(
+  dir: string,
+): Promise<{ cert: string; key: string; both: string }> {
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+  ]);
+  const both = join(dir, "both.pem");
+  await Deno.writeTextFile(both, (await Deno.readTextFile(key)) + (await Deno.readTextFile(cert)));
+  return { cert, key, both };
+}
+
+async function waitForPort(port: number, child: Deno.ChildProcess, log: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  child.kill();
+  throw new Error(`the FTP daemon did not listen on ${port}: ${await Deno.readTextFile(log)}`);
+}
+
+/**
+ * Start pure-ftpd (run as root) with a virtual user in a private password database.
+ *
+ * @param options `tls`: require TLS (`ftps://`); `password`: the user's password.
+ * @returns The server.
+ */
+export async function startPureFtpd(
+  options: { tls?: boolean; password?: string; maxClients?: number } = {},
+): Promise<FtpServer> {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-pureftpd-" });
+  await Deno.chmod(dir, 0o755);
+  const root = join(dir, "root");
+  await Deno.mkdir(root);
+  await Deno.chown(root, 65534, 65534);
+  const password = options.password ?? "pw-secret-1";
+  // A crypt(3) SHA-512 hash: pure-pw's default (argon2) costs two seconds a login.
+  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], password)).trim();
+  await Deno.writeTextFile(
+    join(dir, "passwd"),
+    `tester:${hash}:65534:65534::${root}/./::::::::::::\n`,
+  );
+  await run("pure-pw", ["mkdb", join(dir, "users.pdb"), "-f", join(dir, "passwd")]);
+  const port = freePort();
+  const [min, max] = passiveRange();
+  const max_ = String(options.maxClients ?? 50);
+  const args = [
+    "-S",
+    `127.0.0.1,${port}`,
+    "-l",
+    `puredb:${join(dir, "users.pdb")}`,
+    "-E",
+    "-A",
+    "-H",
+    "-p",
+    `${min}:${max}`,
+    "-c",
+    max_,
+    "-C",
+    max_,
+    "-g",
+    join(dir, "pid"),
+  ];
+  let cert: string | undefined;
+  if (options.tls) {
+    const c = await makeCertificate(dir);
+    cert = c.cert;
+    args.push("-Y", "2", "-2", c.both);
+  }
+  const log = join(dir, "log");
+  const out = await Deno.open(log, { write: true, create: true });
+  const child = new Deno.Command("/usr/sbin/pure-ftpd", {
+    args,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  child.stderr.pipeTo(out.writable).catch(() => {});
+  await waitForPort(port, child, log);
+  const scheme = options.tls ? "ftps" : "ftp";
+  return {
+    url: `${scheme}://tester:${password}@127.0.0.1:${port}`,
+    host: "127.0.0.1",
+    port,
+    user: "tester",
+    password,
+    root,
+    base: "/",
+    ...(cert ? { cert } : {}),
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Start vsftpd (run as root) for anonymous users who may write in `/pub`: vsftpd has no MLSD
+ * and no MFMT, so ferry lists with LIST and sets times with two-argument MDTM.
+ *
+ * @param options `tls`: require TLS on control and data, with session reuse
+ * (`require_ssl_reuse=YES`, vsftpd's default).
+ * @returns The server.
+ */
+export async function startVsftpd(options: { tls?: boolean } = {}): Promise<FtpServer> {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-vsftpd-" });
+  await Deno.chmod(dir, 0o755);
+  const root = join(dir, "root");
+  await Deno.mkdir(join(root, "pub"), { recursive: true });
+  await Deno.mkdir(join(dir, "empty"));
+  // The anonymous user is "daemon" (uid 1, home /usr/sbin on every Debian): vsftpd changes to
+  // the user's home before its anon_root, so the user needs a home that exists.
+  await Deno.chown(join(root, "pub"), 1, 1);
+  const port = freePort();
+  const [min, max] = passiveRange();
+  const conf = [
+    "listen=YES",
+    "listen_ipv6=NO",
+    "listen_address=127.0.0.1",
+    `listen_port=${port}`,
+    "background=NO",
+    "anonymous_enable=YES",
+    "local_enable=NO",
+    "write_enable=YES",
+    "anon_upload_enable=YES",
+    "anon_mkdir_write_enable=YES",
+    "anon_other_write_enable=YES",
+    "anon_umask=022",
+    `anon_root=${root}`,
+    "no_anon_password=YES",
+    "ftp_username=daemon",
+    "nopriv_user=daemon",
+    `secure_chroot_dir=${join(dir, "empty")}`,
+    "pasv_enable=YES",
+    `pasv_min_port=${min}`,
+    `pasv_max_port=${max}`,
+    "seccomp_sandbox=NO",
+    "xferlog_enable=NO",
+    "max_per_ip=50",
+    "max_clients=50",
+  ];
+  let cert: string | undefined;
+  if (options.tls) {
+    const c = await makeCertificate(dir);
+    cert = c.cert;
+    conf.push(
+      "ssl_enable=YES",
+      "allow_anon_ssl=YES",
+      "force_anon_logins_ssl=YES",
+      "force_anon_data_ssl=YES",
+      "require_ssl_reuse=YES",
+      "ssl_ciphers=HIGH",
+      `rsa_cert_file=${c.cert}`,
+      `rsa_private_key_file=${c.key}`,
+    );
+  }
+  await Deno.writeTextFile(join(dir, "vsftpd.conf"), conf.join("\n") + "\n");
+  const log = join(dir, "log");
+  const out = await Deno.open(log, { write: true, create: true });
+  const child = new Deno.Command(daemonPath("vsftpd"), {
+    args: [join(dir, "vsftpd.conf")],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  child.stderr.pipeTo(out.writable).catch(() => {});
+  await waitForPort(port, child, log);
+  const scheme = options.tls ? "ftps" : "ftp";
+  return {
+    url: `${scheme}://anonymous@127.0.0.1:${port}`,
+    host: "127.0.0.1",
+    port,
+    user: "anonymous",
+    password: "anonymous@",
+    root,
+    base: "/pub",
+    ...(cert ? { cert } : {}),
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
