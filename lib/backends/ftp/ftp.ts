@@ -69,12 +69,19 @@ const ATTEMPTS = 5;
 function transient(err: unknown): boolean {
   if (err instanceof FTPError) return err.code === 421 || err.code === 425 || err.code === 426;
   // Anything else is the connection: reset, timeout, closed.
-  return !(err instanceof LoginError) && !(err instanceof NotListening);
+  return !(err instanceof LoginError) && !(err instanceof NotListening) &&
+    !(err instanceof UnreadableListing) && !(err instanceof Deno.errors.NotFound) &&
+    !(err instanceof RangeError);
 }
 
 /** The server refused the user name or password. */
 export class LoginError extends Error {
   override name = "LoginError";
+}
+
+/** A listing with lines of no known form: the folder is a problem, never read as emptier. */
+export class UnreadableListing extends Error {
+  override name = "UnreadableListing";
 }
 
 /** Nothing answers at the host and port. */
@@ -198,7 +205,8 @@ export class FtpBackend implements Backend {
     }
     if (!this.#features) {
       this.#features = await client.features();
-      this.caps.timePrecision = this.mlsd ? 1000 : 60_000;
+      // LIST shows minutes (or days); MDTM gives the second, for the files that need it.
+      this.caps.timePrecision = this.mlsd || this.#features.has("MDTM") ? 1000 : 60_000;
     }
     return conn;
   }
@@ -265,8 +273,20 @@ export class FtpBackend implements Backend {
 
   // ---- the Backend interface ----
 
-  async open(): Promise<{ exists: boolean }> {
-    return { exists: await this.rootExists() };
+  async open(mode: "read" | "write" = "read"): Promise<{ exists: boolean }> {
+    const exists = await this.rootExists();
+    // A server without MFMT may still set times (vsftpd's MDTM) or keep none at all (then a
+    // time it lists is when the file arrived). Learned once, with a probe file in the root,
+    // where this run may write.
+    if (exists && mode === "write" && !this.#features?.has("MFMT") && !this.#setTime) {
+      const probe = this.abs(tempName());
+      await this.#use(async (c) => {
+        await c.uploadFrom(Readable.from([]), probe);
+      }, false).catch(() => {});
+      await this.#setModTime(probe, Date.UTC(2000, 0, 1)).catch(() => {});
+      await this.#use((c) => c.sendIgnoringError(`DELE ${probe}`)).catch(() => {});
+    }
+    return { exists };
   }
 
   async rootExists(): Promise<boolean> {
@@ -301,7 +321,16 @@ export class FtpBackend implements Backend {
         await c.send(`CWD ${path}`);
         await c.list();
       }
-      return parseListing(conn.raw);
+      const unparsed: string[] = [];
+      const items = parseListing(conn.raw, Date.now(), unparsed);
+      if (unparsed.length > 0) {
+        throw new UnreadableListing(
+          `${unparsed.length} line(s) of the listing are of no known form, such as "${
+            unparsed[0]!.slice(0, 80)
+          }"`,
+        );
+      }
+      return items;
     });
   }
 
@@ -339,6 +368,7 @@ export class FtpBackend implements Backend {
       };
       pump();
     });
+    await this.#exactTimes(entries.filter((e) => e.precision !== undefined));
     entries.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     return { entries, problems, skipped };
   }
@@ -403,7 +433,40 @@ export class FtpBackend implements Backend {
     const it = await this.#statItem(key);
     if (!it) return undefined;
     if (it.kind === "dir") return { key, kind: "dir", size: 0, mtime: it.time };
-    return this.#entry(key, it);
+    const e = this.#entry(key, it);
+    if (e.precision !== undefined) await this.#exactTimes([e]);
+    return e;
+  }
+
+  /**
+   * Files listed with a coarse time (LIST: a minute, or a day) that ferry did not write: their
+   * time to the second, in UTC, by MDTM where the server has it. Only files the state does not
+   * know cost a request.
+   */
+  async #exactTimes(entries: Entry[]): Promise<void> {
+    if (entries.length === 0 || !this.#features?.has("MDTM")) return;
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length) {
+        const e = entries[next++]!;
+        try {
+          const res = await this.#use((c) => c.sendIgnoringError(`MDTM ${this.abs(e.key)}`));
+          const m = /^213 (\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d{1,3}))?/.exec(res.message);
+          if (!m) continue;
+          e.mtime = Date.UTC(
+            +m[1]!,
+            +m[2]! - 1,
+            +m[3]!,
+            +m[4]!,
+            +m[5]!,
+            +m[6]!,
+            m[7] ? +m[7].padEnd(3, "0") : 0,
+          );
+          delete e.precision;
+        } catch { /* the listed time stands, with its precision */ }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#max, entries.length) }, worker));
   }
 
   async #statItem(key: string): Promise<ListedItem | undefined> {

@@ -49,6 +49,8 @@ const DAY = 86_400_000;
  *
  * @param text The listing as the data connection delivered it.
  * @param now The time to place year-less Unix dates by (ms): they lie in the six months before.
+ * @param unparsed Collects the lines of no known shape (a folder whose listing is not fully
+ *   understood must not look like one without those files).
  * @returns The entries, in the server's order.
  * @example Unix, MLSD and DOS lines
  * ```ts
@@ -65,12 +67,18 @@ const DAY = 86_400_000;
  * assert.deepEqual([c!.name, c!.kind, c!.time], ["old", "dir", Date.UTC(2025, 0, 5, 13, 34)]);
  * ```
  */
-export function parseListing(text: string, now = Date.now()): ListedItem[] {
+export function parseListing(
+  text: string,
+  now = Date.now(),
+  unparsed: string[] = [],
+): ListedItem[] {
   const out: ListedItem[] = [];
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === "" || /^total\s+\d+/i.test(line)) continue;
+    if (/^[^ ]*(?:^|;)type=[cp]dir;/i.test(line)) continue; // MLSD's own "." and ".."
     const item = parseMlsdLine(line) ?? parseUnixLine(line, now) ?? parseDosLine(line);
-    if (item && item.name !== "." && item.name !== "..") out.push(item);
+    if (!item) unparsed.push(line);
+    else if (item.name !== "." && item.name !== "..") out.push(item);
   }
   return out;
 }
