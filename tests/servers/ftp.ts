@@ -22,7 +22,7 @@ export interface FtpServer {
   root: string;
   /** The server path of a folder the user may write in. */
   base: string;
-  /** The certificate (PEM) where TLS is on. */
+  /** The certificate authority (PEM) to trust where TLS is on. */
   cert?: string;
   stop(): Promise<void>;
 }
@@ -135,16 +135,22 @@ async function run(cmd: string, args: string[], stdin?: string): Promise<string>
 }
 
 /**
- * A self-signed certificate and key for 127.0.0.1 (PEM files in `dir`).
+ * A test certificate authority and a server certificate for 127.0.0.1 that it signed (PEM files
+ * in `dir`). The authority is what a user trusts (`DENO_CERT`): Deno's TLS refuses a
+ * self-signed certificate that is its own authority as a server's.
  *
- * @param dir Where to write `cert.pem`, `key.pem` and `both.pem`.
- * @returns The paths.
+ * @param dir Where to write the files.
+ * @returns The paths: `ca` (to trust), `cert` and `key` (the server's), `both` (key + cert).
  */
 export async function makeCertificate(
   dir: string,
-): Promise<{ cert: string; key: string; both: string }> {
+): Promise<{ ca: string; cert: string; key: string; both: string }> {
+  const ca = join(dir, "ca.pem");
+  const caKey = join(dir, "ca.key");
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
+  const csr = join(dir, "cert.csr");
+  const ext = join(dir, "cert.ext");
   await run("openssl", [
     "req",
     "-x509",
@@ -154,17 +160,48 @@ export async function makeCertificate(
     "-days",
     "2",
     "-subj",
+    "/CN=ferry test CA",
+    "-keyout",
+    caKey,
+    "-out",
+    ca,
+  ]);
+  await run("openssl", [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
     "/CN=127.0.0.1",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
     "-keyout",
     key,
+    "-out",
+    csr,
+  ]);
+  await Deno.writeTextFile(
+    ext,
+    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+  );
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    ca,
+    "-CAkey",
+    caKey,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    ext,
     "-out",
     cert,
   ]);
   const both = join(dir, "both.pem");
   await Deno.writeTextFile(both, (await Deno.readTextFile(key)) + (await Deno.readTextFile(cert)));
-  return { cert, key, both };
+  return { ca, cert, key, both };
 }
 
 async function waitForPort(port: number, child: Deno.ChildProcess, log: string): Promise<void> {
@@ -227,7 +264,7 @@ export async function startPureFtpd(
   let cert: string | undefined;
   if (options.tls) {
     const c = await makeCertificate(dir);
-    cert = c.cert;
+    cert = c.ca;
     args.push("-Y", "2", "-2", c.both);
   }
   const log = join(dir, "log");
@@ -307,7 +344,7 @@ export async function startVsftpd(options: { tls?: boolean } = {}): Promise<FtpS
   let cert: string | undefined;
   if (options.tls) {
     const c = await makeCertificate(dir);
-    cert = c.cert;
+    cert = c.ca;
     conf.push(
       "ssl_enable=YES",
       "allow_anon_ssl=YES",

@@ -108,8 +108,10 @@ function ftpTime(ms: number): string {
 export class FtpBackend implements Backend {
   readonly display: string;
   readonly id: string;
+  // Times ferry wrote are remembered to the millisecond; every other file carries its own
+  // precision (a second for MLSD and MDTM, a minute or a day for LIST).
   caps: Capabilities = {
-    timePrecision: 1000,
+    timePrecision: 1,
     caseInsensitive: false,
     inodes: false,
     modTime: "remembered",
@@ -205,8 +207,6 @@ export class FtpBackend implements Backend {
     }
     if (!this.#features) {
       this.#features = await client.features();
-      // LIST shows minutes (or days); MDTM gives the second, for the files that need it.
-      this.caps.timePrecision = this.mlsd || this.#features.has("MDTM") ? 1000 : 60_000;
     }
     return conn;
   }
@@ -368,7 +368,7 @@ export class FtpBackend implements Backend {
       };
       pump();
     });
-    await this.#exactTimes(entries.filter((e) => e.precision !== undefined));
+    await this.#exactTimes(entries.filter((e) => e.precision! > 1000));
     entries.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     return { entries, problems, skipped };
   }
@@ -423,7 +423,7 @@ export class FtpBackend implements Backend {
       e.mtime = k.mtime; // the exact time ferry wrote, while the file is the one it wrote
       return e;
     }
-    if (it.precision > this.caps.timePrecision) e.precision = it.precision;
+    e.precision = it.precision;
     // Where the server cannot set times, a time it shows is when the file was uploaded.
     if (this.#setTime === "none") e.mtimeKind = "upload";
     return e;
@@ -434,7 +434,7 @@ export class FtpBackend implements Backend {
     if (!it) return undefined;
     if (it.kind === "dir") return { key, kind: "dir", size: 0, mtime: it.time };
     const e = this.#entry(key, it);
-    if (e.precision !== undefined) await this.#exactTimes([e]);
+    if (e.precision! > 1000) await this.#exactTimes([e]);
     return e;
   }
 
@@ -462,7 +462,7 @@ export class FtpBackend implements Backend {
             +m[6]!,
             m[7] ? +m[7].padEnd(3, "0") : 0,
           );
-          delete e.precision;
+          e.precision = m[7] ? 1 : 1000;
         } catch { /* the listed time stands, with its precision */ }
       }
     };

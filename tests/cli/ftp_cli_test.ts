@@ -1,0 +1,254 @@
+/**
+ * The `ferry` command against FTP servers, as a user runs it: pure-ftpd (MLSD, MFMT) and
+ * vsftpd (LIST only, two-argument MDTM), plain and with TLS, and ftp-srv; the seed's
+ * `ftp:user:pass@host/path` form; the mistakes a user makes. The daemons run where `.ci/run`
+ * installed them (root); elsewhere their cases are skipped, and in CI their absence fails.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import {
+  daemonAvailable,
+  freePort,
+  startFtpSrv,
+  startPureFtpd,
+  startVsftpd,
+} from "../servers/ftp.ts";
+import { ferry, listFiles, scratch } from "./_run.ts";
+
+function summary(stdout: string): Record<string, number> {
+  const lines = stdout.trim().split("\n").filter((l) => l);
+  return JSON.parse(lines.at(-1)!);
+}
+
+const FILES = {
+  "readme.txt": "read me",
+  "photos/2024/a.jpg": "aaaa".repeat(100),
+  "photos/2024/b.jpg": "bbbb".repeat(200),
+  "notes/.hidden": "h",
+  "with space/ünï code.txt": "u",
+};
+
+const pure = daemonAvailable("pure-ftpd");
+const vs = daemonAvailable("vsftpd");
+
+Deno.test("ftp daemons for the CLI tests are installed where CI runs", () => {
+  if (Deno.env.get("CI")) assert.ok(pure && vs, "pure-ftpd and vsftpd: .ci/run installs them");
+});
+
+Deno.test({
+  name:
+    "ferry sync to pure-ftpd: up, a no-op rerun, a folder rename by RNFR/RNTO, --delete, and back",
+  ignore: !pure,
+  fn: async () => {
+    const server = await startPureFtpd();
+    const s = await scratch(FILES);
+    try {
+      const to = `${server.url}/sites/docs`;
+      const first = await ferry(["sync", s.src, to, "--json"]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(summary(first.stdout).copied, 5);
+      assert.equal(
+        await Deno.readTextFile(join(server.root, "sites/docs/with space/ünï code.txt")),
+        "u",
+      );
+      // The time is set on the server (MFMT), to the second.
+      const local = (await Deno.stat(join(s.src, "readme.txt"))).mtime!.getTime();
+      const remote = (await Deno.stat(join(server.root, "sites/docs/readme.txt"))).mtime!.getTime();
+      assert.equal(remote, Math.floor(local / 1000) * 1000);
+
+      const again = summary((await ferry(["sync", s.src, to, "--json"])).stdout);
+      assert.deepEqual([again.copied, again.updated, again.bytes], [0, 0, 0]);
+
+      // A folder renamed locally is one rename on the server: no bytes sent.
+      await Deno.rename(join(s.src, "photos"), join(s.src, "pictures"));
+      const moved = summary((await ferry(["sync", s.src, to, "--delete", "--json"])).stdout);
+      // The summary counts files: the folder's two moved in one rename.
+      assert.deepEqual([moved.moved, moved.copied, moved.deleted, moved.bytes], [2, 0, 0, 0]);
+      assert.deepEqual(listFiles(join(server.root, "sites/docs")), [
+        "notes/.hidden",
+        "pictures/2024/a.jpg",
+        "pictures/2024/b.jpg",
+        "readme.txt",
+        "with space/ünï code.txt",
+      ]);
+
+      await Deno.remove(join(s.src, "readme.txt"));
+      const del = summary((await ferry(["sync", s.src, to, "--delete", "--json"])).stdout);
+      assert.equal(del.deleted, 1);
+
+      // And back the other way, into a new folder.
+      const back = await ferry(["sync", to, s.dst, "--json"]);
+      assert.equal(back.code, 0, back.stderr);
+      assert.deepEqual(listFiles(s.dst), listFiles(s.src));
+      assert.equal(
+        await Deno.readTextFile(join(s.dst, "pictures/2024/b.jpg")),
+        "bbbb".repeat(200),
+      );
+      const backAgain = summary((await ferry(["sync", to, s.dst, "--json"])).stdout);
+      assert.deepEqual([backAgain.copied, backAgain.updated], [0, 0]);
+    } finally {
+      await s.cleanup();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "ferry sync to vsftpd (LIST only): times set by MDTM, a no-op rerun sends nothing, even without the state",
+  ignore: !vs,
+  fn: async () => {
+    const server = await startVsftpd();
+    const s = await scratch(FILES);
+    try {
+      // An old file: LIST shows only its day.
+      await Deno.utime(join(s.src, "readme.txt"), new Date(2019, 4, 6), new Date(2019, 4, 6));
+      const to = `${server.url}/pub/site`;
+      const first = await ferry(["sync", s.src, to, "--json"]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(summary(first.stdout).copied, 5);
+      const again = summary((await ferry(["sync", s.src, to, "--json"])).stdout);
+      assert.deepEqual([again.copied, again.updated, again.bytes], [0, 0, 0]);
+      // Without the state, the times the server keeps (to the second, by MDTM) still agree.
+      const fresh = join(s.dir, "other.db");
+      const noState = await ferry(["sync", s.src, to, "--state", fresh, "--json"]);
+      const sum = summary(noState.stdout);
+      assert.deepEqual([sum.copied, sum.updated, sum.bytes], [0, 0, 0], noState.stderr);
+      // A file edited within the same minute, to the same size, is still seen (by its stamp).
+      await Deno.writeTextFile(join(s.src, "notes/.hidden"), "H");
+      const edit = summary((await ferry(["sync", s.src, to, "--json"])).stdout);
+      assert.equal(edit.updated, 1);
+      assert.equal(await Deno.readTextFile(join(server.root, "pub/site/notes/.hidden")), "H");
+    } finally {
+      await s.cleanup();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "FTPS: pure-ftpd trusted through DENO_CERT, vsftpd with TLS session reuse required",
+  ignore: !pure || !vs,
+  fn: async () => {
+    const s = await scratch(FILES);
+    for (const start of [() => startPureFtpd({ tls: true }), () => startVsftpd({ tls: true })]) {
+      const server = await start();
+      try {
+        const to = `${server.url}${server.base === "/" ? "" : server.base}/secure`;
+        // Not trusted: one line, exit 2.
+        const refused = await ferry(["sync", s.src, to]);
+        assert.equal(refused.code, 2);
+        assert.match(refused.stderr.trim(), /^ferry: error: .*certificate/);
+        assert.equal(refused.stderr.trim().split("\n").length, 1);
+        // Trusted the way a user does it: the certificate authority in DENO_CERT.
+        const env = { DENO_CERT: server.cert! };
+        const r = await ferry(["sync", s.src, to, "--json"], { env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(summary(r.stdout).copied, 5);
+        const again = summary((await ferry(["sync", s.src, to, "--json"], { env })).stdout);
+        assert.deepEqual([again.copied, again.updated], [0, 0]);
+        // --ftp-insecure works too, with a warning.
+        const insecure = await ferry([
+          "sync",
+          to,
+          join(s.dir, `back-${server.port}`),
+          "--ftp-insecure",
+        ]);
+        assert.equal(insecure.code, 0, insecure.stderr);
+        assert.match(insecure.stderr, /Warning: --ftp-insecure/);
+        assert.deepEqual(listFiles(join(s.dir, `back-${server.port}`)), listFiles(s.src));
+      } finally {
+        await server.stop();
+      }
+    }
+    await s.cleanup();
+  },
+});
+
+Deno.test("ftp: the seed's ftp:user:pass@host/path form, the password from FERRY_FTP_PASSWORD, and never shown", async () => {
+  const password = "Sup3r-secret-pw";
+  const server = await startFtpSrv({ password });
+  const s = await scratch({ "a.txt": "a", "b/c.txt": "c" });
+  try {
+    const log = join(s.dir, "logs");
+    const state = join(s.dir, "state.db");
+    const seed = `ftp:tester:${password}@127.0.0.1:${server.port}/seed`;
+    const r = await ferry([
+      "sync",
+      s.src,
+      seed,
+      "--json",
+      "-vv",
+      "--log-file",
+      log + "/",
+      "--state",
+      state,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(summary(r.stdout).copied, 2);
+    assert.equal(await Deno.readTextFile(join(server.root, "seed/b/c.txt")), "c");
+    // No password in the URL: from the environment.
+    const url = `ftp://tester@127.0.0.1:${server.port}/env`;
+    const e = await ferry(["sync", s.src, url, "--json", "--state", state], {
+      env: { FERRY_FTP_PASSWORD: password },
+    });
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal(summary(e.stdout).copied, 2);
+    // Nowhere: output, log files, the state database.
+    const logs = [...Deno.readDirSync(log)].map((f) => Deno.readTextFileSync(join(log, f.name)));
+    for (const text of [r.stdout, r.stderr, e.stdout, e.stderr, ...logs]) {
+      assert.ok(!text.includes(password), text.slice(0, 200));
+    }
+    const db = new DatabaseSync(state, { readOnly: true });
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+      name: string;
+    }[];
+    for (const { name } of tables) {
+      const rows = JSON.stringify(db.prepare(`SELECT * FROM "${name}"`).all());
+      assert.ok(!rows.includes(password), `${name}: ${rows.slice(0, 200)}`);
+    }
+    db.close();
+    const raw = await Deno.readFile(state);
+    assert.ok(!new TextDecoder("latin1").decode(raw).includes(password));
+  } finally {
+    await s.cleanup();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp mistakes get one line and exit 2: wrong password, nothing listening, no password", async () => {
+  const server = await startFtpSrv();
+  const s = await scratch({ "a.txt": "a" });
+  try {
+    const cases: [string[], RegExp, Record<string, string>?][] = [
+      [
+        ["sync", s.src, `ftp://tester:wrong-pw-123@127.0.0.1:${server.port}/x`],
+        /refused user "tester".*check the user name and password/,
+      ],
+      [
+        ["sync", `ftp://tester:pw-secret-1@127.0.0.1:${freePort()}/x`, s.dst],
+        /nothing answers at 127\.0\.0\.1 port \d+/,
+      ],
+      [
+        ["sync", s.src, `ftp://tester@127.0.0.1:${server.port}/x`],
+        /No password for .*FERRY_FTP_PASSWORD/,
+      ],
+      [["sync", s.src, `ftp://tester:pw@127.0.0.1:99999/x`], /has no valid host/],
+      [["sync", s.src, `ftp://tester:pw@127.0.0.1/x`, "--ftp-connections", "0"], /at least 1/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await ferry(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, message);
+      assert.ok(!r.stderr.includes("wrong-pw-123"));
+    }
+  } finally {
+    await s.cleanup();
+    await server.stop();
+  }
+});
