@@ -1,6 +1,6 @@
 /**
  * The crash suite: `ferry sync` as a child process, killed with SIGKILL at seeded random
- * instants, local → local, local → S3 and S3 → local, with the source changed between a kill
+ * instants, local → local, local → ZIP, local → S3, S3 → local, local → FTP and FTP → local, with the source changed between a kill
  * and the next run. After every kill no file at a real name holds anything but a version its
  * source had at that path; the last run exits 0 with both sides equal by hash and no
  * temporary file left.
@@ -16,6 +16,8 @@ import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { S3Backend } from "../../lib/backends/s3.ts";
 import { ZipBackend } from "../../lib/backends/zip/zip.ts";
+import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
+import { daemonAvailable, type FtpServer, startFtpSrv, startPureFtpd } from "../servers/ftp.ts";
 import { ferryArgs, listFiles } from "../cli/_run.ts";
 import { startS3rver } from "../servers/s3rver.ts";
 import { seededRandom as random } from "../_random.ts";
@@ -167,6 +169,32 @@ function zipSide(path: string): Side {
       }
     },
     describe: async (rel) => `${(await (await open())!.stat(rel))?.size} bytes`,
+  };
+}
+
+/**
+ * A folder on an FTP server that runs on this machine: ferry reaches it over FTP, the test
+ * looks at the server's own folder on disk (temporary names included).
+ */
+function ftpSide(server: FtpServer, path: string): Side {
+  const disk = localSide(join(server.root, ...path.split("/").filter((p) => p)));
+  const b = new FtpBackend({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    path,
+    secure: false,
+    display: "ftp",
+  });
+  return {
+    ...disk,
+    arg: `${server.url}${path}`,
+    async write(rel, data) {
+      if (!(await b.rootExists())) await b.createRoot();
+      await b.write(rel, ReadableStream.from([data]), { size: data.length, mtime: Date.now() });
+    },
+    remove: (rel) => b.remove(rel),
   };
 }
 
@@ -380,6 +408,46 @@ Deno.test("crash suite: S3 -> local, killed at random instants, never a wrong fi
 Deno.test({
   name: "crash suite: stop the S3 test server",
   fn: () => server.stop(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+});
+
+// pure-ftpd where it is installed (CI), else ftp-srv.
+const ftp = daemonAvailable("pure-ftpd") ? await startPureFtpd() : await startFtpSrv();
+
+Deno.test("crash suite: local -> FTP, killed at random instants, never a wrong file, no temporary file left, converges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
+  try {
+    await crashTrial(
+      "local->ftp",
+      localSide(join(dir, "src")),
+      ftpSide(ftp, "/up"),
+      [],
+      join(dir, "state.db"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("crash suite: FTP -> local, killed at random instants, never a wrong file, converges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
+  try {
+    await crashTrial(
+      "ftp->local",
+      ftpSide(ftp, "/down"),
+      localSide(join(dir, "dst")),
+      [],
+      join(dir, "state.db"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "crash suite: stop the FTP test server",
+  fn: () => ftp.stop(),
   sanitizeOps: false,
   sanitizeResources: false,
 });

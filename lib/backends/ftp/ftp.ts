@@ -19,7 +19,7 @@
  * @module
  */
 import { Client, FTPError } from "basic-ftp";
-import { PassThrough, Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import type {
   Backend,
   Capabilities,
@@ -63,15 +63,28 @@ export interface FtpOptions {
   retryDelay?: number;
 }
 
-const ATTEMPTS = 5;
+const ATTEMPTS = 6;
+
+/** The empty file that tells whether a server without MFMT can set times (a temporary name). */
+const PROBE_NAME = ".ferry-tmp-probe";
 
 /** FTP replies that are worth trying again: the server is busy or a connection failed. */
 function transient(err: unknown): boolean {
-  if (err instanceof FTPError) return err.code === 421 || err.code === 425 || err.code === 426;
+  if (err instanceof FTPError) return err.code >= 400 && err.code < 500;
   // Anything else is the connection: reset, timeout, closed.
   return !(err instanceof LoginError) && !(err instanceof NotListening) &&
     !(err instanceof UnreadableListing) && !(err instanceof Deno.errors.NotFound) &&
     !(err instanceof RangeError);
+}
+
+/**
+ * Send a command and take its reply, a refusal (5xx) included; a transient reply (4xx: 421
+ * closing, 425/426/450/451) is thrown, so that the request is tried again.
+ */
+async function ask(c: Client, command: string): Promise<{ code: number; message: string }> {
+  const res = await c.sendIgnoringError(command);
+  if (res.code >= 400 && res.code < 500) throw new FTPError(res);
+  return res;
 }
 
 /** The server refused the user name or password. */
@@ -132,6 +145,8 @@ export class FtpBackend implements Backend {
   /** How times are set: a command, or none where the server cannot. */
   #setTime: "MFMT" | "MDTM" | "none" | undefined;
   #dirs = new Set<string>([""]);
+  /** Sizes as last listed: a download must bring exactly that many bytes. */
+  #sizes = new Map<string, number>();
   /** Server names whose NFC form (the key) differs from what the server holds. */
   #real = new Map<string, string>();
   #journal: UploadJournal | undefined;
@@ -176,15 +191,25 @@ export class FtpBackend implements Backend {
       conn.raw = raw;
       return [];
     };
+    const host = this.#o.host.replace(/^\[|\]$/g, "");
+    // basic-ftp's access() without its second FEAT and STRU F: fewer round trips a connection.
+    const tls = { host, ...(this.#o.insecure ? { rejectUnauthorized: false } : {}) };
     try {
-      await client.access({
-        host: this.#o.host.replace(/^\[|\]$/g, ""),
-        port: this.#o.port,
-        user: this.#o.user,
-        password: this.#o.password,
-        secure: this.#o.secure,
-        secureOptions: this.#o.insecure ? { rejectUnauthorized: false } : {},
-      });
+      if (this.#o.secure === "implicit") await client.connectImplicitTLS(host, this.#o.port, tls);
+      else await client.connect(host, this.#o.port);
+      if (this.#o.secure === true) await client.useTLS(tls);
+      await client.sendIgnoringError("OPTS UTF8 ON");
+      await client.login(this.#o.user, this.#o.password);
+      this.#features ??= await client.features();
+      await client.send("TYPE I");
+      if (this.#features.has("MLST")) {
+        client.availableListCommands = ["MLSD", "LIST -a", "LIST"];
+        await client.sendIgnoringError("OPTS MLST type;size;modify;unique;");
+      } else client.availableListCommands = ["LIST -a", "LIST"];
+      if (client.ftp.hasTLS) {
+        await client.sendIgnoringError("PBSZ 0");
+        await client.send("PROT P");
+      }
     } catch (err) {
       client.close();
       const code = (err as { code?: unknown }).code;
@@ -204,9 +229,6 @@ export class FtpBackend implements Backend {
         throw new NotListening(`no host named "${this.#o.host}"`);
       }
       throw err;
-    }
-    if (!this.#features) {
-      this.#features = await client.features();
     }
     return conn;
   }
@@ -266,7 +288,7 @@ export class FtpBackend implements Backend {
         if (conn) this.#release(conn, broken);
         if (!retry || attempt >= ATTEMPTS || !transient(err) || this.#closed) throw err;
         await new Promise((r) => setTimeout(r, delay));
-        delay *= 2;
+        delay = Math.min(delay * 2, 2000);
       }
     }
   }
@@ -279,12 +301,13 @@ export class FtpBackend implements Backend {
     // time it lists is when the file arrived). Learned once, with a probe file in the root,
     // where this run may write.
     if (exists && mode === "write" && !this.#features?.has("MFMT") && !this.#setTime) {
-      const probe = this.abs(tempName());
+      // One name per location: a probe a killed run left is the next probe's.
+      const probe = this.abs(PROBE_NAME);
       await this.#use(async (c) => {
         await c.uploadFrom(Readable.from([]), probe);
       }, false).catch(() => {});
       await this.#setModTime(probe, Date.UTC(2000, 0, 1)).catch(() => {});
-      await this.#use((c) => c.sendIgnoringError(`DELE ${probe}`)).catch(() => {});
+      await this.#use((c) => ask(c, `DELE ${probe}`)).catch(() => {});
     }
     return { exists };
   }
@@ -307,7 +330,7 @@ export class FtpBackend implements Backend {
       let path = "";
       for (const p of parts) {
         path += "/" + p;
-        await c.sendIgnoringError(`MKD ${path}`);
+        await ask(c, `MKD ${path}`);
       }
       await c.send(`CWD ${this.#root}`);
     });
@@ -418,6 +441,7 @@ export class FtpBackend implements Backend {
 
   #entry(key: string, it: ListedItem, known?: ListOptions["known"]): Entry {
     const e: Entry = { key, kind: "file", size: it.size, mtime: it.time, stamp: stampOf(it) };
+    this.#sizes.set(key, it.size);
     const k = known?.get(key);
     if (k && k.stamp === e.stamp && k.size === e.size) {
       e.mtime = k.mtime; // the exact time ferry wrote, while the file is the one it wrote
@@ -450,7 +474,7 @@ export class FtpBackend implements Backend {
       while (next < entries.length) {
         const e = entries[next++]!;
         try {
-          const res = await this.#use((c) => c.sendIgnoringError(`MDTM ${this.abs(e.key)}`));
+          const res = await this.#use((c) => ask(c, `MDTM ${this.abs(e.key)}`));
           const m = /^213 (\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d{1,3}))?/.exec(res.message);
           if (!m) continue;
           e.mtime = Date.UTC(
@@ -473,7 +497,7 @@ export class FtpBackend implements Backend {
     const path = this.abs(key);
     if (this.mlsd) {
       return await this.#use(async (c) => {
-        const res = await c.sendIgnoringError(`MLST ${path}`);
+        const res = await ask(c, `MLST ${path}`);
         if (res.code >= 500) return undefined;
         if (res.code >= 400) throw new FTPError({ code: res.code, message: res.message });
         const line = res.message.split(/\r?\n/).find((l) => /^\s*[A-Za-z.]+=/.test(l));
@@ -493,21 +517,60 @@ export class FtpBackend implements Backend {
     }
   }
 
+  /**
+   * Stream a file. The stream ends only when the server has confirmed the transfer and every
+   * byte the listing counted has arrived: a data connection cut short (which some servers
+   * still confirm) is an error, never a shorter file.
+   */
   async read(key: string): Promise<ReadableStream<Uint8Array>> {
     const path = this.abs(key);
+    const expected = this.#sizes.get(key) ?? await this.#sizeOf(path);
     const conn = await this.#acquire();
-    const pass = new PassThrough();
-    conn.client.downloadTo(pass, path).then(
-      () => this.#release(conn),
+    let got = 0;
+    let resume: (() => void) | undefined;
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const out = new ReadableStream<Uint8Array>({
+      start(c) {
+        controller = c;
+      },
+      pull() {
+        const r = resume;
+        resume = undefined;
+        r?.();
+      },
+      cancel() {
+        conn.client.close(); // the transfer is abandoned: this connection is done
+      },
+    }, { highWaterMark: 4 });
+    const sink = new Writable({
+      write(chunk: Uint8Array, _enc, cb) {
+        got += chunk.byteLength;
+        try {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        } catch { /* cancelled */ }
+        if ((controller.desiredSize ?? 1) > 0) cb();
+        else resume = () => cb();
+      },
+    });
+    conn.client.downloadTo(sink, path).then(
+      () => {
+        this.#release(conn);
+        if (expected !== undefined && got !== expected) {
+          controller.error(
+            new Error(`"${key}": ${got} of ${expected} bytes arrived (transfer cut short)`),
+          );
+        } else controller.close();
+      },
       (err) => {
         this.#release(conn, !(err instanceof FTPError));
-        const e = err instanceof FTPError && err.code === 550
-          ? new Deno.errors.NotFound(`"${key}": ${describeFtp(err)}`)
-          : err;
-        pass.destroy(e);
+        controller.error(
+          err instanceof FTPError && err.code === 550
+            ? new Deno.errors.NotFound(`"${key}": ${describeFtp(err)}`)
+            : err,
+        );
       },
-    );
-    return Readable.toWeb(pass) as unknown as ReadableStream<Uint8Array>;
+    ).catch(() => {}); // a stream already cancelled takes no close or error
+    return out;
   }
 
   async write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
@@ -538,11 +601,16 @@ export class FtpBackend implements Backend {
       await this.#setModTime(tmp, meta.mtime);
       await this.#renameInto(key, tmp, final);
     } catch (err) {
-      await this.#use((c) => c.sendIgnoringError(`DELE ${tmp}`)).catch(() => {});
-      this.#journal?.remove(this.id, `tmp:${tmp}`);
+      // The journal keeps the name unless it is surely gone: a server may still be creating
+      // it after a dropped connection, and the next run deletes what the journal names.
+      const res = await this.#use((c) => ask(c, `DELE ${tmp}`)).catch(() => undefined);
+      if (res && res.code < 300 && err instanceof FTPError) {
+        this.#journal?.remove(this.id, `tmp:${tmp}`);
+      }
       throw err;
     }
     this.#journal?.remove(this.id, `tmp:${tmp}`);
+    this.#sizes.set(key, sent);
     const it = await this.#statItem(key);
     const e: Entry = { key, kind: "file", size: sent, mtime: meta.mtime };
     if (it) e.stamp = stampOf(it);
@@ -553,7 +621,7 @@ export class FtpBackend implements Backend {
   async #renameInto(key: string, tmp: string, final: string): Promise<void> {
     const first = await this.#use(async (c) => {
       await c.send(`RNFR ${tmp}`);
-      return await c.sendIgnoringError(`RNTO ${final}`);
+      return await ask(c, `RNTO ${final}`);
     });
     if (first.code < 400) return;
     // The window between the delete and the rename is written down: a crash in it is undone
@@ -570,9 +638,14 @@ export class FtpBackend implements Backend {
   async #sizeOf(path: string): Promise<number | undefined> {
     if (!this.#features?.has("SIZE")) return undefined;
     return await this.#use(async (c) => {
-      const res = await c.sendIgnoringError(`SIZE ${path}`);
+      const res = await ask(c, `SIZE ${path}`);
       const n = res.code === 213 ? Number(res.message.slice(4).trim()) : NaN;
-      return Number.isFinite(n) ? n : undefined;
+      if (!Number.isFinite(n)) {
+        throw new Error(
+          `the server gave no size for "${path}" (${describeFtp(new FTPError(res))})`,
+        );
+      }
+      return n;
     });
   }
 
@@ -586,7 +659,7 @@ export class FtpBackend implements Backend {
       ? ["MFMT", "MDTM"]
       : ["MDTM"];
     for (const cmd of tries) {
-      const res = await this.#use((c) => c.sendIgnoringError(`${cmd} ${t} ${path}`));
+      const res = await this.#use((c) => ask(c, `${cmd} ${t} ${path}`));
       if (res.code >= 200 && res.code < 300) {
         this.#setTime = cmd;
         return;
@@ -596,7 +669,8 @@ export class FtpBackend implements Backend {
   }
 
   async remove(key: string): Promise<void> {
-    const res = await this.#use((c) => c.sendIgnoringError(`DELE ${this.abs(key)}`));
+    const res = await this.#use((c) => ask(c, `DELE ${this.abs(key)}`));
+    this.#sizes.delete(key);
     if (res.code < 400) return;
     if (res.code >= 500 && !(await this.#statItem(key))) {
       throw new Deno.errors.NotFound(`No such file "${key}"`);
@@ -607,7 +681,7 @@ export class FtpBackend implements Backend {
   async mkdir(key: string): Promise<void> {
     if (this.#dirs.has(key)) return;
     await this.mkdir(parentKey(key));
-    const res = await this.#use((c) => c.sendIgnoringError(`MKD ${this.abs(key)}`));
+    const res = await this.#use((c) => ask(c, `MKD ${this.abs(key)}`));
     if (res.code >= 400) {
       const it = await this.#statItem(key);
       if (!it || it.kind !== "dir") {
@@ -631,13 +705,19 @@ export class FtpBackend implements Backend {
     await this.mkdir(parentKey(to));
     const res = await this.#use(async (c) => {
       await c.send(`RNFR ${this.abs(from)}`);
-      return await c.sendIgnoringError(`RNTO ${this.abs(to)}`);
+      return await ask(c, `RNTO ${this.abs(to)}`);
     });
     if (res.code >= 400) throw new FTPError({ code: res.code, message: res.message });
     for (const d of [...this.#dirs]) {
       if (d === from || d.startsWith(from + "/")) {
         this.#dirs.delete(d);
         this.#dirs.add(to + d.slice(from.length));
+      }
+    }
+    for (const [k, size] of [...this.#sizes]) {
+      if (k === from || k.startsWith(from + "/")) {
+        this.#sizes.delete(k);
+        this.#sizes.set(to + k.slice(from.length), size);
       }
     }
     // Names below a moved folder keep their own spelling under the new one.
@@ -665,9 +745,10 @@ export class FtpBackend implements Backend {
           }).catch(() => {});
         }
       }
-      await this.#use((c) => c.sendIgnoringError(`DELE ${tmp}`)).catch(() => {});
-      journal.remove(this.id, u.id);
-      n++;
+      const res = await this.#use((c) => ask(c, `DELE ${tmp}`)).catch(() => undefined);
+      // Deleted, or not there (550): done with; a failure to ask is tried again next run.
+      if (res) journal.remove(this.id, u.id);
+      if (res?.code === 250) n++;
     }
     return n;
   }
