@@ -15,6 +15,7 @@ export const LAZY_MODULES = [
   "lib/scan/ignore_lib.ts",
   "lib/backends/zip/zip.ts",
   "lib/backends/ftp/ftp.ts",
+  "lib/backends/ftp/tls_session.ts",
 ] as const;
 
 /**

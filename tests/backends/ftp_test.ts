@@ -1,6 +1,7 @@
 /**
- * The backend conformance suite against three FTP servers: ftp-srv in-process (LIST only, no
- * way to set a time), pure-ftpd (MLSD, MFMT) and vsftpd (LIST, two-argument MDTM). The daemons
+ * The backend conformance suite against three FTP servers: ftp-srv (LIST only, no way to set a
+ * time), pure-ftpd (MLSD, MFMT) and vsftpd (LIST, two-argument MDTM), the daemons also with
+ * TLS required (vsftpd with TLS session reuse required on data connections). The daemons
  * run where `.ci/run` installed them (root only); elsewhere their cases are skipped, and in CI
  * their absence fails.
  *
@@ -27,6 +28,7 @@ function suite(
   start: () => Promise<FtpServer>,
   stamps: "set" | "upload" | undefined,
   skipNames = noNewline,
+  tls = false,
 ): void {
   let server: Promise<FtpServer> | undefined;
   const fixture = async () => {
@@ -39,7 +41,9 @@ function suite(
         user: s.user,
         password: s.password,
         path,
-        secure: false,
+        secure: tls,
+        // The test's own certificate authority is not in this process's trust store.
+        ...(tls ? { insecure: true } : {}),
         display: `ftp://${s.host}:${s.port}${path}`,
         retryDelay: 10,
       });
@@ -75,8 +79,13 @@ for (
     ["vsftpd", () => startVsftpd(), "set"],
   ] as const
 ) {
-  if (daemonAvailable(kind)) suite(kind, start, stamps);
-  else {
+  if (daemonAvailable(kind)) {
+    suite(kind, start, stamps);
+    // With TLS the sessions run on basic-ftp (vsftpd requires the data connections to resume
+    // the control connection's TLS session).
+    const tls = () => kind === "vsftpd" ? startVsftpd({ tls: true }) : startPureFtpd({ tls: true });
+    suite(`${kind} + TLS`, tls, stamps, noNewline, true);
+  } else {
     Deno.test(`ftp (${kind}): the daemon is installed where CI runs`, () => {
       assert.ok(!Deno.env.get("CI"), `${kind} is missing: .ci/run installs it`);
     });

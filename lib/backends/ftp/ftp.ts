@@ -1,6 +1,7 @@
 /**
- * FTP and FTPS servers as locations, on `basic-ftp`. Loaded lazily: only a run that names an
- * `ftp://` or `ftps://` location pays for it.
+ * FTP and FTPS servers as locations. Loaded lazily: only a run that names an `ftp://` or
+ * `ftps://` location pays for it. Plain FTP runs on Deno's own sockets, FTPS on `basic-ftp`
+ * (see `session.ts`).
  *
  * - **Connections**: a pool (4 by default) opened as needed; a server that answers "421 too
  *   many connections" shrinks the pool instead of failing the run. A connection that drops is
@@ -18,8 +19,8 @@
  *
  * @module
  */
-import { Client, FTPError } from "basic-ftp";
-import { Readable, Writable } from "node:stream";
+import { FtpReplyError, type FtpSession, NativeSession, type Reply } from "./session.ts";
+import { lazyImport } from "../../lazy.ts";
 import type {
   Backend,
   Capabilities,
@@ -70,7 +71,7 @@ const PROBE_NAME = ".ferry-tmp-probe";
 
 /** FTP replies that are worth trying again: the server is busy or a connection failed. */
 function transient(err: unknown): boolean {
-  if (err instanceof FTPError) return err.code >= 400 && err.code < 500;
+  if (err instanceof FtpReplyError) return err.code >= 400 && err.code < 500;
   // Anything else is the connection: reset, timeout, closed.
   return !(err instanceof LoginError) && !(err instanceof NotListening) &&
     !(err instanceof UnreadableListing) && !(err instanceof Deno.errors.NotFound) &&
@@ -81,11 +82,43 @@ function transient(err: unknown): boolean {
  * Send a command and take its reply, a refusal (5xx) included; a transient reply (4xx: 421
  * closing, 425/426/450/451) is thrown, so that the request is tried again.
  */
-async function ask(c: Client, command: string): Promise<{ code: number; message: string }> {
-  const res = await c.sendIgnoringError(command);
-  if (res.code >= 400 && res.code < 500) throw new FTPError(res);
+async function ask(c: FtpSession, command: string): Promise<Reply> {
+  const res = await c.command(command);
+  if (res.code >= 400 && res.code < 500) throw new FtpReplyError(res);
   return res;
 }
+
+/**
+ * RNFR and RNTO, sent together: the reply that says how it went (RNFR's refusal, else RNTO's).
+ * A transient reply is thrown.
+ */
+async function rename(c: FtpSession, from: string, to: string): Promise<Reply> {
+  const [rnfr, rnto] = await c.commands([`RNFR ${from}`, `RNTO ${to}`]);
+  for (const r of [rnfr!, rnto!]) if (r.code >= 400 && r.code < 500) throw new FtpReplyError(r);
+  return rnfr!.code >= 400 ? rnfr! : rnto!;
+}
+
+/** The facts of an MLST reply, or undefined when it says the path is not there. */
+function mlstFacts(res: Reply): ListedItem | undefined {
+  if (res.code >= 500) return undefined;
+  const line = res.message.split(/\r?\n/).find((l) => /^\s*[A-Za-z.]+=/.test(l));
+  return line ? parseMlsdLine(line.trimStart()) : undefined;
+}
+
+/** The size a SIZE reply gives, if it gives one. */
+function sizeReply(res: Reply): number | undefined {
+  const n = res.code === 213 ? Number(res.message.slice(4).trim()) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Send a command that must succeed: any refusal is thrown. */
+async function must(c: FtpSession, command: string): Promise<Reply> {
+  const res = await c.command(command);
+  if (res.code >= 400) throw new FtpReplyError(res);
+  return res;
+}
+
+type TlsModule = typeof import("./tls_session.ts");
 
 /** The server refused the user name or password. */
 export class LoginError extends Error {
@@ -100,12 +133,6 @@ export class UnreadableListing extends Error {
 /** Nothing answers at the host and port. */
 export class NotListening extends Error {
   override name = "NotListening";
-}
-
-interface Conn {
-  client: Client;
-  /** The raw text of the last listing (basic-ftp's parser replaced by one that keeps it). */
-  raw: string;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
@@ -136,7 +163,7 @@ export class FtpBackend implements Backend {
   bytesWritten = 0;
   #o: FtpOptions;
   #root: string;
-  #idle: Conn[] = [];
+  #idle: FtpSession[] = [];
   #open = 0;
   #max: number;
   #waiting: (() => void)[] = [];
@@ -184,61 +211,74 @@ export class FtpBackend implements Backend {
 
   // ---- connections ----
 
-  async #connect(): Promise<Conn> {
-    const client = new Client(this.#o.timeout ?? 30_000);
-    const conn: Conn = { client, raw: "" };
-    client.parseList = (raw: string) => {
-      conn.raw = raw;
-      return [];
-    };
+  async #connect(): Promise<FtpSession> {
     const host = this.#o.host.replace(/^\[|\]$/g, "");
-    // basic-ftp's access() without its second FEAT and STRU F: fewer round trips a connection.
-    const tls = { host, ...(this.#o.insecure ? { rejectUnauthorized: false } : {}) };
+    const timeout = this.#o.timeout ?? 30_000;
+    let c: FtpSession | undefined;
     try {
-      if (this.#o.secure === "implicit") await client.connectImplicitTLS(host, this.#o.port, tls);
-      else await client.connect(host, this.#o.port);
-      if (this.#o.secure === true) await client.useTLS(tls);
-      await client.sendIgnoringError("OPTS UTF8 ON");
-      await client.login(this.#o.user, this.#o.password);
-      this.#features ??= await client.features();
-      await client.send("TYPE I");
-      if (this.#features.has("MLST")) {
-        client.availableListCommands = ["MLSD", "LIST -a", "LIST"];
-        await client.sendIgnoringError("OPTS MLST type;size;modify;unique;");
-      } else client.availableListCommands = ["LIST -a", "LIST"];
-      if (client.ftp.hasTLS) {
-        await client.sendIgnoringError("PBSZ 0");
-        await client.send("PROT P");
+      if (this.#o.secure) {
+        const { TlsSession } = await lazyImport<TlsModule>("lib/backends/ftp/tls_session.ts");
+        c = await TlsSession.connect({
+          host,
+          port: this.#o.port,
+          implicit: this.#o.secure === "implicit",
+          insecure: !!this.#o.insecure,
+          timeout,
+        });
+      } else c = await NativeSession.connect(host, this.#o.port, timeout);
+      await c.command("OPTS UTF8 ON");
+      const user = await c.command(`USER ${this.#o.user}`);
+      const pass = user.code === 331 ? await c.command(`PASS ${this.#o.password}`) : user;
+      if (pass.code >= 400) throw new FtpReplyError(pass);
+      if (this.#o.secure) {
+        // Data connections are protected as the control one is.
+        await c.command("PBSZ 0");
+        await must(c, "PROT P");
       }
+      if (!this.#features) {
+        const feat = await c.command("FEAT");
+        const features = new Map<string, string>();
+        if (feat.code < 400) {
+          for (const line of feat.message.split(/\r?\n/).slice(1, -1)) {
+            const [name, ...rest] = line.trim().split(" ");
+            if (name) features.set(name.toUpperCase(), rest.join(" "));
+          }
+        }
+        this.#features = features;
+      }
+      await must(c, "TYPE I");
+      if (this.#features.has("MLST")) await c.command("OPTS MLST type;size;modify;unique;");
     } catch (err) {
-      client.close();
+      c?.close();
       const code = (err as { code?: unknown }).code;
-      if (err instanceof FTPError && (err.code === 530 || err.code === 332)) {
+      if (err instanceof FtpReplyError && (err.code === 530 || err.code === 332)) {
         throw new LoginError(
-          `the server refused user "${this.#o.user}" (${err.code} ${
-            err.message.replace(/^\d+\s*/, "").trim()
-          }): check the user name and password`,
+          `the server refused user "${this.#o.user}" (${err.message}): check the user name and password`,
         );
       }
-      if (code === "ECONNREFUSED") {
+      if (err instanceof Deno.errors.ConnectionRefused || code === "ECONNREFUSED") {
         throw new NotListening(
           `nothing answers at ${this.#o.host} port ${this.#o.port} (is the FTP server running?)`,
         );
       }
-      if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+      if (
+        /failed to lookup address|Name or service not known|ENOTFOUND|EAI_AGAIN/.test(
+          String((err as Error).message) + String(code),
+        )
+      ) {
         throw new NotListening(`no host named "${this.#o.host}"`);
       }
       throw err;
     }
-    return conn;
+    return c;
   }
 
-  async #acquire(): Promise<Conn> {
+  async #acquire(): Promise<FtpSession> {
     for (let round = 0; round < 10_000; round++) {
       if (this.#closed) throw new Error("the FTP location was closed");
       const c = this.#idle.pop();
       if (c) {
-        if (!c.client.closed) return c;
+        if (!c.closed) return c;
         this.#open--;
         continue;
       }
@@ -250,7 +290,7 @@ export class FtpBackend implements Backend {
           this.#open--;
           this.#waiting.shift()?.();
           // "421 too many connections": use the ones there are.
-          if (err instanceof FTPError && err.code === 421 && this.#open > 0) {
+          if (err instanceof FtpReplyError && err.code === 421 && this.#open > 0) {
             this.#max = Math.max(1, this.#open);
             continue;
           }
@@ -262,9 +302,9 @@ export class FtpBackend implements Backend {
     throw new Error("no FTP connection became free");
   }
 
-  #release(c: Conn, broken = false): void {
-    if (broken || this.#closed || c.client.closed) {
-      c.client.close();
+  #release(c: FtpSession, broken = false): void {
+    if (broken || this.#closed || c.closed) {
+      c.close();
       this.#open--;
     } else this.#idle.push(c);
     this.#waiting.shift()?.();
@@ -274,17 +314,17 @@ export class FtpBackend implements Backend {
    * Run a request on a pooled connection; a connection that fails is dropped and the request
    * tried again on another (idempotent requests only).
    */
-  async #use<T>(fn: (c: Client, conn: Conn) => Promise<T>, retry = true): Promise<T> {
+  async #use<T>(fn: (c: FtpSession) => Promise<T>, retry = true): Promise<T> {
     let delay = this.#o.retryDelay ?? 200;
     for (let attempt = 1;; attempt++) {
-      let conn: Conn | undefined;
+      let conn: FtpSession | undefined;
       try {
         conn = await this.#acquire();
-        const out = await fn(conn.client, conn);
+        const out = await fn(conn);
         this.#release(conn);
         return out;
       } catch (err) {
-        const broken = !(err instanceof FTPError) || err.code === 421;
+        const broken = !(err instanceof FtpReplyError) || err.code === 421;
         if (conn) this.#release(conn, broken);
         if (!retry || attempt >= ATTEMPTS || !transient(err) || this.#closed) throw err;
         await new Promise((r) => setTimeout(r, delay));
@@ -304,7 +344,7 @@ export class FtpBackend implements Backend {
       // One name per location: a probe a killed run left is the next probe's.
       const probe = this.abs(PROBE_NAME);
       await this.#use(async (c) => {
-        await c.uploadFrom(Readable.from([]), probe);
+        await c.store(probe, ReadableStream.from([]));
       }, false).catch(() => {});
       await this.#setModTime(probe, Date.UTC(2000, 0, 1)).catch(() => {});
       await this.#use((c) => ask(c, `DELE ${probe}`)).catch(() => {});
@@ -314,13 +354,8 @@ export class FtpBackend implements Backend {
 
   async rootExists(): Promise<boolean> {
     return await this.#use(async (c) => {
-      try {
-        await c.send(`CWD ${this.#root}`);
-        return true;
-      } catch (err) {
-        if (err instanceof FTPError && err.code >= 500) return false;
-        throw err;
-      }
+      const r = await ask(c, `CWD ${this.#root}`);
+      return r.code < 500;
     });
   }
 
@@ -332,20 +367,15 @@ export class FtpBackend implements Backend {
         path += "/" + p;
         await ask(c, `MKD ${path}`);
       }
-      await c.send(`CWD ${this.#root}`);
+      await must(c, `CWD ${this.#root}`);
     });
   }
 
   async #listDir(path: string): Promise<ListedItem[]> {
-    return await this.#use(async (c, conn) => {
-      conn.raw = "";
-      if (this.mlsd) await c.list(path);
-      else {
-        await c.send(`CWD ${path}`);
-        await c.list();
-      }
+    return await this.#use(async (c) => {
+      const raw = await c.listDir(path, this.mlsd);
       const unparsed: string[] = [];
-      const items = parseListing(conn.raw, Date.now(), unparsed);
+      const items = parseListing(raw, Date.now(), unparsed);
       if (unparsed.length > 0) {
         throw new UnreadableListing(
           `${unparsed.length} line(s) of the listing are of no known form, such as "${
@@ -495,15 +525,7 @@ export class FtpBackend implements Backend {
 
   async #statItem(key: string): Promise<ListedItem | undefined> {
     const path = this.abs(key);
-    if (this.mlsd) {
-      return await this.#use(async (c) => {
-        const res = await ask(c, `MLST ${path}`);
-        if (res.code >= 500) return undefined;
-        if (res.code >= 400) throw new FTPError({ code: res.code, message: res.message });
-        const line = res.message.split(/\r?\n/).find((l) => /^\s*[A-Za-z.]+=/.test(l));
-        return line ? parseMlsdLine(line.trimStart()) : undefined;
-      });
-    }
+    if (this.mlsd) return await this.#mlst(path);
     if (key === "") return undefined;
     const real = this.abs(key);
     const name = real.slice(real.lastIndexOf("/") + 1);
@@ -512,7 +534,7 @@ export class FtpBackend implements Backend {
       return items.find((i) => i.name === name) ??
         items.find((i) => i.name.normalize("NFC") === name.normalize("NFC"));
     } catch (err) {
-      if (err instanceof FTPError && err.code >= 500) return undefined;
+      if (err instanceof FtpReplyError && err.code >= 500) return undefined;
       throw err;
     }
   }
@@ -522,12 +544,18 @@ export class FtpBackend implements Backend {
    * byte the listing counted has arrived: a data connection cut short (which some servers
    * still confirm) is an error, never a shorter file.
    */
+  /** One path's facts by MLST (on the control connection), or undefined when it is not there. */
+  async #mlst(path: string): Promise<ListedItem | undefined> {
+    return await this.#use(async (c) => mlstFacts(await ask(c, `MLST ${path}`)));
+  }
+
   async read(key: string): Promise<ReadableStream<Uint8Array>> {
     const path = this.abs(key);
     const expected = this.#sizes.get(key) ?? await this.#sizeOf(path);
     const conn = await this.#acquire();
     let got = 0;
     let resume: (() => void) | undefined;
+    let cancelled = false;
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const out = new ReadableStream<Uint8Array>({
       start(c) {
@@ -539,22 +567,23 @@ export class FtpBackend implements Backend {
         r?.();
       },
       cancel() {
-        conn.client.close(); // the transfer is abandoned: this connection is done
+        cancelled = true;
+        conn.close(); // the transfer is abandoned: this connection is done
+        const r = resume;
+        resume = undefined;
+        r?.();
       },
     }, { highWaterMark: 4 });
-    const sink = new Writable({
-      write(chunk: Uint8Array, _enc, cb) {
-        got += chunk.byteLength;
-        try {
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        } catch { /* cancelled */ }
-        if ((controller.desiredSize ?? 1) > 0) cb();
-        else resume = () => cb();
-      },
-    });
-    conn.client.downloadTo(sink, path).then(
+    conn.retrieve(path, (chunk) => {
+      if (cancelled) return;
+      got += chunk.byteLength;
+      controller.enqueue(chunk);
+      // Backpressure: the next chunk is read once the reader wants more.
+      if ((controller.desiredSize ?? 1) <= 0) return new Promise<void>((r) => resume = r);
+    }, expected).then(
       () => {
         this.#release(conn);
+        if (cancelled) return;
         if (expected !== undefined && got !== expected) {
           controller.error(
             new Error(`"${key}": ${got} of ${expected} bytes arrived (transfer cut short)`),
@@ -562,14 +591,15 @@ export class FtpBackend implements Backend {
         } else controller.close();
       },
       (err) => {
-        this.#release(conn, !(err instanceof FTPError));
+        this.#release(conn, !(err instanceof FtpReplyError));
+        if (cancelled) return;
         controller.error(
-          err instanceof FTPError && err.code === 550
+          err instanceof FtpReplyError && err.code === 550
             ? new Deno.errors.NotFound(`"${key}": ${describeFtp(err)}`)
             : err,
         );
       },
-    ).catch(() => {}); // a stream already cancelled takes no close or error
+    );
     return out;
   }
 
@@ -580,6 +610,7 @@ export class FtpBackend implements Backend {
     const tmp = this.abs(joinKey(parentKey(key), tempName()));
     this.#journal?.add(this.id, key, `tmp:${tmp}`);
     let sent = 0;
+    let stamp: string | undefined;
     const counted = data.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, c) {
@@ -588,50 +619,73 @@ export class FtpBackend implements Backend {
         },
       }),
     );
+    // Where the commands are known to work, the time is set and the result asked for as the
+    // data ends, in one go with the upload.
+    const timeCmd = this.#setTime === "MFMT" || this.#setTime === "MDTM"
+      ? this.#setTime
+      : this.#setTime === undefined && this.#features?.has("MFMT")
+      ? "MFMT"
+      : undefined;
+    const then = timeCmd
+      ? [
+        `${timeCmd} ${ftpTime(meta.mtime)} ${tmp}`,
+        ...(this.mlsd ? [`MLST ${tmp}`] : this.#features?.has("SIZE") ? [`SIZE ${tmp}`] : []),
+      ]
+      : [];
     try {
-      await this.#use(async (c) => {
-        await c.uploadFrom(Readable.fromWeb(counted as never), tmp);
-      }, false);
+      const replies = await this.#use((c) => c.store(tmp, counted, then), false);
       this.bytesWritten += sent;
-      // The server must hold every byte before the file takes its real name.
-      const got = await this.#sizeOf(tmp);
+      let facts: ListedItem | undefined;
+      let got: number | undefined;
+      if (then.length > 1 && replies.every((r) => r.code >= 200 && r.code < 300)) {
+        this.#setTime = timeCmd;
+        if (this.mlsd) {
+          facts = mlstFacts(replies[1]!);
+          got = facts?.size;
+        } else got = sizeReply(replies[1]!);
+      } else {
+        await this.#setModTime(tmp, meta.mtime);
+        // The server must hold every byte before the file takes its real name. MLST tells the
+        // size and the stamp at once (a rename keeps the time and the unique id); LIST servers
+        // are asked the SIZE, and their stamp is read after the rename.
+        facts = this.mlsd ? await this.#mlst(tmp) : undefined;
+        got = facts ? facts.size : await this.#sizeOf(tmp);
+      }
       if (got !== undefined && got !== sent) {
         throw new Error(`the server holds ${got} of ${sent} bytes (upload cut short)`);
       }
-      await this.#setModTime(tmp, meta.mtime);
       await this.#renameInto(key, tmp, final);
+      if (facts) stamp = stampOf(facts);
     } catch (err) {
       // The journal keeps the name unless it is surely gone: a server may still be creating
       // it after a dropped connection, and the next run deletes what the journal names.
       const res = await this.#use((c) => ask(c, `DELE ${tmp}`)).catch(() => undefined);
-      if (res && res.code < 300 && err instanceof FTPError) {
+      if (res && res.code < 300 && err instanceof FtpReplyError) {
         this.#journal?.remove(this.id, `tmp:${tmp}`);
       }
       throw err;
     }
     this.#journal?.remove(this.id, `tmp:${tmp}`);
     this.#sizes.set(key, sent);
-    const it = await this.#statItem(key);
+    if (stamp === undefined) {
+      const it = await this.#statItem(key);
+      if (it) stamp = stampOf(it);
+    }
     const e: Entry = { key, kind: "file", size: sent, mtime: meta.mtime };
-    if (it) e.stamp = stampOf(it);
+    if (stamp !== undefined) e.stamp = stamp;
     return e;
   }
 
   /** Rename an upload into place; where the server will not rename over a file, delete it first. */
   async #renameInto(key: string, tmp: string, final: string): Promise<void> {
-    const first = await this.#use(async (c) => {
-      await c.send(`RNFR ${tmp}`);
-      return await ask(c, `RNTO ${final}`);
-    });
+    const first = await this.#use((c) => rename(c, tmp, final));
     if (first.code < 400) return;
     // The window between the delete and the rename is written down: a crash in it is undone
     // by the next run (recoverUploads renames the complete upload into place).
     this.#journal?.add(this.id, key, `swap:${tmp}`);
-    await this.#use((c) => c.send(`DELE ${final}`));
-    await this.#use(async (c) => {
-      await c.send(`RNFR ${tmp}`);
-      await c.send(`RNTO ${final}`);
-    });
+    await this.#use((c) => must(c, `DELE ${final}`));
+    const second = await this.#use((c) => rename(c, tmp, final));
+    if (second.code >= 400) throw new FtpReplyError(second);
     this.#journal?.remove(this.id, `swap:${tmp}`);
   }
 
@@ -639,10 +693,10 @@ export class FtpBackend implements Backend {
     if (!this.#features?.has("SIZE")) return undefined;
     return await this.#use(async (c) => {
       const res = await ask(c, `SIZE ${path}`);
-      const n = res.code === 213 ? Number(res.message.slice(4).trim()) : NaN;
+      const n = sizeReply(res) ?? NaN;
       if (!Number.isFinite(n)) {
         throw new Error(
-          `the server gave no size for "${path}" (${describeFtp(new FTPError(res))})`,
+          `the server gave no size for "${path}" (${describeFtp(new FtpReplyError(res))})`,
         );
       }
       return n;
@@ -675,7 +729,7 @@ export class FtpBackend implements Backend {
     if (res.code >= 500 && !(await this.#statItem(key))) {
       throw new Deno.errors.NotFound(`No such file "${key}"`);
     }
-    throw new FTPError({ code: res.code, message: res.message });
+    throw new FtpReplyError(res);
   }
 
   async mkdir(key: string): Promise<void> {
@@ -686,14 +740,14 @@ export class FtpBackend implements Backend {
       const it = await this.#statItem(key);
       if (!it || it.kind !== "dir") {
         if (it) throw new Deno.errors.AlreadyExists(`"${key}" is a file`);
-        throw new FTPError({ code: res.code, message: res.message });
+        throw new FtpReplyError(res);
       }
     }
     this.#dirs.add(key);
   }
 
   async rmdir(key: string): Promise<void> {
-    await this.#use((c) => c.send(`RMD ${this.abs(key)}`));
+    await this.#use((c) => must(c, `RMD ${this.abs(key)}`));
     for (const d of this.#dirs) if (d === key || d.startsWith(key + "/")) this.#dirs.delete(d);
   }
 
@@ -703,11 +757,8 @@ export class FtpBackend implements Backend {
       throw new Deno.errors.AlreadyExists(`"${to}" is already there`);
     }
     await this.mkdir(parentKey(to));
-    const res = await this.#use(async (c) => {
-      await c.send(`RNFR ${this.abs(from)}`);
-      return await ask(c, `RNTO ${this.abs(to)}`);
-    });
-    if (res.code >= 400) throw new FTPError({ code: res.code, message: res.message });
+    const res = await this.#use((c) => rename(c, this.abs(from), this.abs(to)));
+    if (res.code >= 400) throw new FtpReplyError(res);
     for (const d of [...this.#dirs]) {
       if (d === from || d.startsWith(from + "/")) {
         this.#dirs.delete(d);
@@ -739,10 +790,7 @@ export class FtpBackend implements Backend {
         // Killed between deleting the old file and renaming the complete upload: finish it.
         const there = await this.#statItem(u.key).catch(() => undefined);
         if (!there) {
-          await this.#use(async (c) => {
-            await c.send(`RNFR ${tmp}`);
-            await c.send(`RNTO ${this.abs(u.key)}`);
-          }).catch(() => {});
+          await this.#use((c) => rename(c, tmp, this.abs(u.key))).catch(() => {});
         }
       }
       const res = await this.#use((c) => ask(c, `DELE ${tmp}`)).catch(() => undefined);
@@ -755,7 +803,7 @@ export class FtpBackend implements Backend {
 
   close(): Promise<void> {
     this.#closed = true;
-    for (const c of this.#idle) c.client.close();
+    for (const c of this.#idle) c.close();
     this.#idle = [];
     for (const w of this.#waiting.splice(0)) w();
     return Promise.resolve();
@@ -777,7 +825,7 @@ function stampOf(it: ListedItem): string {
  * @returns A single line.
  */
 export function describeFtp(err: unknown): string {
-  if (err instanceof FTPError) return `${err.code} ${err.message.replace(/^\d+[- ]/, "").trim()}`;
+  if (err instanceof FtpReplyError) return err.message;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     const msg = err.message.split("\n")[0]!;

@@ -1,0 +1,325 @@
+/**
+ * One FTP control connection and the passive data connections it opens. Plain FTP runs on
+ * Deno's own sockets ({@linkcode NativeSession}): a command costs a third of what it costs
+ * through Node's `net` module here, and the commands of a rename go out together. FTPS runs on
+ * `basic-ftp` (see `tls_session.ts`), because its data connections must resume the control
+ * connection's TLS session, which only Node's `tls` module lets a client ask for.
+ *
+ * @module
+ */
+
+/** A server's reply: its code and its whole text (every line of a multi-line reply). */
+export interface Reply {
+  code: number;
+  message: string;
+}
+
+/** A reply that says no (4xx: try again later; 5xx: never). */
+export class FtpReplyError extends Error {
+  override name = "FtpReplyError";
+  readonly code: number;
+  /** @param reply The server's reply. */
+  constructor(reply: Reply) {
+    super(`${reply.code} ${reply.message.replace(/^\d{3}[- ]/, "").trim()}`);
+    this.code = reply.code;
+  }
+}
+
+/** What the backend needs of a connection, whichever kind it is. */
+export interface FtpSession {
+  /** True once the connection failed or was closed: it takes no more commands. */
+  readonly closed: boolean;
+  /** Send one command; any reply resolves (a connection failure or a timeout rejects). */
+  command(line: string): Promise<Reply>;
+  /** Send commands together and take their replies in order. */
+  commands(lines: string[]): Promise<Reply[]>;
+  /** A folder's listing text: `MLSD path`, or `CWD path` then `LIST -a`. */
+  listDir(path: string, mlsd: boolean): Promise<string>;
+  /**
+   * Download a file; `sink` takes each chunk (and may wait). Rejects unless it all arrived:
+   * the server confirmed it, or (`size`, over TLS) that many bytes came.
+   */
+  retrieve(
+    path: string,
+    sink: (chunk: Uint8Array) => Promise<void> | void,
+    size?: number,
+  ): Promise<void>;
+  /**
+   * Upload a file from a stream; rejects unless the server confirmed the transfer. The
+   * commands of `then` follow the confirmation, sent together, and their replies are returned.
+   */
+  store(path: string, source: ReadableStream<Uint8Array>, then?: string[]): Promise<Reply[]>;
+  close(): void;
+}
+
+const enc = new TextEncoder();
+
+/** A read or write that took longer than the timeout. */
+export class FtpTimeout extends Error {
+  override name = "FtpTimeout";
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+}
+
+/** Plain FTP on Deno's sockets. */
+export class NativeSession implements FtpSession {
+  #conn: Deno.Conn;
+  #host: string;
+  #timeout: number;
+  #text = "";
+  #dec = new TextDecoder();
+  #buf = new Uint8Array(16 << 10);
+  #closed = false;
+  /** EPSV until a server refuses it, then PASV. */
+  #passive: "EPSV" | "PASV" = "EPSV";
+
+  private constructor(conn: Deno.Conn, host: string, timeout: number) {
+    this.#conn = conn;
+    this.#host = host;
+    this.#timeout = timeout;
+  }
+
+  /**
+   * Connect and take the greeting.
+   *
+   * @param host Host name or address.
+   * @param port Control port.
+   * @param timeout Per-reply timeout, ms.
+   * @returns The session, not logged in yet.
+   */
+  static async connect(host: string, port: number, timeout: number): Promise<NativeSession> {
+    const conn = await withTimeout(Deno.connect({ hostname: host, port }), timeout, () => {});
+    const s = new NativeSession(conn, host, timeout);
+    const greeting = await s.#reply();
+    if (greeting.code >= 400) {
+      s.close();
+      throw new FtpReplyError(greeting);
+    }
+    return s;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch { /* closed already */ }
+  }
+
+  /** Read from a connection, closing this session if nothing comes within the timeout. */
+  async #read(conn: Deno.Conn, buf: Uint8Array, what: string): Promise<number | null> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.close();
+      if (conn !== this.#conn) {
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      }
+    }, this.#timeout);
+    try {
+      return await conn.read(buf);
+    } catch (err) {
+      if (timedOut) throw new FtpTimeout(`Timeout (${what})`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #write(conn: Deno.Conn, data: Uint8Array, what: string): Promise<void> {
+    await withTimeout(writeAll(conn, data), this.#timeout, () => {
+      this.close();
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }, what);
+  }
+
+  /** The next complete reply (a multi-line reply ends at a line with its code and a space). */
+  async #reply(): Promise<Reply> {
+    for (let reads = 0; reads < 1_000_000; reads++) {
+      const first = /^(\d{3})([- ])/.exec(this.#text);
+      if (first) {
+        const end = first[2] === " "
+          ? this.#text.indexOf("\n")
+          : findMultiLineEnd(this.#text, first[1]!);
+        if (end >= 0) {
+          const message = this.#text.slice(0, end + 1).replace(/\r?\n$/, "");
+          this.#text = this.#text.slice(end + 1);
+          return { code: Number(first[1]), message };
+        }
+      } else if (this.#text.length > 0 && this.#text.includes("\n")) {
+        // A line that is no reply: skipped (never seen from a sane server).
+        this.#text = this.#text.slice(this.#text.indexOf("\n") + 1);
+        continue;
+      }
+      if (this.#closed) throw new Error("the FTP connection is closed");
+      const n = await this.#read(this.#conn, this.#buf, "control socket");
+      if (n === null) {
+        this.close();
+        throw new Error("Server sent FIN packet unexpectedly, closing connection.");
+      }
+      this.#text += this.#dec.decode(this.#buf.subarray(0, n), { stream: true });
+    }
+    throw new Error("no reply from the FTP server");
+  }
+
+  async command(line: string): Promise<Reply> {
+    if (this.#closed) throw new Error("the FTP connection is closed");
+    await this.#write(this.#conn, enc.encode(line + "\r\n"), "control socket");
+    return await this.#reply();
+  }
+
+  async commands(lines: string[]): Promise<Reply[]> {
+    if (this.#closed) throw new Error("the FTP connection is closed");
+    await this.#write(this.#conn, enc.encode(lines.map((l) => l + "\r\n").join("")), "control");
+    const out: Reply[] = [];
+    for (let i = 0; i < lines.length; i++) out.push(await this.#reply());
+    return out;
+  }
+
+  /** A passive data connection: EPSV (the control connection's host), else PASV. */
+  async #openData(): Promise<Deno.Conn> {
+    let port: number | undefined;
+    if (this.#passive === "EPSV") {
+      const r = await this.command("EPSV");
+      if (r.code === 229) {
+        const m = /\(([^\d\s])\1\1(\d+)\1\)/.exec(r.message);
+        if (m) port = Number(m[2]);
+      } else if (r.code >= 500) this.#passive = "PASV";
+      else throw new FtpReplyError(r);
+    }
+    if (port === undefined) {
+      const r = await this.command("PASV");
+      const m = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(r.message);
+      if (r.code !== 227 || !m) throw new FtpReplyError(r);
+      // The address in the reply is ignored (a server behind NAT gives its inside one): data
+      // goes to the host the control connection reached.
+      port = Number(m[5]) * 256 + Number(m[6]);
+    }
+    return await withTimeout(
+      Deno.connect({ hostname: this.#host.replace(/^\[|\]$/g, ""), port }),
+      this.#timeout,
+      () => {},
+      "data connection",
+    );
+  }
+
+  /** Run a command that sends data to us, handing the data to `sink`; then its final reply. */
+  async #download(command: string, sink: (chunk: Uint8Array) => Promise<void> | void) {
+    const data = await this.#openData();
+    try {
+      const pre = await this.command(command);
+      if (pre.code >= 400) throw new FtpReplyError(pre);
+      for (let i = 0; i < 100_000_000; i++) {
+        const buf = new Uint8Array(64 << 10);
+        const n = await this.#read(data, buf, "data socket");
+        if (n === null) break;
+        await sink(buf.subarray(0, n));
+      }
+      closeQuietly(data);
+      // 150 then 226; a server that had it all sent at once may have said 226 already.
+      const final = pre.code >= 200 && pre.code < 300 ? pre : await this.#reply();
+      if (final.code >= 400) throw new FtpReplyError(final);
+    } finally {
+      closeQuietly(data);
+    }
+  }
+
+  async listDir(path: string, mlsd: boolean): Promise<string> {
+    if (!mlsd) {
+      const r = await this.command(`CWD ${path}`);
+      if (r.code >= 400) throw new FtpReplyError(r);
+    }
+    const dec = new TextDecoder();
+    let text = "";
+    await this.#download(mlsd ? `MLSD ${path}` : "LIST -a", (c) => {
+      text += dec.decode(c, { stream: true });
+    });
+    return text + dec.decode();
+  }
+
+  retrieve(path: string, sink: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
+    return this.#download(`RETR ${path}`, sink);
+  }
+
+  async store(
+    path: string,
+    source: ReadableStream<Uint8Array>,
+    then: string[] = [],
+  ): Promise<Reply[]> {
+    const data = await this.#openData();
+    let pre: Reply;
+    try {
+      pre = await this.command(`STOR ${path}`);
+    } catch (err) {
+      closeQuietly(data);
+      throw err;
+    }
+    if (pre.code >= 400) {
+      closeQuietly(data);
+      throw new FtpReplyError(pre);
+    }
+    try {
+      for await (const chunk of source) await this.#write(data, chunk, "data socket");
+    } catch (err) {
+      // The server sees the data end early: it answers (426 or 226), and the control
+      // connection stays in step if that answer is read.
+      closeQuietly(data);
+      await this.#reply().catch(() => this.close());
+      throw err;
+    }
+    closeQuietly(data);
+    // The commands that follow wait for the transfer's end: a server may read (and drop) what
+    // arrives on the control connection during a transfer, looking for ABOR.
+    const final = await this.#reply();
+    if (final.code >= 400) throw new FtpReplyError(final);
+    return then.length > 0 ? await this.commands(then) : [];
+  }
+}
+
+function closeQuietly(c: Deno.Conn): void {
+  try {
+    c.close();
+  } catch { /* closed already */ }
+}
+
+/** Where a multi-line reply with this code ends (the index of its last newline), or -1. */
+function findMultiLineEnd(text: string, code: string): number {
+  let at = text.indexOf("\n");
+  while (at >= 0) {
+    const next = text.indexOf("\n", at + 1);
+    if (next < 0) return -1;
+    if (text.startsWith(code + " ", at + 1)) return next;
+    at = next;
+  }
+  return -1;
+}
+
+async function withTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+  onTimeout: () => void,
+  what = "connection",
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new FtpTimeout(`Timeout (${what})`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

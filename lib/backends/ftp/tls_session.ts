@@ -1,0 +1,149 @@
+/**
+ * FTPS sessions on `basic-ftp`: explicit (AUTH TLS) or implicit TLS, with every data
+ * connection resuming the control connection's TLS session (vsftpd's `require_ssl_reuse`,
+ * proFTPD, FileZilla Server), which Node's `tls` module allows and Deno's own TLS does not.
+ * Loaded only for `ftps://` locations.
+ *
+ * @module
+ */
+import { Client, FTPError } from "basic-ftp";
+import { Readable, Writable } from "node:stream";
+import { FtpReplyError, type FtpSession, type Reply } from "./session.ts";
+
+/** How to reach a TLS server. */
+export interface TlsSessionOptions {
+  host: string;
+  port: number;
+  implicit: boolean;
+  insecure: boolean;
+  timeout: number;
+}
+
+function replyError(err: unknown): unknown {
+  return err instanceof FTPError
+    ? new FtpReplyError({ code: err.code, message: err.message })
+    : err;
+}
+
+/** An FTPS control connection (not logged in yet). */
+export class TlsSession implements FtpSession {
+  #client: Client;
+  #raw = "";
+
+  private constructor(client: Client) {
+    this.#client = client;
+    client.parseList = (raw: string) => {
+      this.#raw = raw;
+      return [];
+    };
+  }
+
+  /**
+   * Connect and secure the connection.
+   *
+   * @param o Host, port, TLS mode.
+   * @returns The session.
+   */
+  static async connect(o: TlsSessionOptions): Promise<TlsSession> {
+    const client = new Client(o.timeout);
+    const tls = { host: o.host, ...(o.insecure ? { rejectUnauthorized: false } : {}) };
+    try {
+      if (o.implicit) await client.connectImplicitTLS(o.host, o.port, tls);
+      else {
+        await client.connect(o.host, o.port);
+        await client.useTLS(tls);
+      }
+    } catch (err) {
+      client.close();
+      throw replyError(err);
+    }
+    return new TlsSession(client);
+  }
+
+  get closed(): boolean {
+    return this.#client.closed;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  async command(line: string): Promise<Reply> {
+    return await this.#client.sendIgnoringError(line);
+  }
+
+  async commands(lines: string[]): Promise<Reply[]> {
+    const out: Reply[] = [];
+    for (const l of lines) out.push(await this.command(l));
+    return out;
+  }
+
+  async listDir(path: string, mlsd: boolean): Promise<string> {
+    this.#raw = "";
+    try {
+      if (mlsd) {
+        this.#client.availableListCommands = ["MLSD"];
+        await this.#client.list(path);
+      } else {
+        await this.#client.send(`CWD ${path}`);
+        this.#client.availableListCommands = ["LIST -a"];
+        await this.#client.list();
+      }
+    } catch (err) {
+      throw replyError(err);
+    }
+    return this.#raw;
+  }
+
+  async retrieve(
+    path: string,
+    sink: (chunk: Uint8Array) => Promise<void> | void,
+    size?: number,
+  ): Promise<void> {
+    let got = 0;
+    let allThere = () => {};
+    const all = new Promise<void>((resolve) => allThere = resolve);
+    const w = new Writable({
+      write(chunk: Uint8Array, _enc, cb) {
+        // A copy: Node may hand out views of a buffer it reuses.
+        Promise.resolve(sink(new Uint8Array(chunk))).then(() => cb(), cb);
+        got += chunk.byteLength;
+        if (got === size) allThere();
+      },
+    });
+    const done = this.#client.downloadTo(w, path);
+    // Under Deno, a TLS data connection the server closes without a TLS goodbye may never
+    // report its end: once every byte the listing counted is here, a short wait for the
+    // confirmation, then this connection is given up (a new one serves the next request).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = size === undefined
+      ? new Promise<never>(() => {})
+      : all.then(() =>
+        new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), 100))
+      );
+    try {
+      const how = await Promise.race([done, settled]);
+      if (how === "late") {
+        done.catch(() => {});
+        this.#client.close();
+      }
+    } catch (err) {
+      throw replyError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async store(
+    path: string,
+    source: ReadableStream<Uint8Array>,
+    then: string[] = [],
+  ): Promise<Reply[]> {
+    try {
+      await this.#client.uploadFrom(Readable.fromWeb(source as never), path);
+    } catch (err) {
+      throw replyError(err);
+    }
+    return await this.commands(then);
+  }
+}
