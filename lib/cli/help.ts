@@ -12,7 +12,14 @@ const S3 = `S3 options (s3:// and wasabi:// locations):
   --region <name>         the bucket's region (default: AWS_REGION, else us-east-1)
   --profile <name>        a profile of ~/.aws/credentials and ~/.aws/config
   --path-style            address buckets as <endpoint>/<bucket> (MinIO, s3rver, some NAS)
-Credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then profiles.`;
+Credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then profiles.
+
+FTP options (ftp:// and ftps:// locations):
+  --ftp-connections <N>   connections to the server at once (default 4)
+  --ftp-implicit-tls      ftps:// with TLS from the first byte (port 990) instead of AUTH TLS
+  --ftp-insecure          accept a certificate that does not verify (a self-signed server;
+                          better: trust its certificate authority with DENO_CERT=ca.pem)
+The password comes from the location, else FERRY_FTP_PASSWORD, else a prompt on a terminal.`;
 
 const COMMON = `Common options:
   -v, -vv                 more detail (each file; then debug notes and stack traces)
@@ -41,8 +48,8 @@ Commands:
   get <s3-location> <path> --version-id <id> [-o <file>]   fetch one past version
 
 Locations: ./dir, /abs/dir, C:\\dir, folder:/dir, file:///dir (local folders);
-s3://bucket[/prefix] and wasabi://bucket[/prefix]. zip:, ftp:// and ftps:// are parsed but
-not in this version yet.
+zip:path/archive.zip; ftp://user[:pass]@host[:port]/path, ftps://… (explicit TLS) and
+ftp:user:pass@host/path; s3://bucket[/prefix] and wasabi://bucket[/prefix].
 
 Exit codes: 0 done; 1 some files failed (each listed); 2 bad usage or input;
 3 refused by a safety limit; 130 interrupted.

@@ -222,13 +222,17 @@ async function waitForPort(port: number, child: Deno.ChildProcess, log: string):
 /**
  * Start pure-ftpd (run as root) with a virtual user in a private password database.
  *
- * @param options `tls`: require TLS (`ftps://`); `password`: the user's password.
+ * @param options `tls`: require TLS (`ftps://`); `password`: the user's password; `base`: the
+ *   folder to hold the server's files (a memory file system for benchmarks).
  * @returns The server.
  */
 export async function startPureFtpd(
-  options: { tls?: boolean; password?: string; maxClients?: number } = {},
+  options: { tls?: boolean; password?: string; maxClients?: number; base?: string } = {},
 ): Promise<FtpServer> {
-  const dir = await Deno.makeTempDir({ prefix: "ferry-pureftpd-" });
+  const dir = await Deno.makeTempDir({
+    prefix: "ferry-pureftpd-",
+    ...(options.base ? { dir: options.base } : {}),
+  });
   await Deno.chmod(dir, 0o755);
   const root = join(dir, "root");
   await Deno.mkdir(root);

@@ -38,6 +38,7 @@ import {
   normaliseScope,
   parentKey,
   tempName,
+  tempOwner,
 } from "../../paths.ts";
 import { loadFilter } from "../../scan/filter.ts";
 import { type ListedItem, parseListing, parseMlsdLine } from "./listing.ts";
@@ -172,11 +173,21 @@ export class FtpBackend implements Backend {
   /** How times are set: a command, or none where the server cannot. */
   #setTime: "MFMT" | "MDTM" | "none" | undefined;
   #dirs = new Set<string>([""]);
+  /** Connections being opened ahead of need. */
+  #warming = new Set<Promise<void>>();
   /** Sizes as last listed: a download must bring exactly that many bytes. */
   #sizes = new Map<string, number>();
   /** Server names whose NFC form (the key) differs from what the server holds. */
   #real = new Map<string, string>();
   #journal: UploadJournal | undefined;
+  /** This run's journal row, once it wrote something. */
+  #runRow: string | undefined;
+  /** Temporary names of uploads under way. */
+  #mine = new Set<string>();
+  /** Journal rows of earlier runs whose temporary names the next whole listing deletes. */
+  #staleRuns = new Map<number, string>();
+  /** Temporary names the last listing found, with the process that made them. */
+  #temps: { path: string; owner: number | undefined }[] = [];
   #closed = false;
 
   /** @param options Where the server is and how to log in. */
@@ -273,6 +284,21 @@ export class FtpBackend implements Backend {
     return c;
   }
 
+  /** Open the rest of the pool in the background: a listing needs every connection at once. */
+  #warm(): void {
+    while (this.#open < this.#max && !this.#closed) {
+      this.#open++;
+      const p = this.#connect().then(
+        (c) => this.#release(c),
+        () => {
+          this.#open--;
+          this.#waiting.shift()?.();
+        },
+      ).finally(() => this.#warming.delete(p));
+      this.#warming.add(p);
+    }
+  }
+
   async #acquire(): Promise<FtpSession> {
     for (let round = 0; round < 10_000; round++) {
       if (this.#closed) throw new Error("the FTP location was closed");
@@ -337,6 +363,7 @@ export class FtpBackend implements Backend {
 
   async open(mode: "read" | "write" = "read"): Promise<{ exists: boolean }> {
     const exists = await this.rootExists();
+    this.#warm();
     // A server without MFMT may still set times (vsftpd's MDTM) or keep none at all (then a
     // time it lists is when the file arrived). Learned once, with a probe file in the root,
     // where this run may write.
@@ -397,6 +424,7 @@ export class FtpBackend implements Backend {
       !scope || inScope(dir, scope) || scope.some((s) => s.startsWith(dir === "" ? "" : dir + "/"));
     // A queue of folders, listed by as many connections as the pool has.
     const queue: string[] = [""];
+    this.#temps = [];
     let active = 0;
     await new Promise<void>((resolve) => {
       const pump = () => {
@@ -422,8 +450,32 @@ export class FtpBackend implements Backend {
       pump();
     });
     await this.#exactTimes(entries.filter((e) => e.precision! > 1000));
+    await this.#tidy(problems.length === 0 && !scope);
     entries.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     return { entries, problems, skipped };
+  }
+
+  /**
+   * Delete the temporary names that earlier runs left (those their journal rows name, and
+   * ferry's probe); after a whole listing that saw every folder, their rows go too.
+   */
+  async #tidy(whole: boolean): Promise<void> {
+    if (!this.#journal) return;
+    const stale = this.#temps.filter((t) =>
+      t.owner === undefined
+        ? t.path.endsWith("/" + PROBE_NAME)
+        : (this.#staleRuns.has(t.owner) || t.owner === Deno.pid) && !this.#mine.has(t.path)
+    );
+    let failed = 0;
+    for (const t of stale) {
+      const res = await this.#use((c) => ask(c, `DELE ${t.path}`)).catch(() => undefined);
+      if (!res || res.code >= 300 && res.code !== 550) failed++;
+    }
+    if (!whole || failed > 0) return;
+    for (const [pid, row] of this.#staleRuns) {
+      if (pid !== Deno.pid) this.#journal.remove(this.id, row);
+    }
+    this.#staleRuns.clear();
   }
 
   #take(
@@ -448,7 +500,13 @@ export class FtpBackend implements Backend {
       return;
     }
     if (rel !== key) this.#real.set(key, rel);
-    if (isTempName(it.name)) return;
+    if (isTempName(it.name)) {
+      this.#temps.push({
+        path: this.abs(dir) + (dir === "" && this.#root === "/" ? "" : "/") + it.name,
+        owner: tempOwner(it.name),
+      });
+      return;
+    }
     if (it.kind === "link" || it.kind === "other") {
       skipped.push({
         key,
@@ -608,7 +666,13 @@ export class FtpBackend implements Backend {
     const final = this.abs(key);
     await this.mkdir(parentKey(key));
     const tmp = this.abs(joinKey(parentKey(key), tempName()));
-    this.#journal?.add(this.id, key, `tmp:${tmp}`);
+    // One journal row a run (not one a file): the next run's listing deletes every temporary
+    // name this process made and did not clean up, then the row.
+    if (this.#journal && !this.#runRow) {
+      this.#runRow = `run:${Deno.pid}`;
+      this.#journal.add(this.id, "", this.#runRow);
+    }
+    this.#mine.add(tmp);
     let sent = 0;
     let stamp: string | undefined;
     const counted = data.pipeThrough(
@@ -657,15 +721,13 @@ export class FtpBackend implements Backend {
       await this.#renameInto(key, tmp, final);
       if (facts) stamp = stampOf(facts);
     } catch (err) {
-      // The journal keeps the name unless it is surely gone: a server may still be creating
-      // it after a dropped connection, and the next run deletes what the journal names.
-      const res = await this.#use((c) => ask(c, `DELE ${tmp}`)).catch(() => undefined);
-      if (res && res.code < 300 && err instanceof FtpReplyError) {
-        this.#journal?.remove(this.id, `tmp:${tmp}`);
-      }
+      // Whatever this leaves (a server may still be creating the file after a dropped
+      // connection), the next run's listing deletes, by the run's journal row.
+      await this.#use((c) => ask(c, `DELE ${tmp}`)).catch(() => undefined);
+      this.#mine.delete(tmp);
       throw err;
     }
-    this.#journal?.remove(this.id, `tmp:${tmp}`);
+    this.#mine.delete(tmp);
     this.#sizes.set(key, sent);
     if (stamp === undefined) {
       const it = await this.#statItem(key);
@@ -786,6 +848,11 @@ export class FtpBackend implements Backend {
     let n = 0;
     for (const u of journal.list(this.id)) {
       const [kind, tmp] = [u.id.slice(0, u.id.indexOf(":")), u.id.slice(u.id.indexOf(":") + 1)];
+      if (kind === "run") {
+        // An earlier run's temporary names: deleted when this run lists the location.
+        this.#staleRuns.set(Number(tmp), u.id);
+        continue;
+      }
       if (kind === "swap") {
         // Killed between deleting the old file and renaming the complete upload: finish it.
         const there = await this.#statItem(u.key).catch(() => undefined);
@@ -801,12 +868,13 @@ export class FtpBackend implements Backend {
     return n;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
+    // Connections still being opened are closed as they arrive.
+    await Promise.allSettled([...this.#warming]);
     for (const c of this.#idle) c.close();
     this.#idle = [];
     for (const w of this.#waiting.splice(0)) w();
-    return Promise.resolve();
   }
 }
 

@@ -74,6 +74,8 @@ export class NativeSession implements FtpSession {
   #closed = false;
   /** EPSV until a server refuses it, then PASV. */
   #passive: "EPSV" | "PASV" = "EPSV";
+  /** EPSV answered once: from then on it goes out with the transfer command. */
+  #epsvWorks = false;
 
   private constructor(conn: Deno.Conn, host: string, timeout: number) {
     this.#conn = conn;
@@ -192,8 +194,8 @@ export class NativeSession implements FtpSession {
     if (this.#passive === "EPSV") {
       const r = await this.command("EPSV");
       if (r.code === 229) {
-        const m = /\(([^\d\s])\1\1(\d+)\1\)/.exec(r.message);
-        if (m) port = Number(m[2]);
+        port = epsvPort(r.message);
+        if (port !== undefined) this.#epsvWorks = true;
       } else if (r.code >= 500) this.#passive = "PASV";
       else throw new FtpReplyError(r);
     }
@@ -205,7 +207,11 @@ export class NativeSession implements FtpSession {
       // goes to the host the control connection reached.
       port = Number(m[5]) * 256 + Number(m[6]);
     }
-    return await withTimeout(
+    return await this.#connectData(port);
+  }
+
+  #connectData(port: number): Promise<Deno.Conn> {
+    return withTimeout(
       Deno.connect({ hostname: this.#host.replace(/^\[|\]$/g, ""), port }),
       this.#timeout,
       () => {},
@@ -213,12 +219,55 @@ export class NativeSession implements FtpSession {
     );
   }
 
+  /**
+   * Open a passive data connection and start `command` on it; its preliminary reply (150)
+   * comes back with the connection. Once EPSV is known to work, EPSV and the command go out
+   * together: one exchange less a file.
+   */
+  async #begin(command: string): Promise<{ data: Deno.Conn; pre: Reply }> {
+    let data: Deno.Conn;
+    if (this.#epsvWorks) {
+      await this.#write(this.#conn, enc.encode(`EPSV\r\n${command}\r\n`), "control socket");
+      const r = await this.#reply();
+      const port = r.code === 229 ? epsvPort(r.message) : undefined;
+      if (port === undefined) {
+        // The command's own reply follows (a refusal: there is no data connection).
+        await this.#reply().catch(() => this.close());
+        throw new FtpReplyError(r.code >= 400 ? r : { code: 425, message: r.message });
+      }
+      try {
+        data = await this.#connectData(port);
+      } catch (err) {
+        this.close(); // the server waits for a connection that will not come
+        throw err;
+      }
+    } else {
+      data = await this.#openData();
+      try {
+        await this.#write(this.#conn, enc.encode(command + "\r\n"), "control socket");
+      } catch (err) {
+        closeQuietly(data);
+        throw err;
+      }
+    }
+    let pre: Reply;
+    try {
+      pre = await this.#reply();
+    } catch (err) {
+      closeQuietly(data);
+      throw err;
+    }
+    if (pre.code >= 400) {
+      closeQuietly(data);
+      throw new FtpReplyError(pre);
+    }
+    return { data, pre };
+  }
+
   /** Run a command that sends data to us, handing the data to `sink`; then its final reply. */
   async #download(command: string, sink: (chunk: Uint8Array) => Promise<void> | void) {
-    const data = await this.#openData();
+    const { data, pre } = await this.#begin(command);
     try {
-      const pre = await this.command(command);
-      if (pre.code >= 400) throw new FtpReplyError(pre);
       for (let i = 0; i < 100_000_000; i++) {
         const buf = new Uint8Array(64 << 10);
         const n = await this.#read(data, buf, "data socket");
@@ -256,18 +305,7 @@ export class NativeSession implements FtpSession {
     source: ReadableStream<Uint8Array>,
     then: string[] = [],
   ): Promise<Reply[]> {
-    const data = await this.#openData();
-    let pre: Reply;
-    try {
-      pre = await this.command(`STOR ${path}`);
-    } catch (err) {
-      closeQuietly(data);
-      throw err;
-    }
-    if (pre.code >= 400) {
-      closeQuietly(data);
-      throw new FtpReplyError(pre);
-    }
+    const { data } = await this.#begin(`STOR ${path}`);
     try {
       for await (const chunk of source) await this.#write(data, chunk, "data socket");
     } catch (err) {
@@ -284,6 +322,12 @@ export class NativeSession implements FtpSession {
     if (final.code >= 400) throw new FtpReplyError(final);
     return then.length > 0 ? await this.commands(then) : [];
   }
+}
+
+/** The port of an EPSV reply: `229 … (|||port|)`, any delimiter. */
+function epsvPort(message: string): number | undefined {
+  const m = /\(([^\d\s])\1\1(\d+)\1\)/.exec(message);
+  return m ? Number(m[2]) : undefined;
 }
 
 function closeQuietly(c: Deno.Conn): void {
