@@ -2,7 +2,8 @@
  * Two locations of one job must be distinct places, neither inside the other: a sync into
  * itself nests one level deeper every run, and with `--delete` it can destroy its own source.
  * Spelling is not enough: folders are compared by their real paths (links resolved) and by
- * device and inode (bind mounts), buckets by endpoint, name and prefix.
+ * device and inode (bind mounts), buckets by endpoint, name and prefix, FTP folders by host,
+ * port and path.
  *
  * @module
  */
@@ -89,6 +90,16 @@ export function checkDistinct(a: Location, b: Location, endpoint?: string): void
       insideByIdentity(rb, ra));
   } else if (a.kind === "zip" && b.kind === "zip") {
     same = realPathOf(a.path) === realPathOf(b.path);
+  } else if ((a.kind === "ftp" || a.kind === "ftps") && (b.kind === "ftp" || b.kind === "ftps")) {
+    // One server (by host and port, whoever logs in): its paths compared as folders are.
+    if (a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port) {
+      const norm = (p: string) => "/" + p.replace(/^\/+|\/+$/g, "");
+      const pa = norm(a.path);
+      const pb = norm(b.path);
+      same = pa === pb;
+      nested = !same && (pa === "/" || pb === "/" || pa.startsWith(pb + "/") ||
+        pb.startsWith(pa + "/"));
+    }
   } else {
     const ba = bucketOf(a, endpoint);
     if (ba !== undefined && ba === bucketOf(b, endpoint)) {

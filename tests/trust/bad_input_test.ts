@@ -89,6 +89,16 @@ Deno.test("bad input: every mistake gets its exit code and one clear line, and c
       { args: ["sync", src, "ftp://u:pw1@127.0.0.1:9/x"], code: 2, says: /nothing answers at/ },
       { args: ["sync", src, "ftp://u@127.0.0.1:9/x"], code: 2, says: /No password for/ },
       {
+        args: ["sync", "ftp://u:pw1@127.0.0.1:9/a/", "ftp:other:pw2@127.0.0.1:9/a"],
+        code: 2,
+        says: /are the same place/,
+      },
+      {
+        args: ["sync", "ftp://u:pw1@127.0.0.1:9/a", "ftps://u:pw1@127.0.0.1:9/a/b"],
+        code: 2,
+        says: /are nested/,
+      },
+      {
         args: ["sync", src, "ftp://u:pw1@127.0.0.1:9/x", "--ftp-connections", "lots"],
         code: 2,
         says: /--ftp-connections takes a whole number/,
