@@ -14,9 +14,12 @@ import {
   daemonAvailable,
   type FtpServer,
   startFtpSrv,
+  startProftpd,
   startPureFtpd,
   startVsftpd,
 } from "../servers/ftp.ts";
+import { join } from "node:path";
+import { StateStore } from "../../lib/state/store.ts";
 
 // FTP sends names on a line: none may hold a line break. ftp-srv also drops `"` from names.
 const noNewline = (n: string) => n.includes("\n");
@@ -91,3 +94,60 @@ for (
     });
   }
 }
+
+// proFTPD with AllowOverwrite off refuses to rename onto a file: every overwrite of the suite
+// goes through the delete-then-rename path, with its journal window.
+if (daemonAvailable("proftpd")) {
+  suite("proftpd, no rename over a file", () => startProftpd(), undefined);
+} else {
+  Deno.test("ftp (proftpd): the daemon is installed where CI runs", () => {
+    assert.ok(!Deno.env.get("CI"), "proftpd is missing: .ci/run unpacks it");
+  });
+}
+
+Deno.test("ftp: a run killed between deleting the old file and renaming the upload is finished by the next", async () => {
+  const server = await startFtpSrv();
+  const state = StateStore.open(":memory:");
+  try {
+    const make = () =>
+      new FtpBackend({
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password: server.password,
+        path: "/swap",
+        secure: false,
+        display: "ftp://swap",
+        retryDelay: 10,
+      });
+    const b = make();
+    await b.createRoot();
+    await b.open("write");
+    // What a killed run leaves: the complete upload at its temporary name, the old file
+    // deleted, and the journal's note of the window.
+    const tmp = join(server.root, "swap", ".ferry-tmp-4194400-0123456789ab");
+    await Deno.writeTextFile(tmp, "the new version");
+    state.add(b.id, "doc.txt", "swap:/swap/.ferry-tmp-4194400-0123456789ab");
+    // And a temporary name of a run that died mid-upload, named by that run's journal row.
+    // (A temporary name carries its process's id in base 36; no process has this one.)
+    const half = join(server.root, "swap", `.ferry-tmp-${(4194400).toString(36)}-ba9876543210`);
+    await Deno.writeTextFile(half, "half");
+    state.add(b.id, "", "run:4194400");
+    await b.close();
+
+    const again = make();
+    await again.open("write");
+    await again.recoverUploads(state);
+    assert.equal(await Deno.readTextFile(join(server.root, "swap", "doc.txt")), "the new version");
+    const listing = await again.list();
+    assert.deepEqual(listing.entries.map((e) => e.key), ["doc.txt"]);
+    // The listing deleted the dead run's temporary name, and its row is gone.
+    await assert.rejects(Deno.stat(half), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(tmp), Deno.errors.NotFound);
+    assert.deepEqual(state.list(again.id), []);
+    await again.close();
+  } finally {
+    state.close();
+    await server.stop();
+  }
+});

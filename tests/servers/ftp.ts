@@ -100,19 +100,33 @@ export async function startFtpSrv(options: { password?: string } = {}): Promise<
   };
 }
 
+/** The FTP daemons the tests run. */
+export type Daemon = "pure-ftpd" | "vsftpd" | "proftpd";
+
 /** Whether this machine can run the real daemons (they are installed and we are root). */
-export function daemonAvailable(kind: "pure-ftpd" | "vsftpd"): boolean {
+export function daemonAvailable(kind: Daemon): boolean {
   if (Deno.uid?.() !== 0) return false;
+  const known = availability.get(kind);
+  if (known !== undefined) return known;
+  let ok = false;
   try {
     Deno.statSync(daemonPath(kind));
-    return true;
-  } catch {
-    return false;
-  }
+    // It starts (an unpacked daemon whose shared libraries are missing does not).
+    ok = new Deno.Command(daemonPath(kind), {
+      args: [kind === "pure-ftpd" ? "--help" : "-v"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().code !== 127;
+  } catch { /* not installed */ }
+  availability.set(kind, ok);
+  return ok;
 }
 
-function daemonPath(kind: "pure-ftpd" | "vsftpd"): string {
-  return kind === "pure-ftpd" ? "/usr/sbin/pure-ftpd" : join(DAEMON_DIR, "usr/sbin/vsftpd");
+const availability = new Map<Daemon, boolean>();
+
+function daemonPath(kind: Daemon): string {
+  return kind === "pure-ftpd" ? "/usr/sbin/pure-ftpd" : join(DAEMON_DIR, `usr/sbin/${kind}`);
 }
 
 async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
@@ -380,6 +394,79 @@ export async function startVsftpd(options: { tls?: boolean } = {}): Promise<FtpS
     root,
     base: "/pub",
     ...(cert ? { cert } : {}),
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Start proFTPD (run as root) with a user from a private password file. With
+ * `AllowOverwrite off`, as here, it refuses to rename onto an existing file (as IIS and
+ * FileZilla Server do): ferry must delete the old file first and journal that window.
+ *
+ * @param options `password`: the user's password.
+ * @returns The server.
+ */
+export async function startProftpd(options: { password?: string } = {}): Promise<FtpServer> {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-proftpd-" });
+  await Deno.chmod(dir, 0o755);
+  const root = join(dir, "root");
+  await Deno.mkdir(root);
+  await Deno.chown(root, 65534, 65534);
+  const password = options.password ?? "pw-secret-1";
+  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], password)).trim();
+  await Deno.writeTextFile(
+    join(dir, "passwd"),
+    `tester:${hash}:65534:65534::${root}:/bin/false\n`,
+    { mode: 0o600 },
+  );
+  await Deno.writeTextFile(join(dir, "group"), "nogroup:x:65534:\n");
+  const port = freePort();
+  const [min, max] = passiveRange();
+  const conf = [
+    "ServerType standalone",
+    "DefaultAddress 127.0.0.1",
+    `Port ${port}`,
+    "UseIPv6 off",
+    "User nobody",
+    "Group nogroup",
+    `PidFile ${join(dir, "pid")}`,
+    `ScoreboardFile ${join(dir, "scoreboard")}`,
+    "DelayTable none",
+    "WtmpLog off",
+    "TransferLog none",
+    `SystemLog ${join(dir, "log")}`,
+    "AuthOrder mod_auth_file.c",
+    `AuthUserFile ${join(dir, "passwd")}`,
+    `AuthGroupFile ${join(dir, "group")}`,
+    "RequireValidShell off",
+    "DefaultRoot ~",
+    `PassivePorts ${min} ${max}`,
+    "AllowOverwrite off",
+    "MaxInstances 60",
+  ];
+  await Deno.writeTextFile(join(dir, "proftpd.conf"), conf.join("\n") + "\n");
+  const log = join(dir, "log");
+  const child = new Deno.Command(daemonPath("proftpd"), {
+    args: ["-n", "-q", "-c", join(dir, "proftpd.conf")],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await Deno.writeTextFile(log, "", { append: true });
+  await waitForPort(port, child, log);
+  return {
+    url: `ftp://tester:${password}@127.0.0.1:${port}`,
+    host: "127.0.0.1",
+    port,
+    user: "tester",
+    password,
+    root,
+    base: "/",
     async stop() {
       try {
         child.kill("SIGTERM");

@@ -1,7 +1,7 @@
 /**
  * The engine suite with an FTP server on either side: folder ↔ FTP and FTP ↔ S3 (s3rver)
- * against ftp-srv, and folder → FTP against pure-ftpd (MLSD, MFMT) and vsftpd (LIST, MDTM)
- * where they are installed (always in CI).
+ * against ftp-srv, folder ↔ FTP against pure-ftpd (MLSD, MFMT) and vsftpd (LIST, MDTM), and
+ * folder → proFTPD (which will not rename onto a file), where they are installed (always in CI).
  *
  * @module
  */
@@ -16,6 +16,7 @@ import {
   daemonAvailable,
   type FtpServer,
   startFtpSrv,
+  startProftpd,
   startPureFtpd,
   startVsftpd,
 } from "../servers/ftp.ts";
@@ -44,8 +45,18 @@ on("ftp-srv", () => startFtpSrv(), [["local", "ftp"], ["ftp", "local"], ["ftp", 
   "s3",
   "ftp",
 ]]);
-for (const [kind, start] of [["pure-ftpd", startPureFtpd], ["vsftpd", startVsftpd]] as const) {
-  if (daemonAvailable(kind)) on(kind, () => start(), [["local", "ftp"], ["ftp", "local"]]);
+for (
+  const [kind, start] of [
+    ["pure-ftpd", startPureFtpd],
+    ["vsftpd", startVsftpd],
+    ["proftpd", startProftpd],
+  ] as const
+) {
+  // proFTPD (no rename onto a file) as a destination only: its difference is in writing.
+  const pairs: [Kind, Kind][] = kind === "proftpd"
+    ? [["local", "ftp"]]
+    : [["local", "ftp"], ["ftp", "local"]];
+  if (daemonAvailable(kind)) on(kind, () => start(), pairs);
   else {
     Deno.test(`sync ftp (${kind}): the daemon is installed where CI runs`, () => {
       assert.ok(!Deno.env.get("CI"), `${kind} is missing: .ci/run installs it`);
