@@ -16,7 +16,7 @@ import {
   startPureFtpd,
   startVsftpd,
 } from "../servers/ftp.ts";
-import { ferry, listFiles, scratch } from "./_run.ts";
+import { ferry, ferryArgs, listFiles, scratch } from "./_run.ts";
 
 function summary(stdout: string): Record<string, number> {
   const lines = stdout.trim().split("\n").filter((l) => l);
@@ -251,4 +251,52 @@ Deno.test("ftp mistakes get one line and exit 2: wrong password, nothing listeni
     await s.cleanup();
     await server.stop();
   }
+});
+
+const hasScript = new Deno.Command("sh", { args: ["-c", "command -v script"] }).outputSync()
+  .success;
+
+Deno.test({
+  name: "ftp: with no password anywhere, ferry asks on a terminal, does not echo it, and uses it",
+  ignore: !hasScript,
+  fn: async () => {
+    const password = "typed-pw-42";
+    const server = await startFtpSrv({ password });
+    const s = await scratch({ "a.txt": "a" });
+    try {
+      const args = [
+        Deno.execPath(),
+        ...ferryArgs(["sync", s.src, `${server.url.replace(`:${password}`, "")}/asked`]),
+      ];
+      const cmd = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+      const child = new Deno.Command("script", {
+        args: ["-qefc", `exec ${cmd}`, "/dev/null"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1", TERM: "dumb" },
+      }).spawn();
+      let screen = "";
+      const reading = (async () => {
+        for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) screen += c;
+      })();
+      const deadline = Date.now() + 30_000;
+      while (!screen.includes("Password for tester@127.0.0.1") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.match(screen, /Password for tester@127\.0\.0\.1: /);
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(password + "\r"));
+      const status = await child.status;
+      await reading.catch(() => {});
+      await writer.close().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      assert.equal(status.code, 0, screen);
+      assert.equal(await Deno.readTextFile(join(server.root, "asked/a.txt")), "a");
+      assert.ok(!screen.includes(password), `the password was echoed: ${screen}`);
+    } finally {
+      await s.cleanup();
+      await server.stop();
+    }
+  },
 });
