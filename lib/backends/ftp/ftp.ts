@@ -67,6 +67,10 @@ export interface FtpOptions {
 
 const ATTEMPTS = 6;
 
+/** Files up to this size are held in memory while they are uploaded, so a dropped upload is
+ * tried again without the source. */
+const RETRY_BUFFER = 4 << 20;
+
 /** The empty file that tells whether a server without MFMT can set times (a temporary name). */
 const PROBE_NAME = ".ferry-tmp-probe";
 
@@ -93,10 +97,14 @@ async function ask(c: FtpSession, command: string): Promise<Reply> {
  * RNFR and RNTO, sent together: the reply that says how it went (RNFR's refusal, else RNTO's).
  * A transient reply is thrown.
  */
-async function rename(c: FtpSession, from: string, to: string): Promise<Reply> {
+async function rename(
+  c: FtpSession,
+  from: string,
+  to: string,
+): Promise<Reply & { fromMissing: boolean }> {
   const [rnfr, rnto] = await c.commands([`RNFR ${from}`, `RNTO ${to}`]);
   for (const r of [rnfr!, rnto!]) if (r.code >= 400 && r.code < 500) throw new FtpReplyError(r);
-  return rnfr!.code >= 400 ? rnfr! : rnto!;
+  return rnfr!.code >= 400 ? { ...rnfr!, fromMissing: true } : { ...rnto!, fromMissing: false };
 }
 
 /** The facts of an MLST reply, or undefined when it says the path is not there. */
@@ -602,15 +610,27 @@ export class FtpBackend implements Backend {
    * byte the listing counted has arrived: a data connection cut short (which some servers
    * still confirm) is an error, never a shorter file.
    */
+  /** Whether a server path (a temporary name) is there. */
+  async #mlstOrList(path: string): Promise<boolean> {
+    if (this.mlsd) return (await this.#mlst(path)) !== undefined;
+    return (await this.#sizeOf(path).catch(() => undefined)) !== undefined;
+  }
+
   /** One path's facts by MLST (on the control connection), or undefined when it is not there. */
   async #mlst(path: string): Promise<ListedItem | undefined> {
     return await this.#use(async (c) => mlstFacts(await ask(c, `MLST ${path}`)));
   }
 
+  /**
+   * Stream a file. The stream ends only when the server has confirmed the transfer and every
+   * byte the listing counted has arrived: a data connection cut short (which some servers
+   * still confirm) is an error, never a shorter file. A transfer that drops is taken up again
+   * on a fresh connection where it stopped (REST), or from the start if nothing came yet.
+   */
   async read(key: string): Promise<ReadableStream<Uint8Array>> {
     const path = this.abs(key);
     const expected = this.#sizes.get(key) ?? await this.#sizeOf(path);
-    const conn = await this.#acquire();
+    let conn: FtpSession | undefined = await this.#acquire();
     let got = 0;
     let resume: (() => void) | undefined;
     let cancelled = false;
@@ -626,21 +646,42 @@ export class FtpBackend implements Backend {
       },
       cancel() {
         cancelled = true;
-        conn.close(); // the transfer is abandoned: this connection is done
+        conn?.close(); // the transfer is abandoned: this connection is done
         const r = resume;
         resume = undefined;
         r?.();
       },
     }, { highWaterMark: 4 });
-    conn.retrieve(path, (chunk) => {
+    const sink = (chunk: Uint8Array) => {
       if (cancelled) return;
       got += chunk.byteLength;
       controller.enqueue(chunk);
       // Backpressure: the next chunk is read once the reader wants more.
       if ((controller.desiredSize ?? 1) <= 0) return new Promise<void>((r) => resume = r);
-    }, expected).then(
+    };
+    const canResume = this.#features?.has("REST") ?? false;
+    (async () => {
+      let delay = this.#o.retryDelay ?? 200;
+      for (let attempt = 1;; attempt++) {
+        const c = conn ?? await this.#acquire();
+        conn = c;
+        try {
+          await c.retrieve(path, sink, expected, got);
+          this.#release(c);
+          conn = undefined;
+          break;
+        } catch (err) {
+          this.#release(c, !(err instanceof FtpReplyError));
+          conn = undefined;
+          const again = !cancelled && attempt < ATTEMPTS && transient(err) &&
+            (got === 0 || canResume);
+          if (!again) throw err;
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 2000);
+        }
+      }
+    })().then(
       () => {
-        this.#release(conn);
         if (cancelled) return;
         if (expected !== undefined && got !== expected) {
           controller.error(
@@ -649,7 +690,6 @@ export class FtpBackend implements Backend {
         } else controller.close();
       },
       (err) => {
-        this.#release(conn, !(err instanceof FtpReplyError));
         if (cancelled) return;
         controller.error(
           err instanceof FtpReplyError && err.code === 550
@@ -665,14 +705,22 @@ export class FtpBackend implements Backend {
     checkKey(key);
     const final = this.abs(key);
     await this.mkdir(parentKey(key));
-    const tmp = this.abs(joinKey(parentKey(key), tempName()));
+    // Each try uploads to a name of its own: after a dropped connection the server may still
+    // be writing the last try's file.
+    const tries: string[] = [];
+    const nextTmp = () => {
+      const t = this.abs(joinKey(parentKey(key), tempName()));
+      tries.push(t);
+      this.#mine.add(t);
+      return t;
+    };
+    let tmp = "";
     // One journal row a run (not one a file): the next run's listing deletes every temporary
     // name this process made and did not clean up, then the row.
     if (this.#journal && !this.#runRow) {
       this.#runRow = `run:${Deno.pid}`;
       this.#journal.add(this.id, "", this.#runRow);
     }
-    this.#mine.add(tmp);
     let sent = 0;
     let stamp: string | undefined;
     const counted = data.pipeThrough(
@@ -690,14 +738,25 @@ export class FtpBackend implements Backend {
       : this.#setTime === undefined && this.#features?.has("MFMT")
       ? "MFMT"
       : undefined;
-    const then = timeCmd
-      ? [
-        `${timeCmd} ${ftpTime(meta.mtime)} ${tmp}`,
-        ...(this.mlsd ? [`MLST ${tmp}`] : this.#features?.has("SIZE") ? [`SIZE ${tmp}`] : []),
-      ]
-      : [];
+    const thenFor = (tmp: string) =>
+      timeCmd
+        ? [
+          `${timeCmd} ${ftpTime(meta.mtime)} ${tmp}`,
+          ...(this.mlsd ? [`MLST ${tmp}`] : this.#features?.has("SIZE") ? [`SIZE ${tmp}`] : []),
+        ]
+        : [];
+    let then: string[] = [];
     try {
-      const replies = await this.#use((c) => c.store(tmp, counted, then), false);
+      // A small file is read whole first: an upload cut by a dropped connection is then tried
+      // again here, on a fresh connection, without reading the source again.
+      const whole = meta.size <= RETRY_BUFFER
+        ? new Uint8Array(await new Response(counted).arrayBuffer())
+        : undefined;
+      const replies = await this.#use((c) => {
+        tmp = nextTmp();
+        then = thenFor(tmp);
+        return c.store(tmp, whole ? ReadableStream.from([whole]) : counted, then);
+      }, whole !== undefined);
       this.bytesWritten += sent;
       let facts: ListedItem | undefined;
       let got: number | undefined;
@@ -718,15 +777,13 @@ export class FtpBackend implements Backend {
       if (got !== undefined && got !== sent) {
         throw new Error(`the server holds ${got} of ${sent} bytes (upload cut short)`);
       }
-      await this.#renameInto(key, tmp, final);
+      await this.#renameInto(key, tmp, final, sent);
       if (facts) stamp = stampOf(facts);
     } catch (err) {
-      // Whatever this leaves (a server may still be creating the file after a dropped
-      // connection), the next run's listing deletes, by the run's journal row.
-      await this.#use((c) => ask(c, `DELE ${tmp}`)).catch(() => undefined);
-      this.#mine.delete(tmp);
+      await this.#dropTries(tries);
       throw err;
     }
+    await this.#dropTries(tries.filter((t) => t !== tmp));
     this.#mine.delete(tmp);
     this.#sizes.set(key, sent);
     if (stamp === undefined) {
@@ -738,10 +795,30 @@ export class FtpBackend implements Backend {
     return e;
   }
 
+  /**
+   * Delete the temporary names of failed tries. Whatever this leaves (a server may still be
+   * creating a file after a dropped connection), the next run's listing deletes, by the run's
+   * journal row.
+   */
+  async #dropTries(tries: string[]): Promise<void> {
+    for (const t of tries) {
+      await this.#use((c) => ask(c, `DELE ${t}`)).catch(() => undefined);
+      this.#mine.delete(t);
+    }
+  }
+
   /** Rename an upload into place; where the server will not rename over a file, delete it first. */
-  async #renameInto(key: string, tmp: string, final: string): Promise<void> {
+  async #renameInto(key: string, tmp: string, final: string, size: number): Promise<void> {
     const first = await this.#use((c) => rename(c, tmp, final));
     if (first.code < 400) return;
+    if (first.fromMissing) {
+      // No upload at the temporary name: an earlier try's rename went through and its answer
+      // was lost (a dropped connection), or the upload is gone. Only the first is success.
+      const there = await this.#statItem(key);
+      const gone = !(await this.#mlstOrList(tmp));
+      if (there?.kind === "file" && there.size === size && gone) return;
+      throw new FtpReplyError(first);
+    }
     // The window between the delete and the rename is written down: a crash in it is undone
     // by the next run (recoverUploads renames the complete upload into place).
     this.#journal?.add(this.id, key, `swap:${tmp}`);
@@ -820,7 +897,11 @@ export class FtpBackend implements Backend {
     }
     await this.mkdir(parentKey(to));
     const res = await this.#use((c) => rename(c, this.abs(from), this.abs(to)));
-    if (res.code >= 400) throw new FtpReplyError(res);
+    if (res.code >= 400) {
+      // A try whose answer was lost may have moved it already.
+      const done = res.fromMissing && !(await this.#statItem(from)) && await this.#statItem(to);
+      if (!done) throw new FtpReplyError(res);
+    }
     for (const d of [...this.#dirs]) {
       if (d === from || d.startsWith(from + "/")) {
         this.#dirs.delete(d);

@@ -43,6 +43,7 @@ export interface FtpSession {
     path: string,
     sink: (chunk: Uint8Array) => Promise<void> | void,
     size?: number,
+    offset?: number,
   ): Promise<void>;
   /**
    * Upload a file from a stream; rejects unless the server confirmed the transfer. The
@@ -268,19 +269,24 @@ export class NativeSession implements FtpSession {
   async #download(command: string, sink: (chunk: Uint8Array) => Promise<void> | void) {
     const { data, pre } = await this.#begin(command);
     try {
-      for (let i = 0; i < 100_000_000; i++) {
-        const buf = new Uint8Array(64 << 10);
-        const n = await this.#read(data, buf, "data socket");
-        if (n === null) break;
-        await sink(buf.subarray(0, n));
-      }
-      closeQuietly(data);
-      // 150 then 226; a server that had it all sent at once may have said 226 already.
-      const final = pre.code >= 200 && pre.code < 300 ? pre : await this.#reply();
-      if (final.code >= 400) throw new FtpReplyError(final);
+      await this.#drain(data, pre, sink);
     } finally {
       closeQuietly(data);
     }
+  }
+
+  /** Read a data connection to its end into `sink`, then take the transfer's final reply. */
+  async #drain(data: Deno.Conn, pre: Reply, sink: (chunk: Uint8Array) => Promise<void> | void) {
+    for (let i = 0; i < 100_000_000; i++) {
+      const buf = new Uint8Array(64 << 10);
+      const n = await this.#read(data, buf, "data socket");
+      if (n === null) break;
+      await sink(buf.subarray(0, n));
+    }
+    closeQuietly(data);
+    // 150 then 226; a server that had it all sent at once may have said 226 already.
+    const final = pre.code >= 200 && pre.code < 300 ? pre : await this.#reply();
+    if (final.code >= 400) throw new FtpReplyError(final);
   }
 
   async listDir(path: string, mlsd: boolean): Promise<string> {
@@ -296,8 +302,28 @@ export class NativeSession implements FtpSession {
     return text + dec.decode();
   }
 
-  retrieve(path: string, sink: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
-    return this.#download(`RETR ${path}`, sink);
+  async retrieve(
+    path: string,
+    sink: (chunk: Uint8Array) => Promise<void> | void,
+    _size?: number,
+    offset = 0,
+  ): Promise<void> {
+    if (offset > 0) {
+      // REST goes right before RETR: a data connection is opened first (EPSV), so that
+      // nothing comes between them.
+      const data = await this.#openData();
+      try {
+        const rest = await this.command(`REST ${offset}`);
+        if (rest.code !== 350) throw new FtpReplyError(rest);
+        const pre = await this.command(`RETR ${path}`);
+        if (pre.code >= 400) throw new FtpReplyError(pre);
+        await this.#drain(data, pre, sink);
+      } finally {
+        closeQuietly(data);
+      }
+      return;
+    }
+    await this.#download(`RETR ${path}`, sink);
   }
 
   async store(

@@ -99,8 +99,9 @@ export class TlsSession implements FtpSession {
     path: string,
     sink: (chunk: Uint8Array) => Promise<void> | void,
     size?: number,
+    offset = 0,
   ): Promise<void> {
-    let got = 0;
+    let got = offset;
     let allThere = () => {};
     const all = new Promise<void>((resolve) => allThere = resolve);
     const w = new Writable({
@@ -111,7 +112,7 @@ export class TlsSession implements FtpSession {
         if (got === size) allThere();
       },
     });
-    const done = this.#client.downloadTo(w, path);
+    const done = this.#client.downloadTo(w, path, offset);
     // Under Deno, a TLS data connection the server closes without a TLS goodbye may never
     // report its end: once every byte the listing counted is here, a short wait for the
     // confirmation, then this connection is given up (a new one serves the next request).
