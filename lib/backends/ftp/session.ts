@@ -381,8 +381,19 @@ async function withTimeout<T>(
   what = "connection",
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  // What the work does after the timeout is nobody's business, but it must not go unhandled,
+  // and a connection that comes too late is closed.
+  p.then((v) => {
+    if (timedOut && v && typeof (v as { close?: unknown }).close === "function") {
+      try {
+        (v as unknown as { close(): void }).close();
+      } catch { /* closed already */ }
+    }
+  }, () => {});
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      timedOut = true;
       onTimeout();
       reject(new FtpTimeout(`Timeout (${what})`));
     }, ms);
