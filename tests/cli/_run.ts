@@ -133,3 +133,43 @@ export async function denoDir(): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
   return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
 }
+
+/**
+ * Run ferry under `script`, on a pseudo-terminal, with keys to type.
+ *
+ * @param args Arguments after `ferry`.
+ * @returns The child, what the terminal showed so far, a way to type, and its end.
+ */
+export function onTerminal(args: string[]): {
+  child: Deno.ChildProcess;
+  screen: () => string;
+  type: (keys: string) => Promise<void>;
+  done: () => Promise<number>;
+} {
+  const cmd = [Deno.execPath(), ...ferryArgs(args)].map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    .join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qefc", `exec ${cmd}`, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", TERM: "dumb" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  let screen = "";
+  const reading = (async () => {
+    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) screen += c;
+  })();
+  return {
+    child,
+    screen: () => screen,
+    type: (keys: string) => writer.write(new TextEncoder().encode(keys)),
+    async done() {
+      const status = await child.status;
+      await reading.catch(() => {});
+      await writer.close().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      return status.code;
+    },
+  };
+}

@@ -16,7 +16,7 @@ import {
   startPureFtpd,
   startVsftpd,
 } from "../servers/ftp.ts";
-import { ferry, ferryArgs, listFiles, scratch } from "./_run.ts";
+import { ferry, listFiles, onTerminal, scratch } from "./_run.ts";
 
 function summary(stdout: string): Record<string, number> {
   const lines = stdout.trim().split("\n").filter((l) => l);
@@ -264,34 +264,17 @@ Deno.test({
     const server = await startFtpSrv({ password });
     const s = await scratch({ "a.txt": "a" });
     try {
-      const args = [
-        Deno.execPath(),
-        ...ferryArgs(["sync", s.src, `${server.url.replace(`:${password}`, "")}/asked`]),
-      ];
-      const cmd = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-      const child = new Deno.Command("script", {
-        args: ["-qefc", `exec ${cmd}`, "/dev/null"],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1", TERM: "dumb" },
-      }).spawn();
-      let screen = "";
-      const reading = (async () => {
-        for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) screen += c;
-      })();
+      const url = `${server.url.replace(`:${password}`, "")}/asked`;
+      const t = onTerminal(["sync", s.src, url]);
       const deadline = Date.now() + 30_000;
-      while (!screen.includes("Password for tester@127.0.0.1") && Date.now() < deadline) {
+      while (!t.screen().includes("Password for tester@127.0.0.1") && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      assert.match(screen, /Password for tester@127\.0\.0\.1: /);
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(password + "\r"));
-      const status = await child.status;
-      await reading.catch(() => {});
-      await writer.close().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
-      assert.equal(status.code, 0, screen);
+      assert.match(t.screen(), /Password for tester@127\.0\.0\.1: /);
+      await t.type(password + "\r");
+      const code = await t.done();
+      const screen = t.screen();
+      assert.equal(code, 0, screen);
       assert.equal(await Deno.readTextFile(join(server.root, "asked/a.txt")), "a");
       assert.ok(!screen.includes(password), `the password was echoed: ${screen}`);
     } finally {

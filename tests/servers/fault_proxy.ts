@@ -53,7 +53,13 @@ export function startFaultProxy(
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const stats = {
     connections: 0,
-    faults: { reset: 0, slowdown: 0, error500: 0, stall: 0, truncate: 0 } as Record<Fault, number>,
+    faults: {
+      reset: 0,
+      slowdown: 0,
+      error500: 0,
+      stall: 0,
+      truncate: 0,
+    } as Record<Fault, number>,
   };
   const open = new Set<Deno.Conn>();
   const closeQuietly = (c: Deno.Conn) => {
@@ -65,7 +71,12 @@ export function startFaultProxy(
   let stopped = false;
 
   /** Copy one way; with `limit`, only that many bytes, then stop. */
-  const pipe = async (from: Deno.Conn, to: Deno.Conn, delayMs = 0, limit = Infinity) => {
+  const pipe = async (
+    from: Deno.Conn,
+    to: Deno.Conn,
+    delayMs = 0,
+    limit = Infinity,
+  ) => {
     const buf = new Uint8Array(64 << 10);
     let sent = 0;
     let first = true;
@@ -73,7 +84,9 @@ export function startFaultProxy(
       while (sent < limit) {
         const n = await from.read(buf);
         if (n === null) break;
-        if (first && delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        if (first && delayMs > 0) {
+          await new Promise((r) => setTimeout(r, delayMs));
+        }
         first = false;
         const take = Math.min(n, limit - sent);
         let off = 0;
@@ -93,13 +106,20 @@ export function startFaultProxy(
       if (fault === "reset" || fault === "slowdown" || fault === "error500") {
         // Read a little of the request first, as a real server would.
         await client.read(new Uint8Array(1024)).catch(() => null);
-        if (fault === "slowdown") await client.write(xmlAnswer(503, "Slow Down", "SlowDown"));
+        if (fault === "slowdown") {
+          await client.write(xmlAnswer(503, "Slow Down", "SlowDown"));
+        }
         if (fault === "error500") {
-          await client.write(xmlAnswer(500, "Internal Server Error", "InternalError"));
+          await client.write(
+            xmlAnswer(500, "Internal Server Error", "InternalError"),
+          );
         }
         return;
       }
-      const server = await Deno.connect({ hostname: "127.0.0.1", port: target });
+      const server = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: target,
+      });
       open.add(server);
       try {
         await Promise.all([

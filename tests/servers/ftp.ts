@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stopChild, waitForWord } from "./_child.ts";
 
 /** A running FTP server. */
 export interface FtpServer {
@@ -28,7 +29,11 @@ export interface FtpServer {
 }
 
 /** Where `.ci/run` unpacks vsftpd (its package conflicts with pure-ftpd's). */
-export const DAEMON_DIR = join(Deno.env.get("HOME") ?? "/root", ".cache", "ferry-test-daemons");
+export const DAEMON_DIR = join(
+  Deno.env.get("HOME") ?? "/root",
+  ".cache",
+  "ferry-test-daemons",
+);
 
 /** A free port on 127.0.0.1. */
 export function freePort(): number {
@@ -53,35 +58,31 @@ const FTP_SRV = fileURLToPath(new URL("./ftp_srv.cjs", import.meta.url));
  * @param options The user's password (default `pw-secret-1`).
  * @returns The server.
  */
-export async function startFtpSrv(options: { password?: string } = {}): Promise<FtpServer> {
+export async function startFtpSrv(
+  options: { password?: string } = {},
+): Promise<FtpServer> {
   const root = await Deno.makeTempDir({ prefix: "ferry-ftpsrv-" });
   const port = freePort();
   const [min, max] = passiveRange();
   const password = options.password ?? "pw-secret-1";
   const child = new Deno.Command("node", {
-    args: [FTP_SRV, String(port), String(min), String(max), root, "tester", password],
+    args: [
+      FTP_SRV,
+      String(port),
+      String(min),
+      String(max),
+      root,
+      "tester",
+      password,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  const deadline = Date.now() + 20_000;
-  while (!seen.includes("listening") && Date.now() < deadline) {
-    const r = await Promise.race([
-      reader.read(),
-      new Promise<{ done: true; value: undefined }>((res) =>
-        setTimeout(() => res({ done: true, value: undefined }), deadline - Date.now())
-      ),
-    ]);
-    if (r.done) break;
-    seen += r.value;
-  }
-  reader.releaseLock();
-  if (!seen.includes("listening")) {
-    child.kill();
-    throw new Error("ftp-srv did not start (npm ci --prefix tests/servers)");
-  }
-  child.stdout.cancel().catch(() => {});
+  await waitForWord(
+    child,
+    "listening",
+    "ftp-srv (npm ci --prefix tests/servers)",
+  );
   return {
     url: `ftp://tester:${password}@127.0.0.1:${port}`,
     host: "127.0.0.1",
@@ -90,13 +91,7 @@ export async function startFtpSrv(options: { password?: string } = {}): Promise<
     password,
     root,
     base: "/",
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    },
+    stop: () => stopChild(child, root),
   };
 }
 
@@ -129,7 +124,11 @@ function daemonPath(kind: Daemon): string {
   return kind === "pure-ftpd" ? "/usr/sbin/pure-ftpd" : join(DAEMON_DIR, `usr/sbin/${kind}`);
 }
 
-async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
+async function run(
+  cmd: string,
+  args: string[],
+  stdin?: string,
+): Promise<string> {
   const child = new Deno.Command(cmd, {
     args,
     stdin: stdin === undefined ? "null" : "piped",
@@ -143,7 +142,9 @@ async function run(cmd: string, args: string[], stdin?: string): Promise<string>
   }
   const out = await child.output();
   if (!out.success) {
-    throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr).slice(0, 500)}`);
+    throw new Error(
+      `${cmd} failed: ${new TextDecoder().decode(out.stderr).slice(0, 500)}`,
+    );
   }
   return new TextDecoder().decode(out.stdout);
 }
@@ -214,11 +215,48 @@ export async function makeCertificate(
     cert,
   ]);
   const both = join(dir, "both.pem");
-  await Deno.writeTextFile(both, (await Deno.readTextFile(key)) + (await Deno.readTextFile(cert)));
+  await Deno.writeTextFile(
+    both,
+    (await Deno.readTextFile(key)) + (await Deno.readTextFile(cert)),
+  );
   return { ca, cert, key, both };
 }
 
-async function waitForPort(port: number, child: Deno.ChildProcess, log: string): Promise<void> {
+/**
+ * Start a daemon whose stderr goes to `dir/log`, wait until it listens, and describe it.
+ *
+ * @returns The server; stopping it removes `dir`.
+ */
+async function launch(
+  kind: Daemon,
+  args: string[],
+  dir: string,
+  port: number,
+  server: Omit<FtpServer, "host" | "port" | "stop">,
+): Promise<FtpServer> {
+  const log = join(dir, "log");
+  const out = await Deno.open(log, { write: true, create: true, append: true });
+  const child = new Deno.Command(daemonPath(kind), {
+    args,
+    stdout: "null",
+    stderr: "piped",
+  })
+    .spawn();
+  child.stderr.pipeTo(out.writable).catch(() => {});
+  await waitForPort(port, child, log);
+  return {
+    ...server,
+    host: "127.0.0.1",
+    port,
+    stop: () => stopChild(child, dir),
+  };
+}
+
+async function waitForPort(
+  port: number,
+  child: Deno.ChildProcess,
+  log: string,
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     try {
@@ -230,7 +268,9 @@ async function waitForPort(port: number, child: Deno.ChildProcess, log: string):
     }
   }
   child.kill();
-  throw new Error(`the FTP daemon did not listen on ${port}: ${await Deno.readTextFile(log)}`);
+  throw new Error(
+    `the FTP daemon did not listen on ${port}: ${await Deno.readTextFile(log)}`,
+  );
 }
 
 /**
@@ -241,7 +281,12 @@ async function waitForPort(port: number, child: Deno.ChildProcess, log: string):
  * @returns The server.
  */
 export async function startPureFtpd(
-  options: { tls?: boolean; password?: string; maxClients?: number; base?: string } = {},
+  options: {
+    tls?: boolean;
+    password?: string;
+    maxClients?: number;
+    base?: string;
+  } = {},
 ): Promise<FtpServer> {
   const dir = await Deno.makeTempDir({
     prefix: "ferry-pureftpd-",
@@ -253,12 +298,18 @@ export async function startPureFtpd(
   await Deno.chown(root, 65534, 65534);
   const password = options.password ?? "pw-secret-1";
   // A crypt(3) SHA-512 hash: pure-pw's default (argon2) costs two seconds a login.
-  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], password)).trim();
+  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], password))
+    .trim();
   await Deno.writeTextFile(
     join(dir, "passwd"),
     `tester:${hash}:65534:65534::${root}/./::::::::::::\n`,
   );
-  await run("pure-pw", ["mkdb", join(dir, "users.pdb"), "-f", join(dir, "passwd")]);
+  await run("pure-pw", [
+    "mkdb",
+    join(dir, "users.pdb"),
+    "-f",
+    join(dir, "passwd"),
+  ]);
   const port = freePort();
   const [min, max] = passiveRange();
   const max_ = String(options.maxClients ?? 50);
@@ -285,33 +336,15 @@ export async function startPureFtpd(
     cert = c.ca;
     args.push("-Y", "2", "-2", c.both);
   }
-  const log = join(dir, "log");
-  const out = await Deno.open(log, { write: true, create: true });
-  const child = new Deno.Command("/usr/sbin/pure-ftpd", {
-    args,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  child.stderr.pipeTo(out.writable).catch(() => {});
-  await waitForPort(port, child, log);
   const scheme = options.tls ? "ftps" : "ftp";
-  return {
+  return await launch("pure-ftpd", args, dir, port, {
     url: `${scheme}://tester:${password}@127.0.0.1:${port}`,
-    host: "127.0.0.1",
-    port,
     user: "tester",
     password,
     root,
     base: "/",
     ...(cert ? { cert } : {}),
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
+  });
 }
 
 /**
@@ -322,7 +355,9 @@ export async function startPureFtpd(
  * (`require_ssl_reuse=YES`, vsftpd's default).
  * @returns The server.
  */
-export async function startVsftpd(options: { tls?: boolean } = {}): Promise<FtpServer> {
+export async function startVsftpd(
+  options: { tls?: boolean } = {},
+): Promise<FtpServer> {
   const dir = await Deno.makeTempDir({ prefix: "ferry-vsftpd-" });
   await Deno.chmod(dir, 0o755);
   const root = join(dir, "root");
@@ -375,33 +410,15 @@ export async function startVsftpd(options: { tls?: boolean } = {}): Promise<FtpS
     );
   }
   await Deno.writeTextFile(join(dir, "vsftpd.conf"), conf.join("\n") + "\n");
-  const log = join(dir, "log");
-  const out = await Deno.open(log, { write: true, create: true });
-  const child = new Deno.Command(daemonPath("vsftpd"), {
-    args: [join(dir, "vsftpd.conf")],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  child.stderr.pipeTo(out.writable).catch(() => {});
-  await waitForPort(port, child, log);
   const scheme = options.tls ? "ftps" : "ftp";
-  return {
+  return await launch("vsftpd", [join(dir, "vsftpd.conf")], dir, port, {
     url: `${scheme}://anonymous@127.0.0.1:${port}`,
-    host: "127.0.0.1",
-    port,
     user: "anonymous",
     password: "anonymous@",
     root,
     base: "/pub",
     ...(cert ? { cert } : {}),
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
+  });
 }
 
 /**
@@ -412,14 +429,17 @@ export async function startVsftpd(options: { tls?: boolean } = {}): Promise<FtpS
  * @param options `password`: the user's password.
  * @returns The server.
  */
-export async function startProftpd(options: { password?: string } = {}): Promise<FtpServer> {
+export async function startProftpd(
+  options: { password?: string } = {},
+): Promise<FtpServer> {
   const dir = await Deno.makeTempDir({ prefix: "ferry-proftpd-" });
   await Deno.chmod(dir, 0o755);
   const root = join(dir, "root");
   await Deno.mkdir(root);
   await Deno.chown(root, 65534, 65534);
   const password = options.password ?? "pw-secret-1";
-  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], password)).trim();
+  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], password))
+    .trim();
   await Deno.writeTextFile(
     join(dir, "passwd"),
     `tester:${hash}:65534:65534::${root}:/bin/false\n`,
@@ -451,28 +471,17 @@ export async function startProftpd(options: { password?: string } = {}): Promise
     "MaxInstances 60",
   ];
   await Deno.writeTextFile(join(dir, "proftpd.conf"), conf.join("\n") + "\n");
-  const log = join(dir, "log");
-  const child = new Deno.Command(daemonPath("proftpd"), {
-    args: ["-n", "-q", "-c", join(dir, "proftpd.conf")],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await Deno.writeTextFile(log, "", { append: true });
-  await waitForPort(port, child, log);
-  return {
-    url: `ftp://tester:${password}@127.0.0.1:${port}`,
-    host: "127.0.0.1",
+  return await launch(
+    "proftpd",
+    ["-n", "-q", "-c", join(dir, "proftpd.conf")],
+    dir,
     port,
-    user: "tester",
-    password,
-    root,
-    base: "/",
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    {
+      url: `ftp://tester:${password}@127.0.0.1:${port}`,
+      user: "tester",
+      password,
+      root,
+      base: "/",
     },
-  };
+  );
 }

@@ -11,7 +11,12 @@
 import { seededRandom as random } from "../_random.ts";
 
 /** The kinds of fault. */
-export type FtpFault = "reset" | "answer421" | "stall" | "refuse421" | "cutData";
+export type FtpFault =
+  | "reset"
+  | "answer421"
+  | "stall"
+  | "refuse421"
+  | "cutData";
 
 /** A running proxy. */
 export interface FtpFaultProxy {
@@ -45,7 +50,13 @@ export function startFtpFaultProxy(
   const stats = {
     commands: 0,
     data: 0,
-    faults: { reset: 0, answer421: 0, stall: 0, refuse421: 0, cutData: 0 } as Record<
+    faults: {
+      reset: 0,
+      answer421: 0,
+      stall: 0,
+      refuse421: 0,
+      cutData: 0,
+    } as Record<
       FtpFault,
       number
     >,
@@ -123,7 +134,8 @@ export function startFtpFaultProxy(
     open.add(client);
     if (rnd() < rate / 2) {
       stats.faults.refuse421++;
-      await client.write(enc.encode("421 Too many connections (fault)\r\n")).catch(() => {});
+      await client.write(enc.encode("421 Too many connections (fault)\r\n"))
+        .catch(() => {});
       close(client);
       return;
     }
@@ -155,7 +167,9 @@ export function startFtpFaultProxy(
           while ((nl = pending.indexOf("\n")) >= 0) {
             let line = pending.slice(0, nl + 1);
             pending = pending.slice(nl + 1);
-            const pasv = /^227 .*?\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(line);
+            const pasv = /^227 .*?\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(
+              line,
+            );
             const epsv = /^229 .*?\(\|\|\|(\d+)\|\)/.exec(line);
             if (pasv) {
               const p = dataProxy(Number(pasv[5]) * 256 + Number(pasv[6]));
@@ -200,7 +214,9 @@ export function startFtpFaultProxy(
               : undefined;
             if (fault) stats.faults[fault]++;
             if (fault === "answer421") {
-              await client.write(enc.encode("421 Service not available (fault)\r\n"));
+              await client.write(
+                enc.encode("421 Service not available (fault)\r\n"),
+              );
               end();
               return;
             }

@@ -11,6 +11,8 @@ import { StateStore } from "../../lib/state/store.ts";
 import { jobKey, syncOnce, type SyncOptions } from "../../lib/sync.ts";
 import { opsOf } from "../../lib/plan/types.ts";
 import { wrapBackend } from "../_wrap.ts";
+import { LocalBackend } from "../../lib/backends/local.ts";
+import { join } from "node:path";
 
 /** A source and a destination, with direct ways to change them behind ferry's back. */
 export interface EngineFixture {
@@ -363,4 +365,65 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
     assert.deepEqual(await files(fx.dst), ["good.txt", "orphan.txt", "orphan2.txt"]);
     assert.equal(r.failures[0]?.path, "bad.txt");
   });
+}
+
+/** A backend's count of content bytes written, read and reset by the fixture. */
+export interface WriteCounter {
+  get(b: Backend): number | undefined;
+  set(b: Backend, n: number): void;
+}
+
+/**
+ * A fixture over two backends: a local side is changed in place (as an editor does: the inode
+ * stays, so renames stay provable), any other side through the backend itself, with the bytes
+ * of those setup writes not counted as ferry's.
+ *
+ * @param src The source.
+ * @param dst The destination.
+ * @param root A scratch folder removed at cleanup.
+ * @param counter How the sides count the bytes written.
+ * @returns The fixture.
+ */
+export function backendFixture(
+  src: Backend,
+  dst: Backend,
+  root: string,
+  counter: WriteCounter,
+): EngineFixture {
+  const side = (s: "src" | "dst") => (s === "src" ? src : dst);
+  return {
+    src,
+    dst,
+    async put(s, key, text, mtime = Date.now()) {
+      const b = side(s);
+      if (b instanceof LocalBackend) {
+        const p = join(b.root, ...key.split("/"));
+        await Deno.mkdir(join(p, ".."), { recursive: true });
+        await Deno.writeTextFile(p, text);
+        await Deno.utime(p, new Date(mtime), new Date(mtime));
+        return;
+      }
+      if (!(await b.rootExists())) await b.createRoot();
+      await b.open("write");
+      const data = new TextEncoder().encode(text);
+      const before = counter.get(b);
+      await b.write(key, ReadableStream.from([data]), { mtime, size: data.length });
+      if (before !== undefined) counter.set(b, before); // setup writes are not ferry's
+    },
+    async read(s, key) {
+      const b = side(s);
+      if (!(await b.rootExists())) return undefined;
+      await b.open("read");
+      if ((await b.stat(key))?.kind !== "file") return undefined;
+      return await new Response(await b.read(key)).text();
+    },
+    rename: (s, from, to) => side(s).move!(from, to),
+    remove: (s, key) => side(s).remove(key),
+    dstBytesWritten: () => Promise.resolve(counter.get(dst)),
+    async cleanup() {
+      await src.close();
+      await dst.close();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
 }

@@ -20,7 +20,7 @@ import {
   startPureFtpd,
   startVsftpd,
 } from "../servers/ftp.ts";
-import { type EngineFixture, engineSuite } from "./engine_suite.ts";
+import { backendFixture, type EngineFixture, engineSuite } from "./engine_suite.ts";
 
 type Kind = "local" | "ftp" | "s3";
 
@@ -112,46 +112,20 @@ async function fixture(
   };
   const src = await make(srcKind, "src", true);
   const dst = await make(dstKind, "dst", false);
-  const side = (s: "src" | "dst") => (s === "src" ? src : dst);
-  const written = (b: Backend) =>
-    b instanceof FtpBackend ? b.bytesWritten : b instanceof S3Backend ? b.bytesUploaded : undefined;
+  const fx = backendFixture(src, dst, root, {
+    get: (b) =>
+      b instanceof FtpBackend
+        ? b.bytesWritten
+        : b instanceof S3Backend
+        ? b.bytesUploaded
+        : undefined,
+    set(b, n) {
+      if (b instanceof FtpBackend) b.bytesWritten = n;
+      if (b instanceof S3Backend) b.bytesUploaded = n;
+    },
+  });
   return {
-    src,
-    dst,
-    async put(s, key, text, mtime = Date.now()) {
-      const b = side(s);
-      if (b instanceof LocalBackend) {
-        // Written in place, as an editor does (the inode stays: renames stay provable).
-        const p = join(b.root, ...key.split("/"));
-        await Deno.mkdir(join(p, ".."), { recursive: true });
-        await Deno.writeTextFile(p, text);
-        await Deno.utime(p, new Date(mtime), new Date(mtime));
-        return;
-      }
-      if (!(await b.rootExists())) await b.createRoot();
-      await b.open("write");
-      const data = new TextEncoder().encode(text);
-      const before = written(b);
-      await b.write(key, ReadableStream.from([data]), { mtime, size: data.length });
-      // Setup writes are not ferry's.
-      if (b instanceof FtpBackend) b.bytesWritten = before!;
-      if (b instanceof S3Backend) b.bytesUploaded = before!;
-    },
-    async read(s, key) {
-      const b = side(s);
-      if (!(await b.rootExists())) return undefined;
-      await b.open("read");
-      if ((await b.stat(key))?.kind !== "file") return undefined;
-      return await new Response(await b.read(key)).text();
-    },
-    keepsTimes: (s) => !(timeless && side(s) instanceof FtpBackend),
-    rename: (s, from, to) => side(s).move!(from, to),
-    remove: (s, key) => side(s).remove(key),
-    dstBytesWritten: () => Promise.resolve(written(dst)),
-    async cleanup() {
-      await src.close();
-      await dst.close();
-      await Deno.remove(root, { recursive: true });
-    },
+    ...fx,
+    keepsTimes: (s) => !(timeless && (s === "src" ? src : dst) instanceof FtpBackend),
   };
 }

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ferryArgs, scratch } from "../cli/_run.ts";
+import { ferryArgs, onTerminal, scratch } from "../cli/_run.ts";
 
 const FERRY = [Deno.execPath(), ...ferryArgs([])];
 
@@ -59,35 +59,6 @@ Deno.test("D7: SIGTERM during a local copy of large files stops it within about 
     await s.cleanup();
   }
 });
-
-/** Run ferry under `script`, on a pseudo-terminal, with keys to type. */
-function onTerminal(args: string[]) {
-  const cmd = FERRY.concat(args).map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  const child = new Deno.Command("script", {
-    args: ["-qefc", `exec ${cmd}`, "/dev/null"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", TERM: "dumb" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  let screen = "";
-  const reading = (async () => {
-    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) screen += c;
-  })();
-  return {
-    child,
-    screen: () => screen,
-    type: (keys: string) => writer.write(new TextEncoder().encode(keys)),
-    async done() {
-      const status = await child.status;
-      await reading.catch(() => {});
-      await writer.close().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
-      return status.code;
-    },
-  };
-}
 
 const hasScript = (await new Deno.Command("sh", { args: ["-c", "command -v script"] }).output())
   .success;
