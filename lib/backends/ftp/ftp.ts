@@ -107,6 +107,13 @@ async function rename(
   return rnfr!.code >= 400 ? { ...rnfr!, fromMissing: true } : { ...rnto!, fromMissing: false };
 }
 
+/** Every chunk of a stream, as they came (no copy). */
+async function readChunks(data: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const chunk of data) out.push(chunk);
+  return out;
+}
+
 /** The facts of an MLST reply, or undefined when it says the path is not there. */
 function mlstFacts(res: Reply): ListedItem | undefined {
   if (res.code >= 500) return undefined;
@@ -723,14 +730,15 @@ export class FtpBackend implements Backend {
     }
     let sent = 0;
     let stamp: string | undefined;
-    const counted = data.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, c) {
-          sent += chunk.byteLength;
-          c.enqueue(chunk);
-        },
-      }),
-    );
+    const counted = () =>
+      data.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            sent += chunk.byteLength;
+            c.enqueue(chunk);
+          },
+        }),
+      );
     // Where the commands are known to work, the time is set and the result asked for as the
     // data ends, in one go with the upload.
     const timeCmd = this.#setTime === "MFMT" || this.#setTime === "MDTM"
@@ -749,13 +757,12 @@ export class FtpBackend implements Backend {
     try {
       // A small file is read whole first: an upload cut by a dropped connection is then tried
       // again here, on a fresh connection, without reading the source again.
-      const whole = meta.size <= RETRY_BUFFER
-        ? new Uint8Array(await new Response(counted).arrayBuffer())
-        : undefined;
+      const whole = meta.size <= RETRY_BUFFER ? await readChunks(data) : undefined;
+      if (whole) sent = whole.reduce((n, c) => n + c.byteLength, 0);
       const replies = await this.#use((c) => {
         tmp = nextTmp();
         then = thenFor(tmp);
-        return c.store(tmp, whole ? ReadableStream.from([whole]) : counted, then);
+        return c.store(tmp, whole ? ReadableStream.from(whole) : counted(), then);
       }, whole !== undefined);
       this.bytesWritten += sent;
       let facts: ListedItem | undefined;
