@@ -41,6 +41,7 @@ import {
   tempOwner,
 } from "../../paths.ts";
 import { loadFilter } from "../../scan/filter.ts";
+import { describeError } from "../../errors.ts";
 import { type ListedItem, parseListing, parseMlsdLine } from "./listing.ts";
 
 /** How to reach an FTP location. */
@@ -453,7 +454,7 @@ export class FtpBackend implements Backend {
               }
             },
             (err) => {
-              problems.push({ key: dir, message: `cannot list: ${describeFtp(err)}` });
+              problems.push({ key: dir, message: `cannot list: ${describeError(err)}` });
             },
           ).finally(() => {
             active--;
@@ -618,7 +619,7 @@ export class FtpBackend implements Backend {
    * still confirm) is an error, never a shorter file.
    */
   /** Whether a server path (a temporary name) is there. */
-  async #mlstOrList(path: string): Promise<boolean> {
+  async #exists(path: string): Promise<boolean> {
     if (this.mlsd) return (await this.#mlst(path)) !== undefined;
     return (await this.#sizeOf(path).catch(() => undefined)) !== undefined;
   }
@@ -700,7 +701,7 @@ export class FtpBackend implements Backend {
         if (cancelled) return;
         controller.error(
           err instanceof FtpReplyError && err.code === 550
-            ? new Deno.errors.NotFound(`"${key}": ${describeFtp(err)}`)
+            ? new Deno.errors.NotFound(`"${key}": ${describeError(err)}`)
             : err,
         );
       },
@@ -822,7 +823,7 @@ export class FtpBackend implements Backend {
       // No upload at the temporary name: an earlier try's rename went through and its answer
       // was lost (a dropped connection), or the upload is gone. Only the first is success.
       const there = await this.#statItem(key);
-      const gone = !(await this.#mlstOrList(tmp));
+      const gone = !(await this.#exists(tmp));
       if (there?.kind === "file" && there.size === size && gone) return;
       throw new FtpReplyError(first);
     }
@@ -842,7 +843,7 @@ export class FtpBackend implements Backend {
       const n = sizeReply(res) ?? NaN;
       if (!Number.isFinite(n)) {
         throw new Error(
-          `the server gave no size for "${path}" (${describeFtp(new FtpReplyError(res))})`,
+          `the server gave no size for "${path}" (${new FtpReplyError(res).message})`,
         );
       }
       return n;
@@ -972,20 +973,4 @@ export class FtpBackend implements Backend {
  */
 function stampOf(it: ListedItem): string {
   return `${it.size}:${it.raw}${it.unique ? `:${it.unique}` : ""}`;
-}
-
-/**
- * One line for an FTP failure: the server's reply, or what happened to the connection.
- *
- * @param err Anything thrown by the FTP client.
- * @returns A single line.
- */
-export function describeFtp(err: unknown): string {
-  if (err instanceof FtpReplyError) return err.message;
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    const msg = err.message.split("\n")[0]!;
-    return typeof code === "string" && !msg.includes(code) ? `${msg} (${code})` : msg;
-  }
-  return String(err);
 }
