@@ -64,3 +64,11 @@ export async function stopChild(
   await child.status;
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
+
+/** A free port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}

@@ -9,7 +9,9 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stopChild, waitForWord } from "./_child.ts";
+import { freePort, stopChild, waitForWord } from "./_child.ts";
+
+export { freePort };
 
 /** A running FTP server. */
 export interface FtpServer {
@@ -34,14 +36,6 @@ export const DAEMON_DIR = join(
   ".cache",
   "ferry-test-daemons",
 );
-
-/** A free port on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** A range of passive ports unlikely to meet another test process's. */
 function passiveRange(): [number, number] {
@@ -97,6 +91,35 @@ export async function startFtpSrv(
 
 /** The FTP daemons the tests run. */
 export type Daemon = "pure-ftpd" | "vsftpd" | "proftpd";
+
+/**
+ * A daemon's private folder (`dir`, readable by the unprivileged user the daemon runs as), its
+ * files' folder `dir/root` with `writable` below it owned by `uid`, a control port and a
+ * passive port range.
+ */
+async function daemonFolder(
+  name: string,
+  options: { base?: string; writable?: string; uid?: number } = {},
+): Promise<
+  { dir: string; root: string; port: number; passive: [number, number] }
+> {
+  const dir = await Deno.makeTempDir({
+    prefix: `ferry-${name}-`,
+    ...(options.base ? { dir: options.base } : {}),
+  });
+  await Deno.chmod(dir, 0o755);
+  const root = join(dir, "root");
+  const writable = join(root, options.writable ?? "");
+  await Deno.mkdir(writable, { recursive: true });
+  const uid = options.uid ?? 65534;
+  await Deno.chown(writable, uid, uid);
+  return { dir, root, port: freePort(), passive: passiveRange() };
+}
+
+/** A crypt(3) SHA-512 hash of a password (pure-pw's default, argon2, costs two seconds a login). */
+async function cryptHash(password: string): Promise<string> {
+  return (await run("openssl", ["passwd", "-6", "-stdin"], password)).trim();
+}
 
 /** Whether this machine can run the real daemons (they are installed and we are root). */
 export function daemonAvailable(kind: Daemon): boolean {
@@ -288,16 +311,13 @@ export async function startPureFtpd(
     base?: string;
   } = {},
 ): Promise<FtpServer> {
-  const dir = await Deno.makeTempDir({
-    prefix: "ferry-pureftpd-",
-    ...(options.base ? { dir: options.base } : {}),
-  });
-  await Deno.chmod(dir, 0o755);
-  const root = join(dir, "root");
-  await Deno.mkdir(root);
-  await Deno.chown(root, 65534, 65534);
+  const { dir, root, port, passive: [min, max] } = await daemonFolder(
+    "pureftpd",
+    {
+      ...(options.base ? { base: options.base } : {}),
+    },
+  );
   const password = options.password ?? "pw-secret-1";
-  // A crypt(3) SHA-512 hash: pure-pw's default (argon2) costs two seconds a login.
   const hash = (await run("openssl", ["passwd", "-6", "-stdin"], password))
     .trim();
   await Deno.writeTextFile(
@@ -310,8 +330,6 @@ export async function startPureFtpd(
     "-f",
     join(dir, "passwd"),
   ]);
-  const port = freePort();
-  const [min, max] = passiveRange();
   const max_ = String(options.maxClients ?? 50);
   const args = [
     "-S",
@@ -358,16 +376,16 @@ export async function startPureFtpd(
 export async function startVsftpd(
   options: { tls?: boolean } = {},
 ): Promise<FtpServer> {
-  const dir = await Deno.makeTempDir({ prefix: "ferry-vsftpd-" });
-  await Deno.chmod(dir, 0o755);
-  const root = join(dir, "root");
-  await Deno.mkdir(join(root, "pub"), { recursive: true });
-  await Deno.mkdir(join(dir, "empty"));
   // The anonymous user is "daemon" (uid 1, home /usr/sbin on every Debian): vsftpd changes to
   // the user's home before its anon_root, so the user needs a home that exists.
-  await Deno.chown(join(root, "pub"), 1, 1);
-  const port = freePort();
-  const [min, max] = passiveRange();
+  const { dir, root, port, passive: [min, max] } = await daemonFolder(
+    "vsftpd",
+    {
+      writable: "pub",
+      uid: 1,
+    },
+  );
+  await Deno.mkdir(join(dir, "empty"));
   const conf = [
     "listen=YES",
     "listen_ipv6=NO",
@@ -432,22 +450,17 @@ export async function startVsftpd(
 export async function startProftpd(
   options: { password?: string } = {},
 ): Promise<FtpServer> {
-  const dir = await Deno.makeTempDir({ prefix: "ferry-proftpd-" });
-  await Deno.chmod(dir, 0o755);
-  const root = join(dir, "root");
-  await Deno.mkdir(root);
-  await Deno.chown(root, 65534, 65534);
+  const { dir, root, port, passive: [min, max] } = await daemonFolder(
+    "proftpd",
+  );
   const password = options.password ?? "pw-secret-1";
-  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], password))
-    .trim();
+  const hash = await cryptHash(password);
   await Deno.writeTextFile(
     join(dir, "passwd"),
     `tester:${hash}:65534:65534::${root}:/bin/false\n`,
     { mode: 0o600 },
   );
   await Deno.writeTextFile(join(dir, "group"), "nogroup:x:65534:\n");
-  const port = freePort();
-  const [min, max] = passiveRange();
   const conf = [
     "ServerType standalone",
     "DefaultAddress 127.0.0.1",

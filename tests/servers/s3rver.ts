@@ -5,7 +5,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { stopChild, waitForWord } from "./_child.ts";
+import { freePort, stopChild, waitForWord } from "./_child.ts";
 
 /** A running s3rver. */
 export interface S3rver {
@@ -41,9 +41,7 @@ export async function startS3rver(
     );
   }
   const dir = await Deno.makeTempDir({ prefix: "ferry-s3rver-" });
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  const port = freePort();
   const args = [
     "--openssl-legacy-provider",
     BIN,
