@@ -9,6 +9,14 @@ import type { Backend } from "./backends/backend.ts";
 import type { EventSink, SyncEvent } from "./execute/events.ts";
 import { normaliseScope } from "./paths.ts";
 import { jobKey, syncOnce, type SyncOptions, type SyncResult } from "./sync.ts";
+import { mirrorKey, mirrorOnce } from "./mirror.ts";
+
+/** How a job makes one pass, and the key its state is kept under. */
+interface PassRunner {
+  members: readonly Backend[];
+  key(): string;
+  run(options: SyncOptions): Promise<SyncResult>;
+}
 
 /** A lock held for one pass (see `lib/cli/lock.ts`). */
 export interface PassLock {
@@ -52,15 +60,14 @@ export type PassOutcome =
 export class Job {
   /** The job's key in the state: its kind and members (their ids are final once opened). */
   get key(): string {
-    const [src, dst] = this.members as [Backend, Backend];
     // Made again only when an id changed (at open): every event carries it.
-    if (this.#keyOf[0] !== src.id || this.#keyOf[1] !== dst.id) {
-      this.#keyOf = [src.id, dst.id, jobKey(src, dst)];
-    }
-    return this.#keyOf[2];
+    const ids = this.members.map((m) => m.id).join("\u0000");
+    if (this.#keyOf[0] !== ids) this.#keyOf = [ids, this.#runner.key()];
+    return this.#keyOf[1];
   }
 
-  #keyOf: [string, string, string] = ["", "", ""];
+  #keyOf: [string, string] = ["", ""];
+  #runner: PassRunner;
   readonly members: readonly Backend[];
   #options: JobOptions;
   #sink: EventSink;
@@ -74,11 +81,32 @@ export class Job {
    * @param dst The destination.
    * @param options Pass options, interval, lock and hooks.
    */
-  constructor(src: Backend, dst: Backend, options: JobOptions) {
-    this.members = [src, dst];
+  constructor(src: Backend, dst: Backend, options: JobOptions, runner?: PassRunner) {
+    this.#runner = runner ?? {
+      members: [src, dst],
+      key: () => jobKey(src, dst),
+      run: (o) => syncOnce(src, dst, o),
+    };
+    this.members = this.#runner.members;
     this.#options = options;
     // Every event names its job: a program running several jobs tells them apart.
     this.#sink = { emit: (e: SyncEvent) => options.sink.emit({ ...e, job: this.key }) };
+  }
+
+  /**
+   * A mirror of two or more locations, run pass after pass (`delete` does not apply: a mirror
+   * spreads the deletions its state proves).
+   *
+   * @param members The locations.
+   * @param options Pass options, interval, lock and hooks.
+   * @returns The job.
+   */
+  static mirror(members: readonly Backend[], options: JobOptions): Job {
+    return new Job(members[0]!, members[1]!, options, {
+      members,
+      key: () => mirrorKey(members),
+      run: (o) => mirrorOnce(members, o),
+    });
   }
 
   /**
@@ -121,7 +149,7 @@ export class Job {
     }
     try {
       const { interval: _i, lock: _l, beforePass: _b, afterPass: _a, ...pass } = o;
-      const result = await syncOnce(this.members[0]!, this.members[1]!, {
+      const result = await this.#runner.run({
         ...pass,
         sink: this.#sink,
         ...(scope ? { scope } : {}),

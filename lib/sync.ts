@@ -518,7 +518,8 @@ function withParentDirs(entries: Entry[]): { entries: Entry[]; shadowed: string[
   return { entries: out, shadowed };
 }
 
-function planEvent(o: Op) {
+/** A plan's operation as the event a dry run reports. */
+export function planEvent(o: Op) {
   switch (o.op) {
     case "move":
       return { event: "move" as const, path: o.to, from: o.from, files: o.files, dryRun: true };
@@ -533,7 +534,7 @@ function planEvent(o: Op) {
   }
 }
 
-async function readIgnoreFile(b: Backend): Promise<string[]> {
+export async function readIgnoreFile(b: Backend): Promise<string[]> {
   const e = await b.stat(IGNORE_FILE).catch(() => undefined);
   if (!e || e.kind !== "file" || e.size > 1 << 20) return [];
   const text = await new Response(await b.read(IGNORE_FILE)).text();
@@ -567,7 +568,7 @@ function needsPrior(input: OneWayInput): boolean {
 }
 
 /** The hashes of a pass: what the planner asked for, per member, and what was read anew. */
-interface Hashes {
+export interface Hashes {
   /** SHA-256 by key, one map per member. */
   byMember: Map<string, string>[];
   /** Entries hashed by reading (or asking the store) this pass, per member: to be cached. */
@@ -587,7 +588,7 @@ function cachedHash(rows: Map<string, HashRow> | undefined, e: Entry): string | 
  * location's hash cache, the store's own record, or by reading the content. Entries are not
  * changed: the hashes come back as maps.
  */
-async function hashStage(
+export async function hashStage(
   members: readonly Backend[],
   listings: readonly Entry[][],
   requests: readonly HashRequest[],

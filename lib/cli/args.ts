@@ -67,6 +67,10 @@ export interface SyncArgs extends S3Flags {
   force: boolean;
   yes: boolean;
   interval?: number;
+  /** After the first pass, follow changes as they happen. */
+  watch: boolean;
+  /** With `--watch`: seconds between looks at locations that cannot be watched. */
+  poll?: number;
   transfers: number;
   verbose: number;
   quiet: boolean;
@@ -75,11 +79,21 @@ export interface SyncArgs extends S3Flags {
   state?: string;
 }
 
+/** Parsed options of `mirror`. */
+export interface MirrorArgs extends Omit<SyncArgs, "command" | "from" | "to" | "delete"> {
+  command: "mirror";
+  /** The locations given on the command line. */
+  locations: string[];
+  /** A file naming the locations, one a line (`--file`). */
+  file?: string;
+}
+
 /** What the command line asks for. */
 export type Parsed =
   | { kind: "help"; topic: string }
   | { kind: "version" }
   | ({ kind: "sync" } & SyncArgs)
+  | ({ kind: "mirror" } & MirrorArgs)
   | ({ kind: "check" } & CheckArgs)
   | ({ kind: "s3tool" } & S3ToolArgs);
 
@@ -106,6 +120,8 @@ const options = {
   yes: { type: "boolean" },
   interval: { type: "string" },
   watch: { type: "boolean" },
+  poll: { type: "string" },
+  file: { type: "string" },
   transfers: { type: "string" },
   verbose: { type: "boolean", short: "v", multiple: true },
   quiet: { type: "boolean", short: "q" },
@@ -153,15 +169,16 @@ const SYNC_ONLY = [
   "yes",
   "interval",
   "watch",
+  "poll",
   "transfers",
   "log-file",
   "state",
 ];
 const ALLOWED: Record<string, string[]> = {
   sync: [...COMMON, ...SYNC_ONLY],
-  status: [...COMMON, ...SYNC_ONLY],
+  status: [...COMMON, ...SYNC_ONLY.filter((o) => o !== "watch" && o !== "poll")],
   check: [...COMMON, "exclude"],
-  mirror: [...COMMON, ...SYNC_ONLY, "file"],
+  mirror: [...COMMON, ...SYNC_ONLY.filter((o) => o !== "delete"), "file"],
   restore: [...COMMON, "tier", "days"],
   "restore-status": COMMON,
   versioning: COMMON,
@@ -351,40 +368,68 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
       ...s3,
     };
   }
+  const common = {
+    dryRun: command === "status" || !!values["dry-run"] || !!values.scan,
+    checksum: !!values.checksum,
+    exclude: values.exclude ?? [],
+    force: !!values.force,
+    yes: !!values.yes,
+    watch: !!values.watch,
+    transfers: values.transfers ? positiveInt("transfers", values.transfers, 1) : 16,
+    ...outFlags,
+    ...s3,
+    ...(values["max-delete"] !== undefined
+      ? { maxDelete: parseMaxDelete(values["max-delete"]) }
+      : {}),
+    ...(values.interval !== undefined
+      ? { interval: positiveInt("interval", values.interval, 1) }
+      : {}),
+    ...(values.poll !== undefined ? { poll: positiveInt("poll", values.poll, 1) } : {}),
+    ...(values["log-file"] !== undefined ? { logFile: values["log-file"] } : {}),
+    ...(values.state !== undefined ? { state: values.state } : {}),
+  };
+  if (common.poll !== undefined && !common.watch) {
+    throw new UsageError(`Option --poll goes with --watch (how often to look at remote locations)`);
+  }
+  if (common.watch && common.dryRun) {
+    throw new UsageError(`Options --watch and --dry-run contradict each other: pick one`);
+  }
+  if (command === "mirror") {
+    if (values.file !== undefined && positionals.length > 0) {
+      throw new UsageError(
+        `"ferry mirror" takes its locations from the command line or from --file, not both`,
+      );
+    }
+    if (values.file === undefined && positionals.length === 1) {
+      throw new UsageError(
+        `"ferry mirror" needs at least two locations; got 1: run "ferry mirror --help"`,
+      );
+    }
+    return {
+      kind: "mirror",
+      command,
+      locations: positionals,
+      ...(values.file !== undefined ? { file: values.file } : {}),
+      ...common,
+    };
+  }
   if (command !== "sync" && command !== "status") {
     throw new UsageError(`"ferry ${command}" is not available in this version of ferry yet`);
-  }
-  if (values.watch) {
-    throw new UsageError(
-      `--watch is not available in this version of ferry yet: use --interval <seconds>`,
-    );
   }
   if (positionals.length !== 2) {
     throw new UsageError(
       `"ferry ${command}" takes two locations, <from> and <to>; got ${positionals.length}: run "ferry ${command} --help"`,
     );
   }
-  const out: Parsed = {
+  if (values.interval !== undefined && command === "status") {
+    throw new UsageError(`"ferry status" does not take --interval`);
+  }
+  return {
     kind: "sync",
     command,
     from: positionals[0]!,
     to: positionals[1]!,
     delete: !!values.delete,
-    dryRun: command === "status" || !!values["dry-run"] || !!values.scan,
-    checksum: !!values.checksum,
-    exclude: values.exclude ?? [],
-    force: !!values.force,
-    yes: !!values.yes,
-    transfers: values.transfers ? positiveInt("transfers", values.transfers, 1) : 16,
-    ...outFlags,
-    ...s3,
+    ...common,
   };
-  if (values["max-delete"] !== undefined) out.maxDelete = parseMaxDelete(values["max-delete"]);
-  if (values.interval !== undefined) {
-    if (command === "status") throw new UsageError(`"ferry status" does not take --interval`);
-    out.interval = positiveInt("interval", values.interval, 1);
-  }
-  if (values["log-file"] !== undefined) out.logFile = values["log-file"];
-  if (values.state !== undefined) out.state = values.state;
-  return out;
 }

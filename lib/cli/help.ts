@@ -40,7 +40,7 @@ Commands:
   sync <from> <to>        one-way: make <to> hold what <from> holds
   status <from> <to>      what sync would do now, counted and listed; changes nothing
   check <from> <to>       compare both sides by SHA-256, report every difference; exit 1 if any
-  mirror <loc> <loc>…     keep locations identical both ways (not in this version yet)
+  mirror <loc> <loc>…     keep two or more locations identical, both ways
   restore <s3-location>   ask S3 to thaw archived objects (Glacier, Deep Archive, IT archive)
   restore-status <s3-location>   each archived object's restore progress
   versioning <s3-location> [on|off]   show or set bucket versioning
@@ -73,6 +73,48 @@ Options:
   --yes                   don't ask before deleting (asking happens only on a terminal)
   --interval <seconds>    run again every N seconds until stopped (never asks before
                           deleting: --max-delete guards a periodic run)
+  --watch                 after the first pass, follow changes as they happen (a local
+                          <from> is watched, a remote one looked at every --poll seconds);
+                          a full pass every --interval seconds (default 600)
+  --poll <seconds>        with --watch: how often to look at a remote <from> (default 30)
+  --transfers <N>         files copied at once (default 16)
+
+${S3}
+
+${COMMON}`,
+  mirror: `Usage: ferry mirror <loc> <loc> [<loc>…] [options]
+       ferry mirror --file <list> [options]
+       ferry mirror                 (on a terminal: asks for the locations one by one)
+
+Keep two or more locations identical, both ways. Each file is compared with what the
+locations last agreed on (kept in the state):
+  - changed in one location: the change spreads to all;
+  - changed the same way in several: nothing to do;
+  - changed differently: the newest modification time wins everywhere, and every other
+    version is kept beside it as name.conflict-YYYYMMDD-HHMMSS-<location>.ext (the loser's
+    own time, UTC), counted in "conflicts" and never a failure;
+  - changed in one, deleted in another: the change wins and comes back;
+  - deleted: the deletion spreads where the file was the agreed version, unchanged.
+The first run (no state) deletes nothing: it unites all locations, newest wins. Renames
+spread as renames. A location that cannot be reached, or is missing or empty while it held
+files at the last mirror, sits the round out with a warning (exit 3 if fewer than two are
+left) and nothing is deleted for it. Times further ahead than a minute count as now, so a
+machine whose clock runs ahead cannot win every conflict; a losing version is kept anyway.
+
+Options:
+  --file <list>           the locations, one a line ("#" comments; folder:, zip:, ftp:…)
+  -n, --dry-run           print the plan, change nothing
+  --checksum              compare by SHA-256, not size + mtime
+  --exclude <glob>        skip paths (repeatable, gitignore syntax); .ferryignore honoured
+  --max-delete <N|N%>     refuse a pass that would delete more in any one location
+                          (default 50% of its files)
+  --force                 override --max-delete, and let an emptied location spread that
+  --yes                   don't ask before deleting (asking happens only on a terminal)
+  --interval <seconds>    run again every N seconds until stopped
+  --watch                 after the first pass, follow changes as they happen: local
+                          folders are watched, other locations looked at every --poll
+                          seconds; a full pass every --interval seconds (default 600)
+  --poll <seconds>        with --watch: how often to look at remote locations (default 30)
   --transfers <N>         files copied at once (default 16)
 
 ${S3}

@@ -18,8 +18,16 @@ import {
 } from "../errors.ts";
 import { type Location, parseLocation } from "../location.ts";
 import { StateStore } from "../state/store.ts";
-import { Job } from "../job.ts";
-import { type CheckArgs, parseCommandLine, type S3Flags, type SyncArgs } from "./args.ts";
+import { Job, type JobOptions } from "../job.ts";
+import type { MirrorResult } from "../mirror.ts";
+import { DEFAULT_FULL_PASS, DEFAULT_POLL, startWatching, type Watching } from "../watch.ts";
+import {
+  type CheckArgs,
+  type MirrorArgs,
+  parseCommandLine,
+  type S3Flags,
+  type SyncArgs,
+} from "./args.ts";
 import { checkLocations } from "../check.ts";
 import { runS3Tool } from "./s3_commands.ts";
 import { HELP, VERSION } from "./help.ts";
@@ -69,6 +77,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (parsed.kind === "s3tool") return await runS3Tool(parsed);
     if (parsed.kind === "check") return await runCheck(parsed);
+    if (parsed.kind === "mirror") return await runMirror(parsed);
     return await runSync(parsed);
   } catch (err) {
     const json = argv.includes("--json");
@@ -265,11 +274,48 @@ async function runSync(a: SyncArgs): Promise<number> {
     throw refusal;
   }
 
+  return await runJob(a, [from, to], [src, dst], {
+    names: `${from.text} -> ${to.text}`,
+    make: (o) => new Job(src, dst, o),
+    deleteQuestion: (n, sample) =>
+      `Delete ${n} file(s) in "${to.text}" that "${from.text}" no longer has` +
+      ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
+    // Checked before the lock: the state may live in the source, and a source that is gone
+    // (an unplugged stick) is the missing-source refusal, not a lock error.
+    beforePass: async () => {
+      if (!(await src.rootExists())) throw missingSource(from.text);
+    },
+    // Only the source is followed: ferry's own writes go to the destination.
+    watched: [0],
+    archiveFrom: from.text,
+  });
+}
+
+/** What differs between the commands that run a {@linkcode Job}. */
+interface JobCommand {
+  /** The locations, for the summary's title. */
+  names: string;
+  make: (options: JobOptions) => Job;
+  deleteQuestion: (n: number, sample: string[]) => string;
+  beforePass?: () => Promise<void>;
+  /** Members whose changes `--watch` follows (local ones are watched, the others polled). */
+  watched: number[];
+  /** The location archived objects are listed for (sync's source). */
+  archiveFrom?: string;
+}
+
+/** Run `sync` or `mirror`: once, every `--interval`, or watching; state, logs, lock, signals. */
+async function runJob(
+  a: SyncArgs | MirrorArgs,
+  locs: readonly Location[],
+  members: readonly Backend[],
+  cmd: JobCommand,
+): Promise<number> {
   const changing = !a.dryRun;
   // The default home (`.ferry/` in a local root) only when the state or the logs go there: a
   // user who put both elsewhere gets no folder made in their source.
   const defaultLogs = changing && !a.logFile;
-  const home = !a.state || defaultLogs ? await chooseStateHome([from, to], changing) : undefined;
+  const home = !a.state || defaultLogs ? await chooseStateHome(locs, changing) : undefined;
   const statePath = a.state ? nodePath.resolve(a.state) : home!.db;
   let log: LogFile | undefined;
   if (a.logFile) {
@@ -292,10 +338,12 @@ async function runSync(a: SyncArgs): Promise<number> {
     progress: stderrTty && !a.quiet && !a.json && !a.dryRun,
     color: stderrTty && !Deno.env.get("NO_COLOR"),
     dryRun: a.dryRun,
+    where: a.command === "mirror",
     ...(log ? { log } : {}),
   });
 
   let state: StateStore | undefined;
+  let watching: Watching | undefined;
   try {
     if (changing) state = StateStore.open(statePath);
     else {
@@ -322,17 +370,19 @@ async function runSync(a: SyncArgs): Promise<number> {
 
   // A periodic run never waits for a person: it does not ask before deleting (--max-delete and
   // the empty-source guard still hold), so a job left in tmux does not stop at a prompt.
-  const askBeforeDelete = !a.yes && !a.json && !a.interval && isTerminal(Deno.stdin) &&
+  const askBeforeDelete = !a.yes && !a.json && !a.interval && !a.watch && isTerminal(Deno.stdin) &&
     !a.dryRun;
-  if (a.interval && a.delete && !a.yes && isTerminal(Deno.stdin)) {
+  const deletes = a.command === "mirror" || a.delete;
+  if ((a.interval || a.watch) && deletes && !a.yes && isTerminal(Deno.stdin)) {
     out.note("Periodic run: deletions are not asked about (--max-delete still applies)");
   }
+  const done = a.command === "mirror" ? "Mirrored" : "Synced";
   const title = (interrupted: boolean) =>
-    `${interrupted ? "Interrupted" : a.dryRun ? "Status of" : "Synced"} ${from.text} -> ${to.text}`;
+    `${interrupted ? "Interrupted" : a.dryRun ? "Status of" : done} ${cmd.names}`;
   try {
     let code: number = ExitCode.ok;
-    const job = new Job(src, dst, {
-      delete: a.delete,
+    const job = cmd.make({
+      delete: a.command !== "mirror" && a.delete,
       dryRun: a.dryRun,
       checksum: a.checksum,
       exclude: a.exclude,
@@ -342,23 +392,17 @@ async function runSync(a: SyncArgs): Promise<number> {
       sink: out,
       signal: abort.signal,
       ...(state ? { state } : {}),
-      ...(a.interval ? { interval: a.interval } : {}),
+      ...(a.interval || a.watch ? { interval: a.interval ?? DEFAULT_FULL_PASS } : {}),
       ...(askBeforeDelete
         ? {
           confirmDelete: (n: number, sample: string[]) =>
-            confirmOnTerminal(
-              `Delete ${n} file(s) in "${to.text}" that "${from.text}" no longer has` +
-                ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
-              abort.signal,
-            ),
+            confirmOnTerminal(cmd.deleteQuestion(n, sample), abort.signal),
         }
         : {}),
       ...(changing ? { lock: () => takeLock(statePath) } : {}),
       beforePass: async () => {
-        log?.write(`START ferry ${a.command} ${from.text} -> ${to.text}`);
-        // Checked before the lock: the state may live in the source, and a source that is
-        // gone (an unplugged stick) is the missing-source refusal, not a lock error.
-        if (!(await src.rootExists())) throw missingSource(from.text);
+        log?.write(`START ferry ${a.command} ${cmd.names}`);
+        await cmd.beforePass?.();
       },
       afterPass: (o) => {
         if (o.kind === "locked") {
@@ -371,14 +415,43 @@ async function runSync(a: SyncArgs): Promise<number> {
         }
         const res = o.result;
         out.summary(res.summary, res.failures, title(res.interrupted || abort.signal.aborted));
-        if (changing) writeArchiveLog(nodePath.dirname(statePath), from.text, res.archived, out);
+        if (changing && cmd.archiveFrom !== undefined) {
+          writeArchiveLog(nodePath.dirname(statePath), cmd.archiveFrom, res.archived, out);
+        }
+        if ("written" in res) watching?.wrote((res as MirrorResult).written);
+        // A mirror's conflicts are resolved (the losers kept as copies), not failures.
+        const unresolved = a.command === "mirror" ? 0 : res.summary.conflicts;
         code = res.interrupted
           ? ExitCode.interrupted
-          : res.summary.failed > 0 || res.summary.conflicts > 0 || res.deletesHeld
+          : res.summary.failed > 0 || unresolved > 0 || res.deletesHeld
           ? ExitCode.someFailed
           : ExitCode.ok;
       },
     });
+    if (a.watch) {
+      // Local locations are watched, the others looked at every --poll seconds.
+      const local = cmd.watched.filter((i) => members[i]!.localPath);
+      const remote = cmd.watched.filter((i) => !members[i]!.localPath);
+      const poll = a.poll ?? DEFAULT_POLL;
+      watching = startWatching(job, {
+        roots: local.map((i) => ({
+          at: i,
+          path: Deno.realPathSync(members[i]!.localPath!("")),
+          display: locs[i]!.text,
+        })),
+        ...(remote.length > 0 ? { poll } : {}),
+        sink: out,
+        signal: abort.signal,
+      });
+      const others = remote.length > 0
+        ? `, looking at ${remote.length} other location(s) every ${poll} s`
+        : "";
+      out.note(
+        `Watching ${local.length} folder(s)${others}; a full pass every ${
+          a.interval ?? DEFAULT_FULL_PASS
+        } s. Ctrl-C stops.`,
+      );
+    }
     await job.run();
     return abort.signal.aborted ? ExitCode.interrupted : code;
   } catch (err) {
@@ -392,10 +465,106 @@ async function runSync(a: SyncArgs): Promise<number> {
   } finally {
     for (const s of sigs) Deno.removeSignalListener(s, onSignal);
     out.close();
+    watching?.stop();
     state?.close();
-    await src.close();
-    await dst.close();
+    for (const m of members) await m.close();
   }
+}
+
+/** `ferry mirror`: the locations from the command line, a list file, or asked for. */
+async function runMirror(a: MirrorArgs): Promise<number> {
+  let texts = a.locations;
+  if (a.file !== undefined) texts = readLocationList(a.file);
+  else if (texts.length === 0) {
+    if (!isTerminal(Deno.stdin) || !isTerminal(Deno.stderr)) {
+      throw new UsageError(
+        `"ferry mirror" needs two or more locations, or --file <list>: run "ferry mirror --help"`,
+      );
+    }
+    texts = await askLocations();
+  }
+  if (texts.length < 2) {
+    throw new UsageError(`"ferry mirror" needs at least two locations; got ${texts.length}`);
+  }
+  const locs = texts.map(parseLocation);
+  for (let i = 0; i < locs.length; i++) {
+    for (let j = i + 1; j < locs.length; j++) checkDistinct(locs[i]!, locs[j]!, a.endpoint);
+  }
+  const s3 = s3FlagsOf(a);
+  const marker = !(a.state && a.logFile);
+  // Not checked here: a location that cannot be reached sits a round out (mirrorOnce says so).
+  const members: Backend[] = [];
+  for (const loc of locs) {
+    if (s3.ftpInsecure && loc.kind === "ftps") {
+      Deno.stderr.writeSync(
+        enc.encode(`Warning: --ftp-insecure: the certificate of ${loc.host} is not checked\n`),
+      );
+    }
+    members.push(await openLocation(loc, { ...s3, marker, askPassword }));
+  }
+  return await runJob(a, locs, members, {
+    names: locs.map((l) => l.text).join(" <-> "),
+    make: (o) => Job.mirror(members, o),
+    deleteQuestion: (n, sample) =>
+      `Delete ${n} file(s) that another location deleted` +
+      ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
+    watched: members.map((_, i) => i),
+  });
+}
+
+/**
+ * The locations of a list file: one a line, `#` starts a comment, blank lines ignored (the
+ * forms `folder:`, `zip:`, `ftp:user:password@host/path` and every other location).
+ */
+function readLocationList(file: string): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (err) {
+    throw new UsageError(`Cannot read the location list "${file}": ${describeError(err)}`);
+  }
+  const out = text.split(/\r?\n/).map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter(Boolean);
+  if (out.length < 2) {
+    throw new UsageError(
+      `The location list "${file}" names ${out.length} location(s): a mirror needs two or more, one a line`,
+    );
+  }
+  return out;
+}
+
+/** Ask for the locations one by one on the terminal, until an empty line or `end`. */
+async function askLocations(): Promise<string[]> {
+  const out: string[] = [];
+  const buf = new Uint8Array(4096);
+  let pending = "";
+  for (let i = 0; i < 1000; i++) {
+    Deno.stderr.writeSync(
+      enc.encode(
+        `Location ${out.length + 1} (folder, zip:, ftp://, s3://; empty or "end" to finish): `,
+      ),
+    );
+    let line: string | undefined;
+    while (line === undefined) {
+      const nl = pending.indexOf("\n");
+      if (nl >= 0) {
+        line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        break;
+      }
+      const n = await Deno.stdin.read(buf);
+      if (n === null) {
+        line = pending;
+        pending = "";
+        if (line === "") return out;
+        break;
+      }
+      pending += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    const t = line.trim();
+    if (t === "" || t.toLowerCase() === "end") break;
+    out.push(t);
+  }
+  return out;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface OutputOptions {
   log?: LogFile;
   /** Print plan events as "would …" lines. */
   dryRun?: boolean;
+  /** Name the location each operation acted on (a mirror writes to every member). */
+  where?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -158,6 +160,13 @@ export class Output implements EventSink {
   }
 
   #describe(e: Exclude<SyncEvent, { event: "progress" }>): string {
+    const text = this.#what(e);
+    return this.options.where && e.location && e.event !== "note" && e.event !== "conflict"
+      ? `${text} in ${e.location}`
+      : text;
+  }
+
+  #what(e: Exclude<SyncEvent, { event: "progress" }>): string {
     const would = "dryRun" in e && e.dryRun ? "would " : "";
     switch (e.event) {
       case "copy":

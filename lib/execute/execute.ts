@@ -297,7 +297,8 @@ export async function execute(
           from: op.from,
           files: op.files,
         });
-        return;
+        // A moved file's entry where it is now (a store may give it a new stamp).
+        return op.kind === "file" ? await dst.stat(op.to).catch(() => undefined) : undefined;
       }
       case "copy":
       case "update": {

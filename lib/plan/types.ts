@@ -141,14 +141,14 @@ export interface HashRequest {
  * A planner: a pure function of a view of the job (listings, options, prior state) and the
  * content hashes it asked for. One-way sync has one; `mirror` brings another.
  */
-export interface Planner<View> {
+export interface Planner<View, P extends Plan = Plan> {
   /** The hashes {@linkcode Planner.plan} will need (none, most runs). */
   wants(view: View): HashRequest[];
   /**
    * @param view What was listed and decided.
    * @param hashes SHA-256 by key, one map per member (the listing's own hashes need not be in).
    */
-  plan(view: View, hashes: readonly ReadonlyMap<string, string>[]): Plan;
+  plan(view: View, hashes: readonly ReadonlyMap<string, string>[]): P;
 }
 
 /** Counts of a plan by kind, as the summary reports them. */

@@ -367,6 +367,11 @@ export class StateStore implements UploadJournal {
     ).run(job, loc);
   }
 
+  /** @internal Every row a prepared statement (cached by its text) returns. */
+  all(sql: string, args: (string | number | null)[]): unknown[] {
+    return this.#stmt(sql).all(...args);
+  }
+
   /** @internal Run a prepared statement (cached by its text). */
   run(sql: string, args: (string | number | null)[]): void {
     this.#stmt(sql).run(...args);

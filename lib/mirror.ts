@@ -1,0 +1,427 @@
+/**
+ * One pass of a mirror: every member opened and listed (a member that cannot take part sits
+ * the round out), each path reconciled against the job's agreed state, the plan executed
+ * across all members, the backends made durable, then the state written. Library code: it
+ * emits events and throws typed errors; it never prints or exits.
+ *
+ * @module
+ */
+import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
+import { describeError, SafetyError } from "./errors.ts";
+import { type ExecResult, execute } from "./execute/execute.ts";
+import type { EventSink } from "./execute/events.ts";
+import { normaliseScope } from "./paths.ts";
+import {
+  type MirrorInput,
+  type MirrorMember,
+  type MirrorPlan,
+  mirrorPlanner,
+} from "./plan/mirror.ts";
+import { countPlan, type Op, opsOf, withoutOps } from "./plan/types.ts";
+import { deriveMirror, MirrorState } from "./state/mirror_state.ts";
+import type { StateStore } from "./state/store.ts";
+import {
+  type DeleteLimit,
+  hashStage,
+  planEvent,
+  readIgnoreFile,
+  type Summary,
+  type SyncResult,
+} from "./sync.ts";
+
+/** Options of {@linkcode mirrorOnce}. */
+export interface MirrorOptions {
+  dryRun?: boolean;
+  checksum?: boolean;
+  exclude?: readonly string[];
+  /** Per member: no member may lose more than this in one pass. */
+  maxDelete?: DeleteLimit;
+  /** Run past the safety limits, and let a member that was emptied take part. */
+  force?: boolean;
+  concurrency?: number;
+  retryDelay?: number;
+  sink: EventSink;
+  signal?: AbortSignal;
+  state?: StateStore;
+  /** Limit the pass to these subtrees (what `--watch` saw change). */
+  scope?: readonly string[];
+  /** Asked before deleting (only set when a person can answer). */
+  confirmDelete?: (count: number, sample: string[]) => Promise<boolean>;
+}
+
+/** A file a pass wrote into a member (the watcher does not take it for a change). */
+export interface Written {
+  at: number;
+  key: string;
+  size: number;
+  mtime: number;
+}
+
+/** What a mirror pass did. */
+export interface MirrorResult extends SyncResult {
+  /** Members that took part (the others sat the round out). */
+  takingPart: number[];
+  written: Written[];
+}
+
+/**
+ * The key a mirror's state is kept under: its kind and its members, in a fixed order (the
+ * same mirror given its locations in another order is the same job).
+ *
+ * @param members The members.
+ * @returns Such as `mirror file:/a > s3:aws/b/p`.
+ */
+export function mirrorKey(members: readonly Backend[]): string {
+  return `mirror ${members.map((m) => m.id).sort().join(" > ")}`;
+}
+
+/**
+ * A short, file-name-safe name of each location for conflict copies: the last part of its
+ * path (or its host), made unique among the members.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(
+ *   labels(["/home/me/Docs", "s3://bucket/docs/", "zip:/media/stick/b.zip", "ftp://me:***@nas.local/"]),
+ *   ["Docs", "docs", "b.zip", "nas.local"],
+ * );
+ * assert.deepEqual(labels(["/a/x", "/b/x"]), ["x", "x-2"]);
+ * ```
+ *
+ * @param displays The members' display names.
+ * @returns One label each.
+ */
+export function labels(displays: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return displays.map((d) => {
+    let t = d.replace(/^[a-z][a-z0-9+.-]*:(\/\/)?/i, "").replace(/^[^/@]*@/, "");
+    t = t.replace(/[\\/]+$/, "");
+    const parts = t.split(/[\\/]/).filter(Boolean);
+    let base = (parts[parts.length - 1] ?? "root").replace(/[^A-Za-z0-9._-]+/g, "_");
+    base = base.replace(/^\.+/, "").slice(0, 24) || "root";
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : `${base}-${n}`;
+  });
+}
+
+const EMPTY: Listing = { entries: [], problems: [], skipped: [] };
+
+/**
+ * Make every member hold the same files, both ways.
+ *
+ * @param members Two or more locations.
+ * @param options Flags, event sink, state store.
+ * @returns The plan and what was done.
+ * @throws {SafetyError} When fewer than two members can take part, or a member would lose more
+ * than `--max-delete` allows.
+ */
+export async function mirrorOnce(
+  members: readonly Backend[],
+  options: MirrorOptions,
+): Promise<MirrorResult> {
+  const started = performance.now();
+  const { sink } = options;
+  const n = members.length;
+  const writes = options.dryRun ? "read" : "write";
+  const out = new Array<boolean>(n).fill(false);
+  const warn = (message: string) => sink.emit({ event: "note", level: "warn", message });
+  const exists = await Promise.all(members.map(async (b) => {
+    try {
+      return (await b.open(writes)).exists;
+    } catch (err) {
+      return err;
+    }
+  }));
+  if (!options.dryRun) {
+    for (const b of members) {
+      for (const f of b.formerIds ?? []) options.state?.adoptLocation(f, b.id);
+    }
+  }
+  const state = options.state
+    ? new MirrorState(options.state, mirrorKey(members), members.map((m) => m.id), options.dryRun)
+    : undefined;
+  const scope = state ? normaliseScope(options.scope) : undefined;
+  const held = members.map((_, i) => state?.files(i) ?? 0);
+  for (const [i, b] of members.entries()) {
+    const e = exists[i];
+    if (e === true) continue;
+    if (e !== false) {
+      out[i] = true;
+      warn(`"${b.display}" cannot be reached (${describeError(e)}): it sits this round out`);
+    } else if (held[i]! > 0) {
+      out[i] = true;
+      warn(
+        `"${b.display}" is missing, but held ${
+          held[i]
+        } file(s) at the last mirror: it sits this round out, and nothing is deleted anywhere for it`,
+      );
+    } else if (!options.dryRun) {
+      await b.createRoot();
+      await b.open(writes);
+      sink.emit({ event: "note", level: "info", message: `Created "${b.display}"` });
+    }
+  }
+
+  const exclude = [...(options.exclude ?? [])];
+  for (const [i, b] of members.entries()) {
+    if (!out[i] && exists[i] === true) exclude.push(...await readIgnoreFile(b).catch(() => []));
+  }
+  const holds = members.map((_, i) => state?.holds(i, scope) ?? new Map());
+  const listings = await Promise.all(members.map(async (b, i): Promise<Listing> => {
+    if (out[i] || exists[i] !== true) return EMPTY;
+    const o: ListOptions = { exclude };
+    if (scope) o.under = scope;
+    if (b.caps.modTime !== "stored") {
+      const known = new Map<string, KnownFile>();
+      for (const [k, h] of holds[i]!) if (h.size >= 0) known.set(k, h);
+      o.known = known;
+      if (b.caps.modTime === "slow") o.lazyMeta = true;
+    }
+    try {
+      const l = await b.list(o);
+      const pending = l.entries.filter((e) => e.metaPending);
+      if (pending.length > 0 && b.fillMeta) {
+        const problems = await b.fillMeta(pending);
+        l.problems.push(...problems);
+      }
+      return l;
+    } catch (err) {
+      out[i] = true;
+      warn(`"${b.display}" cannot be listed (${describeError(err)}): it sits this round out`);
+      return EMPTY;
+    }
+  }));
+  // A member that lists no file while the state says it held some (an unplugged stick behind a
+  // mount point, a wiped bucket) is not mirrored as "everything deleted".
+  if (!scope) {
+    for (const [i, b] of members.entries()) {
+      if (out[i] || held[i] === 0 || options.force) continue;
+      if (listings[i]!.entries.some((e) => e.kind === "file")) continue;
+      out[i] = true;
+      warn(
+        `"${b.display}" is empty, but held ${
+          held[i]
+        } file(s) at the last mirror: it sits this round out (if it was emptied on purpose, run with --force to spread that)`,
+      );
+    }
+  }
+  const takingPart = members.map((_, i) => i).filter((i) => !out[i]);
+  if (takingPart.length < 2) {
+    throw new SafetyError(
+      `Only ${takingPart.length} of ${n} locations can take part: nothing was mirrored`,
+    );
+  }
+
+  const failures: SyncResult["failures"] = [];
+  const summary: Summary = {
+    copied: 0,
+    updated: 0,
+    moved: 0,
+    deleted: 0,
+    conflicts: 0,
+    skipped: 0,
+    failed: 0,
+    bytes: 0,
+    seconds: 0,
+  };
+  const archived: string[] = [];
+  const views: MirrorMember[] = members.map((b, i) => {
+    const l = listings[i]!;
+    for (const p of l.problems) {
+      failures.push({ path: p.key, error: p.message });
+      sink.emit({ event: "fail", path: p.key, op: "list", error: p.message, location: b.display });
+    }
+    for (const s of l.skipped) {
+      summary.skipped++;
+      sink.emit({ event: "skip", path: s.key, reason: s.reason, location: b.display });
+    }
+    summary.failed += l.problems.length;
+    // Archived objects cannot be read now: they are kept, and nothing is judged about them.
+    const kept = l.entries.filter((e) => e.archived || e.metaPending).map((e) => e.key);
+    for (const k of kept) {
+      archived.push(k);
+      summary.skipped++;
+      sink.emit({ event: "skip", path: k, reason: "archived: run `ferry restore` first" });
+    }
+    const cache = state?.hashes(i);
+    const h = holds[i]!;
+    return {
+      entries: kept.length ? l.entries.filter((e) => !e.archived && !e.metaPending) : l.entries,
+      holds: h,
+      label: "",
+      id: b.id,
+      dirs: !!b.caps.dirs,
+      canMove: !!b.move,
+      timePrecision: b.caps.timePrecision,
+      problems: [...l.problems.map((p) => p.key), ...kept],
+      cachedHash: (path: string) => {
+        const c = cache?.get(path);
+        const r = h.get(path);
+        return c && r && c.size === r.size && c.mtime === r.mtime && c.ino === r.ino
+          ? c.sha256
+          : undefined;
+      },
+      ...(out[i] ? { out: true } : {}),
+    };
+  });
+  const names = labels(members.map((m) => m.display));
+  views.forEach((v, i) => v.label = names[i]!);
+  const input: MirrorInput = {
+    members: views,
+    agreed: state?.agreed(scope) ?? new Map(),
+    checksum: !!options.checksum,
+    now: Date.now(),
+  };
+  const hashes = await hashStage(
+    members,
+    views.map((v) => v.entries as Entry[]),
+    mirrorPlanner.wants(input),
+    (id) => state?.hashes(members.findIndex((m) => m.id === id)),
+    sink,
+    !!options.checksum,
+  );
+  const plan = mirrorPlanner.plan(input, hashes.byMember);
+
+  // Each member's deletions against its own files: a limit per location.
+  const ops = opsOf(plan);
+  const deletesAt = new Array<number>(n).fill(0);
+  for (const o of ops) if (o.op === "delete") deletesAt[o.at]!++;
+  const limit = options.maxDelete ?? { percent: 50 };
+  for (const [i, b] of members.entries()) {
+    const d = deletesAt[i]!;
+    if (d === 0 || options.force) continue;
+    const files = plan.filesPerMember[i]!;
+    const over = "count" in limit ? d > limit.count : d > (files * limit.percent) / 100;
+    if (over) {
+      const lim = "count" in limit ? `${limit.count}` : `${limit.percent}%`;
+      throw new SafetyError(
+        `Refusing to delete ${d} of ${files} file(s) in "${b.display}": over --max-delete ${lim}. Check the other locations, then raise --max-delete or use --force`,
+      );
+    }
+  }
+
+  for (const c of plan.conflicts) {
+    summary.conflicts++;
+    summary.failed++;
+    failures.push({ path: c.key, error: c.message });
+    sink.emit({ event: "conflict", path: c.key, message: c.message });
+  }
+  for (const r of plan.resolved) {
+    summary.conflicts++;
+    sink.emit({ event: "conflict", path: r.path, message: r.message });
+  }
+  const where = (o: Op) => members[o.at]!.display;
+
+  if (options.dryRun) {
+    for (const o of ops) sink.emit({ ...planEvent(o), location: where(o) });
+    const c = countPlan({ steps: plan.steps, conflicts: [] });
+    Object.assign(summary, {
+      copied: c.copied,
+      updated: c.updated,
+      moved: c.moved,
+      deleted: c.deleted,
+      bytes: c.bytes,
+    });
+    summary.seconds = (performance.now() - started) / 1000;
+    return {
+      plan,
+      summary,
+      failures,
+      interrupted: false,
+      deletesHeld: false,
+      archived,
+      takingPart,
+      written: [],
+    };
+  }
+
+  let toRun: MirrorPlan = plan;
+  const deletes = ops.filter((o) => o.op === "delete");
+  if (deletes.length > 0 && options.confirmDelete) {
+    const sample = deletes.slice(0, 10).map((o) => `${(o as { key: string }).key}`);
+    if (!(await options.confirmDelete(deletes.length, sample))) {
+      toRun = { ...plan, ...withoutOps(plan, (o) => o.op === "delete" || o.op === "rmdir") };
+      warn("Deletions declined: nothing was deleted");
+    }
+  }
+
+  const part = takingPart.map((i) => members[i]!);
+  let res: ExecResult | undefined;
+  let durable = false;
+  try {
+    for (const b of part) await b.begin?.();
+    try {
+      res = await execute(toRun, members, {
+        concurrency: Math.min(options.concurrency ?? 16, ...part.map((b) => b.caps.concurrency)),
+        ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
+        sink,
+        holdDeletes: failures.length > 0,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      for (const b of part) await b.commit?.();
+      durable = true;
+    } catch (err) {
+      for (const b of part) await b.rollback?.().catch(() => {});
+      throw err;
+    }
+  } finally {
+    if (state && res && durable) {
+      const changes = deriveMirror(toRun, res.outcomes, n);
+      hashes.fresh.forEach((list, i) => {
+        for (const e of list) {
+          const sha = hashes.byMember[i]!.get(e.key);
+          if (sha) {
+            changes.seen[i]!.push({
+              path: e.key,
+              size: e.size,
+              mtime: e.mtime,
+              ino: e.ino ?? 0,
+              sha256: sha,
+            });
+          }
+        }
+      });
+      if (toRun.decisions.length > 0 || changes.seen.some((s) => s.length > 0)) {
+        state.write(changes);
+      }
+    }
+  }
+
+  const written: Written[] = [];
+  for (const o of res.outcomes) {
+    if (o.status === "failed") {
+      failures.push({ path: o.op.op === "move" ? o.op.to : o.op.key, error: o.message ?? "" });
+    }
+    if (o.status !== "done") continue;
+    const op = o.op;
+    if (op.op === "copy") summary.copied++;
+    else if (op.op === "update" || op.op === "retime") summary.updated++;
+    else if (op.op === "move") summary.moved += op.files;
+    else if (op.op === "delete") summary.deleted++;
+    if ((op.op === "copy" || op.op === "update") && o.entry) {
+      written.push({ at: op.at, key: op.key, size: o.entry.size, mtime: o.entry.mtime });
+    }
+  }
+  summary.failed += res.failed;
+  if (res.stopped) {
+    failures.push({
+      path: `(${res.stopped.notAttempted} not attempted)`,
+      error: res.stopped.reason,
+    });
+  }
+  summary.skipped += res.skipped;
+  summary.bytes = res.bytes;
+  summary.seconds = (performance.now() - started) / 1000;
+  return {
+    plan: toRun,
+    summary,
+    failures,
+    interrupted: res.interrupted,
+    deletesHeld: res.deletesHeld,
+    archived,
+    takingPart,
+    written,
+  };
+}

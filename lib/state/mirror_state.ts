@@ -1,0 +1,264 @@
+/**
+ * A mirror's state: each member's `holds` rows (with the agreed version each one held) and the
+ * job's `agreed` rows, read for the planner and written back from what a pass did — in one
+ * transaction, after every transactional backend made its writes durable.
+ *
+ * @module
+ */
+import type { Entry } from "../backends/backend.ts";
+import type { Outcome } from "../execute/execute.ts";
+import type { AgreedRow, Decision, HoldRow, MirrorPlan } from "../plan/mirror.ts";
+import type { Op } from "../plan/types.ts";
+import { inScope } from "../paths.ts";
+import type { HashRow, StateStore } from "./store.ts";
+
+/**
+ * A file whose time is this close to when its hold was recorded may have been edited again in
+ * the same tick without its size or time changing: its content is compared next pass.
+ */
+const RACY_MS = 1000;
+
+/** A hold to write: the row and its path. */
+export interface HoldWrite extends HoldRow {
+  path: string;
+}
+
+/** What a pass changes in the state. */
+export interface MirrorChanges {
+  /** By member index. */
+  holds: { upserts: HoldWrite[]; deletes: string[] }[];
+  agreed: { upserts: (AgreedRow & { path: string })[]; deletes: string[] };
+  /** Hashes computed this pass, by member index (the location's hash cache). */
+  seen: { path: string; size: number; mtime: number; ino: number; sha256: string }[][];
+}
+
+/**
+ * A mirror job's rows in the state database.
+ *
+ * @example A first pass recorded, then read back
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StateStore } from "./store.ts";
+ * const store = StateStore.open(":memory:");
+ * const s = new MirrorState(store, "mirror A > B", ["A", "B"]);
+ * s.write({
+ *   holds: [{ upserts: [{ path: "x", size: 1, mtime: 2, ino: 0, dev: 0, stamp: null, ver: 1 }], deletes: [] }, { upserts: [], deletes: [] }],
+ *   agreed: { upserts: [{ path: "x", ver: 1, kind: "file", size: 1, mtime: 2 }], deletes: [] },
+ *   seen: [[], []],
+ * });
+ * assert.equal(s.holds(0).get("x")?.ver, 1);
+ * assert.equal(s.files(0), 1);
+ * assert.equal(s.agreed().get("x")?.kind, "file");
+ * store.close();
+ * ```
+ */
+export class MirrorState {
+  readonly store: StateStore;
+  readonly job: string;
+  readonly locs: readonly string[];
+  readonly readOnly: boolean;
+  #ids: { job: number; loc: number }[];
+
+  /**
+   * @param store The database.
+   * @param job The job's key.
+   * @param locs The members' ids, in order.
+   * @param readOnly Write nothing (a dry run).
+   */
+  constructor(store: StateStore, job: string, locs: readonly string[], readOnly = false) {
+    this.store = store;
+    this.job = job;
+    this.locs = locs;
+    this.readOnly = readOnly;
+    this.#ids = locs.map((l) => store.member(job, l, !readOnly));
+  }
+
+  /**
+   * A member's hold rows (folders with size -1), all of them or those in scope.
+   *
+   * @param i The member's index.
+   * @param scope Only rows at or below these keys.
+   * @returns Rows by path.
+   */
+  holds(i: number, scope?: readonly string[]): Map<string, HoldRow> {
+    const { job, loc } = this.#ids[i]!;
+    const out = new Map<string, HoldRow>();
+    if (job < 0 || loc < 0) return out;
+    const [r] = this.store.all(
+      `SELECT json_group_array(json_array(path, size, mtime, ino, dev, stamp, ver, synced_at))
+       AS j FROM holds WHERE job = ? AND loc = ?`,
+      [job, loc],
+    ) as { j: string }[];
+    for (const [path, size, mtime, ino, dev, stamp, ver, at] of JSON.parse(r!.j)) {
+      if (scope && !inScope(path, scope)) continue;
+      const row: HoldRow = { size, mtime, ino, dev, stamp, ver };
+      if (size >= 0 && at - mtime < RACY_MS) row.racy = true;
+      out.set(path, row);
+    }
+    return out;
+  }
+
+  /**
+   * How many files a member held when it last took part (0 when never).
+   *
+   * @param i The member's index.
+   */
+  files(i: number): number {
+    const { job, loc } = this.#ids[i]!;
+    const [r] = this.store.all(
+      "SELECT count(*) AS n FROM holds WHERE job = ? AND loc = ? AND size >= 0",
+      [job, loc],
+    ) as { n: number }[];
+    return r?.n ?? 0;
+  }
+
+  /**
+   * The job's agreed rows, all or those in scope.
+   *
+   * @param scope Only rows at or below these keys.
+   */
+  agreed(scope?: readonly string[]): Map<string, AgreedRow> {
+    const job = this.#ids[0]?.job ?? -1;
+    const out = new Map<string, AgreedRow>();
+    if (job < 0) return out;
+    const [r] = this.store.all(
+      `SELECT json_group_array(json_array(path, ver, kind, size, mtime)) AS j
+       FROM agreed WHERE job = ?`,
+      [job],
+    ) as { j: string }[];
+    for (const [path, ver, kind, size, mtime] of JSON.parse(r!.j)) {
+      if (scope && !inScope(path, scope)) continue;
+      out.set(path, { ver, kind, size, mtime });
+    }
+    return out;
+  }
+
+  /**
+   * A member's hash cache (the location's, whichever job filled it).
+   *
+   * @param i The member's index.
+   */
+  hashes(i: number): Map<string, HashRow> {
+    return this.store.hashes(this.#ids[i]!.loc);
+  }
+
+  /**
+   * Write a pass's changes in one transaction; tombstones no member holds any more are dropped.
+   *
+   * @param c The changes.
+   */
+  write(c: MirrorChanges): void {
+    if (this.readOnly) throw new Error("a read-only state view cannot be written");
+    const job = this.#ids[0]!.job;
+    this.store.transaction(() => {
+      c.holds.forEach((h, i) => {
+        const loc = this.#ids[i]!.loc;
+        for (const p of h.deletes) {
+          this.store.run("DELETE FROM holds WHERE job = ? AND loc = ? AND path = ?", [job, loc, p]);
+        }
+        for (const { racy: _, ...u } of h.upserts) {
+          this.store.run(
+            `INSERT OR REPLACE INTO holds (job, loc, path, ver, size, mtime, ino, dev, stamp,
+               synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            [job, loc, u.path, u.ver, u.size, u.mtime, u.ino, u.dev, u.stamp, Date.now()],
+          );
+        }
+        for (const s of c.seen[i] ?? []) {
+          this.store.run(
+            "INSERT OR REPLACE INTO seen (loc, path, size, mtime, ino, sha256) VALUES (?, ?, ?, ?, ?, ?)",
+            [loc, s.path, s.size, s.mtime, s.ino, s.sha256],
+          );
+        }
+        this.store.run(
+          `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2
+             AND size >= 0) WHERE job = ?1 AND loc = ?2`,
+          [job, loc],
+        );
+      });
+      for (const p of c.agreed.deletes) {
+        this.store.run("DELETE FROM agreed WHERE job = ? AND path = ?", [job, p]);
+      }
+      for (const a of c.agreed.upserts) {
+        this.store.run(
+          "INSERT OR REPLACE INTO agreed (job, path, ver, kind, size, mtime) VALUES (?, ?, ?, ?, ?, ?)",
+          [job, a.path, a.ver, a.kind, a.size, a.mtime],
+        );
+      }
+      this.store.run(
+        `DELETE FROM agreed WHERE job = ?1 AND kind = 'deleted' AND NOT EXISTS
+           (SELECT 1 FROM holds h WHERE h.job = ?1 AND h.path = agreed.path)`,
+        [job],
+      );
+    });
+  }
+}
+
+function holdOf(path: string, e: Entry, ver: number): HoldWrite {
+  return {
+    path,
+    size: e.kind === "dir" ? -1 : e.size,
+    mtime: e.kind === "dir" ? 0 : e.mtime,
+    ino: e.ino ?? 0,
+    dev: e.dev ?? 0,
+    stamp: e.stamp ?? null,
+    ver,
+  };
+}
+
+/**
+ * What a pass changes in the state, from its decisions and the outcome of each operation: a
+ * member whose operation did not happen keeps its hold (it is behind, and catches up next
+ * pass); one whose losing version was kept as a conflict copy is recorded as behind, so that
+ * its version is not taken for a fresh change next time.
+ *
+ * @param plan The plan that ran.
+ * @param outcomes The executor's outcomes (none for operations never attempted).
+ * @param members How many members the job has.
+ * @returns The changes to write.
+ */
+export function deriveMirror(
+  plan: Pick<MirrorPlan, "decisions">,
+  outcomes: readonly Outcome[],
+  members: number,
+): MirrorChanges {
+  const byOp = new Map<Op, Outcome>();
+  for (const o of outcomes) byOp.set(o.op, o);
+  const done = (op: Op) => byOp.get(op)?.status === "done";
+  const out: MirrorChanges = {
+    holds: Array.from({ length: members }, () => ({ upserts: [], deletes: [] })),
+    agreed: { upserts: [], deletes: [] },
+    seen: Array.from({ length: members }, () => []),
+  };
+  for (const d of plan.decisions) recordDecision(d, out, byOp, done);
+  return out;
+}
+
+function recordDecision(
+  d: Decision,
+  out: MirrorChanges,
+  byOp: Map<Op, Outcome>,
+  done: (op: Op) => boolean,
+): void {
+  out.agreed.upserts.push({ path: d.path, ver: d.ver, kind: d.kind, size: d.size, mtime: d.mtime });
+  d.fates.forEach((f, j) => {
+    if (!f) return;
+    const h = out.holds[j]!;
+    if (f.kind === "holds") h.upserts.push(holdOf(d.path, f.entry, d.ver));
+    else if (f.kind === "none") h.deletes.push(d.path);
+    else if (done(f.op)) {
+      const op = f.op;
+      if (op.op === "copy" || op.op === "update") {
+        const e = byOp.get(op)!.entry ??
+          { key: d.path, kind: "file" as const, size: op.size, mtime: op.mtime };
+        h.upserts.push(holdOf(d.path, e, d.ver));
+      } else if (op.op === "mkdir") {
+        h.upserts.push(holdOf(d.path, { key: d.path, kind: "dir", size: 0, mtime: 0 }, d.ver));
+      } else if (op.op === "move") {
+        if (f.moved) h.upserts.push(holdOf(d.path, byOp.get(op)!.entry ?? f.moved, d.ver));
+        else h.deletes.push(d.path);
+      } else h.deletes.push(d.path);
+    } else if (f.kept && done(f.kept.op)) {
+      h.upserts.push(holdOf(d.path, f.kept.entry, f.kept.ver));
+    }
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * `--watch`: turns changes into scopes for a {@linkcode Job} and nothing else. Local folders are
+ * watched through `Deno.watchFs`; events are coalesced (200 ms of quiet, at most 1 s), many in
+ * one folder collapse to the folder, a flood or a `rescan` flag asks for a whole pass. Locations
+ * that cannot be watched (remote ones, or a folder past the inotify limit) are looked at every
+ * `poll` seconds. Files a pass wrote itself are recognised by size and time and not echoed.
+ *
+ * @module
+ */
+import * as nodePath from "node:path";
+import type { EventSink } from "./execute/events.ts";
+import { FERRY_DIR, isTempName } from "./paths.ts";
+import { describeError } from "./errors.ts";
+
+/** Quiet time that closes a batch of events, ms. */
+const QUIET_MS = 200;
+/** The longest a batch waits once its first event came, ms. */
+const MAX_WAIT_MS = 1000;
+/** More changed paths than this in one folder: the folder is rescanned instead. */
+const PER_FOLDER = 200;
+/** More changed paths than this in one batch: a whole pass. */
+const PER_BATCH = 2000;
+/** How long a file ferry wrote is remembered as its own write, ms. */
+const OWN_WRITE_MS = 10_000;
+
+/** What the watcher asks of the job. */
+export interface WatchTarget {
+  /** A pass over these keys (a whole pass without). */
+  request(scope?: readonly string[]): void;
+}
+
+/** Options of {@linkcode startWatching}. */
+export interface WatchOptions {
+  /** The local roots to watch (absolute paths), by member index. */
+  roots: { at: number; path: string; display: string }[];
+  /** Seconds between looks at locations that cannot be watched; none: no polling. */
+  poll?: number;
+  sink: EventSink;
+  signal: AbortSignal;
+  /** Makes a watcher (tests stand in for `Deno.watchFs`). */
+  watchFs?: (path: string) => AsyncIterable<Deno.FsEvent> & { close(): void };
+}
+
+/** A running watcher. */
+export interface Watching {
+  /** Files a pass wrote: events for them (same size and time) are not changes. */
+  wrote(files: readonly { at: number; key: string; size: number; mtime: number }[]): void;
+  /** Stops watching and polling. */
+  stop(): void;
+  /** Batches handed to the job so far (for tests and figures). */
+  readonly batches: number;
+}
+
+/**
+ * Watch local roots and poll the rest, handing scopes to `job`.
+ *
+ * @param job What hears of changes.
+ * @param options Roots, polling, sink, signal.
+ * @returns The running watcher.
+ */
+export function startWatching(job: WatchTarget, options: WatchOptions): Watching {
+  const { sink } = options;
+  const make = options.watchFs ?? ((p: string) => Deno.watchFs(p, { recursive: true }));
+  const own = new Map<string, { size: number; mtime: number; until: number }>();
+  const pending = new Set<string>();
+  let whole = false;
+  let first = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let batches = 0;
+  let pollTimer: ReturnType<typeof setInterval> | undefined;
+  const watchers: { close(): void }[] = [];
+  let stopped = false;
+
+  const flush = () => {
+    timer = undefined;
+    first = 0;
+    const keys = [...pending];
+    pending.clear();
+    const all = whole;
+    whole = false;
+    if (all) {
+      batches++;
+      job.request();
+      return;
+    }
+    const changed = keys.filter((k) => !isOwnWrite(k));
+    if (changed.length === 0) return;
+    batches++;
+    const scope = changed.length > PER_BATCH ? [] : collapse(changed);
+    job.request(scope.length > 0 ? scope : undefined);
+  };
+  const schedule = () => {
+    const now = Date.now();
+    if (!first) first = now;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(flush, Math.max(0, Math.min(QUIET_MS, first + MAX_WAIT_MS - now)));
+  };
+  // A path event of ferry's own write (the same size and time as written) is not a change.
+  const isOwnWrite = (tagged: string) => {
+    const w = own.get(tagged);
+    if (!w) return false;
+    own.delete(tagged);
+    if (w.until < Date.now()) return false;
+    const [at, key] = splitTag(tagged);
+    const root = options.roots.find((r) => r.at === at);
+    if (!root) return false;
+    try {
+      const st = Deno.statSync(nodePath.join(root.path, key));
+      return st.isFile && st.size === w.size && (st.mtime?.getTime() ?? -1) === w.mtime;
+    } catch {
+      return false;
+    }
+  };
+  const collapse = (tagged: string[]): string[] => {
+    const keys = [...new Set(tagged.map((t) => splitTag(t)[1]))];
+    const byDir = new Map<string, string[]>();
+    for (const k of keys) {
+      const d = k.includes("/") ? k.slice(0, k.lastIndexOf("/")) : "";
+      byDir.set(d, [...(byDir.get(d) ?? []), k]);
+    }
+    const out: string[] = [];
+    for (const [d, ks] of byDir) {
+      if (ks.length > PER_FOLDER) {
+        if (d === "") return []; // the root itself: a whole pass
+        out.push(d);
+      } else out.push(...ks);
+    }
+    return out;
+  };
+
+  const fallBack = (display: string, why: string) => {
+    sink.emit({
+      event: "note",
+      level: "warn",
+      message: `Cannot watch "${display}" (${why}): looking at it every ${
+        options.poll ?? DEFAULT_POLL
+      } s instead`,
+    });
+    startPolling(options.poll ?? DEFAULT_POLL);
+  };
+  const startPolling = (secs: number) => {
+    if (pollTimer !== undefined || stopped) return;
+    pollTimer = setInterval(() => job.request(), secs * 1000);
+  };
+
+  for (const r of options.roots) {
+    let w: AsyncIterable<Deno.FsEvent> & { close(): void };
+    try {
+      w = make(r.path);
+    } catch (err) {
+      fallBack(r.display, describeError(err));
+      continue;
+    }
+    watchers.push(w);
+    (async () => {
+      try {
+        for await (const e of w) {
+          if (e.flag === "rescan") {
+            whole = true;
+            schedule();
+            continue;
+          }
+          for (const p of e.paths) {
+            const rel = nodePath.relative(r.path, p).split(nodePath.sep).join("/");
+            if (!rel || rel.startsWith("..") || rel === FERRY_DIR) continue;
+            if (rel.startsWith(FERRY_DIR + "/") || isTempName(nodePath.basename(rel))) continue;
+            pending.add(`${r.at}\u0000${rel}`);
+          }
+          if (pending.size > 0) schedule();
+        }
+      } catch (err) {
+        if (!stopped) fallBack(r.display, describeError(err));
+      }
+    })();
+  }
+  if (options.poll !== undefined) startPolling(options.poll);
+
+  const stop = () => {
+    stopped = true;
+    for (const w of watchers) {
+      try {
+        w.close();
+      } catch { /* closed already */ }
+    }
+    if (timer !== undefined) clearTimeout(timer);
+    if (pollTimer !== undefined) clearInterval(pollTimer);
+  };
+  options.signal.addEventListener("abort", stop, { once: true });
+  return {
+    wrote(files) {
+      const until = Date.now() + OWN_WRITE_MS;
+      for (const [k, w] of own) if (w.until < Date.now()) own.delete(k);
+      for (const f of files) {
+        own.set(`${f.at}\u0000${f.key}`, { size: f.size, mtime: f.mtime, until });
+      }
+    },
+    stop,
+    get batches() {
+      return batches;
+    },
+  };
+}
+
+/** Seconds between looks at a location that cannot be watched, unless `--poll` says. */
+export const DEFAULT_POLL = 30;
+
+/** A full pass this often while watching, unless `--interval` says (events can be missed). */
+export const DEFAULT_FULL_PASS = 600;
+
+function splitTag(tagged: string): [number, string] {
+  const i = tagged.indexOf("\u0000");
+  return [Number(tagged.slice(0, i)), tagged.slice(i + 1)];
+}

@@ -1,0 +1,286 @@
+/**
+ * The mirror's reconciliation, by a table of every combination of what each member did to a
+ * file since the last agreed pass (kept, edited, edited the same way as another, deleted,
+ * renamed) on two and on three members, and of what each held on a first run with no state.
+ * Each case runs a real pass over in-memory locations and checks the rules, not a script:
+ * the members converge in one pass, no edited version is lost, a deletion spreads only when
+ * nobody edited, and the next pass has nothing to do.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Backend } from "../../lib/backends/backend.ts";
+import { MemoryBackend } from "../../lib/backends/memory.ts";
+import { silentSink } from "../../lib/execute/events.ts";
+import { mirrorOnce, type MirrorResult } from "../../lib/mirror.ts";
+import { conflictName, FUTURE_SLACK, isConflictCopy, planMirror } from "../../lib/plan/mirror.ts";
+import { StateStore } from "../../lib/state/store.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+const enc = new TextEncoder();
+
+async function put(m: MemoryBackend, key: string, text: string, mtime: number): Promise<void> {
+  const data = enc.encode(text);
+  await m.write(key, ReadableStream.from([data]), { size: data.length, mtime });
+}
+
+async function contents(m: MemoryBackend): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of (await m.list()).entries) {
+    if (e.kind === "file") out.set(e.key, await new Response(await m.read(e.key)).text());
+  }
+  return out;
+}
+
+function members(n: number): MemoryBackend[] {
+  return Array.from({ length: n }, (_, i) => new MemoryBackend({ name: `m${i}` }));
+}
+
+/** The member as seen while it cannot be reached: opening it fails. */
+function offline(m: MemoryBackend): Backend {
+  return new Proxy(m, {
+    get(target, prop, receiver) {
+      if (prop === "open") return () => Promise.reject(new Error("connection refused"));
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+async function pass(ms: Backend[], state: StateStore): Promise<MirrorResult> {
+  return await mirrorOnce(ms, { sink: silentSink, state });
+}
+
+async function assertConverged(ms: MemoryBackend[], label: string): Promise<Map<string, string>> {
+  const first = await contents(ms[0]!);
+  for (const m of ms.slice(1)) assert.deepEqual(await contents(m), first, label);
+  return first;
+}
+
+type Action = "keep" | "edit" | "same" | "delete" | "rename";
+const ACTIONS: Action[] = ["keep", "edit", "same", "delete", "rename"];
+
+function combos(n: number): Action[][] {
+  if (n === 0) return [[]];
+  return combos(n - 1).flatMap((c) => ACTIONS.map((a) => [...c, a]));
+}
+
+for (const n of [2, 3]) {
+  Deno.test(`mirror table: every combination of keep/edit/same edit/delete/rename on ${n} members, with prior state`, async () => {
+    for (const actions of combos(n)) {
+      const label = actions.join(",");
+      const ms = members(n);
+      const state = StateStore.open(":memory:");
+      await put(ms[0]!, "f.txt", "v0", T0);
+      await put(ms[0]!, "other.txt", "o", T0);
+      await pass(ms, state);
+      await assertConverged(ms, `${label}: setup`);
+      const edits = new Set<string>();
+      for (const [i, a] of actions.entries()) {
+        const m = ms[i]!;
+        if (a === "edit") {
+          await put(m, "f.txt", `edit${i}`, T0 + 10_000 * (i + 1));
+          edits.add(`edit${i}`);
+        } else if (a === "same") {
+          await put(m, "f.txt", "same", T0 + 5_000);
+          edits.add("same");
+        } else if (a === "delete") await m.remove("f.txt");
+        else if (a === "rename") await m.move("f.txt", "g.txt");
+      }
+      const r = await pass(ms, state);
+      assert.equal(r.summary.failed, 0, `${label}: ${JSON.stringify(r.failures)}`);
+      const after = await assertConverged(ms, label);
+      const texts = [...after.values()];
+      // No edited version is lost: each is at its path or in a conflict copy.
+      for (const e of edits) assert.ok(texts.includes(e), `${label}: "${e}" lost`);
+      const editors = actions.filter((a) => a === "edit" || a === "same").length;
+      const versions = edits.size;
+      const conflictCopies = [...after.keys()].filter(isConflictCopy).length;
+      assert.equal(conflictCopies, Math.max(0, versions - 1), `${label}: conflict copies`);
+      assert.equal(r.summary.conflicts, versions > 1 ? 1 : 0, `${label}: conflicts counted`);
+      if (editors > 0) {
+        // A modification beats a deletion (and a rename leaves the edited file at its path).
+        assert.ok(after.has("f.txt"), `${label}: the edit must survive`);
+        const newest = actions.includes("edit") ? `edit${actions.lastIndexOf("edit")}` : "same";
+        assert.equal(after.get("f.txt"), newest, `${label}: newest wins`);
+      } else if (actions.includes("delete") || actions.includes("rename")) {
+        assert.ok(!after.has("f.txt"), `${label}: the deletion spreads`);
+      } else {
+        assert.equal(after.get("f.txt"), "v0", label);
+        assert.equal(r.summary.copied + r.summary.updated + r.summary.deleted, 0, label);
+      }
+      if (actions.includes("rename") && editors === 0 && !actions.includes("delete")) {
+        assert.equal(after.get("g.txt"), "v0", `${label}: the rename spreads`);
+        const movers = n - actions.filter((a) => a === "rename").length;
+        assert.equal(r.summary.moved, movers, `${label}: spread as moves`);
+        assert.equal(r.summary.copied, 0, `${label}: no copy for a rename`);
+      }
+      assert.equal(after.get("other.txt"), "o", label);
+      const again = await pass(ms, state);
+      const s = again.summary;
+      assert.equal(
+        s.copied + s.updated + s.moved + s.deleted + s.conflicts,
+        0,
+        `${label}: the next pass has nothing to do`,
+      );
+      state.close();
+    }
+  });
+}
+
+Deno.test("mirror table: first run without state, every mix of absent / one content / another on three members: union, newest wins, nothing deleted, losers kept", async () => {
+  const kinds = ["absent", "a", "b", "a-later"] as const;
+  for (const x of kinds) {
+    for (const y of kinds) {
+      for (const z of kinds) {
+        const label = `${x},${y},${z}`;
+        const ms = members(3);
+        const state = StateStore.open(":memory:");
+        const given = [x, y, z];
+        for (const [i, k] of given.entries()) {
+          if (k === "a") await put(ms[i]!, "f.txt", "A", T0);
+          if (k === "b") await put(ms[i]!, "f.txt", "B", T0 + 1_000);
+          // The same content with a later time: equal by content, no conflict.
+          if (k === "a-later") await put(ms[i]!, "f.txt", "A", T0 + 9_000);
+        }
+        const r = await pass(ms, state);
+        assert.equal(r.summary.deleted, 0, label);
+        const after = await assertConverged(ms, label);
+        const present = given.filter((k) => k !== "absent");
+        if (present.length === 0) {
+          assert.equal(after.size, 0, label);
+          continue;
+        }
+        const hasA = present.some((k) => k !== "b");
+        const hasB = present.includes("b");
+        const newest = present.includes("a-later") ? "A" : hasB ? "B" : "A";
+        assert.equal(after.get("f.txt"), newest, `${label}: newest wins`);
+        const copies = [...after.entries()].filter(([k]) => isConflictCopy(k));
+        assert.equal(copies.length, hasA && hasB ? 1 : 0, `${label}: conflict copies`);
+        if (hasA && hasB) assert.equal(copies[0]![1], newest === "A" ? "B" : "A", label);
+        const again = await pass(ms, state);
+        assert.equal(again.summary.copied + again.summary.updated, 0, `${label}: settled`);
+        state.close();
+      }
+    }
+  }
+});
+
+Deno.test("mirror: a member that sits a round out keeps its holds, deletes nothing, and catches up when it is back", async () => {
+  const ms = members(3);
+  const state = StateStore.open(":memory:");
+  await put(ms[0]!, "f.txt", "v0", T0);
+  await put(ms[0]!, "keep.txt", "k", T0);
+  await pass(ms, state);
+  // m2 cannot be reached for a while: it sits out, nothing is deleted for it.
+  const away = [ms[0]!, ms[1]!, offline(ms[2]!)];
+  const r1 = await pass(away, state);
+  assert.deepEqual(r1.takingPart, [0, 1]);
+  assert.equal((await contents(ms[0]!)).get("f.txt"), "v0");
+  // While it is out, f.txt is edited on m0 and keep.txt deleted on m1; then it is back.
+  await put(ms[0]!, "f.txt", "v1", T0 + 60_000);
+  await ms[1]!.remove("keep.txt");
+  await pass(away, state);
+  const r2 = await pass(ms, state);
+  assert.equal(r2.takingPart.length, 3);
+  const after = await assertConverged(ms, "back");
+  assert.equal(after.get("f.txt"), "v1", "the member behind gets the agreed version");
+  assert.ok(!after.has("keep.txt"), "and the deletion it missed");
+  assert.equal([...after.keys()].filter(isConflictCopy).length, 0);
+  state.close();
+});
+
+Deno.test("mirror: fewer than two members taking part is refused (exit 3), and nothing is written", async () => {
+  const ms = members(2);
+  const state = StateStore.open(":memory:");
+  await put(ms[0]!, "f.txt", "v0", T0);
+  await pass(ms, state);
+  await ms[1]!.remove("f.txt");
+  await assert.rejects(() => pass(ms, state), (e: Error) => {
+    assert.match(e.message, /Only 1 of 2 locations can take part/);
+    assert.equal((e as { exitCode?: number }).exitCode, 3);
+    return true;
+  });
+  assert.equal((await contents(ms[0]!)).get("f.txt"), "v0");
+  state.close();
+});
+
+Deno.test("mirror: a deletion the member made while behind does not delete a newer version", async () => {
+  const ms = members(2);
+  const state = StateStore.open(":memory:");
+  await put(ms[0]!, "f.txt", "v0", T0);
+  await put(ms[0]!, "x.txt", "x", T0);
+  await pass(ms, state);
+  // m1 misses a round (its root is unreachable: simulated by an empty listing with state).
+  await ms[1]!.remove("x.txt");
+  await ms[1]!.remove("f.txt");
+  await put(ms[0]!, "f.txt", "v1", T0 + 1_000);
+  // Three members would let the pass run; with two, m1 sitting out refuses it. Instead,
+  // m1 keeps x.txt away and brings nothing back: its deletion of v0 meets v1.
+  await put(ms[1]!, "x.txt", "x", T0);
+  const r = await pass(ms, state);
+  assert.equal(r.summary.failed, 0);
+  const after = await assertConverged(ms, "behind");
+  assert.equal(after.get("f.txt"), "v1");
+  state.close();
+});
+
+Deno.test("mirror: a file in one member and a folder at the same path in another is a conflict left alone", async () => {
+  const ms = members(2);
+  const state = StateStore.open(":memory:");
+  await put(ms[0]!, "p", "file", T0);
+  await put(ms[1]!, "p/inner.txt", "i", T0);
+  const r = await pass(ms, state);
+  assert.equal(r.summary.conflicts, 1);
+  assert.equal(r.summary.failed, 1);
+  assert.equal((await contents(ms[0]!)).get("p"), "file");
+  assert.equal((await contents(ms[1]!)).get("p/inner.txt"), "i");
+  state.close();
+});
+
+Deno.test("mirror clock skew: a version dated ahead of this machine's clock loses to a plausible one, and is kept", () => {
+  const now = T0 + 100_000;
+  const entry = (text: string, mtime: number) => ({
+    key: "f.txt",
+    kind: "file" as const,
+    size: text.length,
+    mtime,
+  });
+  const member = (e: ReturnType<typeof entry>, id: string) => ({
+    entries: [e],
+    holds: new Map(),
+    label: id,
+    id,
+    dirs: true,
+    canMove: true,
+    timePrecision: 1,
+    problems: [],
+  });
+  const run = (aheadBy: number) =>
+    planMirror({
+      members: [
+        member(entry("ahead", now + aheadBy), "a"),
+        member(entry("real!", now - 1_000), "b"),
+      ],
+      agreed: new Map(),
+      checksum: false,
+      now,
+    });
+  // Written by a machine whose clock runs a day ahead: the edit made a second ago wins.
+  const skewed = run(86_400_000);
+  assert.equal(skewed.decisions[0]!.mtime, now - 1_000);
+  assert.ok(skewed.resolved[0]!.message.includes(conflictName("f.txt", now + 86_400_000, "a")));
+  // Within the slack (clocks a little apart), the later time wins as usual.
+  const close = run(FUTURE_SLACK - 1);
+  assert.equal(close.decisions[0]!.mtime, now + FUTURE_SLACK - 1);
+});
+
+Deno.test("conflict copies are named after the losing version's time and location, beside the file", () => {
+  assert.equal(
+    conflictName("a/b/notes", Date.UTC(2026, 0, 2, 3, 4, 5), "nas"),
+    "a/b/notes.conflict-20260102-030405-nas",
+  );
+  assert.equal(conflictName(".bashrc", 0, "x"), ".bashrc.conflict-19700101-000000-x");
+  assert.ok(isConflictCopy("a/notes.conflict-20260102-030405-nas.txt"));
+  assert.ok(!isConflictCopy("a/notes.txt"));
+});
