@@ -49,13 +49,13 @@ export interface MirrorOptions {
   confirmDelete?: (count: number, sample: string[]) => Promise<boolean>;
 }
 
-/** A file a pass wrote into a member (the watcher does not take it for a change). */
-export interface Written {
-  at: number;
-  key: string;
-  size: number;
-  mtime: number;
-}
+/**
+ * A change a pass made in a member (the watcher does not take it for a change of the user's):
+ * a file written (its size and time), or a path made or removed.
+ */
+export type Written =
+  & { at: number; key: string }
+  & ({ size: number; mtime: number } | { present: boolean });
 
 /** What a mirror pass did. */
 export interface MirrorResult extends SyncResult {
@@ -72,7 +72,16 @@ export interface MirrorResult extends SyncResult {
  * @returns Such as `mirror file:/a > s3:aws/b/p`.
  */
 export function mirrorKey(members: readonly Backend[]): string {
-  return `mirror ${members.map((m) => m.id).sort().join(" > ")}`;
+  return `mirror ${members.map(placeOf).sort().join(" > ")}`;
+}
+
+/**
+ * Where a member is, as the job names it: a folder's absolute path, else the location as shown
+ * (never a password). Not its id: a folder that is missing has no marker to give one, and the
+ * job must still know it.
+ */
+function placeOf(b: Backend): string {
+  return b.localPath ? `file:${b.localPath("")}` : b.display;
 }
 
 /**
@@ -139,9 +148,20 @@ export async function mirrorOnce(
       for (const f of b.formerIds ?? []) options.state?.adoptLocation(f, b.id);
     }
   }
-  const state = options.state
-    ? new MirrorState(options.state, mirrorKey(members), members.map((m) => m.id), options.dryRun)
-    : undefined;
+  const places = members.map(placeOf);
+  const sorted = [...places].sort();
+  const stateNow = (readOnly: boolean) =>
+    options.state
+      ? new MirrorState(
+        options.state,
+        mirrorKey(members),
+        members.map((m) => m.id),
+        readOnly,
+        members.map((_, i) => ({ rank: sorted.indexOf(places[i]!), missing: exists[i] !== true })),
+      )
+      : undefined;
+  // Read first, written nothing: a member made below gets its id (a new folder's marker) first.
+  let state = stateNow(true);
   const scope = state ? normaliseScope(options.scope) : undefined;
   const held = members.map((_, i) => state?.files(i) ?? 0);
   for (const [i, b] of members.entries()) {
@@ -159,10 +179,12 @@ export async function mirrorOnce(
       );
     } else if (!options.dryRun) {
       await b.createRoot();
-      await b.open(writes);
+      exists[i] = (await b.open(writes)).exists;
       sink.emit({ event: "note", level: "info", message: `Created "${b.display}"` });
     }
   }
+  // A member made just now has its id now (a new folder's marker): the state is read under it.
+  state = stateNow(!!options.dryRun);
 
   const exclude = [...(options.exclude ?? [])];
   for (const [i, b] of members.entries()) {
@@ -292,7 +314,8 @@ export async function mirrorOnce(
   for (const [i, b] of members.entries()) {
     const d = deletesAt[i]!;
     if (d === 0 || options.force) continue;
-    const files = plan.filesPerMember[i]!;
+    // A scoped pass lists part of the member: the limit counts all it held.
+    const files = scope ? Math.max(held[i]!, plan.filesPerMember[i]!) : plan.filesPerMember[i]!;
     const over = "count" in limit ? d > limit.count : d > (files * limit.percent) / 100;
     if (over) {
       const lim = "count" in limit ? `${limit.count}` : `${limit.percent}%`;
@@ -402,6 +425,12 @@ export async function mirrorOnce(
     else if (op.op === "delete") summary.deleted++;
     if ((op.op === "copy" || op.op === "update") && o.entry) {
       written.push({ at: op.at, key: op.key, size: o.entry.size, mtime: o.entry.mtime });
+    } else if (op.op === "move") {
+      written.push({ at: op.at, key: op.from, present: false });
+      written.push({ at: op.at, key: op.to, present: true });
+    } else if (op.op === "mkdir") written.push({ at: op.at, key: op.key, present: true });
+    else if (op.op === "delete" || op.op === "rmdir") {
+      written.push({ at: op.at, key: op.key, present: false });
     }
   }
   summary.failed += res.failed;

@@ -23,6 +23,9 @@ const PER_BATCH = 2000;
 /** How long a file ferry wrote is remembered as its own write, ms. */
 const OWN_WRITE_MS = 10_000;
 
+/** A change ferry made itself: a file of this size and time, or a path made or removed. */
+export type OwnChange = { size: number; mtime: number } | { present: boolean };
+
 /** What the watcher asks of the job. */
 export interface WatchTarget {
   /** A pass over these keys (a whole pass without). */
@@ -43,8 +46,8 @@ export interface WatchOptions {
 
 /** A running watcher. */
 export interface Watching {
-  /** Files a pass wrote: events for them (same size and time) are not changes. */
-  wrote(files: readonly { at: number; key: string; size: number; mtime: number }[]): void;
+  /** What a pass changed: events for it (found as the pass left it) are not changes. */
+  wrote(changes: readonly ({ at: number; key: string } & OwnChange)[]): void;
   /** Stops watching and polling. */
   stop(): void;
   /** Batches handed to the job so far (for tests and figures). */
@@ -61,7 +64,7 @@ export interface Watching {
 export function startWatching(job: WatchTarget, options: WatchOptions): Watching {
   const { sink } = options;
   const make = options.watchFs ?? ((p: string) => Deno.watchFs(p, { recursive: true }));
-  const own = new Map<string, { size: number; mtime: number; until: number }>();
+  const own = new Map<string, OwnChange & { until: number }>();
   const pending = new Set<string>();
   let whole = false;
   let first = 0;
@@ -104,12 +107,14 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
     const [at, key] = splitTag(tagged);
     const root = options.roots.find((r) => r.at === at);
     if (!root) return false;
+    let st: Deno.FileInfo | undefined;
     try {
-      const st = Deno.statSync(nodePath.join(root.path, key));
-      return st.isFile && st.size === w.size && (st.mtime?.getTime() ?? -1) === w.mtime;
+      st = Deno.statSync(nodePath.join(root.path, key));
     } catch {
-      return false;
+      st = undefined;
     }
+    if ("present" in w) return w.present === !!st;
+    return !!st?.isFile && st.size === w.size && (st.mtime?.getTime() ?? -1) === w.mtime;
   };
   const collapse = (tagged: string[]): string[] => {
     const keys = [...new Set(tagged.map((t) => splitTag(t)[1]))];
@@ -187,12 +192,10 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
   };
   options.signal.addEventListener("abort", stop, { once: true });
   return {
-    wrote(files) {
+    wrote(changes) {
       const until = Date.now() + OWN_WRITE_MS;
       for (const [k, w] of own) if (w.until < Date.now()) own.delete(k);
-      for (const f of files) {
-        own.set(`${f.at}\u0000${f.key}`, { size: f.size, mtime: f.mtime, until });
-      }
+      for (const { at, key, ...c } of changes) own.set(`${at}\u0000${key}`, { ...c, until });
     },
     stop,
     get batches() {

@@ -418,6 +418,7 @@ async function runJob(
         if (changing && cmd.archiveFrom !== undefined) {
           writeArchiveLog(nodePath.dirname(statePath), cmd.archiveFrom, res.archived, out);
         }
+        if (a.watch && !watching && !abort.signal.aborted) watch();
         if ("written" in res) watching?.wrote((res as MirrorResult).written);
         // A mirror's conflicts are resolved (the losers kept as copies), not failures.
         const unresolved = a.command === "mirror" ? 0 : res.summary.conflicts;
@@ -428,7 +429,8 @@ async function runJob(
           : ExitCode.ok;
       },
     });
-    if (a.watch) {
+    // Watching starts once the first pass made every root (a new mirror member is created).
+    const watch = () => {
       // Local locations are watched, the others looked at every --poll seconds.
       const local = cmd.watched.filter((i) => members[i]!.localPath);
       const remote = cmd.watched.filter((i) => !members[i]!.localPath);
@@ -436,7 +438,7 @@ async function runJob(
       watching = startWatching(job, {
         roots: local.map((i) => ({
           at: i,
-          path: Deno.realPathSync(members[i]!.localPath!("")),
+          path: realPathOr(members[i]!.localPath!("")),
           display: locs[i]!.text,
         })),
         ...(remote.length > 0 ? { poll } : {}),
@@ -451,7 +453,7 @@ async function runJob(
           a.interval ?? DEFAULT_FULL_PASS
         } s. Ctrl-C stops.`,
       );
-    }
+    };
     await job.run();
     return abort.signal.aborted ? ExitCode.interrupted : code;
   } catch (err) {
@@ -631,6 +633,15 @@ function stateProblem(statePath: string, err: unknown): string {
     return "permission denied: choose a writable --state";
   }
   return text.replace(/ \(ERR_SQLITE_ERROR\)$/, "");
+}
+
+/** A path with its links resolved, or as it is when it cannot be (not there yet). */
+function realPathOr(p: string): string {
+  try {
+    return Deno.realPathSync(p);
+  } catch {
+    return p;
+  }
 }
 
 /** The lock, or one line saying why it cannot be taken. */

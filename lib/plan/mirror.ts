@@ -738,11 +738,24 @@ export function planMirror(input: MirrorInput): MirrorPlan {
           kept: { op: keep, entry: s.cur!, ver: s.hold?.ver ?? 0 },
         };
       }
+      const copyFates: (Fate | undefined)[] = new Array(n).fill(undefined);
+      for (const [at, op] of keptAt) copyFates[at] = { kind: "op", op };
       for (const o of present) {
         if (keptAt.has(o.at) || input.members[o.at]!.out) continue;
-        replaces.push(copyOp(first, o.at, copyKey, copyKey));
+        const op = copyOp(first, o.at, copyKey, copyKey);
+        replaces.push(op);
+        copyFates[o.at] = { kind: "op", op };
         willHold[o.at]!.add(copyKey);
       }
+      // The copy is a file of the mirror from now on: its deletion spreads like any other.
+      decisions.push({
+        path: copyKey,
+        kind: "file",
+        ver: (input.agreed.get(copyKey)?.ver ?? 0) + 1,
+        size: first.cur!.size,
+        mtime: first.cur!.mtime,
+        fates: copyFates,
+      });
       copies.push(copyKey);
     }
     if (copies.length > 0) {

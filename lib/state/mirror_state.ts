@@ -64,13 +64,38 @@ export class MirrorState {
    * @param job The job's key.
    * @param locs The members' ids, in order.
    * @param readOnly Write nothing (a dry run).
+   * @param places Each member's place in the job (its rank by place name), and whether it is
+   * missing now: a missing member is known by the id the job recorded at its place (a folder
+   * that is gone has no marker to name it).
    */
-  constructor(store: StateStore, job: string, locs: readonly string[], readOnly = false) {
+  constructor(
+    store: StateStore,
+    job: string,
+    locs: readonly string[],
+    readOnly = false,
+    places?: readonly { rank: number; missing: boolean }[],
+  ) {
     this.store = store;
     this.job = job;
-    this.locs = locs;
     this.readOnly = readOnly;
-    this.#ids = locs.map((l) => store.member(job, l, !readOnly));
+    const order = locs.map((_, i) => i).sort((x, y) =>
+      (places?.[x]?.rank ?? x) - (places?.[y]?.rank ?? y)
+    );
+    const ids: { job: number; loc: number }[] = [];
+    const names = [...locs];
+    for (const i of order) {
+      if (places?.[i]?.missing) {
+        const [row] = store.all(
+          `SELECT l.name AS name FROM members m JOIN locations l ON l.id = m.loc
+           JOIN jobs j ON j.id = m.job WHERE j.key = ? AND m.pos = ?`,
+          [job, places[i]!.rank],
+        ) as { name: string }[];
+        if (row) names[i] = row.name;
+      }
+      ids[i] = store.member(job, names[i]!, !readOnly);
+    }
+    this.locs = names;
+    this.#ids = ids;
   }
 
   /**
