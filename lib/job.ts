@@ -35,6 +35,11 @@ export interface JobOptions extends Omit<SyncOptions, "signal" | "scope"> {
   afterPass?: (outcome: PassOutcome) => void;
   /** Stops the job: the pass under way is interrupted, no other begins. */
   signal?: AbortSignal;
+  /**
+   * A pass that throws ends the run, unless this says to go on (a watch that meets a safety
+   * refusal reports it and waits for the next change instead of dying).
+   */
+  goOn?: (err: unknown) => boolean;
 }
 
 /** How one pass went. */
@@ -148,7 +153,7 @@ export class Job {
       return outcome;
     }
     try {
-      const { interval: _i, lock: _l, beforePass: _b, afterPass: _a, ...pass } = o;
+      const { interval: _i, lock: _l, beforePass: _b, afterPass: _a, goOn: _g, ...pass } = o;
       const result = await this.#runner.run({
         ...pass,
         sink: this.#sink,
@@ -180,7 +185,7 @@ export class Job {
       const now = Date.now();
       if (now >= nextFull) {
         this.#pending = undefined; // a full pass serves every request made so far
-        last = await this.pass();
+        last = await this.#tolerant(undefined) ?? last;
         if (!interval) return last;
         nextFull = Date.now() + interval * 1000;
         continue;
@@ -188,13 +193,30 @@ export class Job {
       if (this.#pending !== undefined) {
         const scope = this.#pending;
         this.#pending = undefined;
-        last = await this.pass(scope ?? undefined);
+        last = await this.#tolerant(scope ?? undefined) ?? last;
         continue;
       }
       await this.#sleep(nextFull - now);
     }
     return last;
   }
+
+  /** A pass whose error `goOn` accepts gives no outcome instead of ending the run. */
+  async #tolerant(scope: readonly string[] | undefined): Promise<PassOutcome | undefined> {
+    try {
+      const outcome = await this.pass(this.#owed ? undefined : scope);
+      this.#owed = false;
+      return outcome;
+    } catch (err) {
+      if (!this.#options.goOn?.(err)) throw err;
+      // What the refused pass was to do is owed: the next pass, whatever asks for it, is whole.
+      this.#owed = true;
+      return undefined;
+    }
+  }
+
+  /** A pass was refused: the next one covers the whole tree. */
+  #owed = false;
 
   /** Wait until `ms` have passed, a request arrives or the job is stopped. */
   #sleep(ms: number): Promise<void> {

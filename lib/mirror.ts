@@ -93,7 +93,7 @@ function placeOf(b: Backend): string {
  * import assert from "node:assert/strict";
  * assert.deepEqual(
  *   labels(["/home/me/Docs", "s3://bucket/docs/", "zip:/media/stick/b.zip", "ftp://me:***@nas.local/"]),
- *   ["Docs", "docs", "b.zip", "nas.local"],
+ *   ["Docs", "docs", "b_zip", "nas_local"],
  * );
  * assert.deepEqual(labels(["/a/x", "/b/x"]), ["x", "x-2"]);
  * ```
@@ -107,8 +107,9 @@ export function labels(displays: readonly string[]): string[] {
     let t = d.replace(/^[a-z][a-z0-9+.-]*:(\/\/)?/i, "").replace(/^[^/@]*@/, "");
     t = t.replace(/[\\/]+$/, "");
     const parts = t.split(/[\\/]/).filter(Boolean);
-    let base = (parts[parts.length - 1] ?? "root").replace(/[^A-Za-z0-9._-]+/g, "_");
-    base = base.replace(/^\.+/, "").slice(0, 24) || "root";
+    // No dots: the copy's extension stays the one after the label.
+    let base = (parts[parts.length - 1] ?? "root").replace(/[^A-Za-z0-9_-]+/g, "_");
+    base = base.replace(/^_+/, "").slice(0, 24) || "root";
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     return n === 1 ? base : `${base}-${n}`;
@@ -186,6 +187,21 @@ export async function mirrorOnce(
   // A member made just now has its id now (a new folder's marker): the state is read under it.
   state = stateNow(!!options.dryRun);
 
+  // What a killed run left (open multipart uploads, FTP temporary names and a swap's
+  // window) is put right before anything is listed.
+  if (options.state && !options.dryRun) {
+    for (const [i, b] of members.entries()) {
+      if (out[i] || exists[i] !== true || !b.recoverUploads) continue;
+      const n = await b.recoverUploads(options.state).catch(() => 0);
+      if (n > 0) {
+        sink.emit({
+          event: "note",
+          level: "info",
+          message: `Put right ${n} unfinished upload(s) of an earlier run in "${b.display}"`,
+        });
+      }
+    }
+  }
   const exclude = [...(options.exclude ?? [])];
   for (const [i, b] of members.entries()) {
     if (!out[i] && exists[i] === true) exclude.push(...await readIgnoreFile(b).catch(() => []));
@@ -267,7 +283,8 @@ export async function mirrorOnce(
       summary.skipped++;
       sink.emit({ event: "skip", path: k, reason: "archived: run `ferry restore` first" });
     }
-    const cache = state?.hashes(i);
+    // The hash cache is read only when a rename by content is looked for.
+    let cache: ReturnType<MirrorState["hashes"]> | undefined;
     const h = holds[i]!;
     return {
       entries: kept.length ? l.entries.filter((e) => !e.archived && !e.metaPending) : l.entries,
@@ -279,6 +296,7 @@ export async function mirrorOnce(
       timePrecision: b.caps.timePrecision,
       problems: [...l.problems.map((p) => p.key), ...kept],
       cachedHash: (path: string) => {
+        cache ??= state?.hashes(i);
         const c = cache?.get(path);
         const r = h.get(path);
         return c && r && c.size === r.size && c.mtime === r.mtime && c.ino === r.ino
@@ -296,6 +314,7 @@ export async function mirrorOnce(
     checksum: !!options.checksum,
     now: Date.now(),
   };
+  const tScan = performance.now();
   const hashes = await hashStage(
     members,
     views.map((v) => v.entries as Entry[]),
@@ -304,7 +323,9 @@ export async function mirrorOnce(
     sink,
     !!options.checksum,
   );
+  const tHash = performance.now();
   const plan = mirrorPlanner.plan(input, hashes.byMember);
+  const tPlan = performance.now();
 
   // Each member's deletions against its own files: a limit per location.
   const ops = opsOf(plan);
@@ -412,6 +433,14 @@ export async function mirrorOnce(
     }
   }
 
+  const secs = (x: number, y: number) => ((y - x) / 1000).toFixed(3);
+  sink.emit({
+    event: "note",
+    level: "debug",
+    message: `timings: open+scan+state ${secs(started, tScan)} s, hash ${
+      secs(tScan, tHash)
+    } s, plan ${secs(tHash, tPlan)} s, execute+commit ${secs(tPlan, performance.now())} s`,
+  });
   const written: Written[] = [];
   for (const o of res.outcomes) {
     if (o.status === "failed") {

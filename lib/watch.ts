@@ -18,7 +18,7 @@ const QUIET_MS = 200;
 const MAX_WAIT_MS = 1000;
 /** More changed paths than this in one folder: the folder is rescanned instead. */
 const PER_FOLDER = 200;
-/** More changed paths than this in one batch: a whole pass. */
+/** More changed paths than this in one batch, once crowded folders are folded: a whole pass. */
 const PER_BATCH = 2000;
 /** How long a file ferry wrote is remembered as its own write, ms. */
 const OWN_WRITE_MS = 10_000;
@@ -38,6 +38,8 @@ export interface WatchOptions {
   roots: { at: number; path: string; display: string }[];
   /** Seconds between looks at locations that cannot be watched; none: no polling. */
   poll?: number;
+  /** Seconds between looks at a folder that cannot be watched after all (default `poll`). */
+  fallbackPoll?: number;
   sink: EventSink;
   signal: AbortSignal;
   /** Makes a watcher (tests stand in for `Deno.watchFs`). */
@@ -89,8 +91,8 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
     const changed = keys.filter((k) => !isOwnWrite(k));
     if (changed.length === 0) return;
     batches++;
-    const scope = changed.length > PER_BATCH ? [] : collapse(changed);
-    job.request(scope.length > 0 ? scope : undefined);
+    const scope = collapse(changed);
+    job.request(scope.length > 0 && scope.length <= PER_BATCH ? scope : undefined);
   };
   const schedule = () => {
     const now = Date.now();
@@ -133,15 +135,14 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
     return out;
   };
 
+  const every = options.poll ?? options.fallbackPoll ?? DEFAULT_POLL;
   const fallBack = (display: string, why: string) => {
     sink.emit({
       event: "note",
       level: "warn",
-      message: `Cannot watch "${display}" (${why}): looking at it every ${
-        options.poll ?? DEFAULT_POLL
-      } s instead`,
+      message: `Cannot watch "${display}" (${why}): looking at it every ${every} s instead`,
     });
-    startPolling(options.poll ?? DEFAULT_POLL);
+    startPolling(every);
   };
   const startPolling = (secs: number) => {
     if (pollTimer !== undefined || stopped) return;

@@ -343,7 +343,8 @@ async function runJob(
   });
 
   let state: StateStore | undefined;
-  let watching: Watching | undefined;
+  const watching: Watching[] = [];
+  let retry: Watching | undefined;
   try {
     if (changing) state = StateStore.open(statePath);
     else {
@@ -400,6 +401,19 @@ async function runJob(
         }
         : {}),
       ...(changing ? { lock: () => takeLock(statePath) } : {}),
+      // A watch outlives a refusal (a location unplugged for a while): it says so and waits.
+      ...(a.watch
+        ? {
+          goOn: (err: unknown) => {
+            if (!(err instanceof SafetyError)) return false;
+            out.error(`${err.message}; still watching (looking again every ${poll} s)`);
+            // Until a pass goes through, a whole pass every --poll seconds (an unplugged stick
+            // that comes back makes no event where ferry watches).
+            retry ??= startWatching(job, { roots: [], poll, sink: out, signal: abort.signal });
+            return true;
+          },
+        }
+        : {}),
       beforePass: async () => {
         log?.write(`START ferry ${a.command} ${cmd.names}`);
         await cmd.beforePass?.();
@@ -413,13 +427,19 @@ async function runJob(
           );
           return;
         }
+        retry?.stop();
+        retry = undefined;
         const res = o.result;
         out.summary(res.summary, res.failures, title(res.interrupted || abort.signal.aborted));
         if (changing && cmd.archiveFrom !== undefined) {
           writeArchiveLog(nodePath.dirname(statePath), cmd.archiveFrom, res.archived, out);
         }
-        if (a.watch && !watching && !abort.signal.aborted) watch();
-        if ("written" in res) watching?.wrote((res as MirrorResult).written);
+        if (a.watch && later.length > 0 && !abort.signal.aborted) {
+          watch(later.splice(0), false);
+        }
+        if ("written" in res) {
+          for (const w of watching) w.wrote((res as MirrorResult).written);
+        }
         // A mirror's conflicts are resolved (the losers kept as copies), not failures.
         const unresolved = a.command === "mirror" ? 0 : res.summary.conflicts;
         code = res.interrupted
@@ -429,22 +449,32 @@ async function runJob(
           : ExitCode.ok;
       },
     });
-    // Watching starts once the first pass made every root (a new mirror member is created).
-    const watch = () => {
-      // Local locations are watched, the others looked at every --poll seconds.
-      const local = cmd.watched.filter((i) => members[i]!.localPath);
-      const remote = cmd.watched.filter((i) => !members[i]!.localPath);
-      const poll = a.poll ?? DEFAULT_POLL;
-      watching = startWatching(job, {
-        roots: local.map((i) => ({
-          at: i,
-          path: realPathOr(members[i]!.localPath!("")),
-          display: locs[i]!.text,
-        })),
-        ...(remote.length > 0 ? { poll } : {}),
+    // Folders that exist are watched before the first pass (a change made while it runs is
+    // not missed); a folder the first pass creates, once it exists.
+    const local = cmd.watched.filter((i) => members[i]!.localPath);
+    const remote = cmd.watched.filter((i) => !members[i]!.localPath);
+    const poll = a.poll ?? DEFAULT_POLL;
+    const rootOf = (i: number) => realPathOr(members[i]!.localPath!(""));
+    const isDir = (p: string) => {
+      try {
+        return Deno.statSync(p).isDirectory;
+      } catch {
+        return false;
+      }
+    };
+    const later = local.filter((i) => !isDir(rootOf(i)));
+    const watch = (which: number[], withPoll: boolean) => {
+      if (which.length === 0 && !withPoll) return;
+      watching.push(startWatching(job, {
+        roots: which.map((i) => ({ at: i, path: rootOf(i), display: locs[i]!.text })),
+        ...(withPoll && remote.length > 0 ? { poll } : {}),
+        fallbackPoll: poll,
         sink: out,
         signal: abort.signal,
-      });
+      }));
+    };
+    if (a.watch) {
+      watch(local.filter((i) => !later.includes(i)), true);
       const others = remote.length > 0
         ? `, looking at ${remote.length} other location(s) every ${poll} s`
         : "";
@@ -453,7 +483,7 @@ async function runJob(
           a.interval ?? DEFAULT_FULL_PASS
         } s. Ctrl-C stops.`,
       );
-    };
+    }
     await job.run();
     return abort.signal.aborted ? ExitCode.interrupted : code;
   } catch (err) {
@@ -467,7 +497,8 @@ async function runJob(
   } finally {
     for (const s of sigs) Deno.removeSignalListener(s, onSignal);
     out.close();
-    watching?.stop();
+    for (const w of watching) w.stop();
+    retry?.stop();
     state?.close();
     for (const m of members) await m.close();
   }

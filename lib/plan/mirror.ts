@@ -170,6 +170,34 @@ export function conflictName(key: string, mtime: number, label: string): string 
   return `${dir}${stem}.conflict-${stampText}-${label}${ext}`;
 }
 
+/**
+ * A conflict copy's name that holds nothing else: the name itself when it is free or already
+ * holds this version (a rerun after a crash), else `-2`, `-3`… before the extension (two
+ * versions from one location within one second).
+ */
+function freeName(
+  name: string,
+  version: Entry,
+  files: readonly Map<string, Entry>[],
+  taken: ReadonlySet<string>,
+): string {
+  const dot = name.lastIndexOf(".");
+  const slash = name.lastIndexOf("/");
+  const [stem, ext] = dot > slash + 1 && !name.slice(dot).includes("conflict-")
+    ? [name.slice(0, dot), name.slice(dot)]
+    : [name, ""];
+  for (let i = 1; i < 1000; i++) {
+    const candidate = i === 1 ? name : `${stem}-${i}${ext}`;
+    if (taken.has(candidate)) continue;
+    const clash = files.some((f) => {
+      const e = f.get(candidate);
+      return e && !(e.size === version.size && e.mtime === version.mtime);
+    });
+    if (!clash) return candidate;
+  }
+  return `${stem}-${crypto.randomUUID().slice(0, 8)}${ext}`;
+}
+
 /** Whether a name is a conflict copy ferry made. */
 export function isConflictCopy(key: string): boolean {
   return /\.conflict-\d{8}-\d{6}-[^/]*$/.test(key);
@@ -280,15 +308,58 @@ function competitors(input: MirrorInput, sides: readonly (Side | undefined)[], k
 
 /** Keys of every file of each member, taking part or not, by member. */
 function filesByMember(input: MirrorInput): Map<string, Entry>[] {
-  return input.members.map((m) => {
-    const out = new Map<string, Entry>();
-    for (const e of m.entries) if (e.kind === "file") out.set(e.key, e);
-    return out;
-  });
+  let out = filesCache.get(input.members);
+  if (!out) {
+    out = input.members.map((m) => {
+      const byKey = new Map<string, Entry>();
+      for (const e of m.entries) if (e.kind === "file") byKey.set(e.key, e);
+      return byKey;
+    });
+    filesCache.set(input.members, out);
+  }
+  return out;
+}
+
+/** `wants` and `plan` see the same members: their files by key are made once. */
+const filesCache = new WeakMap<readonly MirrorMember[], Map<string, Entry>[]>();
+
+/**
+ * Whether every member taking part holds the agreed version of a path, unchanged and surely so
+ * (the common case, decided without building its sides: a no-op of 50,000 files is this).
+ */
+function inStepEverywhere(
+  input: MirrorInput,
+  files: readonly Map<string, Entry>[],
+  key: string,
+): boolean {
+  const a = input.agreed.get(key);
+  if (!a || a.kind !== "file") return false;
+  const ms = input.members;
+  for (let at = 0; at < ms.length; at++) {
+    const m = ms[at]!;
+    if (m.out) continue;
+    if (m.problems.length > 0) return false;
+    const cur = files[at]!.get(key);
+    const h = m.holds.get(key);
+    if (!cur || !h || h.racy || h.ver !== a.ver || !holdMatches(cur, h, m.timePrecision)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Every path to reconcile: listed anywhere, held by a member taking part, or agreed. */
 function pathsOf(input: MirrorInput): { files: string[]; dirs: string[] } {
+  const known = pathsCache.get(input.members);
+  if (known) return known;
+  const out = pathsNow(input);
+  pathsCache.set(input.members, out);
+  return out;
+}
+
+const pathsCache = new WeakMap<readonly MirrorMember[], { files: string[]; dirs: string[] }>();
+
+function pathsNow(input: MirrorInput): { files: string[]; dirs: string[] } {
   const files = new Set<string>();
   const dirs = new Set<string>();
   input.members.forEach((m) => {
@@ -312,6 +383,7 @@ export const mirrorPlanner: Planner<MirrorInput, MirrorPlan> = {
     const want = input.members.map(() => new Set<string>());
     const files = filesByMember(input);
     for (const key of pathsOf(input).files) {
+      if (inStepEverywhere(input, files, key)) continue;
       for (const s of racyPairs(input, files, key)) want[s.at]!.add(key);
       const sides = sidesOf(input, files, key);
       const { versions } = competitors(input, sides, key);
@@ -555,7 +627,14 @@ export function planMirror(input: MirrorInput): MirrorPlan {
   /** Paths that are a file in one member and a folder in another: left alone, with all below. */
   const clashes: string[] = [];
   const belowClash = (key: string) => clashes.some((c) => isWithin(key, c));
+  const anyMoves = fileMoves.length > 0;
+  /** Conflict copy names given out this pass. */
+  const taken = new Set<string>();
   for (const key of paths.files) {
+    if (!anyMoves && inStepEverywhere(input, files, key)) {
+      for (let j = 0; j < n; j++) if (!input.members[j]!.out) willHold[j]!.add(key);
+      continue;
+    }
     if (belowClash(key)) continue;
     const a = input.agreed.get(key);
     const sides = sidesOf(input, files, key);
@@ -723,7 +802,13 @@ export function planMirror(input: MirrorInput): MirrorPlan {
     const copies: string[] = [];
     for (const g of losers) {
       const first = g.reduce((b, s) => timeOf(s.cur!) > timeOf(b.cur!) ? s : b);
-      const copyKey = conflictName(key, first.cur!.mtime, input.members[first.at]!.label);
+      const copyKey = freeName(
+        conflictName(key, first.cur!.mtime, input.members[first.at]!.label),
+        first.cur!,
+        files,
+        taken,
+      );
+      taken.add(copyKey);
       const keptAt = new Map<number, Op>();
       for (const s of g) {
         const keep = copyOp(s, s.at, copyKey);

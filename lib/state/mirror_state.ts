@@ -111,8 +111,8 @@ export class MirrorState {
     if (job < 0 || loc < 0) return out;
     const [r] = this.store.all(
       `SELECT json_group_array(json_array(path, size, mtime, ino, dev, stamp, ver, synced_at))
-       AS j FROM holds WHERE job = ? AND loc = ?`,
-      [job, loc],
+       AS j FROM holds WHERE job = ? AND loc = ?${scope ? ` AND (${underSql(scope)})` : ""}`,
+      [job, loc, ...(scope ? underArgs(scope) : [])],
     ) as { j: string }[];
     for (const [path, size, mtime, ino, dev, stamp, ver, at] of JSON.parse(r!.j)) {
       if (scope && !inScope(path, scope)) continue;
@@ -148,8 +148,8 @@ export class MirrorState {
     if (job < 0) return out;
     const [r] = this.store.all(
       `SELECT json_group_array(json_array(path, ver, kind, size, mtime)) AS j
-       FROM agreed WHERE job = ?`,
-      [job],
+       FROM agreed WHERE job = ?${scope ? ` AND (${underSql(scope)})` : ""}`,
+      [job, ...(scope ? underArgs(scope) : [])],
     ) as { j: string }[];
     for (const [path, ver, kind, size, mtime] of JSON.parse(r!.j)) {
       if (scope && !inScope(path, scope)) continue;
@@ -216,6 +216,19 @@ export class MirrorState {
       );
     });
   }
+}
+
+/**
+ * SQL for "at or below one of these keys" as ranges of the primary key (a scoped pass of a
+ * few paths reads a few rows, not the job's 50,000): `k`, and `k/` ≤ path < `k0` ('0' follows
+ * '/'). Folders leading to a key are added by the caller's filter where needed.
+ */
+function underSql(scope: readonly string[]): string {
+  return scope.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+}
+
+function underArgs(scope: readonly string[]): string[] {
+  return scope.flatMap((k) => [k, k + "/", k + "0"]);
 }
 
 function holdOf(path: string, e: Entry, ver: number): HoldWrite {

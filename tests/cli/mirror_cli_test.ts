@@ -260,6 +260,30 @@ Deno.test("ferry mirror --watch: two folders kept in step as files change on eac
   }
 });
 
+Deno.test("ferry mirror --watch outlives an unplugged location: it says so, deletes nothing, and catches up when it is back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-watch-" });
+  const a = join(dir, "a");
+  const b = join(dir, "b");
+  write(a, "one.txt", "1");
+  write(b, "two.txt", "2");
+  const w = watching(["mirror", a, b, "--watch", "--poll", "1", "--state", join(dir, "s.db")]);
+  try {
+    await until("the first pass", () => read(a, "two.txt") === "2" && read(b, "one.txt") === "1");
+    Deno.renameSync(b, join(dir, "b-away"));
+    write(a, "three.txt", "3");
+    await until("the refusal", () => w.stderr().includes("still watching"));
+    assert.equal(read(a, "one.txt"), "1");
+    assert.equal(read(a, "two.txt"), "2", "nothing deleted for the missing location");
+    Deno.renameSync(join(dir, "b-away"), b);
+    write(a, "four.txt", "4");
+    await until("b catches up", () => read(b, "three.txt") === "3" && read(b, "four.txt") === "4");
+  } finally {
+    const code = await w.stop();
+    assert.equal(code, 130, w.stderr());
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("ferry sync --watch and mirror --watch with S3: a folder and a prefix kept in step both ways (S3 polled)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-watch-" });
   const a = join(dir, "a");

@@ -334,6 +334,145 @@ async function crashTrial(
   assert.equal(found, 0);
 }
 
+/** A conflict copy's original path (`a/n.conflict-20260101-000000-x.txt` → `a/n.txt`). */
+function originOf(rel: string): string {
+  const once = (r: string) =>
+    r.replace(/\.conflict-\d{8}-\d{6}-[^/.]*?(?:-\d+)?(\.[^/.]+)?$/, (_, ext) => ext ?? "");
+  for (let r = rel, i = 0; i < 10; i++) {
+    const next = once(r);
+    if (next === r) return r;
+    r = next;
+  }
+  return rel;
+}
+
+/**
+ * A mirror of several sides killed at random instants, each side edited between kills (edits
+ * on several sides of one file make conflicts; deletions too). After every kill each file at
+ * a real name holds a version the test wrote at its path (or, in a conflict copy, at the path
+ * it was copied from), and no version written since it was last agreed has vanished from
+ * every side; the last run converges with every side the same and no temporary file left.
+ */
+async function mirrorCrashTrial(name: string, sides: Side[], extra: string[], state: string) {
+  const seed = Number(Deno.env.get("FERRY_CRASH_SEED") ?? Math.floor(Math.random() * 2 ** 31));
+  console.log(`crash suite ${name}: seed ${seed}, ${KILLS} kills`);
+  const rnd = random(seed);
+  const versions = new Map<string, Set<string>>();
+  /** Versions written since last seen agreed (at one path on every side): never to vanish. */
+  const pending = new Map<string, string>();
+  const held = sides.map(() => new Map<string, string>());
+  const put = async (i: number, rel: string, data: Uint8Array) => {
+    const h = hash(data);
+    // The user overwrote a version on this side: that one may go.
+    const old = held[i]!.get(rel);
+    if (old) pending.delete(old);
+    await sides[i]!.write(rel, data);
+    held[i]!.set(rel, h);
+    if (!versions.has(rel)) versions.set(rel, new Set());
+    versions.get(rel)!.add(h);
+    pending.set(h, rel);
+  };
+  const files = [...corpus(rnd)];
+  for (const [n, [rel, data]] of files.entries()) await put(n % sides.length, rel, data);
+  const args = ["mirror", ...sides.map((s) => s.arg), "--force", "--state", state, ...extra];
+  let killed = 0;
+  let midway = 0;
+  let maxDelay = 40;
+  for (let k = 0; killed < KILLS && k < KILLS * 3; k++) {
+    const killAt = { events: Math.floor(rnd() * 8), delayMs: Math.floor(rnd() * maxDelay) };
+    const before = await Promise.all(sides.map((s) => s.snapshot()));
+    const r = await run(args, killAt);
+    maxDelay = r.code === 0 ? Math.max(2, maxDelay / 2) : Math.min(400, maxDelay * 1.5);
+    assert.ok(r.code === 0 || r.code === 137 || r.code === 9, `${name} seed ${seed}: ${r.err}`);
+    const after = await Promise.all(sides.map((s) => s.snapshot()));
+    if (r.code !== 0) {
+      killed++;
+      const same = (x: Map<string, string>, y: Map<string, string>) =>
+        x.size === y.size && [...x].every(([k, h]) => y.get(k) === h);
+      if (after.some((a, i) => !same(a, before[i]!))) midway++;
+    }
+    const everywhere = new Set<string>();
+    for (const [i, snap] of after.entries()) {
+      held[i] = new Map(snap);
+      for (const [rel, h] of snap) {
+        everywhere.add(h);
+        assert.ok(
+          versions.get(originOf(rel))?.has(h),
+          `${name} seed ${seed} kill ${k}: "${rel}" on side ${i} holds a version never written there (${await sides[
+            i
+          ]!.describe(rel)})`,
+        );
+      }
+    }
+    for (const [h, rel] of pending) {
+      assert.ok(everywhere.has(h), `${name} seed ${seed} kill ${k}: a version of "${rel}" is lost`);
+      if (after.every((snap) => snap.get(rel) === h)) pending.delete(h); // agreed
+    }
+    // Edit between runs: each side changes two files, adds one, and now and then deletes one.
+    for (const [i, side] of sides.entries()) {
+      const keys = [...held[i]!.keys()].filter((r) => !r.includes(".conflict-"));
+      for (let e = 0; e < 2 && keys.length > 0; e++) {
+        const pick = keys[Math.floor(rnd() * keys.length)]!;
+        const big = e === 0 && k % 4 === i;
+        await put(i, pick, fill(big ? 2 << 20 : 100 + Math.floor(rnd() * 3000), rnd));
+      }
+      await put(i, `new/${k}/${i}.txt`, fill(300 + i, rnd));
+      if (rnd() < 0.3 && keys.length > 0) {
+        const gone = keys[Math.floor(rnd() * keys.length)]!;
+        const h = held[i]!.get(gone);
+        if (h) pending.delete(h);
+        await side.remove(gone);
+        held[i]!.delete(gone);
+      }
+    }
+  }
+  console.log(`crash suite ${name}: ${killed} runs killed, ${midway} of them mid-pass`);
+  assert.ok(killed >= KILLS, `${name}: only ${killed} kills landed before the run ended`);
+  assert.ok(midway >= 1, `${name}: no kill landed while files were being written`);
+  const last = await run(args);
+  assert.equal(last.code, 0, `${name} seed ${seed}: ${last.err}`);
+  const snaps = await Promise.all(sides.map((s) => s.snapshot()));
+  for (const s of snaps.slice(1)) {
+    assert.deepEqual(s, snaps[0], `${name} seed ${seed}: sides differ`);
+  }
+  const all = new Set(snaps[0]!.values());
+  for (const [h, rel] of pending) assert.ok(all.has(h), `${name} seed ${seed}: "${rel}" lost`);
+  for (const s of sides) {
+    assert.deepEqual(s.temps(), [], `${name} seed ${seed}: temporary files in ${s.arg}`);
+  }
+  const again = await run(args);
+  assert.equal(again.code, 0);
+  for (const [i, s] of sides.entries()) assert.deepEqual(await s.snapshot(), snaps[i]);
+}
+
+Deno.test("crash suite: mirror of three folders, edited on every side, killed at random instants, nothing lost, converges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
+  try {
+    await mirrorCrashTrial(
+      "mirror local+local+local",
+      ["a", "b", "c"].map((n) => localSide(join(dir, n))),
+      [],
+      join(dir, "state.db"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("crash suite: mirror of a folder, a ZIP archive and an FTP server, edited on every side, killed at random instants, nothing lost, converges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
+  try {
+    await mirrorCrashTrial(
+      "mirror local+zip+ftp",
+      [localSide(join(dir, "a")), zipSide(join(dir, "b.zip")), ftpSide(ftp, "/mirror")],
+      [],
+      join(dir, "state.db"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("crash suite: local -> local, killed at random instants, never a wrong file, converges", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
   try {
