@@ -16,6 +16,8 @@ import type { Backend } from "../../lib/backends/backend.ts";
 import { LocalBackend } from "../../lib/backends/local.ts";
 import { S3Backend } from "../../lib/backends/s3.ts";
 import { syncOnce } from "../../lib/sync.ts";
+import { mirrorOnce } from "../../lib/mirror.ts";
+import { StateStore } from "../../lib/state/store.ts";
 import { startS3rver } from "../servers/s3rver.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 
@@ -76,21 +78,25 @@ async function trial(
   read: (key: string) => Promise<Uint8Array | undefined>,
   size: number,
   rounds: number,
+  how: "sync" | "mirror" = "sync",
 ) {
+  const state = StateStore.open(":memory:");
   const dir = await Deno.makeTempDir({ prefix: "ferry-edits-" });
   try {
     const paths = [0, 1, 2].map((i) => join(dir, `f${i}.bin`));
     for (const p of paths) await Deno.writeFile(p, new Uint8Array(size));
     let torn = 0;
     let changed = 0;
+    let copied = 0;
     for (let round = 0; round < rounds; round++) {
       const ed = editor(paths, size);
-      const r = await syncOnce(new LocalBackend(dir), dst(), {
-        sink: new Recorder(),
-        retryDelay: 1,
-      });
+      const options = { sink: new Recorder(), retryDelay: 1 };
+      const r = how === "sync"
+        ? await syncOnce(new LocalBackend(dir), dst(), options)
+        : await mirrorOnce([new LocalBackend(dir), dst()], { ...options, state });
       await ed.stop();
       changed += r.failures.filter((f) => /changed while it was/.test(f.error)).length;
+      copied += r.summary.copied + r.summary.updated;
       for (let i = 0; i < 3; i++) {
         const got = await read(`f${i}.bin`);
         if (got === undefined) continue;
@@ -99,11 +105,35 @@ async function trial(
       }
     }
     assert.equal(torn, 0, "a torn file landed at a real name");
+    assert.ok(copied + changed > 0, `no copy in ${rounds} rounds: nothing was tested`);
     return changed;
   } finally {
+    state.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+Deno.test("concurrent edits: mirror of two folders, a file edited in place while it is copied never lands torn", async () => {
+  const out = await Deno.makeTempDir({ prefix: "ferry-edits-out-" });
+  try {
+    const changed = await trial(
+      () => new LocalBackend(out),
+      async (k) => {
+        try {
+          return await Deno.readFile(join(out, k));
+        } catch {
+          return undefined;
+        }
+      },
+      24 << 20,
+      6,
+      "mirror",
+    );
+    console.log(`concurrent edits mirror: ${changed} copies refused as changed mid-copy`);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
 
 Deno.test("concurrent edits: local -> local, a file edited in place while it is copied never lands torn", async () => {
   const out = await Deno.makeTempDir({ prefix: "ferry-edits-out-" });
