@@ -12,6 +12,8 @@ import { type ExecResult, execute } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { normaliseScope } from "./paths.ts";
 import {
+  type AgreedRow,
+  type HoldRow,
   type MirrorInput,
   type MirrorMember,
   type MirrorPlan,
@@ -118,6 +120,58 @@ export function labels(displays: readonly string[]): string[] {
 
 const EMPTY: Listing = { entries: [], problems: [], skipped: [] };
 
+const ZERO: Summary = {
+  copied: 0,
+  updated: 0,
+  moved: 0,
+  deleted: 0,
+  conflicts: 0,
+  skipped: 0,
+  failed: 0,
+  bytes: 0,
+  seconds: 0,
+};
+
+/**
+ * A digest of a listing, the same whatever order the entries come in: each entry's key, kind,
+ * size, time, inode and stamp hashed (FNV-1a, two seeds), summed and xor-ed. Any change to any
+ * entry changes it (but for a 1 in 2^96 chance, which would only delay a pass, never lose a
+ * file).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const a = { key: "a", kind: "file" as const, size: 1, mtime: 2 };
+ * const b = { key: "b", kind: "file" as const, size: 1, mtime: 2 };
+ * assert.equal(listingDigest([a, b]), listingDigest([b, a]));
+ * assert.notEqual(listingDigest([a, b]), listingDigest([a, { ...b, mtime: 3 }]));
+ * ```
+ *
+ * @param entries The listing.
+ * @returns The digest.
+ */
+export function listingDigest(entries: readonly Entry[]): string {
+  let sum1 = 0;
+  let sum2 = 0;
+  let xor = 0;
+  for (const e of entries) {
+    const text = `${e.key}\u0000${e.kind}\u0000${e.size}\u0000${e.mtime}\u0000${e.ino ?? 0}\u0000${
+      e.stamp ?? ""
+    }`;
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193 ^ 0x5bd1e995;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    sum1 = (sum1 + (h1 >>> 0)) >>> 0;
+    sum2 = (sum2 + (h2 >>> 0)) >>> 0;
+    xor = (xor ^ h1 ^ Math.imul(h2, 31)) >>> 0;
+  }
+  return `${entries.length}:${sum1}:${sum2}:${xor}`;
+}
+
 /**
  * Make every member hold the same files, both ways.
  *
@@ -206,8 +260,8 @@ export async function mirrorOnce(
   for (const [i, b] of members.entries()) {
     if (!out[i] && exists[i] === true) exclude.push(...await readIgnoreFile(b).catch(() => []));
   }
-  const holds = members.map((_, i) => state?.holds(i, scope) ?? new Map());
-  const listings = await Promise.all(members.map(async (b, i): Promise<Listing> => {
+  const holds: Map<string, HoldRow>[] = [];
+  const listOne = async (b: Backend, i: number): Promise<Listing> => {
     if (out[i] || exists[i] !== true) return EMPTY;
     const o: ListOptions = { exclude };
     if (scope) o.under = scope;
@@ -230,7 +284,30 @@ export async function mirrorOnce(
       warn(`"${b.display}" cannot be listed (${describeError(err)}): it sits this round out`);
       return EMPTY;
     }
-  }));
+  };
+  // Members whose listing shows the times are walked (in Workers) while the state is read;
+  // the others need the state's record first.
+  const early: (Promise<Listing> | undefined)[] = members.map(() => undefined);
+  // Two local folders are walked together (one pool of walkers for both trees: faster).
+  const pairable = members.map((b, i) =>
+    !scope && !out[i] && exists[i] === true && b.caps.modTime === "stored" && !!b.listWith
+  );
+  const first = pairable.indexOf(true);
+  const second = pairable.indexOf(true, first + 1);
+  if (first >= 0 && second >= 0) {
+    const both = members[first]!.listWith!(members[second]!, { exclude }).catch(() => undefined);
+    early[first] = both.then((r) => r?.[0] ?? listOne(members[first]!, first));
+    early[second] = both.then((r) => r?.[1] ?? listOne(members[second]!, second));
+  }
+  members.forEach((b, i) => {
+    if (!early[i] && b.caps.modTime === "stored") early[i] = listOne(b, i);
+  });
+  // The state's record is read first only where the listing needs it; for the others after
+  // the listings, and not at all when they show nothing changed (below).
+  members.forEach((_, i) => {
+    if (!early[i]) holds[i] = state?.holds(i, scope) ?? new Map();
+  });
+  const listings = await Promise.all(members.map((b, i) => early[i] ?? listOne(b, i)));
   // A member that lists no file while the state says it held some (an unplugged stick behind a
   // mount point, a wiped bucket) is not mirrored as "everything deleted".
   if (!scope) {
@@ -251,6 +328,38 @@ export async function mirrorOnce(
       `Only ${takingPart.length} of ${n} locations can take part: nothing was mirrored`,
     );
   }
+
+  // Listings just as they were in the last pass that found nothing to do: nothing to do now
+  // either (the state is only this job's, and unchanged since). No state is read, no plan made.
+  const quiet = !!state && !scope && !options.checksum && takingPart.length === n &&
+    listings.every((l) =>
+      l.problems.length === 0 && l.skipped.length === 0 &&
+      !l.entries.some((e) => e.archived || e.metaPending)
+    );
+  const digests = quiet ? listings.map((l) => listingDigest(l.entries)) : [];
+  if (quiet) {
+    const before = state!.digests();
+    if (digests.every((d, i) => d === before[i])) {
+      sink.emit({
+        event: "note",
+        level: "debug",
+        message: "Every location lists what it did in the last pass that found nothing to do",
+      });
+      return {
+        plan: { steps: [], conflicts: [], destFiles: 0 },
+        summary: { ...ZERO, seconds: (performance.now() - started) / 1000 },
+        failures: [],
+        interrupted: false,
+        deletesHeld: false,
+        archived: [],
+        takingPart,
+        written: [],
+      };
+    }
+  }
+
+  members.forEach((_, i) => holds[i] ??= state?.holds(i, scope) ?? new Map());
+  const agreed = state?.agreed(scope) ?? new Map<string, AgreedRow>();
 
   const failures: SyncResult["failures"] = [];
   const summary: Summary = {
@@ -310,7 +419,7 @@ export async function mirrorOnce(
   views.forEach((v, i) => v.label = names[i]!);
   const input: MirrorInput = {
     members: views,
-    agreed: state?.agreed(scope) ?? new Map(),
+    agreed,
     checksum: !!options.checksum,
     now: Date.now(),
   };
@@ -433,6 +542,13 @@ export async function mirrorOnce(
     }
   }
 
+  // Nothing to do and nothing wrong: the listings are remembered, and the next pass that finds
+  // them the same is done at once.
+  if (
+    quiet && ops.length === 0 && toRun.decisions.length === 0 && plan.conflicts.length === 0 &&
+    failures.length === 0 && res.failed === 0 && !res.interrupted &&
+    !holds.some((h) => [...h.values()].some((r) => r.racy))
+  ) state!.setDigests(digests);
   const secs = (x: number, y: number) => ((y - x) / 1000).toFixed(3);
   sink.emit({
     event: "note",

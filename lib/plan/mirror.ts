@@ -242,22 +242,30 @@ function sidesOf(
     };
   });
   // A racily clean file whose content differs from a member's that is surely in step changed.
-  const witness = sides.find((s) => s?.status === "in" && !s.racy);
-  for (const s of sides) {
-    if (!s?.racy || !witness) continue;
+  // Where every member is racy, differing contents mean some changed: all count as changed
+  // (the newest wins, the others are kept); equal contents are in step.
+  const racy = sides.filter((s): s is Side => !!s?.racy);
+  if (racy.length === 0) return sides;
+  const witness = sides.find((s) => s?.status === "in" && !s.racy) ??
+    racy.find((s) => s.status === "in");
+  if (!witness) return sides;
+  const theirs = input.hashes?.[witness.at]?.get(key);
+  const differs = (s: Side) => {
     const mine = input.hashes?.[s.at]?.get(key);
-    const theirs = input.hashes?.[witness.at]?.get(key);
-    if (mine && theirs && mine !== theirs) s.status = "changed";
-  }
+    return !!mine && !!theirs && mine !== theirs;
+  };
+  if (witness.racy) {
+    if (racy.some(differs)) { for (const s of racy) s.status = "changed"; }
+  } else for (const s of racy) if (differs(s)) s.status = "changed";
   return sides;
 }
 
-/** Racily clean sides and a surely-in-step one to compare them with, for hashing. */
+/** Racily clean sides and one to compare them with (surely in step where one is), to hash. */
 function racyPairs(input: MirrorInput, files: readonly Map<string, Entry>[], key: string) {
   const sides = sidesOf(input, files, key);
+  const racy = sides.filter((s): s is Side => !!s?.racy);
   const witness = sides.find((s) => s?.status === "in" && !s.racy);
-  const racy = sides.filter((s) => s?.racy);
-  return witness && racy.length > 0 ? [witness, ...racy] as Side[] : [];
+  return racy.length > 0 ? (witness ? [witness, ...racy] : racy) : [];
 }
 
 /** The comparison window of two entries, ms (exclusive). */

@@ -168,6 +168,38 @@ export class MirrorState {
   }
 
   /**
+   * The digests of the members' listings in the last pass that found nothing to do (undefined
+   * for a member without one).
+   */
+  digests(): (string | undefined)[] {
+    return this.#ids.map(({ job, loc }) => {
+      const [r] = this.store.all("SELECT digest FROM digests WHERE job = ? AND loc = ?", [
+        job,
+        loc,
+      ]) as { digest: string }[];
+      return r?.digest;
+    });
+  }
+
+  /**
+   * Remember the members' listings of a pass that found nothing to do.
+   *
+   * @param digests One per member.
+   */
+  setDigests(digests: readonly string[]): void {
+    if (this.readOnly) return;
+    this.store.transaction(() => {
+      this.#ids.forEach(({ job, loc }, i) => {
+        this.store.run("INSERT OR REPLACE INTO digests (job, loc, digest) VALUES (?, ?, ?)", [
+          job,
+          loc,
+          digests[i]!,
+        ]);
+      });
+    });
+  }
+
+  /**
    * Write a pass's changes in one transaction; tombstones no member holds any more are dropped.
    *
    * @param c The changes.
@@ -176,6 +208,8 @@ export class MirrorState {
     if (this.readOnly) throw new Error("a read-only state view cannot be written");
     const job = this.#ids[0]!.job;
     this.store.transaction(() => {
+      // Something changed: no listing digest stands for "nothing to do" any more.
+      this.store.run("DELETE FROM digests WHERE job = ?", [job]);
       c.holds.forEach((h, i) => {
         const loc = this.#ids[i]!.loc;
         for (const p of h.deletes) {

@@ -212,6 +212,12 @@ export class StateStore implements UploadJournal {
         "CREATE TABLE IF NOT EXISTS uploads (loc TEXT NOT NULL, key TEXT NOT NULL, " +
           "upload_id TEXT NOT NULL PRIMARY KEY, started INTEGER NOT NULL)",
       );
+      // What each member of a mirror listed in its last pass that found nothing to do (added
+      // beside schema 4: an older ferry ignores the table).
+      db.exec(
+        "CREATE TABLE IF NOT EXISTS digests (job INTEGER NOT NULL, loc INTEGER NOT NULL, " +
+          "digest TEXT NOT NULL, PRIMARY KEY (job, loc))",
+      );
       if (version < SCHEMA_VERSION) {
         db.exec("BEGIN");
         if (version === 0) db.exec(SCHEMA);

@@ -284,3 +284,41 @@ Deno.test("conflict copies are named after the losing version's time and locatio
   assert.ok(isConflictCopy("a/notes.conflict-20260102-030405-nas.txt"));
   assert.ok(!isConflictCopy("a/notes.txt"));
 });
+
+Deno.test("mirror: a pass whose listings match the last pass that found nothing to do is done at once; any change is still seen", async () => {
+  const ms = members(2);
+  const state = StateStore.open(":memory:");
+  const notes: string[] = [];
+  const run = () =>
+    mirrorOnce(ms, {
+      sink: { emit: (e) => e.event === "note" && notes.push(e.message) },
+      state,
+    });
+  const quick = () => notes.filter((n) => n.includes("found nothing to do")).length;
+  await put(ms[0]!, "f.txt", "v0", T0);
+  await run(); // copies
+  await run(); // nothing to do: the listings are remembered
+  assert.equal(quick(), 0);
+  await run();
+  assert.equal(quick(), 1, "the same listings: done at once");
+  await put(ms[1]!, "f.txt", "v1", T0 + 1_000);
+  const r = await run();
+  assert.equal(quick(), 1, "a change is planned as usual");
+  assert.equal(r.summary.updated, 1);
+  assert.equal((await contents(ms[0]!)).get("f.txt"), "v1");
+  await run(); // nothing to do again
+  await run();
+  assert.equal(quick(), 2);
+  // With a member sitting the round out the pass is planned (its holds must stay as they are).
+  const trio = [...ms, new MemoryBackend({ name: "m2" })];
+  const runTrio = (list: Backend[]) =>
+    mirrorOnce(list, { sink: { emit: (e) => e.event === "note" && notes.push(e.message) }, state });
+  await runTrio(trio);
+  await runTrio(trio);
+  await runTrio(trio);
+  assert.equal(quick(), 3, "the trio's no-op done at once");
+  const r2 = await runTrio([trio[0]!, trio[1]!, offline(trio[2]!)]);
+  assert.deepEqual(r2.takingPart, [0, 1]);
+  assert.equal(quick(), 3, "not at once with a member out");
+  state.close();
+});
