@@ -394,7 +394,15 @@ export const mirrorPlanner: Planner<MirrorInput, MirrorPlan> = {
       if (inStepEverywhere(input, files, key)) continue;
       for (const s of racyPairs(input, files, key)) want[s.at]!.add(key);
       const sides = sidesOf(input, files, key);
-      const { versions } = competitors(input, sides, key);
+      const { present, versions } = competitors(input, sides, key);
+      // A racily clean member looks like the winner by size and time: its content decides.
+      if (versions.length > 0) {
+        for (const r of present) {
+          if (!r.racy) continue;
+          want[r.at]!.add(key);
+          for (const v of versions) want[v.at]!.add(key);
+        }
+      }
       for (let i = 0; i < versions.length; i++) {
         for (let j = i + 1; j < versions.length; j++) {
           if (needsHash(input, versions[i]!, versions[j]!)) {

@@ -322,3 +322,43 @@ Deno.test("mirror: a pass whose listings match the last pass that found nothing 
   assert.equal(quick(), 3, "not at once with a member out");
   state.close();
 });
+
+Deno.test("mirror --max-delete counts each location: a pass that would delete more of one is refused (exit 3), nothing written", async () => {
+  const ms = members(3);
+  const state = StateStore.open(":memory:");
+  for (let i = 0; i < 10; i++) await put(ms[0]!, `f${i}.txt`, `v${i}`, T0);
+  await pass(ms, state);
+  for (let i = 0; i < 6; i++) await ms[1]!.remove(`f${i}.txt`);
+  await assert.rejects(
+    () => mirrorOnce(ms, { sink: silentSink, state, maxDelete: { percent: 50 } }),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /Refusing to delete 6 of 10 file\(s\) in "m0": over --max-delete 50%/,
+      );
+      assert.equal((e as { exitCode?: number }).exitCode, 3);
+      return true;
+    },
+  );
+  assert.equal((await contents(ms[0]!)).size, 10, "nothing deleted");
+  assert.equal((await contents(ms[2]!)).size, 10);
+  const forced = await mirrorOnce(ms, { sink: silentSink, state, force: true });
+  assert.equal(forced.summary.deleted, 12);
+  await assertConverged(ms, "forced");
+  state.close();
+});
+
+Deno.test("mirror: a file edited again in the same tick as the pass that recorded it (racily clean) is compared by content, and nothing is lost", async () => {
+  const ms = members(2);
+  const state = StateStore.open(":memory:");
+  const now = Date.now();
+  await put(ms[0]!, "f.txt", "aaaa", now);
+  await pass(ms, state); // recorded within a tick of the file's own time
+  // Edited again: same size, same time, other content.
+  await put(ms[0]!, "f.txt", "bbbb", now);
+  const r = await pass(ms, state);
+  const after = await assertConverged(ms, "racy");
+  assert.ok([...after.values()].includes("bbbb"), "the edit is not lost");
+  assert.ok(r.summary.updated + r.summary.copied > 0, "it was seen");
+  state.close();
+});
