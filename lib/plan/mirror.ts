@@ -356,30 +356,57 @@ function inStepEverywhere(
   return true;
 }
 
-/** Every path to reconcile: listed anywhere, held by a member taking part, or agreed. */
-function pathsOf(input: MirrorInput): { files: string[]; dirs: string[] } {
-  const known = pathsCache.get(input.members);
-  if (known) return known;
-  const out = pathsNow(input);
-  pathsCache.set(input.members, out);
-  return out;
+/**
+ * The paths of a pass, sorted out once for `wants` and `plan`: those in step everywhere (a
+ * no-op is all of them, and nothing more is done for them) and the others; and, among the
+ * others, per member, the files it held and no longer has (`gone`) and the files it has and
+ * never held (`fresh`): where renames are looked for.
+ */
+interface PathIndex {
+  fast: string[];
+  /** Sorted: a clash of a file and a folder is met before the paths below it. */
+  slow: string[];
+  dirs: string[];
+  gone: string[][];
+  fresh: string[][];
 }
 
-const pathsCache = new WeakMap<readonly MirrorMember[], { files: string[]; dirs: string[] }>();
+const indexCache = new WeakMap<readonly MirrorMember[], PathIndex>();
 
-function pathsNow(input: MirrorInput): { files: string[]; dirs: string[] } {
-  const files = new Set<string>();
+function indexOf(input: MirrorInput): PathIndex {
+  let out = indexCache.get(input.members);
+  if (out) return out;
+  const files = filesByMember(input);
+  const seen = new Set<string>();
+  const fast: string[] = [];
+  const slow: string[] = [];
   const dirs = new Set<string>();
-  input.members.forEach((m) => {
-    if (m.out) return;
-    for (const e of m.entries) (e.kind === "file" ? files : dirs).add(e.key);
-    for (const [k, h] of m.holds) (h.size >= 0 ? files : dirs).add(k);
-  });
-  for (const [k, a] of input.agreed) {
-    if (a.kind === "dir") dirs.add(k);
-    else files.add(k);
+  const visit = (k: string) => {
+    if (seen.has(k)) return;
+    seen.add(k);
+    (inStepEverywhere(input, files, k) ? fast : slow).push(k);
+  };
+  for (const m of input.members) {
+    if (m.out) continue;
+    for (const e of m.entries) e.kind === "file" ? visit(e.key) : dirs.add(e.key);
+    for (const [k, h] of m.holds) h.size >= 0 ? visit(k) : dirs.add(k);
   }
-  return { files: [...files].sort(), dirs: [...dirs].sort() };
+  for (const [k, a] of input.agreed) a.kind === "dir" ? dirs.add(k) : visit(k);
+  slow.sort();
+  const gone = input.members.map(() => [] as string[]);
+  const fresh = input.members.map(() => [] as string[]);
+  input.members.forEach((m, at) => {
+    if (m.out) return;
+    for (const k of slow) {
+      const cur = files[at]!.get(k);
+      const h = m.holds.get(k);
+      if (h && h.size >= 0 && !cur) gone[at]!.push(k);
+      else if (cur && !h) fresh[at]!.push(k);
+    }
+  });
+  out = { fast, slow, dirs: [...dirs].sort(), gone, fresh };
+  indexCache.set(input.members, out);
+  return out;
 }
 
 /**
@@ -390,8 +417,8 @@ export const mirrorPlanner: Planner<MirrorInput, MirrorPlan> = {
   wants(input: MirrorInput): HashRequest[] {
     const want = input.members.map(() => new Set<string>());
     const files = filesByMember(input);
-    for (const key of pathsOf(input).files) {
-      if (inStepEverywhere(input, files, key)) continue;
+    const index = indexOf(input);
+    for (const key of index.slow) {
       for (const s of racyPairs(input, files, key)) want[s.at]!.add(key);
       const sides = sidesOf(input, files, key);
       const { present, versions } = competitors(input, sides, key);
@@ -422,12 +449,14 @@ export const mirrorPlanner: Planner<MirrorInput, MirrorPlan> = {
     input.members.forEach((m, at) => {
       if (m.out || !m.cachedHash) return;
       const gone = new Set<number>();
-      for (const [k, h] of m.holds) {
-        if (h.size > 0 && !files[at]!.has(k) && m.cachedHash(k)) gone.add(h.size);
+      for (const k of index.gone[at]!) {
+        const h = m.holds.get(k)!;
+        if (h.size > 0 && m.cachedHash(k)) gone.add(h.size);
       }
       if (gone.size === 0) return;
-      for (const [k, e] of files[at]!) {
-        if (!m.holds.has(k) && gone.has(e.size) && !e.ino) want[at]!.add(k);
+      for (const k of index.fresh[at]!) {
+        const e = files[at]!.get(k)!;
+        if (gone.has(e.size) && !e.ino) want[at]!.add(k);
       }
     });
     return want.map((w, at) => ({ at, keys: [...w] })).filter((r) => r.keys.length > 0);
@@ -490,14 +519,16 @@ function lookalikes(
   const out: { at: number; from: string; to: string; witness: number }[] = [];
   input.members.forEach((m, at) => {
     if (m.out) return;
+    const index = indexOf(input);
     const gone = new Map<number, [string, HoldRow][]>();
-    for (const [k, h] of m.holds) {
-      if (h.size <= 0 || files[at]!.has(k)) continue;
+    for (const k of index.gone[at]!) {
+      const h = m.holds.get(k)!;
+      if (h.size <= 0) continue;
       gone.set(h.size, [...(gone.get(h.size) ?? []), [k, h]]);
     }
     if (gone.size === 0) return;
-    for (const [k, e] of files[at]!) {
-      if (m.holds.has(k)) continue;
+    for (const k of index.fresh[at]!) {
+      const e = files[at]!.get(k)!;
       for (const [from, h] of gone.get(e.size) ?? []) {
         if (h.ino && e.ino) continue;
         if (Math.abs(h.mtime - e.mtime) >= Math.max(1, m.timePrecision, e.precision ?? 0)) continue;
@@ -536,15 +567,18 @@ function findRenames(input: MirrorInput, files: readonly Map<string, Entry>[]): 
     if (m.out) return;
     const byIno = new Map<string, string>();
     const byHash = new Map<string, string>();
-    for (const [k, h] of m.holds) {
-      if (h.size < 0 || files[at]!.has(k) || usedFrom.has(k)) continue;
+    const index = indexOf(input);
+    for (const k of index.gone[at]!) {
+      const h = m.holds.get(k)!;
+      if (usedFrom.has(k)) continue;
       if (h.ino) byIno.set(`${h.ino}:${h.dev}`, k);
       const sha = m.cachedHash?.(k);
       if (sha) byHash.set(`${h.size}:${sha}`, k);
     }
     if (byIno.size === 0 && byHash.size === 0 && byContent.size === 0) return;
-    for (const [k, e] of files[at]!) {
-      if (m.holds.has(k) || usedTo.has(k)) continue;
+    for (const k of index.fresh[at]!) {
+      const e = files[at]!.get(k)!;
+      if (usedTo.has(k)) continue;
       let from = e.ino ? byIno.get(`${e.ino}:${e.dev ?? 0}`) : undefined;
       const sha = e.sha256 ?? input.hashes?.[at]?.get(k);
       if (!from && sha) from = byHash.get(`${e.size}:${sha}`);
@@ -638,19 +672,14 @@ export function planMirror(input: MirrorInput): MirrorPlan {
 
   /** Files that will exist after the pass, by member: their folders are needed. */
   const willHold = input.members.map(() => new Set<string>());
-  const paths = pathsOf(input);
+  const paths = indexOf(input);
 
   /** Paths that are a file in one member and a folder in another: left alone, with all below. */
   const clashes: string[] = [];
   const belowClash = (key: string) => clashes.some((c) => isWithin(key, c));
-  const anyMoves = fileMoves.length > 0;
   /** Conflict copy names given out this pass. */
   const taken = new Set<string>();
-  for (const key of paths.files) {
-    if (!anyMoves && inStepEverywhere(input, files, key)) {
-      for (let j = 0; j < n; j++) if (!input.members[j]!.out) willHold[j]!.add(key);
-      continue;
-    }
+  for (const key of paths.slow) {
     if (belowClash(key)) continue;
     const a = input.agreed.get(key);
     const sides = sidesOf(input, files, key);
@@ -889,16 +918,22 @@ export function planMirror(input: MirrorInput): MirrorPlan {
 
   // Folders, where members keep them: made where missing, removed where a member removed one
   // that every other member held as agreed and nothing will be put in it.
-  const needed = input.members.map((_, j) => {
+  const parentsOf = (keys: Iterable<string>) => {
     const out = new Set<string>();
-    for (const k of willHold[j]!) {
+    for (const k of keys) {
       for (let p = parentKey(k); p !== ""; p = parentKey(p)) {
         if (out.has(p)) break;
         out.add(p);
       }
     }
     return out;
-  });
+  };
+  // The files in step everywhere stay everywhere: their folders are needed by every member.
+  const neededByAll = parentsOf(paths.fast);
+  const needed = input.members.map((_, j) => parentsOf(willHold[j]!));
+  for (const [j, s] of needed.entries()) {
+    if (!input.members[j]!.out) { for (const d of neededByAll) s.add(d); }
+  }
   const anyNeeds = (d: string) => needed.some((s) => s.has(d));
   const dirMovesAt = input.members.map(() => [] as { from: string; to: string }[]);
   for (const m of moves) {

@@ -116,9 +116,8 @@ export class MirrorState {
     ) as { j: string }[];
     for (const [path, size, mtime, ino, dev, stamp, ver, at] of JSON.parse(r!.j)) {
       if (scope && !inScope(path, scope)) continue;
-      const row: HoldRow = { size, mtime, ino, dev, stamp, ver };
-      if (size >= 0 && at - mtime < RACY_MS) row.racy = true;
-      out.set(path, row);
+      // One shape for every row (a property added to some only makes every read slower).
+      out.set(path, { size, mtime, ino, dev, stamp, ver, racy: size >= 0 && at - mtime < RACY_MS });
     }
     return out;
   }
