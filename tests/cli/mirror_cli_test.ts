@@ -284,7 +284,7 @@ Deno.test("ferry mirror --watch outlives an unplugged location: it says so, dele
   }
 });
 
-Deno.test("ferry sync --watch and mirror --watch with S3: a folder and a prefix kept in step both ways (S3 polled)", async () => {
+Deno.test("ferry mirror --watch with S3: a folder and a prefix kept in step both ways (S3 polled)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-watch-" });
   const a = join(dir, "a");
   const s3 = "s3://mirror/watched";
@@ -314,6 +314,27 @@ Deno.test("ferry sync --watch and mirror --watch with S3: a folder and a prefix 
     const up = await ferry(["sync", other, s3, ...S3, "--state", join(dir, "o.db")], { env });
     assert.equal(up.code, 0, up.stderr);
     await until("S3's new file reaches the folder", () => read(a, "three.txt") === "3");
+  } finally {
+    const code = await w.stop();
+    assert.equal(code, 130, w.stderr());
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ferry sync --watch: new, changed and deleted files in the source reach the destination as they happen", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-watch-" });
+  const src = join(dir, "src");
+  const dst = join(dir, "dst");
+  write(src, "a.txt", "a");
+  const w = watching(["sync", src, dst, "--delete", "--watch", "--state", join(dir, "s.db")]);
+  try {
+    await until("the first pass", () => read(dst, "a.txt") === "a");
+    write(src, "deep/b.txt", "b");
+    await until("the new file", () => read(dst, "deep/b.txt") === "b");
+    write(src, "a.txt", "a, changed");
+    await until("the change", () => read(dst, "a.txt") === "a, changed");
+    Deno.removeSync(join(src, "deep/b.txt"));
+    await until("the deletion", () => read(dst, "deep/b.txt") === undefined);
   } finally {
     const code = await w.stop();
     assert.equal(code, 130, w.stderr());
