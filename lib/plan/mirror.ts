@@ -290,15 +290,24 @@ function sameContent(input: MirrorInput, a: Side, b: Side): boolean {
   const ha = hashOf(input, a);
   const hb = hashOf(input, b);
   if (ha && hb) return ha === hb;
-  if (input.checksum) return false;
-  return Math.abs(a.cur!.mtime - b.cur!.mtime) < windowOf(input, a, b);
+  // Asked for and not had (a read failed): not the same, so that neither is lost.
+  if (input.checksum || needsHash(input, a, b)) return false;
+  return true;
 }
 
-/** Whether two versions need hashes to be told apart (one size, times apart, or --checksum). */
+/**
+ * Whether two versions of one size need their hashes compared: with --checksum; when their
+ * times are apart; and when both changed since the members agreed and their times are not the
+ * very same (two edits within one tick of a coarse clock — an FTP server's second — look alike
+ * by time). Only on a first meeting (no state) is a time within the window taken as equal
+ * content: what `cp -p` or an earlier tool made.
+ */
 function needsHash(input: MirrorInput, a: Side, b: Side): boolean {
   if (a.cur!.size !== b.cur!.size) return false;
   if (input.checksum) return true;
-  return Math.abs(a.cur!.mtime - b.cur!.mtime) >= windowOf(input, a, b);
+  const apart = Math.abs(a.cur!.mtime - b.cur!.mtime);
+  if (apart >= windowOf(input, a, b)) return true;
+  return apart > 0 && (a.status === "changed" || b.status === "changed");
 }
 
 /** The versions that compete at a path: the changers, and the agreed one when it was not seen. */
@@ -421,15 +430,7 @@ export const mirrorPlanner: Planner<MirrorInput, MirrorPlan> = {
     for (const key of index.slow) {
       for (const s of racyPairs(input, files, key)) want[s.at]!.add(key);
       const sides = sidesOf(input, files, key);
-      const { present, versions } = competitors(input, sides, key);
-      // A racily clean member looks like the winner by size and time: its content decides.
-      if (versions.length > 0) {
-        for (const r of present) {
-          if (!r.racy) continue;
-          want[r.at]!.add(key);
-          for (const v of versions) want[v.at]!.add(key);
-        }
-      }
+      const { versions } = competitors(input, sides, key);
       for (let i = 0; i < versions.length; i++) {
         for (let j = i + 1; j < versions.length; j++) {
           if (needsHash(input, versions[i]!, versions[j]!)) {
@@ -796,13 +797,10 @@ export function planMirror(input: MirrorInput): MirrorPlan {
           }
           continue;
         }
-        if (s.status === "behind" && sameContent(input, s, holder)) {
-          fates[s.at] = { kind: "holds", entry: s.cur! };
-        } else {
-          const op = s.cur ? updateOp(holder, s) : copyOp(holder, s.at, key);
-          transfers.push(op);
-          fates[s.at] = { kind: "op", op };
-        }
+        // Behind: it holds an older agreed version (by its hold), never taken for the newer one.
+        const op = s.cur ? updateOp(holder, s) : copyOp(holder, s.at, key);
+        transfers.push(op);
+        fates[s.at] = { kind: "op", op };
         willHold[s.at]!.add(key);
         any = true;
       }
@@ -837,7 +835,9 @@ export function planMirror(input: MirrorInput): MirrorPlan {
     const inWinner = new Set(winners.map((s) => s.at));
     // A member that holds the winning content already (an unchanged one equal to it as well).
     for (const s of present) {
-      if (inWinner.has(s.at) || (s.cur && sameContent(input, s, source))) {
+      // The winner's group only: a member that kept the agreed version holds an older one
+      // (the changers changed it), whatever its size and time say.
+      if (inWinner.has(s.at)) {
         fates[s.at] = { kind: "holds", entry: s.cur! };
         willHold[s.at]!.add(key);
       }

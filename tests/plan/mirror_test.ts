@@ -13,7 +13,13 @@ import type { Backend } from "../../lib/backends/backend.ts";
 import { MemoryBackend } from "../../lib/backends/memory.ts";
 import { silentSink } from "../../lib/execute/events.ts";
 import { mirrorOnce, type MirrorResult } from "../../lib/mirror.ts";
-import { conflictName, FUTURE_SLACK, isConflictCopy, planMirror } from "../../lib/plan/mirror.ts";
+import {
+  conflictName,
+  FUTURE_SLACK,
+  isConflictCopy,
+  mirrorPlanner,
+  planMirror,
+} from "../../lib/plan/mirror.ts";
 import { StateStore } from "../../lib/state/store.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -361,4 +367,51 @@ Deno.test("mirror: a file edited again in the same tick as the pass that recorde
   assert.ok([...after.values()].includes("bbbb"), "the edit is not lost");
   assert.ok(r.summary.updated + r.summary.copied > 0, "it was seen");
   state.close();
+});
+
+Deno.test("mirror on a coarse clock: two edits of one size within one second are told apart by content, and a member that kept the old version gets the new one", () => {
+  const t = T0 + 10_000;
+  const hold = { size: 4, mtime: T0, ino: 0, dev: 0, stamp: null, ver: 1, racy: false };
+  const file = (mtime: number) => ({ key: "f.bin", kind: "file" as const, size: 4, mtime });
+  const member = (id: string, mtime: number, precision: number) => ({
+    entries: [file(mtime)],
+    holds: new Map([["f.bin", hold]]),
+    label: id,
+    id,
+    dirs: true,
+    canMove: true,
+    timePrecision: precision,
+    problems: [],
+  });
+  const agreed = new Map([["f.bin", { ver: 1, kind: "file" as const, size: 4, mtime: T0 }]]);
+  // A folder edited at t + 0.2 s and an FTP server (whole seconds) edited at t: both changed.
+  const input = {
+    members: [member("local", t + 200, 1), member("ftp", t, 1000)],
+    agreed,
+    checksum: false,
+    now: t + 5_000,
+  };
+  const wants = mirrorPlanner.wants(input);
+  assert.deepEqual(wants.map((w) => [w.at, w.keys]), [[0, ["f.bin"]], [1, ["f.bin"]]]);
+  const differ = mirrorPlanner.plan(input, [
+    new Map([["f.bin", "aa"]]),
+    new Map([["f.bin", "bb"]]),
+  ]);
+  assert.equal(differ.resolved.length, 1, "two versions: a conflict, the loser kept");
+  const same = mirrorPlanner.plan(input, [new Map([["f.bin", "aa"]]), new Map([["f.bin", "aa"]])]);
+  assert.equal(same.resolved.length, 0, "one content: no conflict");
+  // Only the folder changed, within the second of the agreed version the server kept: the
+  // server is updated all the same (its size and time look like the new version's).
+  const atT = { ...hold, mtime: t };
+  const one = {
+    ...input,
+    members: [
+      { ...member("local", t + 200, 1), holds: new Map([["f.bin", atT]]) },
+      { ...member("ftp", t, 1000), holds: new Map([["f.bin", atT]]) },
+    ],
+    agreed: new Map([["f.bin", { ver: 1, kind: "file" as const, size: 4, mtime: t }]]),
+  };
+  const plan = mirrorPlanner.plan(one, []);
+  const ops = plan.steps.flatMap((s) => s.ops);
+  assert.deepEqual(ops.map((o) => [o.op, o.at]), [["update", 1]]);
 });

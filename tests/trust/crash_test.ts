@@ -226,7 +226,7 @@ function fill(size: number, rnd: () => number): Uint8Array {
 async function run(
   args: string[],
   killAt?: { events: number; delayMs: number },
-): Promise<{ code: number; err: string }> {
+): Promise<{ code: number; err: string; out: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ferryArgs([...args, "--json"]),
     stdout: "piped",
@@ -242,8 +242,10 @@ async function run(
   const arm = () => timer ??= setTimeout(kill, killAt!.delayMs);
   if (killAt && killAt.events === 0) arm();
   let events = 0;
+  let out = "";
   const reading = (async () => {
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      out += chunk;
       events += (chunk.match(/"event":"(copy|update|move|delete)"/g) ?? []).length;
       if (killAt && events >= killAt.events) arm();
     }
@@ -252,7 +254,7 @@ async function run(
   const status = await child.status;
   clearTimeout(timer);
   await reading.catch(() => {});
-  return { code: status.code, err: await err };
+  return { code: status.code, err: await err, out };
 }
 
 /**
@@ -429,11 +431,22 @@ async function mirrorCrashTrial(name: string, sides: Side[], extra: string[], st
   console.log(`crash suite ${name}: ${killed} runs killed, ${midway} of them mid-pass`);
   assert.ok(killed >= KILLS, `${name}: only ${killed} kills landed before the run ended`);
   assert.ok(midway >= 1, `${name}: no kill landed while files were being written`);
-  const last = await run(args);
+  const last = await run([...args, ...(Deno.env.get("FERRY_CRASH_DEBUG") ? ["-vv"] : [])]);
+  if (Deno.env.get("FERRY_CRASH_DEBUG")) console.log(last.err, last.out);
   assert.equal(last.code, 0, `${name} seed ${seed}: ${last.err}`);
   const snaps = await Promise.all(sides.map((s) => s.snapshot()));
-  for (const s of snaps.slice(1)) {
-    assert.deepEqual(s, snaps[0], `${name} seed ${seed}: sides differ`);
+  for (const [i, s] of snaps.entries()) {
+    const diff = [...new Set([...s.keys(), ...snaps[0]!.keys()])]
+      .filter((k) => s.get(k) !== snaps[0]!.get(k));
+    assert.deepEqual(
+      diff.map((k) =>
+        `${k}: ${s.get(k)?.slice(0, 8)} vs ${snaps[0]!.get(k)?.slice(0, 8)} (written: ${
+          [...(versions.get(k) ?? [])].map((h) => h.slice(0, 8)).join(", ")
+        })`
+      ),
+      [],
+      `${name} seed ${seed}: side ${i} differs from side 0`,
+    );
   }
   const all = new Set(snaps[0]!.values());
   for (const [h, rel] of pending) assert.ok(all.has(h), `${name} seed ${seed}: "${rel}" lost`);
@@ -469,7 +482,8 @@ Deno.test("crash suite: mirror of a folder, a ZIP archive and an FTP server, edi
       join(dir, "state.db"),
     );
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    if (Deno.env.get("FERRY_CRASH_DEBUG")) console.log(`kept ${dir}; FTP root ${ftp.root}`);
+    else await Deno.remove(dir, { recursive: true });
   }
 });
 
