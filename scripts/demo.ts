@@ -1,5 +1,6 @@
 /**
- * `deno task demo`: make a small sample folder with awkward names and sync it, twice, so a
+ * `deno task demo`: make a small sample folder with awkward names and sync it, twice, then mirror
+ * the replica with a third folder both ways (an edit on each side kept as a conflict copy), so a
  * new user sees ferry work end to end. Everything lands in ./sample (ignored by git).
  *
  * @module
@@ -37,4 +38,26 @@ if (code !== 0) Deno.exit(code);
 
 say(`ferry status sample/source sample/replica --delete`);
 code = await main(["status", src, dst, "--delete"]);
+if (code !== 0) Deno.exit(code);
+
+// Both ways: the replica and a laptop folder kept identical; an edit on each side is a conflict
+// whose loser is kept beside the winner.
+const laptop = join(root, "laptop");
+say(`ferry mirror sample/replica sample/laptop`);
+code = await main(["mirror", dst, laptop]);
+if (code !== 0) Deno.exit(code);
+const edit = async (dir: string, text: string, secondsAgo: number) => {
+  const p = join(dir, "notes.txt");
+  await Deno.writeTextFile(p, text);
+  const t = new Date(Date.now() - secondsAgo * 1000);
+  await Deno.utime(p, t, t);
+};
+await edit(dst, "edited on the replica\n", 60);
+await edit(laptop, "edited on the laptop, later\n", 0);
+say(`(notes.txt edited in both) ferry mirror sample/replica sample/laptop -v`);
+code = await main(["mirror", dst, laptop, "-v"]);
+say(`ls sample/laptop`);
+for (const e of [...Deno.readDirSync(laptop)].map((e) => e.name).sort()) {
+  if (e !== ".ferry") Deno.stdout.writeSync(new TextEncoder().encode(`${e}\n`));
+}
 Deno.exit(code);

@@ -358,3 +358,31 @@ Deno.test({
   sanitizeOps: false,
   fn: () => server.stop(),
 });
+
+Deno.test("the README's demo runs as written: a sync, a rename synced as a move, and a mirror with a conflict kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-demo-" });
+  try {
+    const demo = new URL("../../scripts/demo.ts", import.meta.url).pathname;
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", config, "--cached-only", demo],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    assert.match(text, /move photos -> pictures \(2 files\)/);
+    assert.match(text, /Mirrored .* 1 conflicts/);
+    const laptop = listFiles(join(dir, "sample", "laptop"));
+    assert.equal(
+      laptop.filter((f) => /^notes\.conflict-\d{8}-\d{6}-replica\.txt$/.test(f)).length,
+      1,
+    );
+    assert.equal(
+      read(join(dir, "sample", "replica"), "notes.txt"),
+      "edited on the laptop, later\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
