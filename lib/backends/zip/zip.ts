@@ -28,7 +28,7 @@ import type {
   WriteMeta,
 } from "../backend.ts";
 import { readSmallFile } from "../local/copy.ts";
-import { type Packed, packOne, packWithWorkers } from "./pack.ts";
+import { looksIncompressible, type Packed, packOne, packWithWorkers } from "./pack.ts";
 import { describeError, LocationError, SafetyError, TargetChanged } from "../../errors.ts";
 import {
   checkKey,
@@ -585,7 +585,7 @@ export class ZipBackend implements Backend {
    * other write can take the same place meanwhile).
    */
   #place(nameBytes: Uint8Array, bytes: Uint8Array, mtime: number): NewEntry {
-    const packed = deflateRawSync(bytes);
+    const packed = looksIncompressible(bytes) ? bytes : deflateRawSync(bytes);
     const stored = packed.length >= bytes.length;
     return this.#placePacked(nameBytes, {
       payload: stored ? bytes : new Uint8Array(packed),
