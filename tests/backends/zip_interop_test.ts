@@ -328,3 +328,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "an archive whose comment was cut short is read as unzip and Python read it, never as the archive stored inside it",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-zip-comment-" });
+    try {
+      const zip = join(dir, "outer.zip");
+      // An archive stored (not compressed) inside another: its end record sits in the outer
+      // one's data, where a reader that skips the outer end record would find it.
+      const made = await sh(`python3 -c "import io, zipfile
+inner = io.BytesIO()
+with zipfile.ZipFile(inner, 'w') as z:
+    z.writestr('inside.txt', 'inner file')
+with zipfile.ZipFile('${zip}', 'w') as z:
+    z.writestr('top.txt', 'outer file')
+    z.writestr('nested.zip', inner.getvalue())
+    z.comment = b'a comment that will be cut short'
+"`);
+      assert.equal(made.code, 0, made.out);
+      const bytes = await Deno.readFile(zip);
+      await Deno.writeFile(zip, bytes.subarray(0, bytes.length - 10));
+      const py = await sh(
+        `python3 -c "import sys, zipfile; print(sorted(zipfile.ZipFile(sys.argv[1]).namelist()))" '${zip}'`,
+      );
+      assert.equal(py.out.trim(), "['nested.zip', 'top.txt']", py.out);
+      const out = join(dir, "out");
+      const r = await ferry(["sync", `zip:${zip}`, out]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(listFiles(out), ["nested.zip", "top.txt"]);
+      assert.equal(await Deno.readTextFile(join(out, "top.txt")), "outer file");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -81,32 +81,57 @@ export function findEnd(
   readAt: (offset: number, length: number) => Uint8Array,
 ): EndRecord | undefined {
   const v = view(tail);
-  for (let i = tail.length - EOCD_SIZE; i >= 0; i--) {
+  // The last end record: one whose comment fits in the file, or one whose comment was cut short
+  // if its directory is where it says (Info-ZIP and Python read such an archive; skipping it
+  // would read an earlier record, another archive's inside this one's data). A signature whose
+  // comment overruns the file and whose directory is not there is just bytes of other data.
+  let at = -1;
+  for (let i = tail.length - EOCD_SIZE; i >= 0 && at < 0; i--) {
     if (v.getUint32(i, true) !== SIG_EOCD) continue;
-    const comment = v.getUint16(i + 20, true);
-    if (i + EOCD_SIZE + comment > tail.length) continue; // a signature inside other bytes
-    let entries = v.getUint16(i + 10, true);
-    let cdSize = v.getUint32(i + 12, true);
-    let cdOffset = v.getUint32(i + 16, true);
-    let endOffset = tailStart + i;
-    if (entries === MAX16 || cdSize === MAX32 || cdOffset === MAX32) {
-      const locAt = tailStart + i - ZIP64_LOCATOR_SIZE;
-      if (locAt >= 0) {
-        const loc = view(readAt(locAt, ZIP64_LOCATOR_SIZE));
-        if (loc.getUint32(0, true) === SIG_ZIP64_LOCATOR) {
-          const recAt = Number(loc.getBigUint64(8, true));
-          const rec = view(readAt(recAt, ZIP64_EOCD_SIZE));
-          if (rec.getUint32(0, true) !== SIG_ZIP64_EOCD) return undefined;
-          entries = Number(rec.getBigUint64(32, true));
-          cdSize = Number(rec.getBigUint64(40, true));
-          cdOffset = Number(rec.getBigUint64(48, true));
-          endOffset = recAt;
-        }
+    const fits = i + EOCD_SIZE + v.getUint16(i + 20, true) <= tail.length;
+    if (fits || directoryAt(v, i, tailStart, readAt)) at = i;
+  }
+  if (at < 0) return undefined;
+  const i = at;
+  let entries = v.getUint16(i + 10, true);
+  let cdSize = v.getUint32(i + 12, true);
+  let cdOffset = v.getUint32(i + 16, true);
+  let endOffset = tailStart + i;
+  if (entries === MAX16 || cdSize === MAX32 || cdOffset === MAX32) {
+    const locAt = tailStart + i - ZIP64_LOCATOR_SIZE;
+    if (locAt >= 0) {
+      const loc = view(readAt(locAt, ZIP64_LOCATOR_SIZE));
+      if (loc.getUint32(0, true) === SIG_ZIP64_LOCATOR) {
+        const recAt = Number(loc.getBigUint64(8, true));
+        const rec = view(readAt(recAt, ZIP64_EOCD_SIZE));
+        if (rec.getUint32(0, true) !== SIG_ZIP64_EOCD) return undefined;
+        entries = Number(rec.getBigUint64(32, true));
+        cdSize = Number(rec.getBigUint64(40, true));
+        cdOffset = Number(rec.getBigUint64(48, true));
+        endOffset = recAt;
       }
     }
-    return { entries, cdOffset, cdSize, endOffset };
   }
-  return undefined;
+  return { entries, cdOffset, cdSize, endOffset };
+}
+
+/** Whether the end record at `i` points at a central directory that ends where it begins. */
+function directoryAt(
+  v: DataView,
+  i: number,
+  tailStart: number,
+  readAt: (offset: number, length: number) => Uint8Array,
+): boolean {
+  const cdSize = v.getUint32(i + 12, true);
+  const cdOffset = v.getUint32(i + 16, true);
+  if (cdOffset === MAX32 || cdSize === MAX32) return false;
+  if (cdOffset + cdSize !== tailStart + i) return false;
+  if (v.getUint16(i + 10, true) === 0) return cdSize === 0;
+  try {
+    return view(readAt(cdOffset, 4)).getUint32(0, true) === SIG_CENTRAL;
+  } catch {
+    return false;
+  }
 }
 
 /** Code page 437, the bytes 0x80–0xFF (names of archives without the UTF-8 flag). */
