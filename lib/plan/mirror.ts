@@ -268,18 +268,6 @@ function racyPairs(input: MirrorInput, files: readonly Map<string, Entry>[], key
   return racy.length > 0 ? (witness ? [witness, ...racy] : racy) : [];
 }
 
-/** The comparison window of two entries, ms (exclusive). */
-function windowOf(input: MirrorInput, a: Side, b: Side): number {
-  const ms = input.members;
-  return Math.max(
-    1,
-    ms[a.at]!.timePrecision,
-    ms[b.at]!.timePrecision,
-    a.cur!.precision ?? 0,
-    b.cur!.precision ?? 0,
-  );
-}
-
 function hashOf(input: MirrorInput, s: Side): string | undefined {
   return s.cur!.sha256 ?? input.hashes?.[s.at]?.get(s.cur!.key);
 }
@@ -296,18 +284,15 @@ function sameContent(input: MirrorInput, a: Side, b: Side): boolean {
 }
 
 /**
- * Whether two versions of one size need their hashes compared: with --checksum; when their
- * times are apart; and when both changed since the members agreed and their times are not the
- * very same (two edits within one tick of a coarse clock — an FTP server's second — look alike
- * by time). Only on a first meeting (no state) is a time within the window taken as equal
- * content: what `cp -p` or an earlier tool made.
+ * Whether two versions of one size need their hashes compared: always, unless their times are
+ * the very same to the millisecond (what `cp -p`, or ferry itself, made). Two edits within one
+ * tick of a coarse clock (an FTP server's second, a FAT disk's two) look alike by time; taken
+ * for one, the other would be overwritten unkept. The crash suite found it twice: between two
+ * changed versions, and on a first meeting with no state.
  */
 function needsHash(input: MirrorInput, a: Side, b: Side): boolean {
   if (a.cur!.size !== b.cur!.size) return false;
-  if (input.checksum) return true;
-  const apart = Math.abs(a.cur!.mtime - b.cur!.mtime);
-  if (apart >= windowOf(input, a, b)) return true;
-  return apart > 0 && (a.status === "changed" || b.status === "changed");
+  return input.checksum || a.cur!.mtime !== b.cur!.mtime;
 }
 
 /** The versions that compete at a path: the changers, and the agreed one when it was not seen. */

@@ -383,6 +383,11 @@ async function mirrorCrashTrial(name: string, sides: Side[], extra: string[], st
   for (let k = 0; killed < KILLS && k < KILLS * 3; k++) {
     const killAt = { events: Math.floor(rnd() * 8), delayMs: Math.floor(rnd() * maxDelay) };
     const before = await Promise.all(sides.map((s) => s.snapshot()));
+    if (Deno.env.get("FERRY_CRASH_DEBUG")) {
+      for (const f of ["", "-wal", "-shm"]) {
+        await Deno.copyFile(state + f, `${state}.k${k}${f}`).catch(() => {});
+      }
+    }
     const r = await run(args, killAt);
     maxDelay = r.code === 0 ? Math.max(2, maxDelay / 2) : Math.min(400, maxDelay * 1.5);
     assert.ok(r.code === 0 || r.code === 137 || r.code === 9, `${name} seed ${seed}: ${r.err}`);
@@ -407,6 +412,15 @@ async function mirrorCrashTrial(name: string, sides: Side[], extra: string[], st
       }
     }
     for (const [h, rel] of pending) {
+      if (!everywhere.has(h) && Deno.env.get("FERRY_CRASH_DEBUG")) {
+        console.log(
+          `lost ${h.slice(0, 8)} of ${rel}; written ${
+            [...(versions.get(rel) ?? [])].map((x) => x.slice(0, 8)).join(",")
+          }; sides now ${after.map((a) => a.get(rel)?.slice(0, 8)).join(" | ")}; before ${
+            before.map((a) => a.get(rel)?.slice(0, 8)).join(" | ")
+          }\n${r.out.split("\n").filter((l) => l.includes(rel.split("/").pop()!)).join("\n")}`,
+        );
+      }
       assert.ok(everywhere.has(h), `${name} seed ${seed} kill ${k}: a version of "${rel}" is lost`);
       if (after.every((snap) => snap.get(rel) === h)) pending.delete(h); // agreed
     }
