@@ -54,6 +54,10 @@ export interface Watching {
   stop(): void;
   /** Batches handed to the job so far (for tests and figures). */
   readonly batches: number;
+  /** Events the watchers delivered so far. */
+  readonly received: number;
+  /** No change is waiting for its batch to close. */
+  readonly settled: boolean;
 }
 
 /**
@@ -72,6 +76,7 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
   let first = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let batches = 0;
+  let received = 0;
   let pollTimer: ReturnType<typeof setInterval> | undefined;
   const watchers: { close(): void }[] = [];
   let stopped = false;
@@ -89,10 +94,24 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
       return;
     }
     const changed = keys.filter((k) => !isOwnWrite(k));
+    if (changed.length < keys.length) {
+      const mine = keys.filter((k) => !changed.includes(k));
+      debug(`Not passed on, ferry's own changes: ${sample(mine)}`);
+    }
     if (changed.length === 0) return;
     batches++;
+    debug(`Changes: ${sample(changed)}`);
     const scope = collapse(changed);
     job.request(scope.length > 0 && scope.length <= PER_BATCH ? scope : undefined);
+  };
+  const debug = (message: string) => sink.emit({ event: "note", level: "debug", message });
+  /** Up to ten tagged keys as `location: key`, and how many more. */
+  const sample = (tagged: string[]) => {
+    const shown = tagged.slice(0, 10).map((t) => {
+      const [at, key] = splitTag(t);
+      return `${options.roots.find((r) => r.at === at)?.display ?? at}: ${key}`;
+    });
+    return shown.join(", ") + (tagged.length > 10 ? ` and ${tagged.length - 10} more` : "");
   };
   const schedule = () => {
     const now = Date.now();
@@ -123,7 +142,9 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
     const byDir = new Map<string, string[]>();
     for (const k of keys) {
       const d = k.includes("/") ? k.slice(0, k.lastIndexOf("/")) : "";
-      byDir.set(d, [...(byDir.get(d) ?? []), k]);
+      const list = byDir.get(d);
+      if (list) list.push(k);
+      else byDir.set(d, [k]);
     }
     const out: string[] = [];
     for (const [d, ks] of byDir) {
@@ -161,6 +182,7 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
     (async () => {
       try {
         for await (const e of w) {
+          received++;
           if (e.flag === "rescan") {
             whole = true;
             schedule();
@@ -201,6 +223,12 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
     stop,
     get batches() {
       return batches;
+    },
+    get received() {
+      return received;
+    },
+    get settled() {
+      return timer === undefined && pending.size === 0 && !whole;
     },
   };
 }

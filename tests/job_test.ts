@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until } from "./_until.ts";
 import type { Backend } from "../lib/backends/backend.ts";
 import { MemoryBackend } from "../lib/backends/memory.ts";
 import type { SyncEvent } from "../lib/execute/events.ts";
@@ -13,13 +14,6 @@ const write = (b: MemoryBackend, k: string, text = k) =>
   });
 
 /** Wait for a condition, with a deadline (never a fixed sleep). */
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 Deno.test("Job: requests made during a pass are merged into one scoped pass after it; passes never overlap", async () => {
   const src = new MemoryBackend({ name: "src" });
@@ -56,7 +50,7 @@ Deno.test("Job: requests made during a pass are merged into one scoped pass afte
   });
   gate = new Promise((r) => release = r);
   const running = job.run();
-  await until(() => scopes.length === 1, "the first pass to list");
+  await until("the first pass lists", () => scopes.length === 1);
   // Three requests while the full pass is held up: they become one pass over "a" and "b".
   await write(src, "a/2");
   job.request(["a/2"]);
@@ -64,7 +58,7 @@ Deno.test("Job: requests made during a pass are merged into one scoped pass afte
   job.request(["a"]);
   gate = undefined;
   release();
-  await until(() => outcomes.length === 2, "the scoped pass");
+  await until("the scoped pass", () => outcomes.length === 2);
   assert.deepEqual(scopes, [undefined, ["a", "b"]]);
   assert.equal(overlap, false);
   const second = outcomes[1]!;

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { SyncEvent } from "../lib/execute/events.ts";
 import { startWatching, type WatchOptions } from "../lib/watch.ts";
+import { until } from "./_until.ts";
 
 /** A stand-in for `Deno.watchFs`: events are pushed by the test. */
 class FakeWatcher implements AsyncIterable<Deno.FsEvent> {
@@ -45,15 +46,6 @@ function recorder() {
   return { asked, request: (scope?: readonly string[]) => void asked.push(scope) };
 }
 
-async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 10_000 && Date.now() < end; i++) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`timed out waiting until ${what}`);
-}
-
 function setup(root: string, more: Partial<WatchOptions> = {}) {
   const fake = new FakeWatcher();
   const job = recorder();
@@ -78,8 +70,10 @@ Deno.test("watch: a burst of 10,000 changes is handed over as a few batches, cro
   try {
     for (let i = 0; i < 10_000; i++) t.fake.push(t.ev("modify", `busy/f${i}.txt`));
     for (let i = 0; i < 10; i++) t.fake.push(t.ev("create", `quiet/q${i}.txt`));
-    await until("the burst is handed over", () => t.job.asked.length > 0);
-    await new Promise((r) => setTimeout(r, 400)); // the batch window, twice over
+    await until(
+      "every event is taken and handed over",
+      () => t.w.received === 10_010 && t.w.settled,
+    );
     assert.ok(t.job.asked.length <= 3, `${t.job.asked.length} batches`);
     const keys = t.job.asked.flatMap((s) => s ?? ["(all)"]);
     assert.ok(keys.includes("busy"), "200+ changes in one folder: the folder");

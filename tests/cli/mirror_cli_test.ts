@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startS3rver } from "../servers/s3rver.ts";
 import { ferry, ferryArgs, listFiles, onTerminal } from "./_run.ts";
+import { until } from "../_until.ts";
 
 const server = await startS3rver(["mirror"]);
 const S3 = ["--endpoint", server.endpoint, "--path-style"];
@@ -37,16 +38,6 @@ function read(root: string, rel: string): string | undefined {
 function summary(stdout: string): Record<string, number> {
   const lines = stdout.trim().split("\n").map((l) => JSON.parse(l));
   return lines.find((l) => l.event === "summary");
-}
-
-/** Wait for a condition, with a deadline. */
-async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 10_000 && Date.now() < end; i++) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting until ${what}`);
 }
 
 Deno.test("ferry mirror: two folders and an S3 prefix — edits spread, conflicts kept, deletions and renames spread, an unplugged folder deletes nothing", async () => {
@@ -236,7 +227,7 @@ Deno.test("ferry mirror --watch: two folders kept in step as files change on eac
   const a = join(dir, "a");
   const b = join(dir, "b");
   write(a, "start.txt", "s");
-  const w = watching(["mirror", a, b, "--watch", "-v", "--state", join(dir, "s.db")]);
+  const w = watching(["mirror", a, b, "--watch", "-vv", "--state", join(dir, "s.db")]);
   try {
     await until("the first pass is done", () => read(b, "start.txt") === "s");
     await until("watching", () => w.stderr().includes("Watching 2 folder(s)"));
@@ -248,11 +239,18 @@ Deno.test("ferry mirror --watch: two folders kept in step as files change on eac
     await until("the deletion reaches b", () => read(b, "start.txt") === undefined);
     Deno.renameSync(join(b, "sub"), join(b, "moved"));
     await until("the rename reaches a", () => read(a, "moved/from-b.txt") === "B");
-    // Every change took one pass; ferry's own copies were not taken for changes.
-    const passes = () => w.stdout().split("\n").filter((l) => l.startsWith("Mirrored")).length;
-    const settled = passes();
-    await new Promise((r) => setTimeout(r, 600)); // longer than the 200 ms batch window
-    assert.equal(passes(), settled, "no echo pass after ferry's own writes");
+    // ferry's own writes were seen and not passed on: the folder move it made in a last of all.
+    await until(
+      "the echo of ferry's move is recognised",
+      () => new RegExp(`Not passed on, ferry's own changes: .*${a}: moved`).test(w.stderr()),
+    );
+    // No change handed to the job was one of ferry's own (each would have made a pass).
+    const handed = w.stderr().split("\n").filter((l) => l.startsWith("Changes: ")).join("\n");
+    for (const own of [`${b}: from-a.txt`, `${a}: sub/from-b.txt`, `${b}: start.txt`]) {
+      assert.ok(!handed.includes(own), `ferry's own write passed on: ${own}\n${handed}`);
+    }
+    assert.ok(!handed.includes(`${a}: moved`), handed);
+    assert.match(handed, new RegExp(`${b}: moved`), "the user's rename was passed on");
   } finally {
     const code = await w.stop();
     assert.equal(code, 130, w.stderr());

@@ -6,19 +6,13 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { until } from "../_until.ts";
 import { join } from "node:path";
 import { ferryArgs, onTerminal, scratch } from "../cli/_run.ts";
 
 const FERRY = [Deno.execPath(), ...ferryArgs([])];
 
 /** Wait for a condition, polling, with a deadline. */
-async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function names(dir: string): string[] {
   try {
