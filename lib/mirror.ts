@@ -9,7 +9,6 @@
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
 import { describeError, SafetyError } from "./errors.ts";
 import { type ExecResult, execute } from "./execute/execute.ts";
-import type { EventSink } from "./execute/events.ts";
 import { normaliseScope } from "./paths.ts";
 import {
   type AgreedRow,
@@ -21,35 +20,23 @@ import {
 } from "./plan/mirror.ts";
 import { countPlan, type Op, opsOf, withoutOps } from "./plan/types.ts";
 import { deriveMirror, MirrorState } from "./state/mirror_state.ts";
-import type { StateStore } from "./state/store.ts";
 import {
-  type DeleteLimit,
   hashStage,
+  overDeleteLimit,
   planEvent,
   readIgnoreFile,
   type Summary,
+  type SyncOptions,
   type SyncResult,
+  ZERO_SUMMARY,
 } from "./sync.ts";
 
-/** Options of {@linkcode mirrorOnce}. */
-export interface MirrorOptions {
-  dryRun?: boolean;
-  checksum?: boolean;
-  exclude?: readonly string[];
-  /** Per member: no member may lose more than this in one pass. */
-  maxDelete?: DeleteLimit;
-  /** Run past the safety limits, and let a member that was emptied take part. */
-  force?: boolean;
-  concurrency?: number;
-  retryDelay?: number;
-  sink: EventSink;
-  signal?: AbortSignal;
-  state?: StateStore;
-  /** Limit the pass to these subtrees (what `--watch` saw change). */
-  scope?: readonly string[];
-  /** Asked before deleting (only set when a person can answer). */
-  confirmDelete?: (count: number, sample: string[]) => Promise<boolean>;
-}
+/**
+ * Options of {@linkcode mirrorOnce}: those of a sync pass but `delete` (a mirror spreads the
+ * deletions its state proves). `maxDelete` counts each member; `force` also lets a member that
+ * was emptied take part.
+ */
+export type MirrorOptions = Omit<SyncOptions, "delete">;
 
 /**
  * A change a pass made in a member (the watcher does not take it for a change of the user's):
@@ -119,18 +106,6 @@ export function labels(displays: readonly string[]): string[] {
 }
 
 const EMPTY: Listing = { entries: [], problems: [], skipped: [] };
-
-const ZERO: Summary = {
-  copied: 0,
-  updated: 0,
-  moved: 0,
-  deleted: 0,
-  conflicts: 0,
-  skipped: 0,
-  failed: 0,
-  bytes: 0,
-  seconds: 0,
-};
 
 /**
  * A digest of a listing, the same whatever order the entries come in: each entry's key, kind,
@@ -347,7 +322,7 @@ export async function mirrorOnce(
       });
       return {
         plan: { steps: [], conflicts: [], destFiles: 0 },
-        summary: { ...ZERO, seconds: (performance.now() - started) / 1000 },
+        summary: { ...ZERO_SUMMARY, seconds: (performance.now() - started) / 1000 },
         failures: [],
         interrupted: false,
         deletesHeld: false,
@@ -362,18 +337,15 @@ export async function mirrorOnce(
   const agreed = state?.agreed(scope) ?? new Map<string, AgreedRow>();
 
   const failures: SyncResult["failures"] = [];
-  const summary: Summary = {
-    copied: 0,
-    updated: 0,
-    moved: 0,
-    deleted: 0,
-    conflicts: 0,
-    skipped: 0,
-    failed: 0,
-    bytes: 0,
-    seconds: 0,
-  };
+  const summary: Summary = { ...ZERO_SUMMARY };
   const archived: string[] = [];
+  const names = labels(members.map((m) => m.display));
+  // Each member's hash cache, read once and only if a hash is looked for.
+  const caches = new Map<number, ReturnType<MirrorState["hashes"]> | undefined>();
+  const hashCache = (i: number) => {
+    if (!caches.has(i)) caches.set(i, state?.hashes(i));
+    return caches.get(i);
+  };
   const views: MirrorMember[] = members.map((b, i) => {
     const l = listings[i]!;
     for (const p of l.problems) {
@@ -392,21 +364,18 @@ export async function mirrorOnce(
       summary.skipped++;
       sink.emit({ event: "skip", path: k, reason: "archived: run `ferry restore` first" });
     }
-    // The hash cache is read only when a rename by content is looked for.
-    let cache: ReturnType<MirrorState["hashes"]> | undefined;
     const h = holds[i]!;
     return {
       entries: kept.length ? l.entries.filter((e) => !e.archived && !e.metaPending) : l.entries,
       holds: h,
-      label: "",
+      label: names[i]!,
       id: b.id,
       dirs: !!b.caps.dirs,
       canMove: !!b.move,
       timePrecision: b.caps.timePrecision,
       problems: [...l.problems.map((p) => p.key), ...kept],
       cachedHash: (path: string) => {
-        cache ??= state?.hashes(i);
-        const c = cache?.get(path);
+        const c = hashCache(i)?.get(path);
         const r = h.get(path);
         return c && r && c.size === r.size && c.mtime === r.mtime && c.ino === r.ino
           ? c.sha256
@@ -415,8 +384,6 @@ export async function mirrorOnce(
       ...(out[i] ? { out: true } : {}),
     };
   });
-  const names = labels(members.map((m) => m.display));
-  views.forEach((v, i) => v.label = names[i]!);
   const input: MirrorInput = {
     members: views,
     agreed,
@@ -428,7 +395,7 @@ export async function mirrorOnce(
     members,
     views.map((v) => v.entries as Entry[]),
     mirrorPlanner.wants(input),
-    (id) => state?.hashes(members.findIndex((m) => m.id === id)),
+    (id) => hashCache(members.findIndex((m) => m.id === id)),
     sink,
     !!options.checksum,
   );
@@ -440,17 +407,15 @@ export async function mirrorOnce(
   const ops = opsOf(plan);
   const deletesAt = new Array<number>(n).fill(0);
   for (const o of ops) if (o.op === "delete") deletesAt[o.at]!++;
-  const limit = options.maxDelete ?? { percent: 50 };
   for (const [i, b] of members.entries()) {
     const d = deletesAt[i]!;
     if (d === 0 || options.force) continue;
     // A scoped pass lists part of the member: the limit counts all it held.
     const files = scope ? Math.max(held[i]!, plan.filesPerMember[i]!) : plan.filesPerMember[i]!;
-    const over = "count" in limit ? d > limit.count : d > (files * limit.percent) / 100;
+    const over = overDeleteLimit(options.maxDelete, d, files);
     if (over) {
-      const lim = "count" in limit ? `${limit.count}` : `${limit.percent}%`;
       throw new SafetyError(
-        `Refusing to delete ${d} of ${files} file(s) in "${b.display}": over --max-delete ${lim}. Check the other locations, then raise --max-delete or use --force`,
+        `Refusing to delete ${d} of ${files} file(s) in "${b.display}": over --max-delete ${over}. Check the other locations, then raise --max-delete or use --force`,
       );
     }
   }

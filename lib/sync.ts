@@ -70,6 +70,45 @@ export interface Summary {
   seconds: number;
 }
 
+/**
+ * Whether deleting `deletes` of a location's `files` goes over `--max-delete` (default 50%).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(overDeleteLimit(undefined, 6, 10), "50%");
+ * assert.equal(overDeleteLimit({ count: 6 }, 6, 10), undefined);
+ * ```
+ *
+ * @param limit The limit given, if any.
+ * @param deletes Files to delete.
+ * @param files Files the location holds.
+ * @returns The limit as the user wrote it when it is exceeded, else undefined.
+ */
+export function overDeleteLimit(
+  limit: DeleteLimit | undefined,
+  deletes: number,
+  files: number,
+): string | undefined {
+  const l = limit ?? { percent: 50 };
+  const over = "count" in l ? deletes > l.count : deletes > (files * l.percent) / 100;
+  if (!over) return undefined;
+  return "count" in l ? `${l.count}` : `${l.percent}%`;
+}
+
+/** A summary of nothing done: what every pass starts from. */
+export const ZERO_SUMMARY: Readonly<Summary> = Object.freeze({
+  copied: 0,
+  updated: 0,
+  moved: 0,
+  deleted: 0,
+  conflicts: 0,
+  skipped: 0,
+  failed: 0,
+  bytes: 0,
+  seconds: 0,
+});
+
 /** What a pass did (or, with `dryRun`, would do). */
 export interface SyncResult {
   plan: Plan;
@@ -280,29 +319,19 @@ async function syncPass(
         `Source "${src.display}" is empty: refusing to delete ${counts.deleted} file(s) in "${dst.display}" (use --force if that is intended)`,
       );
     }
-    const limit = options.maxDelete ?? { percent: 50 };
-    const over = "count" in limit
-      ? counts.deleted > limit.count
-      : counts.deleted > (plan.destFiles * limit.percent) / 100;
+    const over = overDeleteLimit(options.maxDelete, counts.deleted, plan.destFiles);
     if (over && !options.force) {
       const pct = plan.destFiles ? Math.round((counts.deleted / plan.destFiles) * 100) : 100;
-      const lim = "count" in limit ? `${limit.count}` : `${limit.percent}%`;
       throw new SafetyError(
-        `Refusing to delete ${counts.deleted} of ${plan.destFiles} file(s) (${pct}%) in "${dst.display}": over --max-delete ${lim}. Check the source, then raise --max-delete or use --force`,
+        `Refusing to delete ${counts.deleted} of ${plan.destFiles} file(s) (${pct}%) in "${dst.display}": over --max-delete ${over}. Check the source, then raise --max-delete or use --force`,
       );
     }
   }
 
   const summary: Summary = {
-    copied: 0,
-    updated: 0,
-    moved: 0,
-    deleted: 0,
-    conflicts: 0,
+    ...ZERO_SUMMARY,
     skipped: srcList.skipped.length + archived.length,
     failed: srcList.problems.length + dstList.problems.length,
-    bytes: 0,
-    seconds: 0,
   };
   for (const c of plan.conflicts) {
     summary.conflicts++;

@@ -36,7 +36,8 @@ import { LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
 import { chooseStateHome } from "./state_path.ts";
 import { addEnvironmentSecrets, redact } from "../secrets.ts";
-import { checkDistinct } from "./distinct.ts";
+import { checkDistinct, realPathOf } from "./distinct.ts";
+import { ZERO_SUMMARY } from "../sync.ts";
 
 const enc = new TextEncoder();
 
@@ -86,7 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (json) {
       const lines = [
         { event: "error", message: line, exit: code },
-        { event: "summary", ...EMPTY_SUMMARY, error: true },
+        { event: "summary", ...ZERO_SUMMARY, error: true },
       ];
       Deno.stdout.writeSync(enc.encode(lines.map((l) => JSON.stringify(l)).join("\n") + "\n"));
     } else Deno.stderr.writeSync(enc.encode(`ferry: error: ${line}\n`));
@@ -96,19 +97,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return code;
   }
 }
-
-/** The summary of a run that did nothing (printed with `--json` after an error). */
-const EMPTY_SUMMARY = {
-  copied: 0,
-  updated: 0,
-  moved: 0,
-  deleted: 0,
-  conflicts: 0,
-  skipped: 0,
-  failed: 0,
-  bytes: 0,
-  seconds: 0,
-};
 
 function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof SafetyError || err instanceof RunError) {
@@ -454,7 +442,7 @@ async function runJob(
     const local = cmd.watched.filter((i) => members[i]!.localPath);
     const remote = cmd.watched.filter((i) => !members[i]!.localPath);
     const poll = a.poll ?? DEFAULT_POLL;
-    const rootOf = (i: number) => realPathOr(members[i]!.localPath!(""));
+    const rootOf = (i: number) => realPathOf(members[i]!.localPath!(""));
     const isDir = (p: string) => {
       try {
         return Deno.statSync(p).isDirectory;
@@ -490,7 +478,7 @@ async function runJob(
     if (err instanceof SafetyError || err instanceof UsageError || err instanceof RunError) {
       out.error(err.message);
       if (a.verbose >= 2 && err.stack) Deno.stderr.writeSync(enc.encode(redact(err.stack) + "\n"));
-      out.summary({ ...EMPTY_SUMMARY }, [], title(false), true);
+      out.summary({ ...ZERO_SUMMARY }, [], title(false), true);
       return err.exitCode;
     }
     throw err;
@@ -664,15 +652,6 @@ function stateProblem(statePath: string, err: unknown): string {
     return "permission denied: choose a writable --state";
   }
   return text.replace(/ \(ERR_SQLITE_ERROR\)$/, "");
-}
-
-/** A path with its links resolved, or as it is when it cannot be (not there yet). */
-function realPathOr(p: string): string {
-  try {
-    return Deno.realPathSync(p);
-  } catch {
-    return p;
-  }
 }
 
 /** The lock, or one line saying why it cannot be taken. */

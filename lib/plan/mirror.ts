@@ -23,6 +23,7 @@
  */
 import type { Entry } from "../backends/backend.ts";
 import { isWithin, parentKey } from "../paths.ts";
+import { collapseDirMoves } from "./one_way.ts";
 import type { Conflict, Expect, HashRequest, Op, Plan, Planner, Step } from "./types.ts";
 
 /** What a member held of a path when the job last agreed on it (`size` -1: a folder). */
@@ -458,6 +459,12 @@ function expectOf(e: Entry): Expect {
     : { size: e.size, mtime: e.mtime };
 }
 
+/** Delete what a member holds at a path, as it was listed. */
+function deleteOp(s: Side): Op {
+  const e = s.cur!;
+  return { op: "delete", at: s.at, key: e.key, size: e.size, expect: expectOf(e) };
+}
+
 function copyOp(from: Side, at: number, key: string, srcKey = from.cur!.key): Op {
   const e = from.cur!;
   const op: Extract<Op, { op: "copy" }> = {
@@ -510,7 +517,7 @@ function lookalikes(
     for (const k of index.gone[at]!) {
       const h = m.holds.get(k)!;
       if (h.size <= 0) continue;
-      gone.set(h.size, [...(gone.get(h.size) ?? []), [k, h]]);
+      addTo(gone, h.size, [k, h] as [string, HoldRow]);
     }
     if (gone.size === 0) return;
     for (const k of index.fresh[at]!) {
@@ -577,10 +584,12 @@ function findRenames(input: MirrorInput, files: readonly Map<string, Entry>[]): 
       // Elsewhere, the agreed version sits at the old path and nothing at the new one.
       const movers: number[] = [];
       let clash = false;
+      const olds = sidesOf(input, files, from);
+      const news = sidesOf(input, files, k);
       input.members.forEach((o, j) => {
         if (j === at || o.out) return;
-        const [s] = sidesOf(input, files, from).slice(j, j + 1);
-        const [t] = sidesOf(input, files, k).slice(j, j + 1);
+        const s = olds[j];
+        const t = news[j];
         if (!s || !t) return;
         // The same rename made there too: nothing to do.
         if (
@@ -715,13 +724,7 @@ export function planMirror(input: MirrorInput): MirrorPlan {
         // version sits; nothing changed there since the hold proves it.
         for (const s of present) {
           if (s.status === "in" || s.status === "behind") {
-            const op: Op = {
-              op: "delete",
-              at: s.at,
-              key,
-              size: s.cur!.size,
-              expect: expectOf(s.cur!),
-            };
+            const op = deleteOp(s);
             deletes.push(op);
             fates[s.at] = { kind: "op", op };
           } else fates[s.at] = { kind: "none" };
@@ -734,13 +737,7 @@ export function planMirror(input: MirrorInput): MirrorPlan {
         let any = false;
         for (const s of present) {
           if (s.status === "behind") {
-            const op: Op = {
-              op: "delete",
-              at: s.at,
-              key,
-              size: s.cur!.size,
-              expect: expectOf(s.cur!),
-            };
+            const op = deleteOp(s);
             deletes.push(op);
             fates[s.at] = { kind: "op", op };
             any = true;
@@ -986,7 +983,7 @@ export function planMirror(input: MirrorInput): MirrorPlan {
   const byDepth = new Map<number, Op[]>();
   for (const o of mkdirs) {
     const d = (o as { key: string }).key.split("/").length;
-    byDepth.set(d, [...(byDepth.get(d) ?? []), o]);
+    addTo(byDepth, d, o);
   }
   for (const d of [...byDepth.keys()].sort((x, y) => x - y)) {
     steps.push({ name: "mkdir", ops: byDepth.get(d)!, parallel: true });
@@ -1010,60 +1007,24 @@ export function planMirror(input: MirrorInput): MirrorPlan {
 }
 
 /**
- * Many file moves on one member as one folder move, where a whole folder moved: every file
- * below `from` moves to the same place below `to`, and nothing is at `to` yet.
+ * Many file moves on one member as one folder move, where a whole folder moved (the one-way
+ * planner's rule, member by member).
  */
 function collapseMoves(
   moves: Extract<Op, { op: "move" }>[],
   entries: readonly (readonly Entry[])[],
   absorbedInto: Map<Op, Op>,
 ): Op[] {
-  const out: Op[] = [];
   const byMember = new Map<number, Extract<Op, { op: "move" }>[]>();
-  for (const m of moves) byMember.set(m.at, [...(byMember.get(m.at) ?? []), m]);
-  for (const [at, list] of byMember) {
-    const groups = new Map<string, Extract<Op, { op: "move" }>[]>();
-    for (const m of list) {
-      const f = m.from.split("/");
-      const t = m.to.split("/");
-      while (f.length > 1 && t.length > 1 && f[f.length - 1] === t[t.length - 1]) {
-        f.pop();
-        t.pop();
-      }
-      if (f.length === m.from.split("/").length) continue;
-      const k = f.join("/") + "\0" + t.join("/");
-      groups.set(k, [...(groups.get(k) ?? []), m]);
-    }
-    const filesBelow = new Map<string, number>();
-    const taken = new Set<string>();
-    for (const e of entries[at]!) {
-      taken.add(e.key);
-      if (e.kind !== "file") continue;
-      for (let p = parentKey(e.key); p !== ""; p = parentKey(p)) {
-        filesBelow.set(p, (filesBelow.get(p) ?? 0) + 1);
-      }
-    }
-    const absorbed = new Set<Op>();
-    for (const [k, g] of groups) {
-      const [from, to] = k.split("\0") as [string, string];
-      if (isWithin(to, from) || isWithin(from, to)) continue;
-      if (taken.has(to) || filesBelow.get(from) !== g.length) continue;
-      const dirMove: Op = {
-        op: "move",
-        at,
-        kind: "dir",
-        from,
-        to,
-        size: g.reduce((s, m) => s + m.size, 0),
-        files: g.length,
-      };
-      out.push(dirMove);
-      for (const m of g) {
-        absorbed.add(m);
-        absorbedInto.set(m, dirMove);
-      }
-    }
-    for (const m of list) if (!absorbed.has(m)) out.push(m);
-  }
-  return out;
+  for (const m of moves) addTo(byMember, m.at, m);
+  return [...byMember].flatMap(([at, list]) =>
+    collapseDirMoves(list, entries[at]!, false, at, absorbedInto)
+  );
+}
+
+/** Add a value to the list a map keeps under a key. */
+function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }

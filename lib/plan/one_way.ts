@@ -475,11 +475,20 @@ function keyOf(o: Op): string {
 /**
  * Turn many file moves into one folder move where a whole destination folder moved: every
  * file below `from` moves to the same relative place below `to`, and `to` is new.
+ *
+ * @param moves File moves in one member.
+ * @param dst That member's entries.
+ * @param foldCase Match names without case.
+ * @param at The member (a mirror's moves happen in any member).
+ * @param absorbedInto Learns which folder move took each file move in.
+ * @returns The folder moves, and the file moves no folder move took in.
  */
-function collapseDirMoves(
+export function collapseDirMoves(
   moves: Extract<Op, { op: "move" }>[],
   dst: readonly Entry[],
   foldCase: boolean,
+  at: number = DST,
+  absorbedInto?: Map<Op, Op>,
 ): Extract<Op, { op: "move" }>[] {
   if (moves.length === 0) return moves;
   const groups = new Map<string, Extract<Op, { op: "move" }>[]>();
@@ -516,16 +525,20 @@ function collapseDirMoves(
     const fromM = matchKey(from, foldCase);
     const toM = matchKey(to, foldCase);
     if (taken.has(toM) || filesBelow.get(fromM) !== group.length) continue;
-    out.push({
+    const dirMove: Extract<Op, { op: "move" }> = {
       op: "move",
-      at: DST,
+      at,
       kind: "dir",
       from,
       to,
       size: group.reduce((n, m) => n + m.size, 0),
       files: group.length,
-    });
-    for (const m of group) absorbed.add(m);
+    };
+    out.push(dirMove);
+    for (const m of group) {
+      absorbed.add(m);
+      absorbedInto?.set(m, dirMove);
+    }
   }
   for (const m of moves) if (!absorbed.has(m)) out.push(m);
   return out;

@@ -373,6 +373,19 @@ export interface WriteCounter {
   set(b: Backend, n: number): void;
 }
 
+/** The counters the backends keep: `bytesWritten` (FTP, ZIP, memory), `bytesUploaded` (S3). */
+type Counted = { bytesWritten?: number; bytesUploaded?: number };
+
+/** Reads and resets whichever counter a backend keeps (none for a local folder). */
+export const backendCounter: WriteCounter = {
+  get: (b) => (b as Counted).bytesWritten ?? (b as Counted).bytesUploaded,
+  set(b, n) {
+    const c = b as Counted;
+    if (c.bytesWritten !== undefined) c.bytesWritten = n;
+    if (c.bytesUploaded !== undefined) c.bytesUploaded = n;
+  },
+};
+
 /**
  * A fixture over two backends: a local side is changed in place (as an editor does: the inode
  * stays, so renames stay provable), any other side through the backend itself, with the bytes

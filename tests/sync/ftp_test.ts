@@ -20,7 +20,7 @@ import {
   startPureFtpd,
   startVsftpd,
 } from "../servers/ftp.ts";
-import { backendFixture, type EngineFixture, engineSuite } from "./engine_suite.ts";
+import { backendCounter, backendFixture, type EngineFixture, engineSuite } from "./engine_suite.ts";
 
 type Kind = "local" | "ftp" | "s3";
 
@@ -112,18 +112,7 @@ async function fixture(
   };
   const src = await make(srcKind, "src", true);
   const dst = await make(dstKind, "dst", false);
-  const fx = backendFixture(src, dst, root, {
-    get: (b) =>
-      b instanceof FtpBackend
-        ? b.bytesWritten
-        : b instanceof S3Backend
-        ? b.bytesUploaded
-        : undefined,
-    set(b, n) {
-      if (b instanceof FtpBackend) b.bytesWritten = n;
-      if (b instanceof S3Backend) b.bytesUploaded = n;
-    },
-  });
+  const fx = backendFixture(src, dst, root, backendCounter);
   return {
     ...fx,
     keepsTimes: (s) => !(timeless && (s === "src" ? src : dst) instanceof FtpBackend),

@@ -10,7 +10,7 @@ import { LocalBackend } from "../../lib/backends/local.ts";
 import { S3Backend } from "../../lib/backends/s3.ts";
 import { ZipBackend } from "../../lib/backends/zip/zip.ts";
 import { startS3rver } from "../servers/s3rver.ts";
-import { backendFixture, type EngineFixture, engineSuite } from "./engine_suite.ts";
+import { backendCounter, backendFixture, type EngineFixture, engineSuite } from "./engine_suite.ts";
 
 type Kind = "local" | "zip" | "s3";
 
@@ -51,16 +51,5 @@ async function fixture(srcKind: Kind, dstKind: Kind): Promise<EngineFixture> {
   };
   const src = await make(srcKind, "src", true);
   const dst = await make(dstKind, "dst", false);
-  return backendFixture(src, dst, root, {
-    get: (b) =>
-      b instanceof ZipBackend
-        ? b.bytesWritten
-        : b instanceof S3Backend
-        ? b.bytesUploaded
-        : undefined,
-    set(b, n) {
-      if (b instanceof ZipBackend) b.bytesWritten = n;
-      if (b instanceof S3Backend) b.bytesUploaded = n;
-    },
-  });
+  return backendFixture(src, dst, root, backendCounter);
 }
