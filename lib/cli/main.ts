@@ -105,7 +105,8 @@ function exitCodeOf(err: unknown): number {
   return ExitCode.usage;
 }
 
-async function openChecked(
+/** Make a location's backend (not connected yet), warning first where TLS is not checked. */
+function openUnchecked(
   loc: Location,
   s3: S3Flags,
   options: { marker?: boolean } = {},
@@ -117,7 +118,15 @@ async function openChecked(
       ),
     );
   }
-  const b = await openLocation(loc, { ...s3, ...options, askPassword });
+  return openLocation(loc, { ...s3, ...options, askPassword });
+}
+
+async function openChecked(
+  loc: Location,
+  s3: S3Flags,
+  options: { marker?: boolean } = {},
+): Promise<Backend> {
+  const b = await openUnchecked(loc, s3, options);
   try {
     await b.rootExists();
   } catch (err) {
@@ -515,14 +524,7 @@ async function runMirror(a: MirrorArgs): Promise<number> {
   const marker = !(a.state && a.logFile);
   // Not checked here: a location that cannot be reached sits a round out (mirrorOnce says so).
   const members: Backend[] = [];
-  for (const loc of locs) {
-    if (s3.ftpInsecure && loc.kind === "ftps") {
-      Deno.stderr.writeSync(
-        enc.encode(`Warning: --ftp-insecure: the certificate of ${loc.host} is not checked\n`),
-      );
-    }
-    members.push(await openLocation(loc, { ...s3, marker, askPassword }));
-  }
+  for (const loc of locs) members.push(await openUnchecked(loc, s3, { marker }));
   return await runJob(a, locs, members, {
     names: locs.map((l) => l.text).join(" <-> "),
     make: (o) => Job.mirror(members, o),

@@ -10,7 +10,7 @@ import type { Outcome } from "../execute/execute.ts";
 import type { AgreedRow, Decision, HoldRow, MirrorPlan } from "../plan/mirror.ts";
 import type { Op } from "../plan/types.ts";
 import { inScope } from "../paths.ts";
-import type { HashRow, StateStore } from "./store.ts";
+import { Batch, type HashRow, type StateStore } from "./store.ts";
 
 /**
  * A file whose time is this close to when its hold was recorded may have been edited again in
@@ -214,13 +214,20 @@ export class MirrorState {
         for (const p of h.deletes) {
           this.store.run("DELETE FROM holds WHERE job = ? AND loc = ? AND path = ?", [job, loc, p]);
         }
-        for (const { racy: _, ...u } of h.upserts) {
-          this.store.run(
-            `INSERT OR REPLACE INTO holds (job, loc, path, ver, size, mtime, ino, dev, stamp,
-               synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            [job, loc, u.path, u.ver, u.size, u.mtime, u.ino, u.dev, u.stamp, Date.now()],
-          );
+        const now = Date.now();
+        const rows = new Batch(
+          this.store,
+          (n) =>
+            "INSERT OR REPLACE INTO holds (job, loc, path, ver, size, mtime, ino, dev, stamp, " +
+            `synced_at) VALUES ${
+              Array(n).fill(`(${job}, ${loc}, ?, ?, ?, ?, ?, ?, ?, ${now})`).join(", ")
+            }`,
+          7,
+        );
+        for (const u of h.upserts) {
+          rows.add(u.path, u.ver, u.size, u.mtime, u.ino, u.dev, u.stamp);
         }
+        rows.flush();
         for (const s of c.seen[i] ?? []) {
           this.store.run(
             "INSERT OR REPLACE INTO seen (loc, path, size, mtime, ino, sha256) VALUES (?, ?, ?, ?, ?, ?)",
@@ -236,12 +243,15 @@ export class MirrorState {
       for (const p of c.agreed.deletes) {
         this.store.run("DELETE FROM agreed WHERE job = ? AND path = ?", [job, p]);
       }
-      for (const a of c.agreed.upserts) {
-        this.store.run(
-          "INSERT OR REPLACE INTO agreed (job, path, ver, kind, size, mtime) VALUES (?, ?, ?, ?, ?, ?)",
-          [job, a.path, a.ver, a.kind, a.size, a.mtime],
-        );
-      }
+      const agreed = new Batch(
+        this.store,
+        (n) =>
+          "INSERT OR REPLACE INTO agreed (job, path, ver, kind, size, mtime) VALUES " +
+          Array(n).fill(`(${job}, ?, ?, ?, ?, ?)`).join(", "),
+        5,
+      );
+      for (const a of c.agreed.upserts) agreed.add(a.path, a.ver, a.kind, a.size, a.mtime);
+      agreed.flush();
       this.store.run(
         `DELETE FROM agreed WHERE job = ?1 AND kind = 'deleted' AND NOT EXISTS
            (SELECT 1 FROM holds h WHERE h.job = ?1 AND h.path = agreed.path)`,

@@ -136,7 +136,7 @@ function inPathOrder<T extends { path: string }>(rows: readonly T[]): readonly T
 const BATCH = 100;
 
 /** Rows written by one multi-row statement, `BATCH` at a time. */
-class Batch {
+export class Batch {
   #args: (string | number | null)[] = [];
   constructor(
     private store: { run(sql: string, args: (string | number | null)[]): void },
