@@ -166,7 +166,7 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   const srcAll = function* () {
     for (const s of inStepFiles) {
       const twin = twinOf(s);
-      const row = s.mtimeKind === "upload" && twin ? { ...s, mtime: twin.mtime } : s;
+      const row = twin && s.mtimeKind === "upload" ? { ...s, mtime: twin.mtime } : finer(s, twin);
       yield rowOf(row, now, srcHash(s));
     }
   };
@@ -225,5 +225,20 @@ function maybeRow(
   sha256: string | undefined,
 ): StateRow | undefined {
   if (!e || e.kind !== "file") return undefined;
-  return rowOf(e.mtimeKind === "upload" ? { ...e, mtime: s.mtime } : e, now, sha256);
+  return rowOf(e.mtimeKind === "upload" ? { ...e, mtime: s.mtime } : finer(e, s), now, sha256);
+}
+
+/**
+ * An entry listed with a coarse time (an FTP listing's second, minute or day) that is in step
+ * with a twin whose time is finer, recorded with the twin's time. A row's time stands for the
+ * file's exact time while its stamp is unchanged (the listing drops the precision then), so a
+ * coarse time recorded as it was would differ from the twin's on the next run and send the
+ * file again.
+ */
+function finer(e: Entry, twin: Entry | undefined): Entry {
+  const coarse = e.precision ?? 0;
+  if (!twin || coarse <= (twin.precision ?? 0) || Math.abs(e.mtime - twin.mtime) >= coarse) {
+    return e;
+  }
+  return { ...e, mtime: twin.mtime };
 }

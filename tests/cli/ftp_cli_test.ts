@@ -89,6 +89,13 @@ Deno.test({
       );
       const backAgain = summary((await ferry(["sync", to, s.dst, "--json"])).stdout);
       assert.deepEqual([backAgain.copied, backAgain.updated], [0, 0]);
+      // With a new state, twice each way: the files in step are recorded with their exact
+      // times (the server lists seconds), so neither run sends anything.
+      const other = join(s.dir, "other.db");
+      for (const [from, into] of [[to, s.dst], [to, s.dst], [s.src, to], [s.src, to]]) {
+        const r = summary((await ferry(["sync", from!, into!, "--state", other, "--json"])).stdout);
+        assert.deepEqual([r.copied, r.updated, r.bytes], [0, 0, 0], `${from} -> ${into}`);
+      }
     } finally {
       await s.cleanup();
       await server.stop();
@@ -117,6 +124,10 @@ Deno.test({
       const noState = await ferry(["sync", s.src, to, "--state", fresh, "--json"]);
       const sum = summary(noState.stdout);
       assert.deepEqual([sum.copied, sum.updated, sum.bytes], [0, 0, 0], noState.stderr);
+      // And the state that run recorded (the server's times, to the second, for files ferry
+      // did not write in it) makes the next run a no-op too.
+      const after = summary((await ferry(["sync", s.src, to, "--state", fresh, "--json"])).stdout);
+      assert.deepEqual([after.copied, after.updated, after.bytes], [0, 0, 0]);
       // A file edited within the same minute, to the same size, is still seen (by its stamp).
       await Deno.writeTextFile(join(s.src, "notes/.hidden"), "H");
       const edit = summary((await ferry(["sync", s.src, to, "--json"])).stdout);
