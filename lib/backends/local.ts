@@ -37,6 +37,7 @@ import { loadFilter } from "../scan/filter.ts";
 import { prewarmWalker, type RawTree, type WalkOptions, walkTrees } from "./local/walk.ts";
 import { copyFileAtomicSync, isRacy, RACY_MS, readSmallFile, sameVersion } from "./local/copy.ts";
 import { describeError, SafetyError, UnsafePathError } from "../errors.ts";
+import { streamOf } from "../util/streams.ts";
 
 /** Below this many local-to-local copies, Worker start-up costs more than it saves. */
 const WORKER_THRESHOLD = 64;
@@ -600,7 +601,7 @@ export class LocalBackend implements Backend {
     // an async open, read and close: 10,000 files into an archive took 3.2 s, then 1.x s),
     // between two looks at it that must agree.
     const small = readSmallFile(path, key);
-    if (small) return ReadableStream.from([small.bytes]);
+    if (small) return streamOf(small.bytes);
     const f = await Deno.open(path, { read: true });
     return verifiedStream(f, key);
   }

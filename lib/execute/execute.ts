@@ -9,6 +9,7 @@ import { type Expect, type Op, opsOf, type Plan } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
 import { CopyStopped, describeError, SourceChanged, TargetChanged } from "../errors.ts";
 import { runPool } from "../util/pool.ts";
+import { bytesOf } from "../util/streams.ts";
 
 /** What happened to one operation. */
 export interface Outcome {
@@ -115,6 +116,13 @@ export async function transfer(
   }
   if (signal?.aborted) throw new Interrupted();
   const data = await src.read(srcKey);
+  // A small file read whole goes to the writer as it is: nothing to count chunk by chunk, and
+  // no large write to cut short.
+  const whole = bytesOf(data);
+  if (whole) {
+    onBytes?.(whole.byteLength);
+    return await dst.write(key, data, meta);
+  }
   let onAbort = () => {};
   // The bytes flow through here: counted for progress, and cut when the run is interrupted, so
   // that the writer drops what it wrote (a multipart upload is aborted, a temporary file

@@ -43,6 +43,7 @@ import {
 import { loadFilter } from "../../scan/filter.ts";
 import { describeError } from "../../errors.ts";
 import { type ListedItem, parseListing, parseMlsdLine } from "./listing.ts";
+import { bytesOf } from "../../util/streams.ts";
 
 /** How to reach an FTP location. */
 export interface FtpOptions {
@@ -103,7 +104,11 @@ async function rename(
   from: string,
   to: string,
 ): Promise<Reply & { fromMissing: boolean }> {
-  const [rnfr, rnto] = await c.commands([`RNFR ${from}`, `RNTO ${to}`]);
+  return renameAnswer(await c.commands([`RNFR ${from}`, `RNTO ${to}`]));
+}
+
+/** What RNFR's and RNTO's replies say; a transient one is thrown. */
+function renameAnswer([rnfr, rnto]: Reply[]): Reply & { fromMissing: boolean } {
   for (const r of [rnfr!, rnto!]) if (r.code >= 400 && r.code < 500) throw new FtpReplyError(r);
   return rnfr!.code >= 400 ? { ...rnfr!, fromMissing: true } : { ...rnto!, fromMissing: false };
 }
@@ -212,7 +217,9 @@ export class FtpBackend implements Backend {
     this.display = options.display;
     this.#root = ("/" + options.path.replace(/^\/+|\/+$/g, "")).replace(/^\/$/, "/");
     this.#max = Math.max(1, options.connections ?? 4);
-    this.caps.concurrency = this.#max;
+    // Twice as many transfers as connections: while one waits for a connection, its source is
+    // read, and an upload's rename goes out with the next one's first commands.
+    this.caps.concurrency = this.#max * 2;
     const host = options.host.includes(":") && !options.host.startsWith("[")
       ? `[${options.host}]`
       : options.host;
@@ -348,6 +355,11 @@ export class FtpBackend implements Backend {
     if (broken || this.#closed || c.closed) {
       c.close();
       this.#open--;
+    } else if (c.pending && this.#waiting.length === 0 && c.flush) {
+      // Commands wait to go out with the next request, and none is coming: sent now, the
+      // connection held meanwhile.
+      c.flush().then(() => this.#release(c), () => this.#release(c, true));
+      return;
     } else this.#idle.push(c);
     this.#waiting.shift()?.();
   }
@@ -397,6 +409,14 @@ export class FtpBackend implements Backend {
 
   async rootExists(): Promise<boolean> {
     return await this.#use(async (c) => {
+      // MLST where the server has it: pure-ftpd answers each failed CWD after a longer wait
+      // (0.1 s more each time), and a new root is looked for twice.
+      if (this.mlsd) {
+        const r = await ask(c, `MLST ${this.#root}`);
+        const type = r.code < 300 ? /\btype=([^;]*);/i.exec(r.message)?.[1]?.toLowerCase() : "";
+        if (type === "dir" || type === "cdir" || type === "pdir") return true;
+        if (type === "file" || r.code === 550) return false;
+      }
       const r = await ask(c, `CWD ${this.#root}`);
       return r.code < 500;
     });
@@ -755,25 +775,36 @@ export class FtpBackend implements Backend {
         ]
         : [];
     let then: string[] = [];
+    /** The rename into place, sent with the connection's next request (see below). */
+    let renamed: Promise<Reply[]> | undefined;
     try {
       // A small file is read whole first: an upload cut by a dropped connection is then tried
       // again here, on a fresh connection, without reading the source again.
-      const whole = meta.size <= RETRY_BUFFER ? await readChunks(data) : undefined;
+      const held = bytesOf(data);
+      const whole = held ? [held] : meta.size <= RETRY_BUFFER ? await readChunks(data) : undefined;
       if (whole) sent = whole.reduce((n, c) => n + c.byteLength, 0);
-      const replies = await this.#use((c) => {
-        tmp = nextTmp();
-        then = thenFor(tmp);
-        return c.store(tmp, whole ? ReadableStream.from(whole) : counted(), then);
-      }, whole !== undefined);
-      this.bytesWritten += sent;
       let facts: ListedItem | undefined;
       let got: number | undefined;
+      const replies = await this.#use(async (c) => {
+        tmp = nextTmp();
+        then = thenFor(tmp);
+        renamed = undefined;
+        const replies = await c.store(tmp, whole ?? counted(), then);
+        if (then.length > 1 && replies.every((r) => r.code >= 200 && r.code < 300)) {
+          if (this.mlsd) {
+            facts = mlstFacts(replies[1]!);
+            got = facts?.size;
+          } else got = sizeReply(replies[1]!);
+          // The server holds every byte: the rename goes out with the next upload's first
+          // commands on this connection (one exchange less a file), or at once when none is
+          // waiting for a connection.
+          if (got === sent && c.defer) renamed = c.defer([`RNFR ${tmp}`, `RNTO ${final}`]);
+        }
+        return replies;
+      }, whole !== undefined);
+      this.bytesWritten += sent;
       if (then.length > 1 && replies.every((r) => r.code >= 200 && r.code < 300)) {
         this.#setTime = timeCmd;
-        if (this.mlsd) {
-          facts = mlstFacts(replies[1]!);
-          got = facts?.size;
-        } else got = sizeReply(replies[1]!);
       } else {
         await this.#setModTime(tmp, meta.mtime);
         // The server must hold every byte before the file takes its real name. MLST tells the
@@ -785,7 +816,7 @@ export class FtpBackend implements Backend {
       if (got !== undefined && got !== sent) {
         throw new Error(`the server holds ${got} of ${sent} bytes (upload cut short)`);
       }
-      await this.#renameInto(key, tmp, final, sent);
+      await this.#renameInto(key, tmp, final, sent, renamed);
       if (facts) stamp = stampOf(facts);
     } catch (err) {
       await this.#dropTries(tries);
@@ -816,8 +847,18 @@ export class FtpBackend implements Backend {
   }
 
   /** Rename an upload into place; where the server will not rename over a file, delete it first. */
-  async #renameInto(key: string, tmp: string, final: string, size: number): Promise<void> {
-    const first = await this.#use((c) => rename(c, tmp, final));
+  async #renameInto(
+    key: string,
+    tmp: string,
+    final: string,
+    size: number,
+    sent?: Promise<Reply[]>,
+  ): Promise<void> {
+    // A rename sent already (with another request) stands unless it failed on the way or was
+    // answered "try again": then it is tried the usual way, which also finds one that went
+    // through with its answer lost.
+    const answer = sent && await sent.then(renameAnswer, () => undefined).catch(() => undefined);
+    const first = answer ?? await this.#use((c) => rename(c, tmp, final));
     if (first.code < 400) return;
     if (first.fromMissing) {
       // No upload at the temporary name: an earlier try's rename went through and its answer

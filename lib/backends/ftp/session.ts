@@ -49,8 +49,28 @@ export interface FtpSession {
    * Upload a file from a stream; rejects unless the server confirmed the transfer. The
    * commands of `then` follow the confirmation, sent together, and their replies are returned.
    */
-  store(path: string, source: ReadableStream<Uint8Array>, then?: string[]): Promise<Reply[]>;
+  store(
+    path: string,
+    source: ReadableStream<Uint8Array> | readonly Uint8Array[],
+    then?: string[],
+  ): Promise<Reply[]>;
+  /**
+   * Commands whose replies nothing waits on before the connection is handed on: they go out
+   * with the next request made on it (or with {@linkcode FtpSession.flush}), and the promise
+   * takes their replies. Where missing, the caller sends them itself.
+   */
+  defer?(lines: string[]): Promise<Reply[]>;
+  /** Whether commands wait to go out with the next request. */
+  readonly pending?: boolean;
+  /** Send the commands that wait, now. */
+  flush?(): Promise<void>;
   close(): void;
+}
+
+interface Deferred {
+  lines: string[];
+  resolve: (replies: Reply[]) => void;
+  reject: (err: unknown) => void;
 }
 
 const enc = new TextEncoder();
@@ -77,6 +97,8 @@ export class NativeSession implements FtpSession {
   #passive: "EPSV" | "PASV" = "EPSV";
   /** EPSV answered once: from then on it goes out with the transfer command. */
   #epsvWorks = false;
+  /** Commands waiting to go out with the next request (see {@linkcode FtpSession.defer}). */
+  #queued: Deferred[] = [];
 
   private constructor(conn: Deno.Conn, host: string, timeout: number) {
     this.#conn = conn;
@@ -113,6 +135,49 @@ export class NativeSession implements FtpSession {
     try {
       this.#conn.close();
     } catch { /* closed already */ }
+    const gone = new Error("the FTP connection is closed");
+    for (const d of this.#queued.splice(0)) d.reject(gone);
+  }
+
+  get pending(): boolean {
+    return this.#queued.length > 0;
+  }
+
+  defer(lines: string[]): Promise<Reply[]> {
+    if (this.#closed) return Promise.reject(new Error("the FTP connection is closed"));
+    const p = new Promise<Reply[]>((resolve, reject) =>
+      this.#queued.push({ lines, resolve, reject })
+    );
+    p.catch(() => {}); // taken by whoever awaits it; never an unhandled rejection meanwhile
+    return p;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#queued.length > 0) await this.#send("", "control socket");
+  }
+
+  /**
+   * Write to the control connection, the commands that wait first (in one write), and take
+   * their replies: the caller's replies follow them.
+   */
+  async #send(text: string, what: string): Promise<void> {
+    if (this.#queued.length === 0) {
+      await this.#write(this.#conn, enc.encode(text), what);
+      return;
+    }
+    const queued = this.#queued.splice(0);
+    const before = queued.map((d) => d.lines.map((l) => l + "\r\n").join("")).join("");
+    try {
+      await this.#write(this.#conn, enc.encode(before + text), what);
+      for (const d of queued) {
+        const replies: Reply[] = [];
+        for (let i = 0; i < d.lines.length; i++) replies.push(await this.#reply());
+        d.resolve(replies);
+      }
+    } catch (err) {
+      for (const d of queued) d.reject(err); // no-op for those answered already
+      throw err;
+    }
   }
 
   /** Read from a connection, closing this session if nothing comes within the timeout. */
@@ -177,13 +242,13 @@ export class NativeSession implements FtpSession {
 
   async command(line: string): Promise<Reply> {
     if (this.#closed) throw new Error("the FTP connection is closed");
-    await this.#write(this.#conn, enc.encode(line + "\r\n"), "control socket");
+    await this.#send(line + "\r\n", "control socket");
     return await this.#reply();
   }
 
   async commands(lines: string[]): Promise<Reply[]> {
     if (this.#closed) throw new Error("the FTP connection is closed");
-    await this.#write(this.#conn, enc.encode(lines.map((l) => l + "\r\n").join("")), "control");
+    await this.#send(lines.map((l) => l + "\r\n").join(""), "control");
     const out: Reply[] = [];
     for (let i = 0; i < lines.length; i++) out.push(await this.#reply());
     return out;
@@ -226,9 +291,26 @@ export class NativeSession implements FtpSession {
    * together: one exchange less a file.
    */
   async #begin(command: string): Promise<{ data: Deno.Conn; pre: Reply }> {
+    const data = await this.#start(command);
+    let pre: Reply;
+    try {
+      pre = await this.#reply();
+    } catch (err) {
+      closeQuietly(data);
+      throw err;
+    }
+    if (pre.code >= 400) {
+      closeQuietly(data);
+      throw new FtpReplyError(pre);
+    }
+    return { data, pre };
+  }
+
+  /** Send `command` with its data connection opened; its replies are the caller's to read. */
+  async #start(command: string): Promise<Deno.Conn> {
     let data: Deno.Conn;
     if (this.#epsvWorks) {
-      await this.#write(this.#conn, enc.encode(`EPSV\r\n${command}\r\n`), "control socket");
+      await this.#send(`EPSV\r\n${command}\r\n`, "control socket");
       const r = await this.#reply();
       const port = r.code === 229 ? epsvPort(r.message) : undefined;
       if (port === undefined) {
@@ -245,24 +327,19 @@ export class NativeSession implements FtpSession {
     } else {
       data = await this.#openData();
       try {
-        await this.#write(this.#conn, enc.encode(command + "\r\n"), "control socket");
+        await this.#send(command + "\r\n", "control socket");
       } catch (err) {
         closeQuietly(data);
         throw err;
       }
     }
-    let pre: Reply;
-    try {
-      pre = await this.#reply();
-    } catch (err) {
-      closeQuietly(data);
-      throw err;
-    }
-    if (pre.code >= 400) {
-      closeQuietly(data);
-      throw new FtpReplyError(pre);
-    }
-    return { data, pre };
+    return data;
+  }
+
+  /** A transfer's final reply: after its preliminary one (150), unless that was the last. */
+  async #transferEnd(): Promise<Reply> {
+    const pre = await this.#reply();
+    return pre.code < 200 ? await this.#reply() : pre;
   }
 
   /** Run a command that sends data to us, handing the data to `sink`; then its final reply. */
@@ -328,23 +405,27 @@ export class NativeSession implements FtpSession {
 
   async store(
     path: string,
-    source: ReadableStream<Uint8Array>,
+    source: ReadableStream<Uint8Array> | readonly Uint8Array[],
     then: string[] = [],
   ): Promise<Reply[]> {
-    const { data } = await this.#begin(`STOR ${path}`);
+    // The data goes out without waiting for the preliminary reply (one exchange less a file):
+    // the connection is open, and a refusal is the reply read after it.
+    const data = await this.#start(`STOR ${path}`);
     try {
-      for await (const chunk of source) await this.#write(data, chunk, "data socket");
+      if (source instanceof ReadableStream) {
+        for await (const chunk of source) await this.#write(data, chunk, "data socket");
+      } else for (const chunk of source) await this.#write(data, chunk, "data socket");
     } catch (err) {
       // The server sees the data end early: it answers (426 or 226), and the control
       // connection stays in step if that answer is read.
       closeQuietly(data);
-      await this.#reply().catch(() => this.close());
+      await this.#transferEnd().catch(() => this.close());
       throw err;
     }
     closeQuietly(data);
     // The commands that follow wait for the transfer's end: a server may read (and drop) what
     // arrives on the control connection during a transfer, looking for ABOR.
-    const final = await this.#reply();
+    const final = await this.#transferEnd();
     if (final.code >= 400) throw new FtpReplyError(final);
     return then.length > 0 ? await this.commands(then) : [];
   }

@@ -137,11 +137,14 @@ export class TlsSession implements FtpSession {
 
   async store(
     path: string,
-    source: ReadableStream<Uint8Array>,
+    source: ReadableStream<Uint8Array> | readonly Uint8Array[],
     then: string[] = [],
   ): Promise<Reply[]> {
     try {
-      await this.#client.uploadFrom(Readable.fromWeb(source as never), path);
+      const from = source instanceof ReadableStream
+        ? Readable.fromWeb(source as never)
+        : Readable.from(source);
+      await this.#client.uploadFrom(from, path);
     } catch (err) {
       throw replyError(err);
     }
