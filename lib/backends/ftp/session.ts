@@ -99,6 +99,17 @@ export class NativeSession implements FtpSession {
   #epsvWorks = false;
   /** Commands waiting to go out with the next request (see {@linkcode FtpSession.defer}). */
   #queued: Deferred[] = [];
+  // One watchdog a session, not a timer a read or write (a tenth of a small upload's time):
+  // the calls in flight on its sockets, and when one last made progress.
+  #busy = 0;
+  #since = 0;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  /** Set when the watchdog closed the session: what it cut short throws FtpTimeout. */
+  #expired = false;
+  /** The last data connection opened: closed with the session when it expires. */
+  #data: Deno.Conn | undefined;
+  /** Rejects when the session expires (a connection being made has nothing to close). */
+  #expiry: { promise: Promise<never>; reject: (err: unknown) => void } | undefined;
 
   private constructor(conn: Deno.Conn, host: string, timeout: number) {
     this.#conn = conn;
@@ -132,6 +143,7 @@ export class NativeSession implements FtpSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watchdog);
     try {
       this.#conn.close();
     } catch { /* closed already */ }
@@ -180,35 +192,47 @@ export class NativeSession implements FtpSession {
     }
   }
 
-  /** Read from a connection, closing this session if nothing comes within the timeout. */
-  async #read(conn: Deno.Conn, buf: Uint8Array, what: string): Promise<number | null> {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      this.close();
-      if (conn !== this.#conn) {
-        try {
-          conn.close();
-        } catch { /* closed */ }
-      }
-    }, this.#timeout);
+  /**
+   * Wait for a call on this session's sockets. When no call in flight has made progress for
+   * the timeout, the watchdog closes the session and its data connection: what was cut short
+   * throws {@linkcode FtpTimeout}.
+   */
+  async #guard<T>(p: Promise<T>, what: string): Promise<T> {
+    if (this.#busy++ === 0) this.#since = Date.now();
+    this.#watchdog ??= this.#startWatchdog();
     try {
-      return await conn.read(buf);
+      return await p;
     } catch (err) {
-      if (timedOut) throw new FtpTimeout(`Timeout (${what})`);
+      if (this.#expired) throw new FtpTimeout(`Timeout (${what})`);
       throw err;
     } finally {
-      clearTimeout(timer);
+      this.#busy--;
+      this.#since = Date.now();
     }
   }
 
-  async #write(conn: Deno.Conn, data: Uint8Array, what: string): Promise<void> {
-    await withTimeout(writeAll(conn, data), this.#timeout, () => {
-      this.close();
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    }, what);
+  #startWatchdog(): ReturnType<typeof setInterval> {
+    const id = setInterval(() => {
+      if (this.#busy > 0 && Date.now() - this.#since >= this.#timeout) this.#expire();
+    }, Math.max(10, Math.min(1000, this.#timeout / 10)));
+    id.unref(); // the calls it watches keep the process alive, not the watchdog
+    return id;
+  }
+
+  #expire(): void {
+    this.#expired = true;
+    if (this.#data) closeQuietly(this.#data);
+    this.#expiry?.reject(new FtpTimeout("Timeout (data connection)"));
+    this.close();
+  }
+
+  /** Read from a connection, closing this session if nothing comes within the timeout. */
+  #read(conn: Deno.Conn, buf: Uint8Array, what: string): Promise<number | null> {
+    return this.#guard(conn.read(buf), what);
+  }
+
+  #write(conn: Deno.Conn, data: Uint8Array, what: string): Promise<void> {
+    return this.#guard(writeAll(conn, data), what);
   }
 
   /** The next complete reply (a multi-line reply ends at a line with its code and a space). */
@@ -277,12 +301,18 @@ export class NativeSession implements FtpSession {
   }
 
   #connectData(port: number): Promise<Deno.Conn> {
-    return withTimeout(
-      Deno.connect({ hostname: this.#host.replace(/^\[|\]$/g, ""), port }),
-      this.#timeout,
-      () => {},
-      "data connection",
-    );
+    const made = Deno.connect({ hostname: this.#host.replace(/^\[|\]$/g, ""), port });
+    made.then((c) => {
+      if (this.#closed) closeQuietly(c); // came after the session expired
+      else this.#data = c;
+    }, () => {});
+    if (!this.#expiry) {
+      let reject: (err: unknown) => void = () => {};
+      const promise = new Promise<never>((_, r) => reject = r);
+      promise.catch(() => {});
+      this.#expiry = { promise, reject };
+    }
+    return this.#guard(Promise.race([made, this.#expiry.promise]), "data connection");
   }
 
   /**
