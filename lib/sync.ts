@@ -414,6 +414,7 @@ async function syncPass(
         hashes,
         now: passStart,
         scope,
+        timesStand: [src.caps.modTime !== "stored", dst.caps.modTime !== "stored"],
         recorded: () => {
           if (!scope) return { src: state.count(src.id), dst: state.count(dst.id) };
           // The rows in scope (rows elsewhere are not this pass's to judge).

@@ -29,6 +29,12 @@ export interface PassRecord {
   now: number;
   scope?: readonly string[] | undefined;
   /**
+   * Per member (source, destination): whether its rows' times stand in for what its listing
+   * shows (a location that keeps no exact time takes them back as `known`). Only then is a
+   * coarse listed time recorded as its finer twin's.
+   */
+  timesStand?: readonly [boolean, boolean];
+  /**
    * Rows each member had before the pass: the whole job's, or (scoped) those in the scope.
    * Asked only when the pass changed nothing.
    */
@@ -166,7 +172,11 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   const srcAll = function* () {
     for (const s of inStepFiles) {
       const twin = twinOf(s);
-      const row = twin && s.mtimeKind === "upload" ? { ...s, mtime: twin.mtime } : finer(s, twin);
+      const row = twin && s.mtimeKind === "upload"
+        ? { ...s, mtime: twin.mtime }
+        : pass.timesStand?.[0]
+        ? finer(s, twin)
+        : s;
       yield rowOf(row, now, srcHash(s));
     }
   };
@@ -176,7 +186,7 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
       const twin = twinOf(s);
       yield a
         ? rowOf(a.entry, now, a.sha256)
-        : maybeRow(twin, now, s, twin ? dstHash(twin) : undefined)!;
+        : maybeRow(twin, now, s, twin ? dstHash(twin) : undefined, pass.timesStand?.[1])!;
     }
   };
   // A scoped pass rebuilds the rows of its subtrees only; every other row stays as it was.
@@ -223,9 +233,11 @@ function maybeRow(
   now: number,
   s: Entry,
   sha256: string | undefined,
+  timesStand = false,
 ): StateRow | undefined {
   if (!e || e.kind !== "file") return undefined;
-  return rowOf(e.mtimeKind === "upload" ? { ...e, mtime: s.mtime } : finer(e, s), now, sha256);
+  const v = e.mtimeKind === "upload" ? { ...e, mtime: s.mtime } : timesStand ? finer(e, s) : e;
+  return rowOf(v, now, sha256);
 }
 
 /**

@@ -143,3 +143,26 @@ Deno.test("deriveChanges: a deletion done drops both rows; a scoped pass rebuild
   assert.deepEqual(plain(d.changes)!.map((c) => c.deletes), [["d/gone"], ["d/gone"]]);
   assert.deepEqual(plain(d.rebuild)!.map((c) => c.replaceUnder), [["d"], ["d"]]);
 });
+
+Deno.test("deriveChanges: a coarse listed time in step with a finer twin is recorded as the twin's where the rows' times stand in for the listing's", () => {
+  // An FTP listing shows seconds (precision 1000); the local twin has milliseconds.
+  const coarse = (key: string): Entry => ({ ...f(key, 1, 7000), precision: 1000 });
+  const fine = (key: string) => f(key, 1, 7456);
+  const rows = (timesStand?: readonly [boolean, boolean], src = [fine("a")], dst = [coarse("a")]) =>
+    plain(
+      deriveChanges(pass({ src, dst, ...(timesStand ? { timesStand } : {}) }))!.rebuild,
+    )!.map((c) => c.rows);
+  // Recorded as listed, the destination's 7000 would stand for the file's exact time on the next
+  // run and differ from the source's 7456: everything sent again.
+  assert.deepEqual(rows([false, true]), [["a:1:7456:-"], ["a:1:7456:-"]]);
+  // The same the other way (the FTP server the source).
+  assert.deepEqual(rows([true, false], [coarse("a")], [fine("a")]), [["a:1:7456:-"], [
+    "a:1:7456:-",
+  ]]);
+  // A location that keeps exact times (its rows are not taken back) is recorded as listed.
+  assert.deepEqual(rows([false, false]), [["a:1:7456:-"], ["a:1:7000:-"]]);
+  assert.deepEqual(rows(), [["a:1:7456:-"], ["a:1:7000:-"]]);
+  // Times further apart than the precision are not the twin's.
+  const far = { ...coarse("a"), mtime: 5000 };
+  assert.deepEqual(rows([false, true], [fine("a")], [far]), [["a:1:7456:-"], ["a:1:5000:-"]]);
+});
