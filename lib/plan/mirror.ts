@@ -23,7 +23,7 @@
  */
 import type { Entry } from "../backends/backend.ts";
 import { isWithin, parentKey } from "../paths.ts";
-import { collapseDirMoves } from "./one_way.ts";
+import { collapseDirMoves, mkdirSteps } from "./one_way.ts";
 import type { Conflict, Expect, HashRequest, Op, Plan, Planner, Step } from "./types.ts";
 
 /** What a member held of a path when the job last agreed on it (`size` -1: a folder). */
@@ -978,16 +978,7 @@ export function planMirror(input: MirrorInput): MirrorPlan {
     });
   }
 
-  const steps: Step[] = [];
-  // Folders by depth: a parent is made before its children, on any backend.
-  const byDepth = new Map<number, Op[]>();
-  for (const o of mkdirs) {
-    const d = (o as { key: string }).key.split("/").length;
-    addTo(byDepth, d, o);
-  }
-  for (const d of [...byDepth.keys()].sort((x, y) => x - y)) {
-    steps.push({ name: "mkdir", ops: byDepth.get(d)!, parallel: true });
-  }
+  const steps: Step[] = mkdirSteps(mkdirs);
   steps.push({ name: "keep", ops: keeps, parallel: true });
   steps.push({ name: "move", ops: moves, parallel: true });
   steps.push({ name: "transfer", ops: transfers, parallel: true });
