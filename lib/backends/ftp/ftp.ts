@@ -408,7 +408,7 @@ export class FtpBackend implements Backend {
   }
 
   async rootExists(): Promise<boolean> {
-    return await this.#use(async (c) => {
+    const there = await this.#use(async (c) => {
       // MLST where the server has it: pure-ftpd answers each failed CWD after a longer wait
       // (0.1 s more each time), and a new root is looked for twice.
       if (this.mlsd) {
@@ -420,6 +420,9 @@ export class FtpBackend implements Backend {
       const r = await ask(c, `CWD ${this.#root}`);
       return r.code < 500;
     });
+    // The rest of the pool logs in while the run opens its state and walks its source.
+    this.#warm();
+    return there;
   }
 
   async createRoot(): Promise<void> {
