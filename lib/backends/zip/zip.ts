@@ -367,7 +367,9 @@ export class ZipBackend implements Backend {
       if (keep(d, true)) entries.push({ key: d, kind: "dir", size: 0, mtime: this.#dirTime(d) });
     }
     // Below an excluded folder nothing is listed.
-    const out = entries.filter((e) => ![...scopeParents([e.key])].some((p) => filter(p, true)));
+    const out = options.exclude?.length
+      ? entries.filter((e) => ![...scopeParents([e.key])].some((p) => filter(p, true)))
+      : entries;
     out.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     return {
       entries: out,
