@@ -143,7 +143,6 @@ export async function syncOnce(
   }
 }
 
-const T = (w: string) => Deno.env.get("FT") && console.error(w, performance.now().toFixed(1));
 async function syncPass(
   src: Backend,
   dst: Backend,
@@ -156,11 +155,9 @@ async function syncPass(
   const { sink } = options;
   // Opened, each backend's capabilities are what it found (a FAT stick as the destination: 2 s
   // times, names without case), not what the platform suggests.
-  T("start");
   if (!(await src.open("read")).exists) throw missingSource(src.display);
   const writes = options.dryRun ? "read" : "write";
   let dstExists = (await dst.open(writes)).exists;
-  T("dstopen");
   const dstEmpty = !dstExists || (dst.isEmpty?.() ?? false);
   if (!dstExists && !options.dryRun) {
     await dst.createRoot();
@@ -182,7 +179,6 @@ async function syncPass(
   // A first copy: the destination gets ready for it (copy Workers) while the source is listed.
   if (dstEmpty && !options.dryRun && dst.prepareCopyFrom) ready.release = dst.prepareCopyFrom(src);
 
-  T("recovered");
   const exclude = [
     ...(options.exclude ?? []),
     ...(await readIgnoreFile(src)),
@@ -225,19 +221,17 @@ async function syncPass(
   const together = dstExists && src.listWith && !scope && !srcOptions.known && !dstOptions.known
     ? await src.listWith(dst, srcOptions)
     : undefined;
-  T("ignore");
   const listed = (b: Backend, p: Promise<Listing>) =>
     p.catch((err) => {
       // The root was there a moment ago: a listing that fails now is a failed run (exit 1).
       throw new RunError(`Cannot list "${b.display}": ${describeError(err)}`, { cause: err });
     });
   const [srcList, dstList] = together ?? await Promise.all([
-    listed(src, src.list(srcOptions)).then((l) => (T("srclisted"), l)),
+    listed(src, src.list(srcOptions)),
     dstExists
-      ? listed(dst, dst.list(dstOptions)).then((l) => (T("dstlisted"), l))
+      ? listed(dst, dst.list(dstOptions))
       : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
   ]);
-  T("listed");
   await fillNeededMeta(src, srcList, dst, dstList, !!options.checksum);
   // Archived objects are not read: they are reported, counted as skipped, and kept.
   const archived = srcList.entries.filter((e) => e.archived);
@@ -410,7 +404,6 @@ async function syncPass(
   } finally {
     tExec = performance.now();
     if (state && res && durable) {
-      T("executed");
       recordPass(state, {
         ids: { src: src.id, dst: dst.id },
         src: srcList.entries,
@@ -436,7 +429,6 @@ async function syncPass(
     }
   }
 
-  T("recorded");
   const tEnd = performance.now();
 
   const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(3);
