@@ -173,3 +173,16 @@ export function onTerminal(args: string[]): {
     },
   };
 }
+
+/**
+ * The summary of a `--json` run: its last event of that kind.
+ *
+ * @param stdout What the run printed.
+ * @returns The summary's counts.
+ */
+export function summaryOf(stdout: string): Record<string, number> {
+  const events = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+  const s = events.findLast((e) => e.event === "summary");
+  if (!s) throw new Error(`no summary in: ${stdout.slice(-300)}`);
+  return s;
+}

@@ -16,12 +16,7 @@ import {
   startPureFtpd,
   startVsftpd,
 } from "../servers/ftp.ts";
-import { ferry, listFiles, onTerminal, scratch } from "./_run.ts";
-
-function summary(stdout: string): Record<string, number> {
-  const lines = stdout.trim().split("\n").filter((l) => l);
-  return JSON.parse(lines.at(-1)!);
-}
+import { ferry, listFiles, onTerminal, scratch, summaryOf } from "./_run.ts";
 
 const FILES = {
   "readme.txt": "read me",
@@ -49,7 +44,7 @@ Deno.test({
       const to = `${server.url}/sites/docs`;
       const first = await ferry(["sync", s.src, to, "--json"]);
       assert.equal(first.code, 0, first.stderr);
-      assert.equal(summary(first.stdout).copied, 5);
+      assert.equal(summaryOf(first.stdout).copied, 5);
       assert.equal(
         await Deno.readTextFile(join(server.root, "sites/docs/with space/ünï code.txt")),
         "u",
@@ -59,12 +54,12 @@ Deno.test({
       const remote = (await Deno.stat(join(server.root, "sites/docs/readme.txt"))).mtime!.getTime();
       assert.equal(remote, Math.floor(local / 1000) * 1000);
 
-      const again = summary((await ferry(["sync", s.src, to, "--json"])).stdout);
+      const again = summaryOf((await ferry(["sync", s.src, to, "--json"])).stdout);
       assert.deepEqual([again.copied, again.updated, again.bytes], [0, 0, 0]);
 
       // A folder renamed locally is one rename on the server: no bytes sent.
       await Deno.rename(join(s.src, "photos"), join(s.src, "pictures"));
-      const moved = summary((await ferry(["sync", s.src, to, "--delete", "--json"])).stdout);
+      const moved = summaryOf((await ferry(["sync", s.src, to, "--delete", "--json"])).stdout);
       // The summary counts files: the folder's two moved in one rename.
       assert.deepEqual([moved.moved, moved.copied, moved.deleted, moved.bytes], [2, 0, 0, 0]);
       assert.deepEqual(listFiles(join(server.root, "sites/docs")), [
@@ -76,7 +71,7 @@ Deno.test({
       ]);
 
       await Deno.remove(join(s.src, "readme.txt"));
-      const del = summary((await ferry(["sync", s.src, to, "--delete", "--json"])).stdout);
+      const del = summaryOf((await ferry(["sync", s.src, to, "--delete", "--json"])).stdout);
       assert.equal(del.deleted, 1);
 
       // And back the other way, into a new folder.
@@ -87,13 +82,15 @@ Deno.test({
         await Deno.readTextFile(join(s.dst, "pictures/2024/b.jpg")),
         "bbbb".repeat(200),
       );
-      const backAgain = summary((await ferry(["sync", to, s.dst, "--json"])).stdout);
+      const backAgain = summaryOf((await ferry(["sync", to, s.dst, "--json"])).stdout);
       assert.deepEqual([backAgain.copied, backAgain.updated], [0, 0]);
       // With a new state, twice each way: the files in step are recorded with their exact
       // times (the server lists seconds), so neither run sends anything.
       const other = join(s.dir, "other.db");
       for (const [from, into] of [[to, s.dst], [to, s.dst], [s.src, to], [s.src, to]]) {
-        const r = summary((await ferry(["sync", from!, into!, "--state", other, "--json"])).stdout);
+        const r = summaryOf(
+          (await ferry(["sync", from!, into!, "--state", other, "--json"])).stdout,
+        );
         assert.deepEqual([r.copied, r.updated, r.bytes], [0, 0, 0], `${from} -> ${into}`);
       }
     } finally {
@@ -116,21 +113,23 @@ Deno.test({
       const to = `${server.url}/pub/site`;
       const first = await ferry(["sync", s.src, to, "--json"]);
       assert.equal(first.code, 0, first.stderr);
-      assert.equal(summary(first.stdout).copied, 5);
-      const again = summary((await ferry(["sync", s.src, to, "--json"])).stdout);
+      assert.equal(summaryOf(first.stdout).copied, 5);
+      const again = summaryOf((await ferry(["sync", s.src, to, "--json"])).stdout);
       assert.deepEqual([again.copied, again.updated, again.bytes], [0, 0, 0]);
       // Without the state, the times the server keeps (to the second, by MDTM) still agree.
       const fresh = join(s.dir, "other.db");
       const noState = await ferry(["sync", s.src, to, "--state", fresh, "--json"]);
-      const sum = summary(noState.stdout);
+      const sum = summaryOf(noState.stdout);
       assert.deepEqual([sum.copied, sum.updated, sum.bytes], [0, 0, 0], noState.stderr);
       // And the state that run recorded (the server's times, to the second, for files ferry
       // did not write in it) makes the next run a no-op too.
-      const after = summary((await ferry(["sync", s.src, to, "--state", fresh, "--json"])).stdout);
+      const after = summaryOf(
+        (await ferry(["sync", s.src, to, "--state", fresh, "--json"])).stdout,
+      );
       assert.deepEqual([after.copied, after.updated, after.bytes], [0, 0, 0]);
       // A file edited within the same minute, to the same size, is still seen (by its stamp).
       await Deno.writeTextFile(join(s.src, "notes/.hidden"), "H");
-      const edit = summary((await ferry(["sync", s.src, to, "--json"])).stdout);
+      const edit = summaryOf((await ferry(["sync", s.src, to, "--json"])).stdout);
       assert.equal(edit.updated, 1);
       assert.equal(await Deno.readTextFile(join(server.root, "pub/site/notes/.hidden")), "H");
     } finally {
@@ -158,8 +157,8 @@ Deno.test({
         const env = { DENO_CERT: server.cert! };
         const r = await ferry(["sync", s.src, to, "--json"], { env });
         assert.equal(r.code, 0, r.stderr);
-        assert.equal(summary(r.stdout).copied, 5);
-        const again = summary((await ferry(["sync", s.src, to, "--json"], { env })).stdout);
+        assert.equal(summaryOf(r.stdout).copied, 5);
+        const again = summaryOf((await ferry(["sync", s.src, to, "--json"], { env })).stdout);
         assert.deepEqual([again.copied, again.updated], [0, 0]);
         // --ftp-insecure works too, with a warning.
         const insecure = await ferry([
@@ -199,7 +198,7 @@ Deno.test("ftp: the seed's ftp:user:pass@host/path form, the password from FERRY
       state,
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(summary(r.stdout).copied, 2);
+    assert.equal(summaryOf(r.stdout).copied, 2);
     assert.equal(await Deno.readTextFile(join(server.root, "seed/b/c.txt")), "c");
     // No password in the URL: from the environment.
     const url = `ftp://tester@127.0.0.1:${server.port}/env`;
@@ -207,7 +206,7 @@ Deno.test("ftp: the seed's ftp:user:pass@host/path form, the password from FERRY
       env: { FERRY_FTP_PASSWORD: password },
     });
     assert.equal(e.code, 0, e.stderr);
-    assert.equal(summary(e.stdout).copied, 2);
+    assert.equal(summaryOf(e.stdout).copied, 2);
     // Nowhere: output, log files, the state database.
     const logs = [...Deno.readDirSync(log)].map((f) => Deno.readTextFileSync(join(log, f.name)));
     for (const text of [r.stdout, r.stderr, e.stdout, e.stderr, ...logs]) {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startS3rver } from "../servers/s3rver.ts";
-import { ferry, ferryArgs, listFiles, onTerminal } from "./_run.ts";
+import { ferry, ferryArgs, listFiles, onTerminal, summaryOf } from "./_run.ts";
 import { until } from "../_until.ts";
 
 const server = await startS3rver(["mirror"]);
@@ -35,11 +35,6 @@ function read(root: string, rel: string): string | undefined {
   }
 }
 
-function summary(stdout: string): Record<string, number> {
-  const lines = stdout.trim().split("\n").map((l) => JSON.parse(l));
-  return lines.find((l) => l.event === "summary");
-}
-
 Deno.test("ferry mirror: two folders and an S3 prefix — edits spread, conflicts kept, deletions and renames spread, an unplugged folder deletes nothing", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-mirror-" });
   const a = join(dir, "a");
@@ -61,14 +56,14 @@ Deno.test("ferry mirror: two folders and an S3 prefix — edits spread, conflict
     write(b, "docs/plan.txt", "plan v2", t + 10_000);
     r = await run();
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(summary(r.stdout).updated, 2);
+    assert.equal(summaryOf(r.stdout).updated, 2);
     assert.equal(read(a, "docs/plan.txt"), "plan v2");
     // Simultaneous edits: the newest wins everywhere, the other is kept beside it.
     write(a, "notes.txt", "notes from a", t + 20_000);
     write(b, "notes.txt", "notes from b", t + 30_000);
     r = await run();
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(summary(r.stdout).conflicts, 1);
+    assert.equal(summaryOf(r.stdout).conflicts, 1);
     assert.equal(read(a, "notes.txt"), "notes from b");
     const kept = listFiles(a).filter((f) => f.includes(".conflict-"));
     assert.equal(kept.length, 1);
@@ -80,9 +75,9 @@ Deno.test("ferry mirror: two folders and an S3 prefix — edits spread, conflict
     Deno.renameSync(join(b, "docs"), join(b, "documents"));
     r = await run();
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(summary(r.stdout).deleted, 2);
-    assert.equal(summary(r.stdout).moved, 2, "the folder rename is a move in a and in S3");
-    assert.equal(summary(r.stdout).copied, 0);
+    assert.equal(summaryOf(r.stdout).deleted, 2);
+    assert.equal(summaryOf(r.stdout).moved, 2, "the folder rename is a move in a and in S3");
+    assert.equal(summaryOf(r.stdout).copied, 0);
     assert.deepEqual(listFiles(a), ["documents/plan.txt", "notes.txt"]);
     // A fresh folder mirrored with S3 alone shows what S3 holds.
     const c = join(dir, "c");
@@ -95,7 +90,7 @@ Deno.test("ferry mirror: two folders and an S3 prefix — edits spread, conflict
     r = await run();
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /is missing, but held 2 file\(s\)/);
-    assert.equal(summary(r.stdout).deleted, 0);
+    assert.equal(summaryOf(r.stdout).deleted, 0);
     assert.deepEqual(listFiles(a), ["documents/plan.txt", "new.txt", "notes.txt"]);
     // Back again: it catches up.
     Deno.renameSync(join(dir, "b-away"), b);
