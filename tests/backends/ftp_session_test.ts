@@ -1,0 +1,129 @@
+/**
+ * The plain-FTP session against a scripted server on 127.0.0.1: commands left to go out with the
+ * next request (an upload's rename rides with the next upload), sent on their own when asked,
+ * dropped with the connection; and the one watchdog a session, which closes a session whose
+ * call makes no progress for the timeout.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { FtpTimeout, NativeSession } from "../../lib/backends/ftp/session.ts";
+import { until } from "../_until.ts";
+
+/** A server that answers each command line from `answers` (no answer: it stays silent). */
+function scripted(answers: Record<string, string>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: string[] = [];
+  const conns: Deno.Conn[] = [];
+  let ended = 0;
+  const serve = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      (async () => {
+        const enc = new TextEncoder();
+        const dec = new TextDecoder();
+        await conn.write(enc.encode("220 ready\r\n"));
+        let text = "";
+        const buf = new Uint8Array(4096);
+        for (let i = 0; i < 10_000; i++) {
+          const n = await conn.read(buf).catch(() => null);
+          if (n === null) {
+            ended++; // everything the client sent before it closed has been read
+            break;
+          }
+          text += dec.decode(buf.subarray(0, n));
+          for (let at = text.indexOf("\r\n"); at >= 0; at = text.indexOf("\r\n")) {
+            const line = text.slice(0, at);
+            text = text.slice(at + 2);
+            received.push(line);
+            const answer = answers[line.split(" ")[0]!];
+            if (answer) await conn.write(enc.encode(answer + "\r\n")).catch(() => 0);
+          }
+        }
+      })();
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    received,
+    /** Connections whose end the server has read. */
+    get ended() {
+      return ended;
+    },
+    async stop() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      await serve.catch(() => {});
+    },
+  };
+}
+
+const ANSWERS = { RNFR: "350 ready for RNTO", RNTO: "250 renamed", NOOP: "200 fine" };
+
+Deno.test("ftp session: deferred commands go out first with the next request, and their replies are theirs", async () => {
+  const server = scripted(ANSWERS);
+  const s = await NativeSession.connect("127.0.0.1", server.port, 5000);
+  try {
+    const renamed = s.defer(["RNFR /a.tmp", "RNTO /a"]);
+    assert.equal(s.pending, true);
+    const noop = await s.command("NOOP");
+    assert.equal(noop.code, 200);
+    assert.deepEqual((await renamed).map((r) => r.code), [350, 250]);
+    assert.deepEqual(server.received, ["RNFR /a.tmp", "RNTO /a", "NOOP"]);
+    assert.equal(s.pending, false);
+  } finally {
+    s.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp session: flush sends what waits on its own; close drops it with an error", async () => {
+  const server = scripted(ANSWERS);
+  const s = await NativeSession.connect("127.0.0.1", server.port, 5000);
+  try {
+    const first = s.defer(["RNFR /b.tmp", "RNTO /b"]);
+    await s.flush();
+    assert.deepEqual((await first).map((r) => r.code), [350, 250]);
+    assert.deepEqual(server.received, ["RNFR /b.tmp", "RNTO /b"]);
+    const dropped = s.defer(["RNFR /c.tmp", "RNTO /c"]);
+    s.close();
+    await assert.rejects(dropped, /closed/);
+    await assert.rejects(s.defer(["NOOP"]), /closed/, "a closed session takes nothing more");
+    await until("the server read the connection's end", () => server.ended === 1, 5000);
+    assert.deepEqual(
+      server.received,
+      ["RNFR /b.tmp", "RNTO /b"],
+      "the dropped rename never went out",
+    );
+  } finally {
+    s.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp session: a reply that never comes closes the session after the timeout (one watchdog, no timer a call)", async () => {
+  const server = scripted(ANSWERS); // STALL gets no answer
+  const s = await NativeSession.connect("127.0.0.1", server.port, 300);
+  try {
+    assert.equal((await s.command("NOOP")).code, 200);
+    const t0 = Date.now();
+    await assert.rejects(s.command("STALL"), FtpTimeout);
+    const took = Date.now() - t0;
+    // The timeout, and at most a tenth more for the watchdog's round (generous for a loaded
+    // machine: the point is that it ends, and not before the timeout).
+    assert.ok(took >= 290 && took < 3000, `timed out after ${took} ms`);
+    assert.equal(s.closed, true);
+    await until(
+      "the server saw the stalled command",
+      () => server.received.includes("STALL"),
+      5000,
+    );
+  } finally {
+    s.close();
+    await server.stop();
+  }
+});
