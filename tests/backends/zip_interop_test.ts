@@ -419,6 +419,23 @@ with open(sys.argv[2], 'wb') as raw:
             z.writestr(zi, data)
 `;
 
+/** The file names an archive's directory holds, decoded from their stored bytes, in NFC. */
+const STORED_NAMES = `import json, sys, unicodedata, zipfile
+
+def raw(i):
+    return i.orig_filename.encode('utf-8' if i.flag_bits & 0x800 else 'cp437')
+
+def text(b):
+    try:
+        return b.decode('utf-8')
+    except UnicodeDecodeError:
+        return b.decode('cp437')
+
+names = [unicodedata.normalize('NFC', text(raw(i)))
+         for i in zipfile.ZipFile(sys.argv[1]).infolist() if not i.filename.endswith('/')]
+print(json.dumps(sorted(names)))
+`;
+
 Deno.test({
   name:
     "archives in the forms macOS Archive Utility and Windows Explorer write are read, kept in step and updated",
@@ -431,6 +448,8 @@ Deno.test({
       const mac = join(dir, "mac.zip");
       const win = join(dir, "win.zip");
       const made = await sh(`python3 '${script}' '${mac}' '${win}'`);
+      const namesScript = join(dir, "names.py");
+      await Deno.writeTextFile(namesScript, STORED_NAMES);
       assert.equal(made.code, 0, made.out);
       const names = async (zip: string) =>
         JSON.parse(
@@ -486,6 +505,11 @@ Deno.test({
         assert.equal(r.code, 0, r.stderr);
         assert.equal(summaryOf(r.stdout).copied, 1);
         await oracles(zip);
+        // Each file once in the directory, whatever form its name is stored in: the stored
+        // bytes as UTF-8 where they are that, else code page 437, in NFC.
+        const stored = await sh(`python3 '${namesScript}' '${zip}'`);
+        assert.equal(stored.code, 0, stored.out);
+        assert.deepEqual(JSON.parse(stored.out), listFiles(out));
         const back = join(dir, `again-${zip.endsWith("mac.zip") ? "mac" : "win"}`);
         r = await ferry(["sync", `zip:${zip}`, back]);
         assert.equal(r.code, 0, r.stderr);
