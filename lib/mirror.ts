@@ -8,17 +8,16 @@
  */
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
 import { describeError, SafetyError } from "./errors.ts";
-import { type ExecResult, execute } from "./execute/execute.ts";
+import { confirmDeletes, executeDurably } from "./execute/execute.ts";
 import { normaliseScope } from "./paths.ts";
 import {
   type AgreedRow,
   type HoldRow,
   type MirrorInput,
   type MirrorMember,
-  type MirrorPlan,
   mirrorPlanner,
 } from "./plan/mirror.ts";
-import { countPlan, type Op, opsOf, withoutOps } from "./plan/types.ts";
+import { countPlan, type Op, opsOf } from "./plan/types.ts";
 import { deriveMirror, MirrorState } from "./state/mirror_state.ts";
 import {
   hashStage,
@@ -455,55 +454,33 @@ export async function mirrorOnce(
     };
   }
 
-  let toRun: MirrorPlan = plan;
-  const deletes = ops.filter((o) => o.op === "delete");
-  if (deletes.length > 0 && options.confirmDelete) {
-    const sample = deletes.slice(0, 10).map((o) => `${(o as { key: string }).key}`);
-    if (!(await options.confirmDelete(deletes.length, sample))) {
-      toRun = { ...plan, ...withoutOps(plan, (o) => o.op === "delete" || o.op === "rmdir") };
-      warn("Deletions declined: nothing was deleted");
-    }
-  }
-
+  const toRun = await confirmDeletes(plan, options.confirmDelete, sink);
   const part = takingPart.map((i) => members[i]!);
-  let res: ExecResult | undefined;
-  let durable = false;
-  try {
-    for (const b of part) await b.begin?.();
-    try {
-      res = await execute(toRun, members, {
-        concurrency: Math.min(options.concurrency ?? 16, ...part.map((b) => b.caps.concurrency)),
-        ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
-        sink,
-        holdDeletes: failures.length > 0,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      for (const b of part) await b.commit?.();
-      durable = true;
-    } catch (err) {
-      for (const b of part) await b.rollback?.().catch(() => {});
-      throw err;
-    }
-  } finally {
-    if (state && res && durable) {
-      const changes = deriveMirror(toRun, res.outcomes, n);
-      hashes.fresh.forEach((list, i) => {
-        for (const e of list) {
-          const sha = hashes.byMember[i]!.get(e.key);
-          if (sha) {
-            changes.seen[i]!.push({
-              path: e.key,
-              size: e.size,
-              mtime: e.mtime,
-              ino: e.ino ?? 0,
-              sha256: sha,
-            });
-          }
+  const res = await executeDurably(toRun, members, part, {
+    concurrency: Math.min(options.concurrency ?? 16, ...part.map((b) => b.caps.concurrency)),
+    ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
+    sink,
+    holdDeletes: failures.length > 0,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (state) {
+    const changes = deriveMirror(toRun, res.outcomes, n);
+    hashes.fresh.forEach((list, i) => {
+      for (const e of list) {
+        const sha = hashes.byMember[i]!.get(e.key);
+        if (sha) {
+          changes.seen[i]!.push({
+            path: e.key,
+            size: e.size,
+            mtime: e.mtime,
+            ino: e.ino ?? 0,
+            sha256: sha,
+          });
         }
-      });
-      if (toRun.decisions.length > 0 || changes.seen.some((s) => s.length > 0)) {
-        state.write(changes);
       }
+    });
+    if (toRun.decisions.length > 0 || changes.seen.some((s) => s.length > 0)) {
+      state.write(changes);
     }
   }
 

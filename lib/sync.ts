@@ -6,7 +6,7 @@
  */
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
 import { describeError, missingSource, RunError, SafetyError } from "./errors.ts";
-import { type ExecResult, execute } from "./execute/execute.ts";
+import { confirmDeletes, executeDurably } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./util/pool.ts";
 import { IGNORE_FILE, inScope, matchKey, normaliseScope } from "./paths.ts";
@@ -17,14 +17,7 @@ import {
   oneWayPlanner,
   sameFile,
 } from "./plan/one_way.ts";
-import {
-  countPlan,
-  type HashRequest,
-  type Op,
-  opsOf,
-  type Plan,
-  withoutOps,
-} from "./plan/types.ts";
+import { countPlan, type HashRequest, type Op, opsOf, type Plan } from "./plan/types.ts";
 import { parseIgnoreFile } from "./scan/filter.ts";
 import { sha256Stream } from "./state/hash.ts";
 import type { HashRow, StateRow, StateStore, StateView } from "./state/store.ts";
@@ -359,74 +352,41 @@ async function syncPass(
     };
   }
 
-  let toRun = plan;
-  if (counts.deleted > 0 && options.confirmDelete) {
-    const sample = opsOf(plan).filter((o) => o.op === "delete").slice(0, 10).map((o) =>
-      (o as { key: string }).key
-    );
-    if (!(await options.confirmDelete(counts.deleted, sample))) {
-      toRun = withoutOps(plan, (o) => o.op === "delete" || o.op === "rmdir");
-      sink.emit({
-        event: "note",
-        level: "warn",
-        message: "Deletions declined: nothing was deleted",
-      });
-    }
-  }
-
-  let res: ExecResult | undefined;
-  let tExec = 0;
-  // A transactional destination (an archive) makes its writes durable before the state says
-  // they exist: a state ahead of its backend would take an entry that never landed for a
-  // deletion to spread.
-  let durable = false;
-  try {
-    await dst.begin?.();
-    try {
-      res = await execute(toRun, [src, dst], {
-        concurrency: Math.min(
-          options.concurrency ?? 16,
-          src.caps.concurrency,
-          dst.caps.concurrency,
-        ),
-        ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
-        sink,
-        // Nothing is deleted in a run where something could not even be listed.
-        holdDeletes: failures.length > 0,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      await dst.commit?.();
-      durable = true;
-    } catch (err) {
-      await dst.rollback?.().catch(() => {});
-      throw err;
-    }
-  } finally {
-    tExec = performance.now();
-    if (state && res && durable) {
-      recordPass(state, {
-        ids: { src: src.id, dst: dst.id },
-        src: srcList.entries,
-        dst: dstList.entries,
-        foldCase: input.foldCase,
-        plan,
-        res,
-        hashes,
-        now: passStart,
-        scope,
-        timesStand: [src.caps.modTime !== "stored", dst.caps.modTime !== "stored"],
-        recorded: () => {
-          if (!scope) return { src: state.count(src.id), dst: state.count(dst.id) };
-          // The rows in scope (rows elsewhere are not this pass's to judge).
-          const inside = (id: string) => {
-            let n = 0;
-            for (const k of state.rows(id).keys()) if (inScope(k, scope)) n++;
-            return n;
-          };
-          return { src: inside(src.id), dst: inside(dst.id) };
-        },
-      });
-    }
+  const toRun = await confirmDeletes(plan, options.confirmDelete, sink);
+  // Returned, the destination's writes are durable (an archive's directory): only then does
+  // the state record them.
+  const res = await executeDurably(toRun, [src, dst], [dst], {
+    concurrency: Math.min(options.concurrency ?? 16, src.caps.concurrency, dst.caps.concurrency),
+    ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
+    sink,
+    // Nothing is deleted in a run where something could not even be listed.
+    holdDeletes: failures.length > 0,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const tExec = performance.now();
+  if (state) {
+    recordPass(state, {
+      ids: { src: src.id, dst: dst.id },
+      src: srcList.entries,
+      dst: dstList.entries,
+      foldCase: input.foldCase,
+      plan,
+      res,
+      hashes,
+      now: passStart,
+      scope,
+      timesStand: [src.caps.modTime !== "stored", dst.caps.modTime !== "stored"],
+      recorded: () => {
+        if (!scope) return { src: state.count(src.id), dst: state.count(dst.id) };
+        // The rows in scope (rows elsewhere are not this pass's to judge).
+        const inside = (id: string) => {
+          let n = 0;
+          for (const k of state.rows(id).keys()) if (inScope(k, scope)) n++;
+          return n;
+        };
+        return { src: inside(src.id), dst: inside(dst.id) };
+      },
+    });
   }
 
   const tEnd = performance.now();

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Backend, BulkResult, Entry, WriteMeta } from "../backends/backend.ts";
-import { type Expect, type Op, opsOf, type Plan } from "../plan/types.ts";
+import { type Expect, type Op, opsOf, type Plan, withoutOps } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
 import { CopyStopped, describeError, SourceChanged, TargetChanged } from "../errors.ts";
 import { runPool } from "../util/pool.ts";
@@ -143,6 +143,58 @@ export async function transfer(
     return await dst.write(key, watched, meta);
   } finally {
     signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Ask before deleting, where the caller asks (`--yes` absent on a terminal): the plan as asked
+ * for, or without its deletions (and the folder removals that follow them) when declined.
+ *
+ * @param plan The plan.
+ * @param confirm Asks about `count` deletions, showing up to 10 of their paths.
+ * @param sink Hears that deletions were declined.
+ * @returns The plan to carry out.
+ */
+export async function confirmDeletes<P extends Plan>(
+  plan: P,
+  confirm: ((count: number, sample: string[]) => Promise<boolean>) | undefined,
+  sink: EventSink,
+): Promise<P> {
+  if (!confirm) return plan;
+  const keys: string[] = [];
+  for (const o of opsOf(plan)) if (o.op === "delete") keys.push(o.key);
+  if (keys.length === 0 || await confirm(keys.length, keys.slice(0, 10))) return plan;
+  sink.emit({ event: "note", level: "warn", message: "Deletions declined: nothing was deleted" });
+  return withoutOps(plan, (o) => o.op === "delete" || o.op === "rmdir");
+}
+
+/**
+ * {@linkcode execute} with the locations it writes to made durable: each transactional one
+ * (an archive) begins first and commits once every operation was tried, or is rolled back
+ * when anything throws. Returned, the result's writes are durable, and only then may the state
+ * record them (a state ahead of its backend would take an entry that never landed for a
+ * deletion to spread).
+ *
+ * @param plan The plan.
+ * @param members The job's locations.
+ * @param writers The locations the plan writes to.
+ * @param options As for {@linkcode execute}.
+ * @returns Per-operation outcomes and totals.
+ */
+export async function executeDurably(
+  plan: Pick<Plan, "steps">,
+  members: readonly Backend[],
+  writers: readonly Backend[],
+  options: ExecuteOptions,
+): Promise<ExecResult> {
+  for (const b of writers) await b.begin?.();
+  try {
+    const res = await execute(plan, members, options);
+    for (const b of writers) await b.commit?.();
+    return res;
+  } catch (err) {
+    for (const b of writers) await b.rollback?.().catch(() => {});
+    throw err;
   }
 }
 

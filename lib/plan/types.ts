@@ -123,7 +123,7 @@ export function opsOf(plan: Pick<Plan, "steps">): Op[] {
  * @param drop Which operations to leave out.
  * @returns A new plan.
  */
-export function withoutOps(plan: Plan, drop: (op: Op) => boolean): Plan {
+export function withoutOps<P extends Plan>(plan: P, drop: (op: Op) => boolean): P {
   const steps = plan.steps
     .map((s) => ({ ...s, ops: s.ops.filter((o) => !drop(o)) }))
     .filter((s) => s.ops.length > 0);
