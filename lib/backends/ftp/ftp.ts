@@ -777,9 +777,10 @@ export class FtpBackend implements Backend {
           ...(this.mlsd ? [`MLST ${tmp}`] : this.#features?.has("SIZE") ? [`SIZE ${tmp}`] : []),
         ]
         : [];
-    let then: string[] = [];
     /** The rename into place, sent with the connection's next request (see below). */
     let renamed: Promise<Reply[]> | undefined;
+    /** The time was set and the size asked for in one go with the upload. */
+    let inline = false;
     try {
       // A small file is read whole first: an upload cut by a dropped connection is then tried
       // again here, on a fresh connection, without reading the source again.
@@ -788,12 +789,13 @@ export class FtpBackend implements Backend {
       if (whole) sent = whole.reduce((n, c) => n + c.byteLength, 0);
       let facts: ListedItem | undefined;
       let got: number | undefined;
-      const replies = await this.#use(async (c) => {
+      await this.#use(async (c) => {
         tmp = nextTmp();
-        then = thenFor(tmp);
+        const then = thenFor(tmp);
         renamed = undefined;
         const replies = await c.store(tmp, whole ?? counted(), then);
-        if (then.length > 1 && replies.every((r) => r.code >= 200 && r.code < 300)) {
+        inline = then.length > 1 && replies.every((r) => r.code >= 200 && r.code < 300);
+        if (inline) {
           if (this.mlsd) {
             facts = mlstFacts(replies[1]!);
             got = facts?.size;
@@ -803,12 +805,10 @@ export class FtpBackend implements Backend {
           // waiting for a connection.
           if (got === sent && c.defer) renamed = c.defer([`RNFR ${tmp}`, `RNTO ${final}`]);
         }
-        return replies;
       }, whole !== undefined);
       this.bytesWritten += sent;
-      if (then.length > 1 && replies.every((r) => r.code >= 200 && r.code < 300)) {
-        this.#setTime = timeCmd;
-      } else {
+      if (inline) this.#setTime = timeCmd;
+      else {
         await this.#setModTime(tmp, meta.mtime);
         // The server must hold every byte before the file takes its real name. MLST tells the
         // size and the stamp at once (a rename keeps the time and the unique id); LIST servers
@@ -860,8 +860,13 @@ export class FtpBackend implements Backend {
     // A rename sent already (with another request) stands unless it failed on the way or was
     // answered "try again": then it is tried the usual way, which also finds one that went
     // through with its answer lost.
-    const answer = sent && await sent.then(renameAnswer, () => undefined).catch(() => undefined);
-    const first = answer ?? await this.#use((c) => rename(c, tmp, final));
+    let first: (Reply & { fromMissing: boolean }) | undefined;
+    if (sent) {
+      try {
+        first = renameAnswer(await sent);
+      } catch { /* tried again below */ }
+    }
+    first ??= await this.#use((c) => rename(c, tmp, final));
     if (first.code < 400) return;
     if (first.fromMissing) {
       // No upload at the temporary name: an earlier try's rename went through and its answer

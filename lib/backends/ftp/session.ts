@@ -109,9 +109,10 @@ export class NativeSession implements FtpSession {
   /** The last data connection opened: closed with the session when it expires. */
   #data: Deno.Conn | undefined;
   /** Rejects when the session expires (a connection being made has nothing to close). */
-  #expiry: { promise: Promise<never>; reject: (err: unknown) => void } | undefined;
+  #expiry = Promise.withResolvers<never>();
 
   private constructor(conn: Deno.Conn, host: string, timeout: number) {
+    this.#expiry.promise.catch(() => {}); // awaited only while a connection is being made
     this.#conn = conn;
     this.#host = host;
     this.#timeout = timeout;
@@ -222,7 +223,7 @@ export class NativeSession implements FtpSession {
   #expire(): void {
     this.#expired = true;
     if (this.#data) closeQuietly(this.#data);
-    this.#expiry?.reject(new FtpTimeout("Timeout (data connection)"));
+    this.#expiry.reject(new FtpTimeout("Timeout (data connection)"));
     this.close();
   }
 
@@ -306,12 +307,6 @@ export class NativeSession implements FtpSession {
       if (this.#closed) closeQuietly(c); // came after the session expired
       else this.#data = c;
     }, () => {});
-    if (!this.#expiry) {
-      let reject: (err: unknown) => void = () => {};
-      const promise = new Promise<never>((_, r) => reject = r);
-      promise.catch(() => {});
-      this.#expiry = { promise, reject };
-    }
     return this.#guard(Promise.race([made, this.#expiry.promise]), "data connection");
   }
 
