@@ -2,13 +2,17 @@
  * The plain-FTP session against a scripted server on 127.0.0.1: commands left to go out with the
  * next request (an upload's rename rides with the next upload), sent on their own when asked,
  * dropped with the connection; and the one watchdog a session, which closes a session whose
- * call makes no progress for the timeout.
+ * call makes no progress for the timeout. And the backend's login: a FEAT answered "try again"
+ * is asked again.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { FtpTimeout, NativeSession } from "../../lib/backends/ftp/session.ts";
 import { until } from "../_until.ts";
+import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
+import { daemonAvailable, startPureFtpd } from "../servers/ftp.ts";
+import { join } from "node:path";
 
 /** A server that answers each command line from `answers` (no answer: it stays silent). */
 function scripted(answers: Record<string, string>) {
@@ -126,4 +130,76 @@ Deno.test("ftp session: a reply that never comes closes the session after the ti
     s.close();
     await server.stop();
   }
+});
+
+Deno.test({
+  name:
+    "ftp: a FEAT answered 'try again' on the first connection is asked again, never taken for a server without MLST, MFMT and SIZE",
+  ignore: !daemonAvailable("pure-ftpd"),
+  async fn() {
+    const server = await startPureFtpd();
+    // A proxy that answers the first connection's FEAT with 421 and closes it; the rest passes.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const conns: Deno.Conn[] = [];
+    let first = true;
+    const serve = (async () => {
+      for await (const client of listener) {
+        const upstream = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+        conns.push(client, upstream);
+        const fault = first;
+        first = false;
+        upstream.readable.pipeTo(client.writable).catch(() => {});
+        (async () => {
+          const dec = new TextDecoder();
+          let text = "";
+          const w = upstream.writable.getWriter();
+          for await (const chunk of client.readable) {
+            text += dec.decode(chunk);
+            for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n")) {
+              const line = text.slice(0, at + 1);
+              text = text.slice(at + 1);
+              if (fault && line.startsWith("FEAT")) {
+                await client.write(new TextEncoder().encode("421 Try again later\r\n"));
+                client.close();
+                upstream.close();
+                return;
+              }
+              await w.write(new TextEncoder().encode(line));
+            }
+          }
+        })().catch(() => {});
+      }
+    })();
+    const b = new FtpBackend({
+      host: "127.0.0.1",
+      port: (listener.addr as Deno.NetAddr).port,
+      user: server.user,
+      password: server.password,
+      path: "/feat",
+      secure: false,
+      display: "ftp://127.0.0.1/feat",
+      retryDelay: 10,
+    });
+    try {
+      await b.createRoot();
+      await b.open("write");
+      assert.equal(b.mlsd, true, "MLSD is known: the FEAT was asked again");
+      const e = await b.write("a.txt", ReadableStream.from([new Uint8Array([1, 2, 3])]), {
+        size: 3,
+        mtime: 1_700_000_000_000,
+      });
+      assert.equal(e.size, 3);
+      assert.equal((await Deno.stat(join(server.root, "feat", "a.txt"))).size, 3);
+    } finally {
+      await b.close();
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      await serve.catch(() => {});
+      await server.stop();
+    }
+  },
 });

@@ -271,6 +271,9 @@ export class FtpBackend implements Backend {
       }
       if (!this.#features) {
         const feat = await c.command("FEAT");
+        // "Try again" is no answer: taken for "no features", it would leave the whole run
+        // without MLSD, MFMT and SIZE, and so without the size check before each rename.
+        if (feat.code >= 400 && feat.code < 500) throw new FtpReplyError(feat);
         const features = new Map<string, string>();
         if (feat.code < 400) {
           for (const line of feat.message.split(/\r?\n/).slice(1, -1)) {
@@ -739,8 +742,10 @@ export class FtpBackend implements Backend {
     // Each try uploads to a name of its own: after a dropped connection the server may still
     // be writing the last try's file.
     const tries: string[] = [];
+    let tmpKey = "";
     const nextTmp = () => {
-      const t = this.abs(joinKey(parentKey(key), tempName()));
+      tmpKey = joinKey(parentKey(key), tempName());
+      const t = this.abs(tmpKey);
       tries.push(t);
       this.#mine.add(t);
       return t;
@@ -816,8 +821,15 @@ export class FtpBackend implements Backend {
         facts = this.mlsd ? await this.#mlst(tmp) : undefined;
         got = facts ? facts.size : await this.#sizeOf(tmp);
       }
-      if (got !== undefined && got !== sent) {
-        throw new Error(`the server holds ${got} of ${sent} bytes (upload cut short)`);
+      // No upload takes its real name unchecked: where neither MLST nor SIZE told the size (a
+      // server with neither, or an answer that did not read as one), its folder's listing does.
+      got ??= (await this.#statItem(tmpKey))?.size;
+      if (got !== sent) {
+        throw new Error(
+          got === undefined
+            ? `the server did not say how many bytes it holds of "${key}"; not put in place`
+            : `the server holds ${got} of ${sent} bytes (upload cut short)`,
+        );
       }
       await this.#renameInto(key, tmp, final, sent, renamed);
       if (facts) stamp = stampOf(facts);
