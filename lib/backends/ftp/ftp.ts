@@ -188,7 +188,8 @@ export class FtpBackend implements Backend {
   #idle: FtpSession[] = [];
   #open = 0;
   #max: number;
-  #waiting: (() => void)[] = [];
+  /** Callers waiting for a connection: handed one, or woken to look again. */
+  #waiting: ((handed?: FtpSession) => void)[] = [];
   #features: Map<string, string> | undefined;
   #connecting: Promise<void> | undefined;
   /** How times are set: a command, or none where the server cannot. */
@@ -349,7 +350,9 @@ export class FtpBackend implements Backend {
           throw err;
         }
       }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      const handed = await new Promise<FtpSession | undefined>((r) => this.#waiting.push(r));
+      if (handed && !handed.closed) return handed;
+      if (handed) this.#open--;
     }
     throw new Error("no FTP connection became free");
   }
@@ -358,13 +361,17 @@ export class FtpBackend implements Backend {
     if (broken || this.#closed || c.closed) {
       c.close();
       this.#open--;
-    } else if (c.pending && this.#waiting.length === 0 && c.flush) {
-      // Commands wait to go out with the next request, and none is coming: sent now, the
-      // connection held meanwhile.
-      c.flush().then(() => this.#release(c), () => this.#release(c, true));
+      this.#waiting.shift()?.();
       return;
+    }
+    // Handed straight to a waiting caller: commands waiting on it go out with that caller's
+    // first request (in the idle pool they could wait there, unsent, for ever).
+    const next = this.#waiting.shift();
+    if (next) next(c);
+    else if (c.pending && c.flush) {
+      // Nobody is coming: they are sent now, the connection held meanwhile.
+      c.flush().then(() => this.#release(c), () => this.#release(c, true));
     } else this.#idle.push(c);
-    this.#waiting.shift()?.();
   }
 
   /**
