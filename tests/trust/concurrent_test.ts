@@ -20,6 +20,7 @@ import { mirrorOnce } from "../../lib/mirror.ts";
 import { StateStore } from "../../lib/state/store.ts";
 import { startS3rver } from "../servers/s3rver.ts";
 import { Recorder } from "../sync/engine_suite.ts";
+import { RACY_MS } from "../../lib/backends/local/copy.ts";
 
 const server = await startS3rver(["edits"]);
 
@@ -47,6 +48,9 @@ function editor(paths: string[], size: number): { stop(): Promise<number> } {
         }
       }
       versions++;
+      // Every third version the editor pauses for longer than a file counts as being written,
+      // so copies start (and are then overtaken by the next version) as well as being refused.
+      if (v % 3 === 0) await new Promise((r) => setTimeout(r, RACY_MS * 2));
     }
   })();
   return {
