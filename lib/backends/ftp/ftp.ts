@@ -430,8 +430,9 @@ export class FtpBackend implements Backend {
       const r = await ask(c, `CWD ${this.#root}`);
       return r.code < 500;
     });
-    // The rest of the pool logs in while the run opens its state and walks its source.
-    this.#warm();
+    // The rest of the pool logs in while the run opens its state and walks its source; a run
+    // that finds no root (a missing source stops it) opens no more connections.
+    if (there) this.#warm();
     return there;
   }
 
