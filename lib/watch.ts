@@ -10,6 +10,7 @@
 import * as nodePath from "node:path";
 import type { EventSink } from "./execute/events.ts";
 import { FERRY_DIR, isTempName } from "./paths.ts";
+import type { ExcludeFn } from "./scan/filter.ts";
 import { describeError } from "./errors.ts";
 
 /** Quiet time that closes a batch of events, ms. */
@@ -40,6 +41,8 @@ export interface WatchOptions {
   poll?: number;
   /** Seconds between looks at a folder that cannot be watched after all (default `poll`). */
   fallbackPoll?: number;
+  /** Keys the job leaves out: a change to one wakes nothing. */
+  exclude?: ExcludeFn;
   sink: EventSink;
   signal: AbortSignal;
   /** Makes a watcher (tests stand in for `Deno.watchFs`). */
@@ -192,6 +195,7 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
             const rel = nodePath.relative(r.path, p).split(nodePath.sep).join("/");
             if (!rel || rel.startsWith("..") || rel === FERRY_DIR) continue;
             if (rel.startsWith(FERRY_DIR + "/") || isTempName(nodePath.basename(rel))) continue;
+            if (options.exclude?.(rel.normalize("NFC"), false)) continue;
             pending.add(`${r.at}\u0000${rel}`);
           }
           if (pending.size > 0) schedule();

@@ -1,8 +1,8 @@
 /**
  * The watcher's traps, each with events made by the test: a burst of 10,000 changes, duplicate
- * events, a rename as an unpaired half, a `rescan` flag, ferry's own writes, the inotify limit
- * when the watch is made and a watcher that dies later (both fall back to polling, with a
- * warning, never an exit).
+ * events, a rename as an unpaired half, a `rescan` flag, ferry's own writes, paths the job
+ * leaves out, the inotify limit when the watch is made and a watcher that dies later (both fall
+ * back to polling, with a warning, never an exit).
  *
  * @module
  */
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { SyncEvent } from "../lib/execute/events.ts";
 import { startWatching, type WatchOptions } from "../lib/watch.ts";
 import { until } from "./_until.ts";
+import { loadFilter } from "../lib/scan/filter.ts";
 
 /** A stand-in for `Deno.watchFs`: events are pushed by the test. */
 class FakeWatcher implements AsyncIterable<Deno.FsEvent> {
@@ -133,6 +134,23 @@ Deno.test("watch: ferry's own writes are not changes, unless the file changed ag
   } finally {
     t.stop();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("watch: a change to what the job leaves out (an --exclude, ferry's own state file) wakes nothing", async () => {
+  const skip = (await loadFilter(["*.tmp", "/state.db", "/state.db-wal"]))!;
+  const t = setup("/data", { exclude: skip });
+  try {
+    t.fake.push(t.ev("modify", "state.db", "state.db-wal", "a/b.tmp"));
+    t.fake.push(t.ev("modify", "notes.txt"));
+    await until("a batch", () => t.job.asked.length === 1 && t.w.settled);
+    assert.deepEqual(t.job.asked[0], ["notes.txt"]);
+    t.fake.push(t.ev("modify", "state.db-wal"));
+    t.fake.push(t.ev("modify", "late.txt"));
+    await until("a second batch", () => t.job.asked.length === 2 && t.w.settled);
+    assert.deepEqual(t.job.asked[1], ["late.txt"], "the state file's event did not come along");
+  } finally {
+    t.stop();
   }
 });
 

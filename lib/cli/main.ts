@@ -37,6 +37,8 @@ import { Output } from "./output.ts";
 import { chooseStateHome } from "./state_path.ts";
 import { addEnvironmentSecrets, redact } from "../secrets.ts";
 import { checkDistinct, realPathOf } from "./distinct.ts";
+import { ownFileExcludes } from "./own_files.ts";
+import { loadFilter } from "../scan/filter.ts";
 import { ZERO_SUMMARY } from "../sync.ts";
 
 const enc = new TextEncoder();
@@ -213,7 +215,7 @@ async function runCheck(a: CheckArgs): Promise<number> {
   const started = performance.now();
   try {
     const r = await checkLocations(src, dst, {
-      exclude: a.exclude,
+      exclude: [...a.exclude, ...ownFileExcludes([from, to], {})],
       signal: abort.signal,
       onDifference: (d) => {
         if (a.json) out(JSON.stringify({ event: d.kind, path: d.path, detail: d.detail }));
@@ -327,6 +329,12 @@ async function runJob(
     log = new LogFile(resolveLogPath(home!.logs, a.command, true), home!.root);
   }
 
+  // ferry's own files (a ZIP location's archive, the state, the log) where a folder holds them.
+  const exclude = [
+    ...a.exclude,
+    ...ownFileExcludes(locs, { state: statePath, ...(log ? { log: log.path } : {}) }),
+  ];
+
   const stderrTty = isTerminal(Deno.stderr);
   const out = new Output({
     verbose: a.verbose,
@@ -383,7 +391,7 @@ async function runJob(
       delete: a.command !== "mirror" && a.delete,
       dryRun: a.dryRun,
       checksum: a.checksum,
-      exclude: a.exclude,
+      exclude,
       ...(a.maxDelete ? { maxDelete: a.maxDelete } : {}),
       force: a.force,
       concurrency: a.transfers,
@@ -460,12 +468,15 @@ async function runJob(
       }
     };
     const later = local.filter((i) => !isDir(rootOf(i)));
+    // A change to what the job leaves out is no change (ferry's own state file above all).
+    const skip = a.watch ? await loadFilter(exclude) : undefined;
     const watch = (which: number[], withPoll: boolean) => {
       if (which.length === 0 && !withPoll) return;
       watching.push(startWatching(job, {
         roots: which.map((i) => ({ at: i, path: rootOf(i), display: locs[i]!.text })),
         ...(withPoll && remote.length > 0 ? { poll } : {}),
         fallbackPoll: poll,
+        ...(skip ? { exclude: skip } : {}),
         sink: out,
         signal: abort.signal,
       }));
