@@ -263,6 +263,31 @@ Deno.test("ftp mistakes get one line and exit 2: wrong password, nothing listeni
   }
 });
 
+Deno.test({
+  name: "ftp: a location that is a file on the server is one line and exit 2, either way",
+  ignore: !pure,
+  fn: async () => {
+    const server = await startPureFtpd();
+    const s = await scratch({ "a.txt": "a" });
+    try {
+      await Deno.writeTextFile(join(server.root, "plain.txt"), "a file");
+      const url = `${server.url}/plain.txt`;
+      for (const args of [["sync", s.src, url], ["sync", url, s.dst]]) {
+        const r = await ferry(args);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(
+          r.stderr.trim(),
+          /^ferry: error: .*"\/plain\.txt" on the server is a file, not a folder$/,
+        );
+      }
+      assert.equal(await Deno.readTextFile(join(server.root, "plain.txt")), "a file");
+    } finally {
+      await s.cleanup();
+      await server.stop();
+    }
+  },
+});
+
 const hasScript = new Deno.Command("sh", { args: ["-c", "command -v script"] }).outputSync()
   .success;
 

@@ -418,18 +418,20 @@ export class FtpBackend implements Backend {
   }
 
   async rootExists(): Promise<boolean> {
-    const there = await this.#use(async (c) => {
+    const there = await this.#use(async (c): Promise<boolean | "file"> => {
       // MLST where the server has it: pure-ftpd answers each failed CWD after a longer wait
       // (0.1 s more each time), and a new root is looked for twice.
       if (this.mlsd) {
         const r = await ask(c, `MLST ${this.#root}`);
         const type = r.code < 300 ? /\btype=([^;]*);/i.exec(r.message)?.[1]?.toLowerCase() : "";
         if (type === "dir" || type === "cdir" || type === "pdir") return true;
-        if (type === "file" || r.code === 550) return false;
+        if (type === "file") return "file";
+        if (r.code === 550) return false;
       }
       const r = await ask(c, `CWD ${this.#root}`);
       return r.code < 500;
     });
+    if (there === "file") throw new Error(`"${this.#root}" on the server is a file, not a folder`);
     // The rest of the pool logs in while the run opens its state and walks its source; a run
     // that finds no root (a missing source stops it) opens no more connections.
     if (there) this.#warm();
