@@ -280,6 +280,10 @@ async function syncPass(
     delete: !!options.delete,
   };
 
+  // Without --delete, only files the source had (by the state) may be taken for renamed ones.
+  if (state && !input.delete && needsHad(input)) {
+    input.srcHad = new Set([...rowsOf(src.id)!.keys()].map((k) => matchKey(k, input.foldCase)));
+  }
   // Inode renames first: what they prove needs no hashing.
   if (state && needsPrior(input)) {
     const srcByInode = new Map<string, PriorFile>();
@@ -549,6 +553,12 @@ function keepProvenInodes(input: OneWayInput, src: Backend): void {
     const born = src.birthTime?.(s.key);
     if (born === undefined || !(born < prior.syncedAt)) byInode.delete(ik!);
   }
+}
+
+/** Whether a new source file could be a destination file the source lacks, renamed. */
+function needsHad(input: OneWayInput): boolean {
+  const m = matchListings(input);
+  return m.orphans.length > 0 && m.fresh.some((e) => e.kind === "file");
 }
 
 /** Whether any source file is new to the destination (only then can state reveal a rename). */

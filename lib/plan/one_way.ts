@@ -49,6 +49,18 @@ export interface OneWayInput {
    */
   dstRetime?: boolean;
   prior?: PriorState;
+  /**
+   * The source's keys at this job's last pass (from the state), as {@linkcode matchKey} makes
+   * them. Without `delete`, a destination file is taken for a renamed one by its content only
+   * where the source had its path: a file this job never placed (another job's, the user's
+   * own) is neither moved nor reused, as it would not be deleted.
+   */
+  srcHad?: ReadonlySet<string>;
+}
+
+/** Whether a destination file the source lacks may become a renamed source file's. */
+function reusable(o: Entry, input: OneWayInput): boolean {
+  return input.delete || !!input.srcHad?.has(matchKey(o.key, input.foldCase));
 }
 
 /**
@@ -152,7 +164,7 @@ export function renameCandidates(input: OneWayInput): { src: string[]; dst: stri
   const fresh = split.fresh.filter((s) => s.kind === "file" && !inodeOrigin(s, input, split));
   const bySize = new Map<number, Entry[]>();
   for (const o of orphans) {
-    if (o.kind !== "file" || o.size === 0) continue;
+    if (o.kind !== "file" || o.size === 0 || !reusable(o, input)) continue;
     const list = bySize.get(o.size) ?? [];
     list.push(o);
     bySize.set(o.size, list);
@@ -370,7 +382,7 @@ export function planOneWay(input: OneWayInput): Plan {
   const usedOrphans = new Set<string>();
   const orphanByHash = new Map<string, Entry[]>();
   for (const o of orphans) {
-    const h = o.kind === "file" ? dstHash(input, o) : undefined;
+    const h = o.kind === "file" && reusable(o, input) ? dstHash(input, o) : undefined;
     if (h) {
       const l = orphanByHash.get(h) ?? [];
       l.push(o);

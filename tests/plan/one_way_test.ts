@@ -145,9 +145,24 @@ const cases: {
     want: ["copy new"],
   },
   {
-    name: "rename by equal SHA-256 is a move",
+    name: "rename by equal SHA-256 is a move, where the state says the source had the old name",
     src: [f("b", 10, 1000, { sha256: "h1" })],
     dst: [f("a", 10, 1000, { sha256: "h1" })],
+    opts: { srcHad: new Set(["a"]) },
+    want: ["move file a -> b"],
+  },
+  {
+    name: "a destination file the source never had is not taken for a renamed one: a copy",
+    src: [f("b", 10, 1000, { sha256: "h1" })],
+    dst: [f("a", 10, 1000, { sha256: "h1" })],
+    opts: { srcHad: new Set(["c"]) },
+    want: ["copy b"],
+  },
+  {
+    name: "with --delete an equal file the source lacks is moved (it would go anyway)",
+    src: [f("b", 10, 1000, { sha256: "h1" })],
+    dst: [f("a", 10, 1000, { sha256: "h1" })],
+    opts: { delete: true },
     want: ["move file a -> b"],
   },
   {
@@ -171,6 +186,7 @@ const cases: {
     name: "a folder only partly moved stays file moves",
     src: [d("new"), f("new/1", 1, 1, { sha256: "1" }), d("old"), f("old/2", 2, 1, { sha256: "2" })],
     dst: [d("old"), f("old/1", 1, 1, { sha256: "1" }), f("old/2", 2, 1, { sha256: "2" })],
+    opts: { srcHad: new Set(["old", "old/1", "old/2"]) },
     want: ["mkdir new", "move file old/1 -> new/1"],
   },
   {
@@ -201,16 +217,24 @@ for (const c of cases) {
   });
 }
 
-Deno.test("renameCandidates() pairs new files with orphans of the same size only", () => {
-  const got = renameCandidates({
-    src: [f("n1", 5), f("n2", 6), f("same", 1)],
-    dst: [f("o1", 5), f("o2", 7), f("same", 1)],
+Deno.test("renameCandidates() pairs new files with orphans of the same size only, and only orphans the source had (or --delete)", () => {
+  const input = {
+    src: [f("n1", 5), f("n2", 6), f("n3", 8), f("same", 1)],
+    dst: [f("o1", 5), f("o2", 7), f("o3", 8), f("same", 1)],
     modifyWindow: 1,
     foldCase: false,
     checksum: false,
     delete: false,
+  };
+  assert.deepEqual(renameCandidates({ ...input, srcHad: new Set(["o1", "o2"]) }), {
+    src: ["n1"],
+    dst: ["o1"],
   });
-  assert.deepEqual(got, { src: ["n1"], dst: ["o1"] });
+  assert.deepEqual(renameCandidates({ ...input, delete: true }), {
+    src: ["n1", "n3"],
+    dst: ["o1", "o3"],
+  });
+  assert.deepEqual(renameCandidates(input), { src: [], dst: [] });
 });
 
 const copy = (key: string, size: number): Op => ({

@@ -1,6 +1,6 @@
 /**
  * The defects of the trust issue, each as a test that failed before its fix: numbered as in
- * the issue (D1 … D20), local folders and in-process only (S3 ones are in s3_defects_test.ts,
+ * the issue (D1 … D20, and D22 found since), local folders and in-process only (S3 ones are in s3_defects_test.ts,
  * signals and prompts in signals_test.ts).
  *
  * @module
@@ -400,6 +400,48 @@ Deno.test("D19: a run that changes nothing writes no log file", async () => {
     assert.equal(logs(), 1, "the no-op wrote none");
   } finally {
     await s.cleanup();
+  }
+});
+
+Deno.test("D22: without --delete, a destination file the job never placed is not taken for a renamed source file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-d22-" });
+  try {
+    const src = join(dir, "src");
+    const dst = join(dir, "dst");
+    await put(src, "notes.txt", "notes");
+    // The user's own file in the backup (the only copy), and another job's: equal content to
+    // files that are new in the source.
+    await put(dst, "old/report.pdf", "the report");
+    await put(dst, "other-job/photo.jpg", "a photo");
+    await put(src, "report-final.pdf", "the report");
+    await put(src, "photo.jpg", "a photo");
+    const state = StateStore.open(":memory:");
+    for (const withState of [false, true]) {
+      const r = await syncOnce(new LocalBackend(src), new LocalBackend(dst), {
+        sink: new Recorder(),
+        ...(withState ? { state } : {}),
+      });
+      assert.equal(r.summary.moved, 0, `state: ${withState}`);
+    }
+    assert.deepEqual(listFiles(dst), [
+      "notes.txt",
+      "old/report.pdf",
+      "other-job/photo.jpg",
+      "photo.jpg",
+      "report-final.pdf",
+    ]);
+    assert.equal(await Deno.readTextFile(join(dst, "old/report.pdf")), "the report");
+    // A file this job placed is still followed when the source renames it: a move.
+    await Deno.rename(join(src, "notes.txt"), join(src, "notes-2026.txt"));
+    const r = await syncOnce(new LocalBackend(src), new LocalBackend(dst), {
+      sink: new Recorder(),
+      state,
+    });
+    assert.equal(r.summary.moved, 1);
+    assert.ok(!listFiles(dst).includes("notes.txt"));
+    state.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
