@@ -159,6 +159,17 @@ export async function mirrorOnce(
   members: readonly Backend[],
   options: MirrorOptions,
 ): Promise<MirrorResult> {
+  try {
+    return await mirrorPass(members, options);
+  } finally {
+    for (const m of members) m.endPass?.();
+  }
+}
+
+async function mirrorPass(
+  members: readonly Backend[],
+  options: MirrorOptions,
+): Promise<MirrorResult> {
   const started = performance.now();
   const { sink } = options;
   const n = members.length;

@@ -133,6 +133,8 @@ export async function syncOnce(
     return await syncPass(src, dst, options, ready);
   } finally {
     ready.release();
+    src.endPass?.();
+    dst.endPass?.();
   }
 }
 

@@ -210,6 +210,11 @@ export interface Backend {
   rmdir(key: string): Promise<void>;
   /** Release connections and handles. */
   close(): Promise<void>;
+  /**
+   * Optional: the pass is over; let go of what is held only for it (a ZIP archive's lock),
+   * so that another run can use the location until the next pass opens it again.
+   */
+  endPass?(): void;
 
   /**
    * Optional: write open uploads to `journal` from now on, and clean up after killed runs

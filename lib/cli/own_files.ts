@@ -44,7 +44,7 @@ function keyWithin(folder: string, file: string): string | undefined {
 
 /**
  * The exclude patterns that keep ferry's own files out of a job: every ZIP location's archive
- * that sits inside a folder location of the job (with its journal and temporary copies), and
+ * that sits inside a folder location of the job (with its journal, lock and temporary copies), and
  * the state database (with its SQLite files and run lock) and the log where they sit inside
  * one.
  *
@@ -80,12 +80,13 @@ export function ownFileExcludes(locs: readonly Location[], own: OwnFiles): strin
     if (l.kind !== "zip") continue;
     each(l.path, (key) => {
       const slash = key.lastIndexOf("/");
-      const journal = `${key.slice(0, slash + 1)}.${key.slice(slash + 1)}.ferry-journal`;
+      const beside = `${key.slice(0, slash + 1)}.${key.slice(slash + 1)}.ferry-`;
       return [
         `/${literal(key)}`,
         `/${literal(key)}.ferry-new-*`,
         `/${literal(key)}.ferry-compact-*`,
-        `/${literal(journal)}`,
+        `/${literal(beside)}journal`,
+        `/${literal(beside)}lock`,
       ];
     });
   }

@@ -127,38 +127,51 @@ function s3Side(endpoint: string, prefix: string): Side & { close(): Promise<voi
  * to the last good archive (from its journal); then Info-ZIP's `unzip -t` must accept it.
  */
 function zipSide(path: string): Side {
-  const open = async () => {
+  /** Open the archive as ferry does, run `fn` on it (undefined: no archive), close it. */
+  const opened = async <T>(fn: (z: ZipBackend | undefined) => Promise<T>): Promise<T> => {
     const z = new ZipBackend(path);
-    return (await z.open()).exists ? z : undefined;
+    try {
+      return await fn((await z.open()).exists ? z : undefined);
+    } finally {
+      await z.close();
+    }
   };
   return {
     arg: `zip:${path}`,
     async write(rel, data) {
-      const z = await open() ?? new ZipBackend(path);
-      if (!(await z.rootExists())) await z.createRoot();
-      await z.write(rel, ReadableStream.from([data]), { size: data.length, mtime: Date.now() });
-    },
-    async remove(rel) {
-      await (await open())!.remove(rel);
-    },
-    async snapshot() {
-      const out = new Map<string, string>();
-      const z = await open();
-      if (!z) return out;
-      const listing = await z.list();
-      // (unzip calls an archive with no entries a warning, exit 1: there is nothing to test.)
-      const t = listing.entries.length === 0
-        ? { success: true, stdout: new Uint8Array() }
-        : await new Deno.Command("unzip", { args: ["-tq", path] }).output();
-      if (!t.success) {
-        throw new Error(`unzip -t refuses the archive: ${new TextDecoder().decode(t.stdout)}`);
+      const z = new ZipBackend(path);
+      try {
+        if (!(await z.open()).exists) {
+          await z.createRoot();
+          await z.open();
+        }
+        await z.write(rel, ReadableStream.from([data]), { size: data.length, mtime: Date.now() });
+      } finally {
+        await z.close();
       }
-      for (const e of listing.entries) {
-        if (e.kind !== "file") continue;
-        out.set(e.key, hash(new Uint8Array(await new Response(await z.read(e.key)).arrayBuffer())));
-      }
-      return out;
     },
+    remove: (rel) => opened(async (z) => await z!.remove(rel)),
+    snapshot: () =>
+      opened(async (z) => {
+        const out = new Map<string, string>();
+        if (!z) return out;
+        const listing = await z.list();
+        // (unzip calls an archive with no entries a warning, exit 1: there is nothing to test.)
+        const t = listing.entries.length === 0
+          ? { success: true, stdout: new Uint8Array() }
+          : await new Deno.Command("unzip", { args: ["-tq", path] }).output();
+        if (!t.success) {
+          throw new Error(`unzip -t refuses the archive: ${new TextDecoder().decode(t.stdout)}`);
+        }
+        for (const e of listing.entries) {
+          if (e.kind !== "file") continue;
+          out.set(
+            e.key,
+            hash(new Uint8Array(await new Response(await z.read(e.key)).arrayBuffer())),
+          );
+        }
+        return out;
+      }),
     temps() {
       const journal = join(path, "..", `.${path.split("/").pop()}.ferry-journal`);
       try {
@@ -168,7 +181,7 @@ function zipSide(path: string): Side {
         return [];
       }
     },
-    describe: async (rel) => `${(await (await open())!.stat(rel))?.size} bytes`,
+    describe: (rel) => opened(async (z) => `${(await z?.stat(rel))?.size} bytes`),
   };
 }
 

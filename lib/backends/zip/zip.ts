@@ -124,6 +124,9 @@ export class ZipBackend implements Backend {
   #loaded = false;
   /** The archive's size and time when its directory was last read or written. */
   #loadedAs = "";
+  /** `.NAME.ferry-lock` beside the archive, locked from `open` to the pass's end. */
+  #lockPath: string;
+  #lock: Deno.FsFile | undefined;
 
   /**
    * @param path The archive's path.
@@ -137,11 +140,73 @@ export class ZipBackend implements Backend {
       nodePath.dirname(this.path),
       `.${nodePath.basename(this.path)}.ferry-journal`,
     );
+    this.#lockPath = nodePath.join(
+      nodePath.dirname(this.path),
+      `.${nodePath.basename(this.path)}.ferry-lock`,
+    );
+  }
+
+  /**
+   * Hold the archive for this pass: another ferry run (another job, another state) that wrote
+   * it meanwhile would write its directory over this one's, and its journal would be taken for
+   * a killed run's and cut back. A run that finds it held is refused (exit 3), nothing changed.
+   * Where no lock file can be made (a read-only medium; the folder not there yet) nobody else
+   * can write either, and none is taken.
+   */
+  #takeLock(): void {
+    for (let i = 0; i < 10 && !this.#lock; i++) {
+      let f: Deno.FsFile;
+      try {
+        f = Deno.openSync(this.#lockPath, { read: true, write: true, create: true });
+      } catch {
+        return;
+      }
+      let held = false;
+      try {
+        held = f.tryLockSync(true);
+      } catch {
+        f.close();
+        return;
+      }
+      if (!held) {
+        f.close();
+        throw new SafetyError(
+          `"${this.display}" is in use by another ferry run: nothing was changed; run again when it is done`,
+        );
+      }
+      // The run that held it removed it on its way out (and another may have made it anew):
+      // held, it must still be the file at that name.
+      if (sameFile(f, this.#lockPath)) this.#lock = f;
+      else f.close();
+    }
+  }
+
+  #dropLock(): void {
+    const f = this.#lock;
+    if (!f) return;
+    this.#lock = undefined;
+    // Removed while still held, so no run can take this one after it. On Windows a removed
+    // file keeps its name until every handle is closed, and a run then cannot open it: there
+    // it stays.
+    if (Deno.build.os !== "windows") {
+      try {
+        Deno.removeSync(this.#lockPath);
+      } catch { /* gone already */ }
+    }
+    try {
+      f.close();
+    } catch { /* closed already */ }
+  }
+
+  /** The pass is over: the archive is let go (a watching run holds it only while it passes). */
+  endPass(): void {
+    if (!this.#w) this.#dropLock();
   }
 
   /** Whether the archive exists; an interrupted update is cut back first, then it is read. */
   open(): Promise<{ exists: boolean }> {
     try {
+      this.#takeLock();
       // A new archive a killed run left half made is tidied even while there is no archive.
       this.#removeLeftovers();
       const info = Deno.statSync(this.path);
@@ -151,6 +216,8 @@ export class ZipBackend implements Backend {
       // while the file is as it was read.
       if (!this.#loaded || this.#loadedAs !== versionOf(this.path)) this.#load();
     } catch (err) {
+      // Not opened (no archive, or a damaged one): nothing of this run is left beside it.
+      this.#dropLock();
       if (err instanceof Deno.errors.NotFound) return Promise.resolve({ exists: false });
       return Promise.reject(err);
     }
@@ -1017,9 +1084,25 @@ export class ZipBackend implements Backend {
     return Promise.resolve();
   }
 
-  close(): Promise<void> {
-    if (this.#w) return this.rollback();
-    return Promise.resolve();
+  async close(): Promise<void> {
+    try {
+      if (this.#w) await this.rollback();
+    } finally {
+      this.#dropLock();
+    }
+  }
+}
+
+/** Whether an open file is (still) the one at `path`. */
+function sameFile(f: Deno.FsFile, path: string): boolean {
+  try {
+    const a = f.statSync();
+    const b = Deno.statSync(path);
+    // Without file ids (no lock file is removed there) the name can only be that file.
+    if (a.ino === null || b.ino === null) return true;
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
   }
 }
 
