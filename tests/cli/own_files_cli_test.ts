@@ -80,3 +80,38 @@ Deno.test("own files: a state database and a log inside the source are not copie
     await s.cleanup();
   }
 });
+
+Deno.test("own files: a state database and a log inside the destination are not deleted by --delete", async () => {
+  const s = await scratch({ "a.txt": "aaa" });
+  try {
+    await Deno.mkdir(s.dst);
+    for (let i = 0; i < 3; i++) await Deno.writeTextFile(join(s.dst, `old${i}.txt`), "gone");
+    const args = [
+      "sync",
+      s.src,
+      s.dst,
+      "--delete",
+      "--yes",
+      "--max-delete",
+      "10",
+      "--state",
+      join(s.dst, "ferry.db"),
+      "--log-file",
+      join(s.dst, "ferry.log"),
+      "--json",
+    ];
+    for (const round of [1, 2]) {
+      const r = await ferry(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(summaryOf(r.stdout).deleted, round === 1 ? 3 : 0);
+      assert.deepEqual(listFiles(s.dst), [
+        "a.txt",
+        "ferry.db",
+        "ferry.db.lock",
+        "ferry.log",
+      ]);
+    }
+  } finally {
+    await s.cleanup();
+  }
+});
