@@ -7,6 +7,7 @@
  * @module
  */
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
+import { foldNames } from "./plan/case_names.ts";
 import { describeError, SafetyError } from "./errors.ts";
 import { confirmDeletes, executeDurably } from "./execute/execute.ts";
 import { normaliseScope } from "./paths.ts";
@@ -293,6 +294,13 @@ async function mirrorPass(
     if (!early[i]) holds[i] = state?.holds(i, scope) ?? new Map();
   });
   const listings = await Promise.all(members.map((b, i) => early[i] ?? listOne(b, i)));
+  // One spelling of each name where a member folds case (a FAT stick beside a Linux folder).
+  const folding = members.map((b, i) => !out[i] && b.caps.caseInsensitive);
+  foldNames(
+    listings,
+    folding,
+    members.filter((_, i) => folding[i]).map((b) => `"${b.display}"`).join(", "),
+  );
   // A member that lists no file while the state says it held some (an unplugged stick behind a
   // mount point, a wiped bucket) is not mirrored as "everything deleted".
   if (!scope) {

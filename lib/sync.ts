@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
+import { foldNames } from "./plan/case_names.ts";
 import { describeError, missingSource, RunError, SafetyError } from "./errors.ts";
 import { confirmDeletes, executeDurably } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
@@ -235,6 +236,12 @@ async function syncPass(
     for (const a of archived) {
       sink.emit({ event: "skip", path: a.key, reason: "archived: run `ferry restore` first" });
     }
+  }
+  // Names that differ only by case, into a destination that does not tell them apart: one is
+  // synced, the others fail by name (each would overwrite it there, a different one each run).
+  if (!src.caps.caseInsensitive && dst.caps.caseInsensitive) {
+    const none: Listing = { entries: [], problems: [], skipped: [] };
+    foldNames([srcList, none], [false, true], `"${dst.display}"`);
   }
   if (!src.caps.dirs) {
     const implied = withParentDirs(srcList.entries);

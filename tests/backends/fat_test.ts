@@ -55,3 +55,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a FAT stick beside a Linux folder: case twins fail by name and are never deleted, in sync and in mirror",
+  ignore: !canMountFat,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-fat-" });
+    const mnt = join(dir, "stick");
+    await Deno.mkdir(mnt);
+    assert.ok(await sh(`truncate -s 32M '${dir}/fat.img' && mkfs.vfat '${dir}/fat.img'`));
+    assert.ok(await sh(`fusefat -o rw+ '${dir}/fat.img' '${mnt}'`), "fusefat mounts the image");
+    try {
+      const src = join(dir, "src");
+      await Deno.mkdir(src);
+      await Deno.writeTextFile(join(src, "README.txt"), "upper");
+      await Deno.writeTextFile(join(src, "Readme.txt"), "mixed");
+      const backup = join(mnt, "backup");
+      for (let run = 0; run < 2; run++) {
+        const r = await ferry(["sync", src, backup, "--state", join(dir, "s.db")]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /Readme\.txt: differs only by case from "README\.txt"/);
+        const names = [...Deno.readDirSync(backup)].filter((e) => e.isFile).map((e) => e.name);
+        assert.deepEqual(names, ["README.txt"]);
+        assert.equal(await Deno.readTextFile(join(backup, "README.txt")), "upper");
+      }
+      // A mirror of the folder and the stick, twice: both twins stay in the folder.
+      const both = join(mnt, "both");
+      await Deno.mkdir(both);
+      await Deno.writeTextFile(join(both, "NOTES.txt"), "on the stick");
+      await Deno.writeTextFile(join(src, "notes.txt"), "in the folder");
+      for (let pass = 0; pass < 2; pass++) {
+        const r = await ferry(["mirror", src, both, "--state", join(dir, "m.db")]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(await Deno.readTextFile(join(src, "Readme.txt")), "mixed");
+        assert.equal(await Deno.readTextFile(join(src, "README.txt")), "upper");
+      }
+      const texts = (root: string) =>
+        [...Deno.readDirSync(root)].filter((e) => e.isFile)
+          .map((e) => Deno.readTextFileSync(join(root, e.name))).sort();
+      for (const root of [src, both]) {
+        const t = texts(root);
+        assert.ok(t.includes("on the stick") && t.includes("in the folder"), `${root}: ${t}`);
+      }
+    } finally {
+      await sh(`fusermount -u '${mnt}' || umount '${mnt}'`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
