@@ -5,7 +5,7 @@
  * @module
  */
 import type { Backend, BulkResult, Entry, WriteMeta } from "../backends/backend.ts";
-import { type Expect, type Op, opsOf, type Plan, withoutOps } from "../plan/types.ts";
+import { type Expect, type Op, opsOf, type Plan, type Step, withoutOps } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
 import { CopyStopped, describeError, SourceChanged, TargetChanged } from "../errors.ts";
 import { runPool } from "../util/pool.ts";
@@ -41,7 +41,12 @@ export interface ExecuteOptions {
   concurrency: number;
   sink: EventSink;
   signal?: AbortSignal;
-  /** Run no deletion at all (something already failed, such as a folder that could not be listed). */
+  /**
+   * Run no deletion at all (something already failed, such as a folder that could not be
+   * listed): the guarded steps run up to the first that deletes, and none from there on. (A
+   * mirror's overwrites of versions kept as conflict copies come before it and still run: held
+   * with them, a conflict never settled while any other path failed.)
+   */
   holdDeletes?: boolean;
   /** Pause before retrying a failed transfer, ms (default 500; doubled each time). */
   retryDelay?: number;
@@ -476,9 +481,11 @@ export async function execute(
 
   for (const [i, step] of plan.steps.entries()) {
     if (signal.aborted) break;
-    if (step.guarded && (res.failed > 0 || options.holdDeletes)) {
+    const deletions = (s: Step) =>
+      s.ops.filter((o) => o.op === "delete" || o.op === "rmdir").length;
+    if (step.guarded && (res.failed > 0 || (options.holdDeletes && deletions(step) > 0))) {
       const held = plan.steps.slice(i).filter((s) => s.guarded).reduce(
-        (n, s) => n + s.ops.filter((o) => o.op === "delete" || o.op === "rmdir").length,
+        (n, s) => n + deletions(s),
         0,
       );
       res.deletesHeld = held > 0;

@@ -71,3 +71,29 @@ Deno.test("mirror with a location that folds case: twins elsewhere are never del
   assert.ok(Object.values(inB).includes("from a"));
   state.close();
 });
+
+Deno.test("mirror with a path that fails every pass (a case twin): conflicts still settle in one pass; only deletions are held", async () => {
+  const a = new MemoryBackend({ name: "a" });
+  const b = new MemoryBackend({ name: "b", caps: { caseInsensitive: true } });
+  await put(a, "README.txt", "upper");
+  await put(a, "Readme.txt", "mixed");
+  await put(a, "gone.txt", "g");
+  await put(a, "notes.txt", "old", T);
+  await put(b, "notes.txt", "new", T + 60_000);
+  const state = StateStore.open(":memory:");
+  const sink = new Recorder();
+  let r = await mirrorOnce([a, b], { sink, state });
+  assert.equal(r.summary.conflicts, 1);
+  for (const m of [a, b]) {
+    const fs = await files(m);
+    assert.equal(fs["notes.txt"], "new", `${m.display}: the winner is written over the loser`);
+    assert.ok(Object.values(fs).includes("old"), `${m.display}: the loser is kept as a copy`);
+  }
+  // A deletion while the twin still fails: held back, with a warning, and nothing is lost.
+  await b.remove("gone.txt");
+  r = await mirrorOnce([a, b], { sink, state });
+  assert.equal(r.summary.deleted, 0);
+  assert.ok(r.deletesHeld);
+  assert.equal((await files(a))["gone.txt"], "g");
+  state.close();
+});
