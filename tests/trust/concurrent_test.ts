@@ -40,7 +40,9 @@ function editor(paths: string[], size: number): { stop(): Promise<number> } {
           const block = new Uint8Array(chunk).fill(v & 255);
           // A version is always written whole: stopping mid-file would leave a mixed source.
           for (let off = 0; off < size; off += chunk) {
-            await f.write(block.subarray(0, Math.min(chunk, size - off)));
+            // Written whole: a short write left where it is would make a state no editor makes.
+            const part = block.subarray(0, Math.min(chunk, size - off));
+            for (let put = 0; put < part.length;) put += await f.write(part.subarray(put));
             await new Promise((r) => setTimeout(r, 0)); // let the copy run in between
           }
         } finally {
@@ -77,6 +79,19 @@ function heldState(data: Uint8Array): boolean {
   return true;
 }
 
+/** A file's content as runs of one byte value: `value×length@offset`, the first twelve. */
+function runsOf(data: Uint8Array): string {
+  const runs: string[] = [];
+  let start = 0;
+  for (let j = 1; j <= data.length && runs.length < 12; j++) {
+    if (j === data.length || data[j] !== data[start]) {
+      runs.push(`${data[start]}×${j - start}@${start}`);
+      start = j;
+    }
+  }
+  return runs.join(" ");
+}
+
 async function trial(
   dst: () => Backend,
   read: (key: string) => Promise<Uint8Array | undefined>,
@@ -88,7 +103,11 @@ async function trial(
   const dir = await Deno.makeTempDir({ prefix: "ferry-edits-" });
   try {
     const paths = [0, 1, 2].map((i) => join(dir, `f${i}.bin`));
-    for (const p of paths) await Deno.writeFile(p, new Uint8Array(size));
+    // The files start as the version before the editor's next: each trial after the first
+    // (the counter runs on across trials) would otherwise start from zeros, and a copy made
+    // while the first version was half written over them would look torn.
+    const start = (nextVersion - 1) & 255;
+    for (const p of paths) await Deno.writeFile(p, new Uint8Array(size).fill(start));
     let torn = 0;
     let changed = 0;
     let copied = 0;
@@ -105,7 +124,12 @@ async function trial(
         const got = await read(`f${i}.bin`);
         if (got === undefined) continue;
         assert.equal(got.length, size, `f${i}.bin has its full size`);
-        if (!heldState(got)) torn++;
+        if (!heldState(got)) {
+          torn++;
+          console.log(
+            `torn: round ${round}, f${i}.bin holds ${runsOf(got)}; ${JSON.stringify(r.summary)}`,
+          );
+        }
       }
     }
     assert.equal(torn, 0, "a torn file landed at a real name");
