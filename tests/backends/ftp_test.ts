@@ -20,7 +20,6 @@ import {
 } from "../servers/ftp.ts";
 import { join } from "node:path";
 import { StateStore } from "../../lib/state/store.ts";
-import { startFtpFaultProxy } from "../servers/ftp_fault_proxy.ts";
 
 // FTP sends names on a line: none may hold a line break. ftp-srv also drops `"` from names.
 const noNewline = (n: string) => n.includes("\n");
@@ -149,37 +148,6 @@ Deno.test("ftp: a run killed between deleting the old file and renaming the uplo
     await again.close();
   } finally {
     state.close();
-    await server.stop();
-  }
-});
-
-Deno.test("ftp: a root that is not there opens no more connections; one that is there logs in the rest of the pool at once", async () => {
-  const server = await startFtpSrv();
-  const proxy = startFtpFaultProxy(server.port, 1, 0, 0);
-  try {
-    const at = (path: string) =>
-      new FtpBackend({
-        host: "127.0.0.1",
-        port: proxy.port,
-        user: server.user,
-        password: server.password,
-        path,
-        secure: false,
-        display: `ftp://proxy${path}`,
-        retryDelay: 10,
-      });
-    const missing = at("/not-there");
-    assert.equal(await missing.rootExists(), false);
-    await missing.close();
-    assert.equal(proxy.stats.sessions, 1, "one login to find the root missing");
-
-    await Deno.mkdir(join(server.root, "there"));
-    const there = at("/there");
-    assert.equal(await there.rootExists(), true);
-    await there.close(); // waits for the logins under way
-    assert.ok(proxy.stats.sessions > 2, `the pool was warmed (${proxy.stats.sessions - 1} logins)`);
-  } finally {
-    await proxy.stop();
     await server.stop();
   }
 });

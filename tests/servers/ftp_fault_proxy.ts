@@ -21,13 +21,8 @@ export type FtpFault =
 /** A running proxy. */
 export interface FtpFaultProxy {
   port: number;
-  /** Control connections, commands and data connections seen, and faults injected by kind. */
-  stats: {
-    sessions: number;
-    commands: number;
-    data: number;
-    faults: Record<FtpFault, number>;
-  };
+  /** Commands and data connections seen, and faults injected by kind. */
+  stats: { commands: number; data: number; faults: Record<FtpFault, number> };
   /** Change the share of commands and data connections that get a fault (0 to 1). */
   setRate(rate: number): void;
   stop(): Promise<void>;
@@ -53,7 +48,6 @@ export function startFtpFaultProxy(
   const rnd = random(seed);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const stats = {
-    sessions: 0,
     commands: 0,
     data: 0,
     faults: {
@@ -138,7 +132,6 @@ export function startFtpFaultProxy(
 
   const serve = async (client: Deno.Conn) => {
     open.add(client);
-    stats.sessions++;
     if (rnd() < rate / 2) {
       stats.faults.refuse421++;
       await client.write(enc.encode("421 Too many connections (fault)\r\n"))

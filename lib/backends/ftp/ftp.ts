@@ -432,9 +432,9 @@ export class FtpBackend implements Backend {
       return r.code < 500;
     });
     if (there === "file") throw new Error(`"${this.#root}" on the server is a file, not a folder`);
-    // The rest of the pool logs in while the run opens its state and walks its source; a run
-    // that finds no root (a missing source stops it) opens no more connections.
-    if (there) this.#warm();
+    // The rest of the pool logs in while the run opens its state and walks its source (also
+    // where the root is missing: a destination the run makes wants them at once).
+    this.#warm();
     return there;
   }
 
