@@ -19,17 +19,27 @@ async function sh(cmd: string): Promise<boolean> {
 const canMountFat = Deno.build.os === "linux" && Deno.uid() === 0 &&
   await sh("command -v fusefat && command -v mkfs.vfat && test -c /dev/fuse");
 
+/** A fresh 32 MB FAT image mounted with fusefat at `mnt`, beside a scratch folder `dir`. */
+async function onFatStick(fn: (dir: string, mnt: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-fat-" });
+  const mnt = join(dir, "stick");
+  await Deno.mkdir(mnt);
+  try {
+    assert.ok(await sh(`truncate -s 32M '${dir}/fat.img' && mkfs.vfat '${dir}/fat.img'`));
+    assert.ok(await sh(`fusefat -o rw+ '${dir}/fat.img' '${mnt}'`), "fusefat mounts the image");
+    await fn(dir, mnt);
+  } finally {
+    await sh(`fusermount -u '${mnt}' || umount '${mnt}'`);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name:
     "a FAT stick as destination: probed as 2 s and case-insensitive; the second run copies nothing",
   ignore: !canMountFat,
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "ferry-fat-" });
-    const mnt = join(dir, "stick");
-    await Deno.mkdir(mnt);
-    assert.ok(await sh(`truncate -s 32M '${dir}/fat.img' && mkfs.vfat '${dir}/fat.img'`));
-    assert.ok(await sh(`fusefat -o rw+ '${dir}/fat.img' '${mnt}'`), "fusefat mounts the image");
-    try {
+  fn: () =>
+    onFatStick(async (dir, mnt) => {
       const src = join(dir, "src");
       await Deno.mkdir(join(src, "Docs"), { recursive: true });
       for (let i = 0; i < 10; i++) {
@@ -49,24 +59,15 @@ Deno.test({
       assert.equal(r.code, 0, r.stderr);
       const sum = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
       assert.deepEqual([sum.copied, sum.updated], [0, 0], "the second run is a no-op");
-    } finally {
-      await sh(`fusermount -u '${mnt}' || umount '${mnt}'`);
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name:
     "a FAT stick beside a Linux folder: case twins fail by name and are never deleted, in sync and in mirror",
   ignore: !canMountFat,
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "ferry-fat-" });
-    const mnt = join(dir, "stick");
-    await Deno.mkdir(mnt);
-    assert.ok(await sh(`truncate -s 32M '${dir}/fat.img' && mkfs.vfat '${dir}/fat.img'`));
-    assert.ok(await sh(`fusefat -o rw+ '${dir}/fat.img' '${mnt}'`), "fusefat mounts the image");
-    try {
+  fn: () =>
+    onFatStick(async (dir, mnt) => {
       const src = join(dir, "src");
       await Deno.mkdir(src);
       await Deno.writeTextFile(join(src, "README.txt"), "upper");
@@ -90,9 +91,5 @@ Deno.test({
         assert.equal(await Deno.readTextFile(join(src, "README.txt")), "upper");
         assert.equal(await Deno.readTextFile(join(both, "README.txt")), "upper");
       }
-    } finally {
-      await sh(`fusermount -u '${mnt}' || umount '${mnt}'`);
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
