@@ -10,13 +10,23 @@ export interface HeldLock {
 }
 
 /**
+ * The run lock's file beside a state database.
+ *
+ * @param statePath The state database's path.
+ * @returns `<statePath>.lock`.
+ */
+export function lockPathOf(statePath: string): string {
+  return statePath + ".lock";
+}
+
+/**
  * Try to take the lock beside a state file without waiting.
  *
  * @param statePath The state database's path; the lock is `<statePath>.lock`.
  * @returns The lock, or undefined when another process holds it.
  */
 export function tryLock(statePath: string): HeldLock | undefined {
-  const file = Deno.openSync(statePath + ".lock", { read: true, write: true, create: true });
+  const file = Deno.openSync(lockPathOf(statePath), { read: true, write: true, create: true });
   let ok: boolean;
   try {
     ok = file.tryLockSync(true);

@@ -39,6 +39,9 @@ export function resolveLogPath(target: string, command: string, isFolder = false
   return folder ? path.join(target, `ferry-${command}-${fileStamp(new Date())}.log`) : target;
 }
 
+/** The list of archived objects a sync from S3 keeps beside the state, for `ferry restore`. */
+export const ARCHIVE_LOG = "archive_restore_needed.log";
+
 /** ferry's own log names, `ferry-<command>-YYYY-MM-DD_HH-MM-SS.log`, with the stamp's parts. */
 const LOG_NAME = /^ferry-[a-z0-9-]+-(\d{4})-(\d\d)-(\d\d)_(\d\d)-(\d\d)-(\d\d)\.log$/;
 

@@ -32,7 +32,7 @@ import { checkLocations } from "../check.ts";
 import { runS3Tool } from "./s3_commands.ts";
 import { HELP, VERSION } from "./help.ts";
 import { tryLock } from "./lock.ts";
-import { LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
+import { ARCHIVE_LOG, LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
 import { chooseStateHome } from "./state_path.ts";
 import { addEnvironmentSecrets, redact } from "../secrets.ts";
@@ -606,7 +606,7 @@ async function askLocations(): Promise<string[]> {
  * a line, for `ferry restore`; removed when there are none.
  */
 function writeArchiveLog(dir: string, from: string, keys: string[], out: Output): void {
-  const file = nodePath.join(dir, "archive_restore_needed.log");
+  const file = nodePath.join(dir, ARCHIVE_LOG);
   try {
     if (keys.length === 0) {
       Deno.removeSync(file);

@@ -14,6 +14,9 @@ import * as nodePath from "node:path";
 import type { Location } from "../location.ts";
 import { FERRY_DIR } from "../paths.ts";
 import { realPathOf } from "./distinct.ts";
+import { lockPathOf } from "./lock.ts";
+import { ARCHIVE_LOG } from "./log_file.ts";
+import { besideName, COMPACT_TAG, NEW_TAG } from "../backends/zip/names.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
@@ -79,22 +82,27 @@ export function ownFileExcludes(locs: readonly Location[], own: OwnFiles): strin
   for (const l of locs) {
     if (l.kind !== "zip") continue;
     each(l.path, (key) => {
+      // The files beside it, named as the backend names them.
       const slash = key.lastIndexOf("/");
-      const beside = `${key.slice(0, slash + 1)}.${key.slice(slash + 1)}.ferry-`;
+      const beside = (what: "journal" | "lock") =>
+        key.slice(0, slash + 1) + besideName(key.slice(slash + 1), what);
       return [
         `/${literal(key)}`,
-        `/${literal(key)}.ferry-new-*`,
-        `/${literal(key)}.ferry-compact-*`,
-        `/${literal(beside)}journal`,
-        `/${literal(beside)}lock`,
+        `/${literal(key + NEW_TAG)}*`,
+        `/${literal(key + COMPACT_TAG)}*`,
+        `/${literal(beside("journal"))}`,
+        `/${literal(beside("lock"))}`,
       ];
     });
   }
   each(own.state, (key) => {
     const slash = key.lastIndexOf("/");
     return [
-      ...["", "-wal", "-shm", "-journal", ".lock"].map((s) => `/${literal(key + s)}`),
-      `/${literal(key.slice(0, slash + 1) + "archive_restore_needed.log")}`,
+      // SQLite's own files beside the database, and the run lock.
+      ...[key, `${key}-wal`, `${key}-shm`, `${key}-journal`, lockPathOf(key)].map((k) =>
+        `/${literal(k)}`
+      ),
+      `/${literal(key.slice(0, slash + 1) + ARCHIVE_LOG)}`,
     ];
   });
   each(own.log, (key) => [`/${literal(key)}`]);

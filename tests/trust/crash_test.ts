@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { S3Backend } from "../../lib/backends/s3.ts";
 import { ZipBackend } from "../../lib/backends/zip/zip.ts";
+import { besideArchive } from "../../lib/backends/zip/names.ts";
 import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
 import { daemonAvailable, type FtpServer, startFtpSrv, startPureFtpd } from "../servers/ftp.ts";
 import { ferryArgs, listFiles } from "../cli/_run.ts";
@@ -173,7 +174,7 @@ function zipSide(path: string): Side {
         return out;
       }),
     temps() {
-      const journal = join(path, "..", `.${path.split("/").pop()}.ferry-journal`);
+      const journal = besideArchive(path, "journal");
       try {
         Deno.statSync(journal);
         return [journal];

@@ -28,6 +28,7 @@ import type {
   WriteMeta,
 } from "../backend.ts";
 import { readSmallFile } from "../local/copy.ts";
+import { besideArchive, COMPACT_TAG, NEW_TAG } from "./names.ts";
 import { looksIncompressible, type Packed, packOne, packWithWorkers } from "./pack.ts";
 import { describeError, LocationError, SafetyError, TargetChanged } from "../../errors.ts";
 import {
@@ -136,14 +137,8 @@ export class ZipBackend implements Backend {
     this.path = nodePath.resolve(path);
     this.display = display ?? `zip:${path}`;
     this.id = `zip:${this.path}`;
-    this.#journal = nodePath.join(
-      nodePath.dirname(this.path),
-      `.${nodePath.basename(this.path)}.ferry-journal`,
-    );
-    this.#lockPath = nodePath.join(
-      nodePath.dirname(this.path),
-      `.${nodePath.basename(this.path)}.ferry-lock`,
-    );
+    this.#journal = besideArchive(this.path, "journal");
+    this.#lockPath = besideArchive(this.path, "lock");
   }
 
   /**
@@ -249,7 +244,7 @@ export class ZipBackend implements Backend {
       Deno.statSync(this.path);
       return Promise.resolve();
     } catch { /* missing: made below */ }
-    const tmp = this.path + `.ferry-new-${Deno.pid}`;
+    const tmp = `${this.path}${NEW_TAG}${Deno.pid}`;
     Deno.writeFileSync(tmp, endRecords(0, 0, 0));
     Deno.renameSync(tmp, this.path);
     this.#items.clear();
@@ -265,7 +260,7 @@ export class ZipBackend implements Backend {
     const base = nodePath.basename(this.path);
     try {
       for (const e of Deno.readDirSync(dir)) {
-        for (const kind of [".ferry-compact-", ".ferry-new-"]) {
+        for (const kind of [COMPACT_TAG, NEW_TAG]) {
           if (!e.name.startsWith(base + kind)) continue;
           const pid = Number(e.name.slice(base.length + kind.length));
           if (Number.isInteger(pid) && processGone(pid)) {
@@ -1028,7 +1023,7 @@ export class ZipBackend implements Backend {
    * old archive is there, whole; a leftover from a run killed meanwhile is removed on open.
    */
   #compact(live: Item[]): void {
-    const tmp = `${this.path}.ferry-compact-${Deno.pid}`;
+    const tmp = `${this.path}${COMPACT_TAG}${Deno.pid}`;
     const src = Deno.openSync(this.path, { read: true });
     const out = Deno.openSync(tmp, { write: true, create: true, truncate: true });
     try {
