@@ -240,8 +240,7 @@ async function syncPass(
   // Names that differ only by case, into a destination that does not tell them apart: one is
   // synced, the others fail by name (each would overwrite it there, a different one each run).
   if (!src.caps.caseInsensitive && dst.caps.caseInsensitive) {
-    const none: Listing = { entries: [], problems: [], skipped: [] };
-    foldNames([srcList, none], [false, true], `"${dst.display}"`);
+    foldNames([srcList], [false], `"${dst.display}"`, true);
   }
   if (!src.caps.dirs) {
     const implied = withParentDirs(srcList.entries);

@@ -479,10 +479,9 @@ export async function execute(
     }
   };
 
+  const deletions = (s: Step) => s.ops.filter((o) => o.op === "delete" || o.op === "rmdir").length;
   for (const [i, step] of plan.steps.entries()) {
     if (signal.aborted) break;
-    const deletions = (s: Step) =>
-      s.ops.filter((o) => o.op === "delete" || o.op === "rmdir").length;
     if (step.guarded && (res.failed > 0 || (options.holdDeletes && deletions(step) > 0))) {
       const held = plan.steps.slice(i).filter((s) => s.guarded).reduce(
         (n, s) => n + deletions(s),

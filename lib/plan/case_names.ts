@@ -23,6 +23,8 @@ const fold = (k: string) => k.toLowerCase();
  * @param listings One listing per location, changed in place.
  * @param insensitive Per location: whether it folds case.
  * @param where The locations that fold case, as the message names them.
+ * @param folds Whether a location of the job folds case (by default, whether one of these
+ *   does; a one-way job passes its source's listing alone, into a destination that folds).
  * @returns How many names were reported.
  * @example A FAT stick beside a Linux folder that holds two spellings
  * ```ts
@@ -41,8 +43,9 @@ export function foldNames(
   listings: Listing[],
   insensitive: readonly boolean[],
   where: string,
+  folds = insensitive.some((x) => x),
 ): number {
-  if (!insensitive.some((x) => x)) return 0;
+  if (!folds) return 0;
   // Most jobs spell every name one way everywhere: one look at each key says so.
   const first = new Map<string, string>();
   let differ = false;
@@ -95,7 +98,8 @@ export function foldNames(
       });
       continue;
     }
-    const problems = new Set<string>();
+    // Each reported name, and the spelling kept instead.
+    const problems = new Map<string, string>();
     l.entries = l.entries.filter((e) => {
       const c = canonical(fold(e.key));
       if (c === e.key) return true;
@@ -104,11 +108,10 @@ export function foldNames(
       const theirs = c.split("/");
       let n = 0;
       while (mine[n] === theirs[n]) n++;
-      problems.add(mine.slice(0, n + 1).join("/") + "\u0000" + theirs.slice(0, n + 1).join("/"));
+      problems.set(mine.slice(0, n + 1).join("/"), theirs.slice(0, n + 1).join("/"));
       return false;
     });
-    for (const p of problems) {
-      const [key, other] = p.split("\u0000") as [string, string];
+    for (const [key, other] of problems) {
       l.problems.push({
         key,
         message: `differs only by case from "${other}", and ${where} cannot tell such names ` +
