@@ -14,6 +14,21 @@ import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
 import { daemonAvailable, startPureFtpd } from "../servers/ftp.ts";
 import { join } from "node:path";
 
+/** Stop a test server: no more connections, those open closed, its accept loop ended. */
+async function shutDown(
+  listener: Deno.Listener,
+  conns: Deno.Conn[],
+  serve: Promise<unknown>,
+): Promise<void> {
+  listener.close();
+  for (const c of conns) {
+    try {
+      c.close();
+    } catch { /* closed */ }
+  }
+  await serve.catch(() => {});
+}
+
 /** A server that answers each command line from `answers` (no answer: it stays silent). */
 function scripted(answers: Record<string, string>) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -54,15 +69,7 @@ function scripted(answers: Record<string, string>) {
     get ended() {
       return ended;
     },
-    async stop() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      await serve.catch(() => {});
-    },
+    stop: () => shutDown(listener, conns, serve),
   };
 }
 
@@ -192,13 +199,7 @@ Deno.test({
       assert.equal((await Deno.stat(join(server.root, "feat", "a.txt"))).size, 3);
     } finally {
       await b.close();
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      await serve.catch(() => {});
+      await shutDown(listener, conns, serve);
       await server.stop();
     }
   },
