@@ -62,14 +62,11 @@ export function parseLocation(text: string): Location {
       return parseFtp(scheme, rest, text);
     case "s3":
     case "wasabi": {
-      const shown = mask(text);
-      if (rest.startsWith("//") && userInfoEnd(rest.slice(2)) >= 0) {
-        const body = rest.slice(2);
-        addSecret(body.slice(body.indexOf(":") + 1, userInfoEnd(body)));
+      const shown = maskUnparsed(text);
+      const authority = /^\/\/([^/]*)/.exec(rest)?.[1] ?? "";
+      if (rest.startsWith("//") && (userInfoEnd(rest.slice(2)) >= 0 || authority.includes("@"))) {
         throw new UsageError(
-          `Location "${
-            mask(text)
-          }" holds credentials: S3 keys never go in a location; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile`,
+          `Location "${shown}" holds credentials: S3 keys never go in a location; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile`,
         );
       }
       const u = /^\/\/([^/]+)(?:\/(.*))?$/s.exec(rest);
@@ -80,7 +77,9 @@ export function parseLocation(text: string): Location {
       // S3's rule, loosened for older and compatible stores (capitals and underscores).
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/.test(bucket)) {
         throw new UsageError(
-          `Location "${shown}" names no valid bucket ("${bucket}"): a bucket name is 3 to 63 letters, digits, dots and hyphens`,
+          `Location "${shown}" names no valid bucket ("${
+            maskBody(bucket, true)
+          }"): a bucket name is 3 to 63 letters, digits, dots and hyphens`,
         );
       }
       const prefix = (u[2] ?? "").replace(/\/+$/, "").replace(/^\/+/, "");
@@ -90,7 +89,7 @@ export function parseLocation(text: string): Location {
       if (scheme.length === 1) return { kind: "local", path: text, text }; // a drive: C:dir
       throw new UsageError(
         `Unknown location kind "${spelled}:" in "${
-          mask(text)
+          maskUnparsed(text)
         }": use a folder, zip:, ftp://, ftps://, s3:// or wasabi://`,
       );
   }
@@ -102,7 +101,7 @@ function fileUrlPath(text: string): string {
     const p = decodeURIComponent(u.pathname);
     return Deno.build.os === "windows" && /^\/[A-Za-z]:/.test(p) ? p.slice(1) : p;
   } catch {
-    throw new UsageError(`Location "${text}" is not a valid file:// URL`);
+    throw new UsageError(`Location "${maskUnparsed(text)}" is not a valid file:// URL`);
   }
 }
 
@@ -113,7 +112,7 @@ function parseFtp(scheme: "ftp" | "ftps", rest: string, text: string): Location 
   const at = userInfoEnd(body);
   if (old && at < 0) {
     throw new UsageError(
-      `Location "${mask(text)}" is malformed: write ${scheme}://user@host/path`,
+      `Location "${maskUnparsed(text)}" is malformed: write ${scheme}://user@host/path`,
     );
   }
   const userinfo = at < 0 ? "" : body.slice(0, at);
@@ -123,7 +122,7 @@ function parseFtp(scheme: "ftp" | "ftps", rest: string, text: string): Location 
   const path = slash < 0 ? "/" : hostPath.slice(slash);
   const hp = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
   if (!hp || (hp[2] !== undefined && (Number(hp[2]) < 1 || Number(hp[2]) > 65535))) {
-    throw new UsageError(`Location "${mask(text)}" has no valid host`);
+    throw new UsageError(`Location "${maskUnparsed(text)}" has no valid host`);
   }
   const colon = userinfo.indexOf(":");
   const dec = (s: string) => {
@@ -139,7 +138,9 @@ function parseFtp(scheme: "ftp" | "ftps", rest: string, text: string): Location 
   try {
     decodedPath = decodeURIComponent(path);
   } catch {
-    throw new UsageError(`Location "${mask(text)}" has a malformed path (a stray "%")`);
+    throw new UsageError(
+      `Location "${maskUnparsed(text)}" has a malformed path (a stray "%")`,
+    );
   }
   const loc: Location = {
     kind: scheme,
@@ -165,4 +166,56 @@ function parseFtp(scheme: "ftp" | "ftps", rest: string, text: string): Location 
  */
 export function mask(text: string): string {
   return redact(text);
+}
+
+/**
+ * Mask a location that did not parse, for the message that says so: whatever may be a
+ * password is hidden (and remembered as a secret) even where no valid host follows it, which
+ * {@linkcode mask} cannot tell from other text.
+ *
+ * @param text A location string that failed to parse.
+ * @returns The same with anything after the user name's `:` hidden, up to the `@` that ends
+ * the user-info (the last `@` when no host follows any), or, with no `@`, a non-numeric port
+ * or the older form's `user:pass` to the end.
+ * @example A password before an empty host
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(maskUnparsed("ftp://u:pw123@/x"), "ftp://u:***@/x");
+ * assert.equal(maskUnparsed("ftp:u:pw123"), "ftp:u:***");
+ * ```
+ */
+export function maskUnparsed(text: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:)(\/\/)?(.*)$/s.exec(text);
+  if (!m) return text;
+  const [, scheme, slashes, body] = m as unknown as [string, string, string | undefined, string];
+  const kind = scheme.toLowerCase();
+  // Local paths hold no password (zip:C:\a.zip, folder:/a:b@c are names).
+  if (scheme.length === 2 || kind === "zip:" || kind === "folder:") return text;
+  return redact(scheme + (slashes ?? "") + maskBody(body, slashes !== undefined));
+}
+
+/**
+ * {@linkcode maskUnparsed} for the text after the scheme.
+ *
+ * @param body What follows `scheme:` or `scheme://`.
+ * @param authority Whether it follows `//` (then `host:port` comes first).
+ * @returns The body with any password hidden.
+ */
+function maskBody(body: string, authority: boolean): string {
+  let at = userInfoEnd(body);
+  if (at < 0) at = body.lastIndexOf("@");
+  if (at >= 0) {
+    const colon = body.indexOf(":");
+    if (colon < 0 || colon > at) return body;
+    addSecret(body.slice(colon + 1, at));
+    return body.slice(0, colon + 1) + "***" + body.slice(at);
+  }
+  // No "@": a user who left out the host wrote user:pass where host:port goes.
+  const from = authority && body.startsWith("[") ? body.indexOf("]") + 1 : 0;
+  const colon = body.indexOf(":", from);
+  if (colon < 0) return body;
+  const port = /^[^/]*/.exec(body.slice(colon + 1))![0];
+  if (authority && /^\d*$/.test(port)) return body;
+  addSecret(body.slice(colon + 1));
+  return body.slice(0, colon + 1) + "***";
 }

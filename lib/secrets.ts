@@ -79,7 +79,9 @@ function maskUrls(text: string): string {
     const word = /^[^\s"']*/.exec(text.slice(bodyStart))![0];
     const user = /^[^:/@]*:/.exec(word);
     if (!user) continue;
-    const end = userInfoEnd(word);
+    let end = userInfoEnd(word);
+    // No host after any "@" (a location that does not parse): the last one ends the password.
+    if (end < 0) end = word.lastIndexOf("@");
     if (end <= user[0].length) continue;
     out += text.slice(done, bodyStart + user[0].length) + "***";
     done = bodyStart + end;

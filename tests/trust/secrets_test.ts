@@ -119,3 +119,52 @@ Deno.test("secrets: no password or key appears in any output, log or state, what
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Locations that do not parse, each holding the password "SeCrEt123" (or a spelling of it). */
+const UNPARSED = [
+  "ftp://u:SeCrEt123@/x",
+  "ftp://u:SeCrEt123@",
+  "FTPS://u:SeCrEt123@:99/x",
+  "ftp://u:SeCrEt123@h:99999/x",
+  "ftp://u:SeCrEt123@h/%zz",
+  "ftp://u:Se cret123@/x",
+  "ftp://u:p@SeCrEt123@/x",
+  "ftp://u:SeCrEt123/x",
+  "ftp://[::1]:SeCrEt123/x",
+  "ftp:u:SeCrEt123@/x",
+  "ftp:u:SeCrEt123",
+  "ftps:u:SeCrEt123@",
+  "s3://u:SeCrEt123@/x",
+  "s3://u:SeCrEt123@",
+  "S3://u:Se/cret123@/x",
+  "wasabi://u:SeCrEt123@/x",
+  "sftp://u:SeCrEt123@/x",
+  "sftp:u:SeCrEt123@/x",
+  "webdav://u:SeCrEt123@h/x",
+  "file://u:SeCrEt123@/x",
+  "file://u:SeCrEt123@h/x",
+];
+
+Deno.test("secrets: a location that does not parse is quoted with its password masked", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-secrets-" });
+  try {
+    const env = { HOME: dir, DENO_DIR: await denoDir(), XDG_STATE_HOME: join(dir, "state") };
+    for (const loc of UNPARSED) {
+      for (const args of [["sync", dir, loc], ["mirror", loc, dir, "--json"]]) {
+        const r = await ferry(args, { env, cwd: dir });
+        const shown = `ferry ${args.join(" ")}:\n${r.stdout}${r.stderr}`;
+        assert.equal(r.code, 2, shown);
+        if (args.includes("--json")) {
+          assert.match(r.stdout, /"event":"error","message":"[^\n]*:[^\n]*\*\*\*/, shown);
+        } else {
+          assert.match(r.stderr, /^[^\n]*"[a-zA-Z0-9]+:[^"]*\*\*\*[^"]*"[^\n]*\n$/, shown);
+        }
+        for (const s of ["SeCrEt123", "Se cret123", "Se/cret123", "cret123"]) {
+          assert.ok(!(r.stdout + r.stderr).includes(s), `"${s}" printed by ${shown}`);
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
