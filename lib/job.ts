@@ -10,6 +10,7 @@ import type { EventSink, SyncEvent } from "./execute/events.ts";
 import { normaliseScope } from "./paths.ts";
 import { jobKey, syncOnce, type SyncOptions, type SyncResult } from "./sync.ts";
 import { mirrorKey, mirrorOnce } from "./mirror.ts";
+import { later } from "./util/timer.ts";
 
 /** How a job makes one pass, and the key its state is kept under. */
 interface PassRunner {
@@ -222,10 +223,9 @@ export class Job {
   #sleep(ms: number): Promise<void> {
     const signal = this.#options.signal;
     return new Promise<void>((resolve) => {
-      // The longest a timer can wait is 2^31 - 1 ms: longer waits wake up and sleep again.
-      const t = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
+      const cancel = later(ms, done);
       function done() {
-        clearTimeout(t);
+        cancel();
         signal?.removeEventListener("abort", done);
         resolve();
       }

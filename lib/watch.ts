@@ -12,6 +12,7 @@ import type { EventSink } from "./execute/events.ts";
 import { FERRY_DIR, isTempName } from "./paths.ts";
 import type { ExcludeFn } from "./scan/filter.ts";
 import { describeError } from "./errors.ts";
+import { repeat } from "./util/timer.ts";
 
 /** Quiet time that closes a batch of events, ms. */
 const QUIET_MS = 200;
@@ -80,7 +81,7 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
   let timer: ReturnType<typeof setTimeout> | undefined;
   let batches = 0;
   let received = 0;
-  let pollTimer: ReturnType<typeof setInterval> | undefined;
+  let stopPolling: (() => void) | undefined;
   const watchers: { close(): void }[] = [];
   let stopped = false;
 
@@ -169,8 +170,8 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
     startPolling(every);
   };
   const startPolling = (secs: number) => {
-    if (pollTimer !== undefined || stopped) return;
-    pollTimer = setInterval(() => job.request(), secs * 1000);
+    if (stopPolling !== undefined || stopped) return;
+    stopPolling = repeat(secs * 1000, () => job.request());
   };
 
   for (const r of options.roots) {
@@ -215,7 +216,7 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
       } catch { /* closed already */ }
     }
     if (timer !== undefined) clearTimeout(timer);
-    if (pollTimer !== undefined) clearInterval(pollTimer);
+    stopPolling?.();
   };
   options.signal.addEventListener("abort", stop, { once: true });
   return {

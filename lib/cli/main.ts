@@ -626,30 +626,6 @@ function writeArchiveLog(dir: string, from: string, keys: string[], out: Output)
   }
 }
 
-/** The longest a timer can wait (2^31 - 1 ms); longer waits are several timers in a row. */
-const MAX_TIMER = 2 ** 31 - 1;
-
-/**
- * Wait `ms` (any length: a monthly job waits weeks), or until `signal` aborts.
- *
- * @param ms How long.
- * @param signal Ends the wait early.
- */
-export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  const end = Date.now() + ms;
-  for (let left = ms; left > 0 && !signal.aborted; left = end - Date.now()) {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, Math.min(left, MAX_TIMER));
-      function done() {
-        clearTimeout(t);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done);
-    });
-  }
-}
-
 /** Why a state database could not be opened, in words a user can act on. */
 function stateProblem(statePath: string, err: unknown): string {
   try {

@@ -10,6 +10,7 @@ import type { EventSink } from "./events.ts";
 import { CopyStopped, describeError, SourceChanged, TargetChanged } from "../errors.ts";
 import { runPool } from "../util/pool.ts";
 import { bytesOf } from "../util/streams.ts";
+import { sleep } from "../util/timer.ts";
 
 /** What happened to one operation. */
 export interface Outcome {
@@ -81,20 +82,6 @@ export function isUnreachable(err: unknown): boolean {
   } ${err instanceof Error ? err.message : String(err)}`;
   return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Connection refused|Cannot reach/i
     .test(text);
-}
-
-/** Wait `ms`, or less when `signal` aborts. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -310,7 +297,7 @@ export async function execute(
             level: "debug",
             message: `Retrying "${keyOf(op)}" in ${wait} ms: ${describeError(err)}`,
           });
-          await pause(wait, signal);
+          await sleep(wait, signal);
           if (!signal.aborted) continue;
         }
         // Interrupted: not a failure, and not done (the next run does it).

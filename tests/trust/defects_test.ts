@@ -12,7 +12,7 @@ import { MemoryBackend } from "../../lib/backends/memory.ts";
 import { RunError } from "../../lib/errors.ts";
 import { StateStore } from "../../lib/state/store.ts";
 import { syncOnce } from "../../lib/sync.ts";
-import { sleep } from "../../lib/cli/main.ts";
+import { sleep } from "../../lib/util/timer.ts";
 import { DatabaseSync } from "node:sqlite";
 import { ferry, ferryArgs, listFiles, scratch } from "../cli/_run.ts";
 import { Recorder } from "../sync/engine_suite.ts";
