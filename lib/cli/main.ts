@@ -406,11 +406,16 @@ async function runJob(
         }
         : {}),
       ...(changing ? { lock: () => takeLock(statePath) } : {}),
-      // A watch outlives a refusal (a location unplugged for a while): it says so and waits.
-      ...(a.watch
+      // A watch or a periodic run outlives a refusal (a location unplugged for a while): it says
+      // so, skips the pass and tries again; the next pass that goes through is a whole one.
+      ...(a.watch || a.interval
         ? {
           goOn: (err: unknown) => {
             if (!(err instanceof SafetyError)) return false;
+            if (!a.watch) {
+              out.error(`${err.message}; this pass is skipped, the next in ${a.interval} s`);
+              return true;
+            }
             out.error(`${err.message}; still watching (looking again every ${poll} s)`);
             // Until a pass goes through, a whole pass every --poll seconds (an unplugged stick
             // that comes back makes no event where ferry watches).

@@ -135,6 +135,49 @@ export async function denoDir(): Promise<string> {
 }
 
 /**
+ * Start a `ferry` that keeps running (`--interval`, `--watch`), its output read as it comes.
+ *
+ * @param args Arguments after `ferry`.
+ * @param env More environment variables.
+ * @returns What it printed so far, and a way to stop it (SIGINT) that gives its exit code.
+ */
+export function running(args: string[], env: Record<string, string> = {}): {
+  stderr: () => string;
+  stdout: () => string;
+  stop: () => Promise<number>;
+} {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ferryArgs(args),
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  let err = "";
+  let out = "";
+  const reading = Promise.all([
+    (async () => {
+      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
+    })(),
+    (async () => {
+      for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) out += c;
+    })(),
+  ]);
+  return {
+    stderr: () => err,
+    stdout: () => out,
+    async stop(): Promise<number> {
+      try {
+        child.kill("SIGINT");
+      } catch { /* it ended by itself: its code and stderr tell why */ }
+      const s = await child.status;
+      await reading;
+      return s.code;
+    },
+  };
+}
+
+/**
  * Run ferry under `script`, on a pseudo-terminal, with keys to type.
  *
  * @param args Arguments after `ferry`.

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HELP, VERSION } from "../../lib/cli/help.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { ferry, ferryArgs, listFiles, type RunOptions, scratch } from "./_run.ts";
+import { ferry, ferryArgs, listFiles, running, type RunOptions, scratch } from "./_run.ts";
+import { until } from "../_until.ts";
 
 Deno.test("ferry --help and --version print and exit 0", async () => {
   const help = await ferry(["--help"]);
@@ -265,6 +266,43 @@ Deno.test("--interval runs passes until interrupted, then exits 130; the log fil
     assert.match(text, /copy a\.txt/);
     assert.match(text, /copy b\.txt/);
   } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("--interval outlives an unplugged destination stick: the refusal is logged, the pass skipped, and the job catches up when it is back", async () => {
+  // `ferry sync src usb/replica --interval 1`, then `mv usb away`: it ended with exit 3, and
+  // nothing ran when the stick was back.
+  const s = await scratch({ "a.txt": "a" });
+  const usb = join(s.dir, "usb");
+  const away = join(s.dir, "away");
+  await Deno.mkdir(usb);
+  const log = join(s.dir, "job.log");
+  const job = running(["sync", s.src, join(usb, "replica"), "--interval", "1", "--log-file", log]);
+  const has = (name: string) => {
+    try {
+      return listFiles(join(usb, "replica")).includes(name);
+    } catch {
+      return false; // not made yet, or unplugged
+    }
+  };
+  try {
+    await until("the first pass", () => has("a.txt"));
+    await Deno.rename(usb, away);
+    await Deno.writeTextFile(join(s.src, "b.txt"), "b");
+    const skipped = () => job.stderr().split("this pass is skipped").length - 1;
+    await until("two passes refused", () => skipped() >= 2);
+    assert.match(
+      job.stderr(),
+      /should hold .*usb.* does not exist.*; this pass is skipped, the next in 1 s/,
+    );
+    assert.throws(() => Deno.statSync(usb), Deno.errors.NotFound, "the stick's folder is not made");
+    await Deno.rename(away, usb);
+    await until("the job catches up", () => has("b.txt"));
+  } finally {
+    const code = await job.stop();
+    assert.equal(code, 130, job.stderr());
+    assert.match(await Deno.readTextFile(log), /does not exist/);
     await s.cleanup();
   }
 });
