@@ -575,13 +575,11 @@ function readLocationList(file: string): string[] {
 async function askLocations(): Promise<string[]> {
   const out: string[] = [];
   const buf = new Uint8Array(4096);
+  const dec = new TextDecoder();
   let pending = "";
+  const say = (text: string) => Deno.stderr.writeSync(enc.encode(text));
   for (let i = 0; i < 1000; i++) {
-    Deno.stderr.writeSync(
-      enc.encode(
-        `Location ${out.length + 1} (folder, zip:, ftp://, s3://; empty or "end" to finish): `,
-      ),
-    );
+    say(`Location ${out.length + 1} (folder, zip:, ftp://, s3://; empty or "end" to finish): `);
     let line: string | undefined;
     while (line === undefined) {
       const nl = pending.indexOf("\n");
@@ -592,18 +590,43 @@ async function askLocations(): Promise<string[]> {
       }
       const n = await Deno.stdin.read(buf);
       if (n === null) {
-        line = pending;
+        line = pending + dec.decode();
         pending = "";
         if (line === "") return out;
         break;
       }
-      pending += new TextDecoder().decode(buf.subarray(0, n));
+      pending += dec.decode(buf.subarray(0, n), { stream: true });
     }
     const t = line.trim();
     if (t === "" || t.toLowerCase() === "end") break;
+    const why = promptProblem(t);
+    if (why) {
+      say(redact(why) + "\n");
+      continue;
+    }
     out.push(t);
   }
   return out;
+}
+
+/**
+ * What is wrong with a location typed at the prompt, in one line, or undefined. A key that
+ * sends an escape sequence (an arrow, Home, End) puts it into the line: `ESC[4~` became a
+ * folder of that name, made and filled.
+ */
+function promptProblem(typed: string): string | undefined {
+  // C0 and C1 control characters, DEL: what keys and escape sequences put in a line.
+  if (/\p{Cc}/u.test(typed)) {
+    return "That is not a location: the line holds a control character or a key's escape " +
+      "sequence (an arrow, Home or End key); type the location again";
+  }
+  try {
+    parseLocation(typed);
+  } catch (err) {
+    if (err instanceof UsageError) return `${err.message}; type the location again`;
+    throw err;
+  }
+  return undefined;
 }
 
 /**

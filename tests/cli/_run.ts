@@ -181,9 +181,10 @@ export function running(args: string[], env: Record<string, string> = {}): {
  * Run ferry under `script`, on a pseudo-terminal, with keys to type.
  *
  * @param args Arguments after `ferry`.
+ * @param cwd The working folder (default: the tests').
  * @returns The child, what the terminal showed so far, a way to type, and its end.
  */
-export function onTerminal(args: string[]): {
+export function onTerminal(args: string[], cwd?: string): {
   child: Deno.ChildProcess;
   screen: () => string;
   type: (keys: string) => Promise<void>;
@@ -197,6 +198,7 @@ export function onTerminal(args: string[]): {
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1", TERM: "dumb" },
+    ...(cwd ? { cwd } : {}),
   }).spawn();
   const writer = child.stdin.getWriter();
   let screen = "";

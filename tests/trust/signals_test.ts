@@ -1,7 +1,8 @@
 /**
  * Interrupts and prompts (trust defects D7 and D12): SIGTERM stops a local copy of large files
  * within about a second, leaving whole files or none; a periodic run on a terminal never
- * waits at a prompt; Ctrl-C at the delete prompt ends the run at once.
+ * waits at a prompt; Ctrl-C at the delete prompt ends the run at once; a key's escape sequence
+ * typed at the mirror's prompt is no location.
  *
  * @module
  */
@@ -109,4 +110,37 @@ Deno.test({
       await s.cleanup();
     }
   },
+});
+
+Deno.test("the mirror prompt refuses a key's escape sequence (End, an arrow) or a control character, and asks again", async () => {
+  // An End key typed at the prompt became a folder named `ESC[4~`, made and filled.
+  const dir = await Deno.makeTempDir({ prefix: "ferry-prompt-" });
+  try {
+    const p = join(dir, "p");
+    Deno.mkdirSync(p);
+    Deno.writeTextFileSync(join(p, "p.txt"), "p");
+    const t = onTerminal(["mirror", "--state", join(dir, "s.db")], dir);
+    const asked = (n: number) => t.screen().split(`Location ${n} `).length - 1;
+    const refused = () => t.screen().split("type the location again").length - 1;
+    await until("asked for location 1", () => asked(1) === 1);
+    for (const [i, keys] of ["\x1b[4~", "\x1b[A", `${p}\x1b[D`, "\x01x"].entries()) {
+      await t.type(keys + "\r");
+      await until(`refusal ${i + 1}`, () => refused() === i + 1 && asked(1) === i + 2);
+    }
+    assert.match(t.screen(), /not a location: the line holds a control character or a key's/);
+    await t.type(p + "\r");
+    await until("asked for location 2", () => asked(2) === 1);
+    await t.type("ftp://u:SeCrEt123@\r");
+    await until("the bad location refused", () => refused() === 5 && asked(2) === 2);
+    assert.match(t.screen(), /"ftp:\/\/u:\*\*\*@" has no valid host; type the location again/);
+    await t.type(join(dir, "q") + "\r");
+    await until("asked for location 3", () => asked(3) === 1);
+    await t.type("end\r");
+    assert.equal(await t.done(), 0, t.screen());
+    assert.deepEqual(names(join(dir, "q")).filter((n) => n !== ".ferry"), ["p.txt"]);
+    const made = names(dir).filter((n) => !["p", "q"].includes(n) && !n.startsWith("s.db"));
+    assert.deepEqual(made, [], "no folder named after a key");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
