@@ -73,6 +73,14 @@ export class RunError extends Error {
   }
 }
 
+/**
+ * A store that took the connection and then stopped answering, past its retries: a network
+ * fault (the next run may get through), never bad input. The message names the location.
+ */
+export class StalledError extends Error {
+  override name = "StalledError";
+}
+
 /** A key (relative path) that would escape a location's root or is otherwise unsafe. */
 export class UnsafePathError extends RangeError {
   override name = "UnsafePathError";

@@ -39,7 +39,8 @@ import type {
   UploadJournal,
   WriteMeta,
 } from "./backend.ts";
-import { describeS3Error, s3ErrorCode } from "./s3_errors.ts";
+import { describeS3Error, isStall, s3ErrorCode } from "./s3_errors.ts";
+import { StalledError } from "../errors.ts";
 import { checkKey, inScope, isTempName, joinKey, normaliseScope } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
 import { runPool } from "../util/pool.ts";
@@ -66,9 +67,61 @@ export interface S3Options {
   copyPartSize?: number;
   /**
    * A request whose connection is silent this long (ms) is abandoned and tried again (default
-   * 30 s; `FERRY_S3_IDLE_TIMEOUT_MS` in the environment sets it too).
+   * 25 s, which the SDK notices about 3 s late; `FERRY_S3_IDLE_TIMEOUT_MS` in the environment
+   * sets it too).
    */
   idleTimeout?: number;
+  /**
+   * Once the attempts of one request that timed out have taken this long (ms), it is given up
+   * with a {@linkcode StalledError} instead of tried again (default 45 s, so a store that stalls
+   * is given up within about a minute; `FERRY_S3_STALL_BUDGET_MS` sets it too, for tests).
+   */
+  stallBudget?: number;
+}
+
+/** Attempts of one request that timed out for this long in all: it is given up (ms). */
+const STALL_BUDGET_MS = 45_000;
+
+/**
+ * Make `client` give up a request once its attempts that timed out have taken `budget` ms in
+ * all. The SDK retries a timeout like any transient fault, six times: a store that takes the
+ * connection and never answers held each request 6 × 33 s (199 s), and a run that opened it
+ * then ended as bad input. Runs inside the retry loop, once per attempt.
+ */
+function giveUpStalls(client: S3Client, display: string, budget: number): void {
+  const stalled = new WeakMap<object, { ms: number; tries: number }>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const start = Date.now();
+      try {
+        return await next(args);
+      } catch (err) {
+        if (!isStall(err) || err instanceof StalledError) throw err;
+        const s = stalled.get(context) ?? { ms: 0, tries: 0 };
+        s.ms += Date.now() - start;
+        s.tries++;
+        stalled.set(context, s);
+        if (s.ms < budget) throw err;
+        // Not a transient error to the SDK (no cause: the SDK would find the timeout in it),
+        // so no more attempts.
+        throw stalledError(display, s.tries, s.ms);
+      }
+    },
+    { step: "deserialize", priority: "low", name: "ferryGiveUpStalls" },
+  );
+}
+
+/** The error of a request given up after `tries` attempts that timed out, `ms` in all. */
+function stalledError(
+  display: string,
+  tries: number | undefined,
+  ms: number | undefined,
+): StalledError {
+  const spent = ms === undefined ? "" : `, ${Math.round(ms / 1000)} s`;
+  return new StalledError(
+    `The endpoint of "${display}" stopped answering (${tries ?? "several"} tries${spent} ` +
+      `without an answer): the store or the network is at fault; run again later`,
+  );
 }
 
 /** Multipart uploads of killed runs older than this are aborted when ferry next runs here. */
@@ -161,12 +214,18 @@ export class S3Backend implements Backend {
     if (o.endpoint) config.endpoint = o.endpoint;
     if (o.profile) config.profile = o.profile;
     const envIdle = Number(Deno.env.get("FERRY_S3_IDLE_TIMEOUT_MS") ?? "");
-    const idle = o.idleTimeout ?? (envIdle > 0 ? envIdle : 30_000);
+    const idle = o.idleTimeout ?? (envIdle > 0 ? envIdle : 25_000);
     // A stalled or half-open connection is abandoned (and the request retried), never waited
     // on for ever: no connection within 10 s, or a connection silent for `idle` ms.
     config.requestHandler = o.requestHandler ??
       { connectionTimeout: Math.min(10_000, idle), socketTimeout: idle };
     this.client = new S3Client(config);
+    const envBudget = Number(Deno.env.get("FERRY_S3_STALL_BUDGET_MS") ?? "");
+    giveUpStalls(
+      this.client,
+      this.display,
+      o.stallBudget ?? (envBudget > 0 ? envBudget : STALL_BUDGET_MS),
+    );
   }
 
   /** The object key of a ferry key. */
@@ -185,6 +244,13 @@ export class S3Backend implements Backend {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return true;
     } catch (err) {
+      // A network fault, not a wrong location: the CLI says so with exit 1, not 2.
+      if (isStall(err)) {
+        const e = err as { $metadata?: { attempts?: number } };
+        throw err instanceof StalledError
+          ? err
+          : stalledError(this.display, e.$metadata?.attempts, undefined);
+      }
       throw new Error(describeS3Error(err, this.display, this.#profile));
     }
   }

@@ -14,6 +14,21 @@ interface S3LikeError {
   cause?: unknown;
 }
 
+import { StalledError } from "../errors.ts";
+
+/**
+ * Whether a request timed out: no connection, or a connection that went silent (the SDK's
+ * `TimeoutError`, a socket's `ETIMEDOUT`), or one given up after such timeouts.
+ *
+ * @param err Anything thrown by the SDK.
+ * @returns Whether it is a stall.
+ */
+export function isStall(err: unknown): boolean {
+  const e = (err ?? {}) as S3LikeError;
+  return err instanceof StalledError || e.name === "TimeoutError" || e.code === "ETIMEDOUT" ||
+    (e.cause as S3LikeError | undefined)?.code === "ETIMEDOUT";
+}
+
 /**
  * The error's code: the S3 code, the Node network code, or the HTTP status.
  *
@@ -43,6 +58,7 @@ export function describeS3Error(err: unknown, where: string, profile?: string): 
   const text = `${e.code ?? ""} ${(e.cause as S3LikeError | undefined)?.code ?? ""} ${
     e.message ?? ""
   }`;
+  if (err instanceof StalledError) return err.message;
   if (code === "NoSuchBucket" || (code === "NotFound" && status === 404)) {
     return `Bucket of "${where}" does not exist: check the name (and --endpoint), or create the bucket first`;
   }

@@ -14,6 +14,7 @@ import {
   missingSource,
   RunError,
   SafetyError,
+  StalledError,
   UsageError,
 } from "../errors.ts";
 import { type Location, parseLocation } from "../location.ts";
@@ -132,6 +133,8 @@ async function openChecked(
   try {
     await b.rootExists();
   } catch (err) {
+    // A store that stopped answering is a network fault (exit 1), not a wrong location.
+    if (err instanceof StalledError) throw new RunError(err.message);
     throw new LocationError(`Cannot open location "${loc.text}": ${describeError(err)}`);
   }
   return b;

@@ -75,12 +75,15 @@ function isFinal(err: unknown): boolean {
     err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory;
 }
 
-/** Whether an error says the other end is gone (refused, unknown host, unreachable). */
+/**
+ * Whether an error says the other end is gone (refused, unknown host, unreachable, or a store
+ * that stopped answering and was given up after its retries).
+ */
 export function isUnreachable(err: unknown): boolean {
   const text = `${(err as { code?: string })?.code ?? ""} ${
     ((err as { cause?: { code?: string } })?.cause)?.code ?? ""
   } ${err instanceof Error ? err.message : String(err)}`;
-  return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Connection refused|Cannot reach/i
+  return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Connection refused|Cannot reach|stopped answering/i
     .test(text);
 }
 

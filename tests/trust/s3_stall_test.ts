@@ -1,0 +1,127 @@
+/**
+ * An S3 endpoint that takes connections and never answers (a TCP server on 127.0.0.1): a
+ * network fault, given up within the stall budget (about a minute; a few hundred ms here, set
+ * by `FERRY_S3_STALL_BUDGET_MS`), exit 1 and never 2 ("bad input"). Before, the SDK retried
+ * each silent request six times (6 × 33 s = 199 s) and a store that stalled at the start ended
+ * the run as bad input.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ferry, scratch } from "../cli/_run.ts";
+
+/** A server that answers what `answer` says and holds every other request for ever. */
+function stallingServer(answer: (requestLine: string) => string | undefined) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const requests: string[] = [];
+  (async () => {
+    for await (const conn of listener) {
+      held.push(conn);
+      (async () => {
+        const buf = new Uint8Array(64 << 10);
+        let text = "";
+        try {
+          for (;;) {
+            const n = await conn.read(buf);
+            if (n === null) return;
+            text += new TextDecoder().decode(buf.subarray(0, n));
+            const end = text.indexOf("\r\n\r\n");
+            if (end < 0) continue;
+            const line = text.slice(0, text.indexOf("\r\n"));
+            requests.push(line);
+            const reply = answer(line);
+            if (reply === undefined) return; // held: read no more, answer never
+            text = text.slice(end + 4);
+            await conn.write(new TextEncoder().encode(reply));
+          }
+        } catch { /* closed by the client */ }
+      })();
+    }
+  })().catch(() => {});
+  return {
+    endpoint: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    requests,
+    stop() {
+      listener.close();
+      for (const c of held) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+    },
+  };
+}
+
+function http(status: string, body = "", type = "application/xml"): string {
+  return `HTTP/1.1 ${status}\r\nContent-Type: ${type}\r\nContent-Length: ${
+    new TextEncoder().encode(body).length
+  }\r\nConnection: keep-alive\r\n\r\n${body}`;
+}
+
+const env = {
+  AWS_ACCESS_KEY_ID: "x",
+  AWS_SECRET_ACCESS_KEY: "y",
+  AWS_REGION: "us-east-1",
+  AWS_EC2_METADATA_DISABLED: "true",
+  FERRY_S3_IDLE_TIMEOUT_MS: "300",
+  FERRY_S3_STALL_BUDGET_MS: "500",
+};
+
+Deno.test("S3 stall: an endpoint that never answers is given up after its stall budget, exit 1 in one line", async () => {
+  const server = stallingServer(() => undefined);
+  const s = await scratch({ "a.txt": "a" });
+  try {
+    const started = Date.now();
+    const r = await ferry(
+      ["sync", s.src, "s3://bucket/p", "--endpoint", server.endpoint, "--path-style"],
+      { env },
+    );
+    const took = Date.now() - started;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^ferry: error: The endpoint of "s3:\/\/bucket\/p" stopped answering \(2 tries, 1 s without an answer\): the store or the network is at fault; run again later\n$/,
+    );
+    // Two silent tries of 300 ms reach the 500 ms budget: the SDK's six were 1.8 s and more.
+    assert.equal(server.requests.length, 2, server.requests.join("\n"));
+    assert.ok(took < 30_000, `${took} ms`);
+  } finally {
+    server.stop();
+    await s.cleanup();
+  }
+});
+
+Deno.test("S3 stall: a store that stalls after it opened stops the run with the files named, exit 1", async () => {
+  // The bucket answers, and lists empty; every upload is held.
+  const server = stallingServer((line) => {
+    if (/^HEAD \/bucket\/? /.test(line)) return http("200 OK");
+    if (/^GET \/bucket\/?\?/.test(line)) {
+      return http(
+        "200 OK",
+        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>bucket</Name>` +
+          `<Prefix>p/</Prefix><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`,
+      );
+    }
+    return undefined;
+  });
+  const s = await scratch({});
+  try {
+    for (let i = 0; i < 40; i++) await Deno.writeTextFile(join(s.src, `f${i}.txt`), `${i}`);
+    const r = await ferry(
+      ["sync", s.src, "s3://bucket/p", "--endpoint", server.endpoint, "--path-style"],
+      { env: { ...env, XDG_STATE_HOME: join(s.dir, "state") } },
+    );
+    assert.equal(r.code, 1, r.stderr + server.requests.join("\n"));
+    assert.match(r.stderr, /f\d+\.txt: The endpoint of "s3:\/\/bucket\/p" stopped answering/);
+    assert.match(r.stderr, /Stopped: .*stopped answering.*; \d+ operation\(s\) not attempted/);
+    const puts = server.requests.filter((l) => l.startsWith("PUT ")).length;
+    // Each upload gives up after two silent tries, and the run stops after a few such files:
+    // far fewer than 40 files × 6 tries.
+    assert.ok(puts <= 2 * 16 + 6, `${puts} uploads tried`);
+  } finally {
+    server.stop();
+    await s.cleanup();
+  }
+});
