@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalBackend } from "../../lib/backends/local.ts";
 import { ferry } from "../cli/_run.ts";
+import { skipUnless } from "../_skips.ts";
 
 async function sh(cmd: string): Promise<boolean> {
   const out = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "null", stderr: "null" })
@@ -37,7 +38,11 @@ async function onFatStick(fn: (dir: string, mnt: string) => Promise<void>): Prom
 Deno.test({
   name:
     "a FAT stick as destination: probed as 2 s and case-insensitive; the second run copies nothing",
-  ignore: !canMountFat,
+  ignore: skipUnless(
+    canMountFat,
+    import.meta.url,
+    "no FAT image can be mounted: fusefat, mkfs.vfat and /dev/fuse, as root on Linux",
+  ),
   fn: () =>
     onFatStick(async (dir, mnt) => {
       const src = join(dir, "src");
@@ -65,7 +70,11 @@ Deno.test({
 Deno.test({
   name:
     "a FAT stick beside a Linux folder: case twins fail by name and are never deleted, in sync and in mirror",
-  ignore: !canMountFat,
+  ignore: skipUnless(
+    canMountFat,
+    import.meta.url,
+    "no FAT image can be mounted: fusefat, mkfs.vfat and /dev/fuse, as root on Linux",
+  ),
   fn: () =>
     onFatStick(async (dir, mnt) => {
       const src = join(dir, "src");

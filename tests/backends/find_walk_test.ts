@@ -4,6 +4,7 @@ import { type RawTree, walkTrees } from "../../lib/backends/local/walk.ts";
 import { findTree, findUsable, parse } from "../../lib/backends/local/find_walk.ts";
 import { loadFilter } from "../../lib/scan/filter.ts";
 import { tempName } from "../../lib/paths.ts";
+import { skipUnless } from "../_skips.ts";
 
 const linux = Deno.build.os === "linux";
 
@@ -83,7 +84,7 @@ async function awkwardTree(root: string): Promise<void> {
 
 Deno.test({
   name: "find and the built-in walker list the same entries with the same fields",
-  ignore: !linux,
+  ignore: skipUnless(linux, import.meta.url, "Linux only (GNU find)"),
   fn: () =>
     inTempDir(async (root) => {
       await awkwardTree(root);
@@ -115,7 +116,7 @@ Deno.test({
 
 Deno.test({
   name: "a tree walked beside an empty one is cut in two for find, and lists the same",
-  ignore: !linux,
+  ignore: skipUnless(linux, import.meta.url, "Linux only (GNU find)"),
   fn: () =>
     inTempDir(async (root) => {
       const full = join(root, "full");
@@ -133,7 +134,7 @@ Deno.test({
 
 Deno.test({
   name: "what find cannot list faithfully is walked by the built-in walker instead",
-  ignore: !linux,
+  ignore: skipUnless(linux, import.meta.url, "Linux only (GNU find)"),
   fn: () =>
     inTempDir(async (root) => {
       await Deno.writeTextFile(join(root, "ok.txt"), "ok");

@@ -13,6 +13,7 @@ import { until } from "../_until.ts";
 import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
 import { daemonAvailable, startPureFtpd } from "../servers/ftp.ts";
 import { join } from "node:path";
+import { skipUnless } from "../_skips.ts";
 
 /** Stop a test server: no more connections, those open closed, its accept loop ended. */
 async function shutDown(
@@ -142,7 +143,11 @@ Deno.test("ftp session: a reply that never comes closes the session after the ti
 Deno.test({
   name:
     "ftp: a FEAT answered 'try again' on the first connection is asked again, never taken for a server without MLST, MFMT and SIZE",
-  ignore: !daemonAvailable("pure-ftpd"),
+  ignore: skipUnless(
+    daemonAvailable("pure-ftpd"),
+    import.meta.url,
+    "pure-ftpd is not installed, or the tests do not run as root",
+  ),
   async fn() {
     const server = await startPureFtpd();
     // A proxy that answers the first connection's FEAT with 421 and closes it; the rest passes.

@@ -20,6 +20,7 @@ import {
 } from "../servers/ftp.ts";
 import { join } from "node:path";
 import { StateStore } from "../../lib/state/store.ts";
+import { skipUnless } from "../_skips.ts";
 
 // FTP sends names on a line: none may hold a line break. ftp-srv also drops `"` from names.
 const noNewline = (n: string) => n.includes("\n");
@@ -89,6 +90,11 @@ for (
     const tls = () => kind === "vsftpd" ? startVsftpd({ tls: true }) : startPureFtpd({ tls: true });
     suite(`${kind} + TLS`, tls, stamps, noNewline, true);
   } else {
+    skipUnless(
+      false,
+      import.meta.url,
+      `the ${kind} suites (also with TLS): ${kind} is not installed, or the tests do not run as root`,
+    );
     Deno.test(`ftp (${kind}): the daemon is installed where CI runs`, () => {
       assert.ok(!Deno.env.get("CI"), `${kind} is missing: .ci/run installs it`);
     });
@@ -100,6 +106,11 @@ for (
 if (daemonAvailable("proftpd")) {
   suite("proftpd, no rename over a file", () => startProftpd(), undefined);
 } else {
+  skipUnless(
+    false,
+    import.meta.url,
+    "the proftpd suite: proftpd is not unpacked, or the tests do not run as root",
+  );
   Deno.test("ftp (proftpd): the daemon is installed where CI runs", () => {
     assert.ok(!Deno.env.get("CI"), "proftpd is missing: .ci/run unpacks it");
   });

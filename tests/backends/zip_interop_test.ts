@@ -11,12 +11,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ferry, listFiles, summaryOf } from "../cli/_run.ts";
+import { have, skipUnless } from "../_skips.ts";
 
-const have = (tool: string) =>
-  new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).outputSync().success;
 const tools = ["unzip", "7z", "bsdtar", "python3", "zip"].filter((t) => !have(t));
-const ignore = tools.length > 0;
-if (ignore) console.log(`zip interop: skipped, missing ${tools.join(", ")} (apt: see .ci/run)`);
+const ignore = skipUnless(tools.length === 0, import.meta.url, `missing ${tools.join(", ")}`);
 
 async function sh(cmd: string, cwd?: string): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command("sh", {

@@ -17,6 +17,7 @@ import {
   startVsftpd,
 } from "../servers/ftp.ts";
 import { ferry, listFiles, onTerminal, scratch, summaryOf } from "./_run.ts";
+import { skipUnless } from "../_skips.ts";
 
 const FILES = {
   "readme.txt": "read me",
@@ -28,6 +29,10 @@ const FILES = {
 
 const pure = daemonAvailable("pure-ftpd");
 const vs = daemonAvailable("vsftpd");
+const noPure = () =>
+  skipUnless(pure, import.meta.url, "pure-ftpd is not installed, or the tests do not run as root");
+const noVs = () =>
+  skipUnless(vs, import.meta.url, "vsftpd is not installed, or the tests do not run as root");
 
 Deno.test("ftp daemons for the CLI tests are installed where CI runs", () => {
   if (Deno.env.get("CI")) assert.ok(pure && vs, "pure-ftpd and vsftpd: .ci/run installs them");
@@ -36,7 +41,7 @@ Deno.test("ftp daemons for the CLI tests are installed where CI runs", () => {
 Deno.test({
   name:
     "ferry sync to pure-ftpd: up, a no-op rerun, a folder rename by RNFR/RNTO, --delete, and back",
-  ignore: !pure,
+  ignore: noPure(),
   fn: async () => {
     const server = await startPureFtpd();
     const s = await scratch(FILES);
@@ -103,7 +108,7 @@ Deno.test({
 Deno.test({
   name:
     "ferry sync to vsftpd (LIST only): times set by MDTM, a no-op rerun sends nothing, even without the state",
-  ignore: !vs,
+  ignore: noVs(),
   fn: async () => {
     const server = await startVsftpd();
     const s = await scratch(FILES);
@@ -141,7 +146,7 @@ Deno.test({
 
 Deno.test({
   name: "FTPS: pure-ftpd trusted through DENO_CERT, vsftpd with TLS session reuse required",
-  ignore: !pure || !vs,
+  ignore: noPure() || noVs(),
   fn: async () => {
     const s = await scratch(FILES);
     for (const start of [() => startPureFtpd({ tls: true }), () => startVsftpd({ tls: true })]) {
@@ -265,7 +270,7 @@ Deno.test("ftp mistakes get one line and exit 2: wrong password, nothing listeni
 
 Deno.test({
   name: "ftp: a location that is a file on the server is one line and exit 2, either way",
-  ignore: !pure,
+  ignore: noPure(),
   fn: async () => {
     const server = await startPureFtpd();
     const s = await scratch({ "a.txt": "a" });
@@ -293,7 +298,7 @@ const hasScript = new Deno.Command("sh", { args: ["-c", "command -v script"] }).
 
 Deno.test({
   name: "ftp: with no password anywhere, ferry asks on a terminal, does not echo it, and uses it",
-  ignore: !hasScript,
+  ignore: skipUnless(hasScript, import.meta.url, "script (util-linux) is not installed"),
   fn: async () => {
     const password = "typed-pw-42";
     const server = await startFtpSrv({ password });

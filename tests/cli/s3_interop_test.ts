@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { startS3rver } from "../servers/s3rver.ts";
 import { debianTool, rcloneS3rverEnv } from "../servers/peers.ts";
 import { ferry, scratch } from "./_run.ts";
+import { skipUnless } from "../_skips.ts";
 
 const rclone = debianTool("rclone");
 const aws = debianTool("aws");
@@ -26,7 +27,7 @@ const FILES = { "a.txt": "alpha", "sub dir/b.txt": "beta beta", "sub dir/ü.txt"
 Deno.test({
   name:
     "a prefix written by rclone or aws s3 sync is in step for ferry; one by ferry is for rclone",
-  ignore: (!rclone || !aws) && !inCI,
+  ignore: skipUnless(!!(rclone && aws) || inCI, import.meta.url, "rclone or aws is not installed"),
   sanitizeResources: false,
   fn: async () => {
     const server = await startS3rver(["interop"]);

@@ -21,6 +21,7 @@ import {
   startVsftpd,
 } from "../servers/ftp.ts";
 import { backendCounter, backendFixture, type EngineFixture, engineSuite } from "./engine_suite.ts";
+import { skipUnless } from "../_skips.ts";
 
 type Kind = "local" | "ftp" | "s3";
 
@@ -58,6 +59,11 @@ for (
     : [["local", "ftp"], ["ftp", "local"]];
   if (daemonAvailable(kind)) on(kind, () => start(), pairs);
   else {
+    skipUnless(
+      false,
+      import.meta.url,
+      `the ${kind} engine suites: ${kind} is not installed, or the tests do not run as root`,
+    );
     Deno.test(`sync ftp (${kind}): the daemon is installed where CI runs`, () => {
       assert.ok(!Deno.env.get("CI"), `${kind} is missing: .ci/run installs it`);
     });

@@ -22,6 +22,7 @@ import { daemonAvailable, type FtpServer, startFtpSrv, startPureFtpd } from "../
 import { ferryArgs, listFiles } from "../cli/_run.ts";
 import { startS3rver } from "../servers/s3rver.ts";
 import { seededRandom as random } from "../_random.ts";
+import { have, skipUnless } from "../_skips.ts";
 
 const KILLS = Number(Deno.env.get("FERRY_CRASH_KILLS") ?? "20");
 
@@ -533,7 +534,7 @@ Deno.test("crash suite: local -> local, killed at random instants, never a wrong
 Deno.test({
   name:
     "crash suite: local -> ZIP, killed at random instants, the archive always opens whole, converges",
-  ignore: !new Deno.Command("sh", { args: ["-c", "command -v unzip"] }).outputSync().success,
+  ignore: skipUnless(have("unzip"), import.meta.url, "unzip is not installed"),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "ferry-crash-" });
     try {

@@ -18,6 +18,7 @@ import { ferry, listFiles, running, scratch } from "../cli/_run.ts";
 import { until } from "../_until.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 import { wrapBackend } from "../_wrap.ts";
+import { skipUnless } from "../_skips.ts";
 
 const enc = new TextEncoder();
 
@@ -86,7 +87,11 @@ async function canLoopMount(): Promise<boolean> {
 Deno.test({
   name:
     "D1: on a real ext4 (loop-mounted image) a reused inode never puts one file's content under another name",
-  ignore: !(await canLoopMount()),
+  ignore: skipUnless(
+    await canLoopMount(),
+    import.meta.url,
+    "no ext4 image can be loop-mounted: mkfs.ext4 and losetup, as root on Linux",
+  ),
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "ferry-d1x-" });
     const mnt = join(dir, "mnt");
@@ -165,7 +170,7 @@ Deno.test("D4: --checksum reads local content anew: an edit that kept size and t
 Deno.test({
   name:
     "D5: names that differ only in Unicode normalisation, and names that are not UTF-8, fail (exit 1) and the run converges",
-  ignore: Deno.build.os !== "linux",
+  ignore: skipUnless(Deno.build.os === "linux", import.meta.url, "Linux only"),
   fn: async () => {
     const s = await scratch({});
     try {

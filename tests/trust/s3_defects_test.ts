@@ -17,6 +17,7 @@ import { syncOnce } from "../../lib/sync.ts";
 import { startS3rver } from "../servers/s3rver.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 import { wrapBackend } from "../_wrap.ts";
+import { skipUnless } from "../_skips.ts";
 
 const server = await startS3rver(["trust"]);
 let n = 0;
@@ -107,7 +108,7 @@ Deno.test("D19: the first no-op after an upload sends no HEAD per object, even w
 Deno.test({
   name:
     "D19: where the walk knows nanoseconds, x-amz-meta-mtime carries them (rclone compares to the ns)",
-  ignore: Deno.build.os !== "linux",
+  ignore: skipUnless(Deno.build.os === "linux", import.meta.url, "Linux only"),
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "ferry-ns-" });
     try {

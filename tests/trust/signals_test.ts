@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { until } from "../_until.ts";
 import { join } from "node:path";
 import { ferryArgs, onTerminal, scratch } from "../cli/_run.ts";
+import { skipUnless } from "../_skips.ts";
 
 const FERRY = [Deno.execPath(), ...ferryArgs([])];
 
@@ -60,7 +61,7 @@ const hasScript = (await new Deno.Command("sh", { args: ["-c", "command -v scrip
 
 Deno.test({
   name: "D12: --delete --interval on a terminal never waits at a prompt; Ctrl-C ends it with 130",
-  ignore: !hasScript,
+  ignore: skipUnless(hasScript, import.meta.url, "script (util-linux) is not installed"),
   fn: async () => {
     const s = await scratch({ "a.txt": "a" });
     try {
@@ -92,7 +93,7 @@ Deno.test({
 
 Deno.test({
   name: "D7: one Ctrl-C at the delete prompt ends the run at once, nothing deleted",
-  ignore: !hasScript,
+  ignore: skipUnless(hasScript, import.meta.url, "script (util-linux) is not installed"),
   fn: async () => {
     const s = await scratch({ "a.txt": "a" });
     try {
@@ -112,7 +113,11 @@ Deno.test({
   },
 });
 
-Deno.test("the mirror prompt refuses a key's escape sequence (End, an arrow) or a control character, and asks again", async () => {
+Deno.test({
+  name:
+    "the mirror prompt refuses a key's escape sequence (End, an arrow) or a control character, and asks again",
+  ignore: skipUnless(hasScript, import.meta.url, "script (util-linux) is not installed"),
+}, async () => {
   // An End key typed at the prompt became a folder named `ESC[4~`, made and filled.
   const dir = await Deno.makeTempDir({ prefix: "ferry-prompt-" });
   try {
