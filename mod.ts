@@ -28,7 +28,14 @@ export type { JobOptions, PassLock, PassOutcome } from "./lib/job.ts";
 export type { Summary, SyncOptions, SyncResult } from "./lib/sync.ts";
 export { silentSink } from "./lib/execute/events.ts";
 export type { EventOrigin, EventSink, SyncEvent } from "./lib/execute/events.ts";
-export { ExitCode, LocationError, RunError, SafetyError, UsageError } from "./lib/errors.ts";
+export {
+  ExitCode,
+  LocationError,
+  RunError,
+  SafetyError,
+  StalledError,
+  UsageError,
+} from "./lib/errors.ts";
 export { checkLocations } from "./lib/check.ts";
 export type { CheckOptions, CheckResult, Difference } from "./lib/check.ts";
 export { main } from "./lib/cli/main.ts";

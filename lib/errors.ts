@@ -74,8 +74,9 @@ export class RunError extends Error {
 }
 
 /**
- * A store that took the connection and then stopped answering, past its retries: a network
- * fault (the next run may get through), never bad input. The message names the location.
+ * A store that does not answer (a connection not taken, or taken and left silent), past its
+ * retries: a network fault (the next run may get through), never bad input. The message names
+ * the location.
  */
 export class StalledError extends Error {
   override name = "StalledError";

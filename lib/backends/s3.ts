@@ -117,10 +117,10 @@ function stalledError(
   tries: number | undefined,
   ms: number | undefined,
 ): StalledError {
-  const spent = ms === undefined ? "" : `, ${Math.round(ms / 1000)} s`;
+  const spent = ms === undefined ? "" : ` over ${Math.round(ms / 1000)} s`;
   return new StalledError(
-    `The endpoint of "${display}" stopped answering (${tries ?? "several"} tries${spent} ` +
-      `without an answer): the store or the network is at fault; run again later`,
+    `The endpoint of "${display}" does not answer (${tries ?? "several"} tries${spent}): ` +
+      `the store or the network is at fault; run again later`,
   );
 }
 

@@ -133,7 +133,7 @@ async function openChecked(
   try {
     await b.rootExists();
   } catch (err) {
-    // A store that stopped answering is a network fault (exit 1), not a wrong location.
+    // A store that does not answer is a network fault (exit 1), not a wrong location.
     if (err instanceof StalledError) throw new RunError(err.message);
     throw new LocationError(`Cannot open location "${loc.text}": ${describeError(err)}`);
   }

@@ -77,13 +77,13 @@ function isFinal(err: unknown): boolean {
 
 /**
  * Whether an error says the other end is gone (refused, unknown host, unreachable, or a store
- * that stopped answering and was given up after its retries).
+ * that does not answer and was given up after its retries).
  */
 export function isUnreachable(err: unknown): boolean {
   const text = `${(err as { code?: string })?.code ?? ""} ${
     ((err as { cause?: { code?: string } })?.cause)?.code ?? ""
   } ${err instanceof Error ? err.message : String(err)}`;
-  return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Connection refused|Cannot reach|stopped answering/i
+  return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Connection refused|Cannot reach|does not answer/i
     .test(text);
 }
 

@@ -82,7 +82,7 @@ Deno.test("S3 stall: an endpoint that never answers is given up after its stall 
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr,
-      /^ferry: error: The endpoint of "s3:\/\/bucket\/p" stopped answering \(2 tries, 1 s without an answer\): the store or the network is at fault; run again later\n$/,
+      /^ferry: error: The endpoint of "s3:\/\/bucket\/p" does not answer \(2 tries over 1 s\): the store or the network is at fault; run again later\n$/,
     );
     // Two silent tries of 300 ms reach the 500 ms budget: the SDK's six were 1.8 s and more.
     assert.equal(server.requests.length, 2, server.requests.join("\n"));
@@ -114,8 +114,8 @@ Deno.test("S3 stall: a store that stalls after it opened stops the run with the 
       { env: { ...env, XDG_STATE_HOME: join(s.dir, "state") } },
     );
     assert.equal(r.code, 1, r.stderr + server.requests.join("\n"));
-    assert.match(r.stderr, /f\d+\.txt: The endpoint of "s3:\/\/bucket\/p" stopped answering/);
-    assert.match(r.stderr, /Stopped: .*stopped answering.*; \d+ operation\(s\) not attempted/);
+    assert.match(r.stderr, /f\d+\.txt: The endpoint of "s3:\/\/bucket\/p" does not answer/);
+    assert.match(r.stderr, /Stopped: .*does not answer.*; \d+ operation\(s\) not attempted/);
     const puts = server.requests.filter((l) => l.startsWith("PUT ")).length;
     // Each upload gives up after two silent tries, and the run stops after a few such files:
     // far fewer than 40 files × 6 tries.
