@@ -12,7 +12,7 @@ import type { EventSink } from "./execute/events.ts";
 import { FERRY_DIR, isTempName } from "./paths.ts";
 import type { ExcludeFn } from "./scan/filter.ts";
 import { describeError } from "./errors.ts";
-import { repeat } from "./util/timer.ts";
+import { later, repeat } from "./util/timer.ts";
 
 /** Quiet time that closes a batch of events, ms. */
 const QUIET_MS = 200;
@@ -78,7 +78,8 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
   const pending = new Set<string>();
   let whole = false;
   let first = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the pending flush; undefined when none is pending. */
+  let timer: (() => void) | undefined;
   let batches = 0;
   let received = 0;
   let stopPolling: (() => void) | undefined;
@@ -120,8 +121,8 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
   const schedule = () => {
     const now = Date.now();
     if (!first) first = now;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(flush, Math.max(0, Math.min(QUIET_MS, first + MAX_WAIT_MS - now)));
+    timer?.();
+    timer = later(Math.max(0, Math.min(QUIET_MS, first + MAX_WAIT_MS - now)), flush);
   };
   // A path event of ferry's own write (the same size and time as written) is not a change.
   const isOwnWrite = (tagged: string) => {
@@ -215,7 +216,7 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
         w.close();
       } catch { /* closed already */ }
     }
-    if (timer !== undefined) clearTimeout(timer);
+    timer?.();
     stopPolling?.();
   };
   options.signal.addEventListener("abort", stop, { once: true });

@@ -38,6 +38,7 @@ import { prewarmWalker, type RawTree, type WalkOptions, walkTrees } from "./loca
 import { copyFileAtomicSync, isRacy, RACY_MS, readSmallFile, sameVersion } from "./local/copy.ts";
 import { describeError, SafetyError, UnsafePathError } from "../errors.ts";
 import { streamOf } from "../util/streams.ts";
+import { sleep } from "../util/timer.ts";
 
 /** Below this many local-to-local copies, Worker start-up costs more than it saves. */
 const WORKER_THRESHOLD = 64;
@@ -716,9 +717,7 @@ function verifiedStream(f: Deno.FsFile, key: string): ReadableStream<Uint8Array>
           // A file modified a moment ago could change again without its time changing:
           // wait until it could not, then look again (see RACY_MS).
           for (let i = 0; i < 3 && isRacy(before); i++) {
-            await new Promise((r) =>
-              setTimeout(r, (before!.mtime?.getTime() ?? 0) + RACY_MS - Date.now() + 1)
-            );
+            await sleep((before!.mtime?.getTime() ?? 0) + RACY_MS - Date.now() + 1);
             before = f.statSync();
           }
           if (isRacy(before)) throw new Error(`"${key}" is being written; the next run copies it`);

@@ -6,6 +6,7 @@
  */
 import * as nodePath from "node:path";
 import { redact } from "../secrets.ts";
+import { later } from "../util/timer.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
@@ -97,7 +98,8 @@ export function pruneLogs(folder: string, keep = 50, maxAgeDays = 30, now = Date
 export class LogFile {
   readonly path: string;
   #buf: string[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the pending flush. */
+  #timer: (() => void) | undefined;
   #broken = false;
   #kept = false;
   #stampMs = 0;
@@ -171,12 +173,12 @@ export class LogFile {
     this.#buf.push(`${this.#stamp} ${redact(text)}\n`);
     if (!this.#kept) return;
     if (this.#buf.length >= 1000) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), 200);
+    else this.#timer ??= later(200, () => this.flush());
   }
 
   /** Write out what is buffered. Errors are reported once on stderr, never thrown. */
   flush(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     if (this.#buf.length === 0 || this.#broken || !this.#kept) return;
     const text = this.#buf.join("");

@@ -10,7 +10,7 @@ import type { EventSink } from "./events.ts";
 import { CopyStopped, describeError, SourceChanged, TargetChanged } from "../errors.ts";
 import { runPool } from "../util/pool.ts";
 import { bytesOf } from "../util/streams.ts";
-import { sleep } from "../util/timer.ts";
+import { repeat, sleep } from "../util/timer.ts";
 
 /** What happened to one operation. */
 export interface Outcome {
@@ -268,7 +268,7 @@ export async function execute(
     sink.emit({ event: "progress", files: doneFiles, totalFiles, bytes, totalBytes });
   };
   // A single large file shows progress too: the bar is refreshed while bytes move.
-  const ticker = totalBytes > 0 ? setInterval(() => progress(), 250) : undefined;
+  const ticker = totalBytes > 0 ? repeat(250, () => progress()) : undefined;
 
   const run = async (op: Op) => {
     for (let attempt = 1;; attempt++) {
@@ -496,7 +496,7 @@ export async function execute(
     }
     if (step.ops.some((o) => o.op === "copy" || o.op === "update")) progress(true);
   }
-  if (ticker !== undefined) clearInterval(ticker);
+  ticker?.();
   options.signal?.removeEventListener("abort", onAbort);
   res.interrupted = !!options.signal?.aborted;
   if (lostReason) {

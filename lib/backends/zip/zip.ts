@@ -42,6 +42,7 @@ import {
 } from "../../paths.ts";
 import { loadFilter } from "../../scan/filter.ts";
 import { readExactly } from "../../util/streams.ts";
+import { sleep } from "../../util/timer.ts";
 import {
   type CentralEntry,
   centralRecord,
@@ -741,7 +742,7 @@ export class ZipBackend implements Backend {
       }
       // Every 50 ms the event loop runs: Ctrl-C, progress.
       if (performance.now() - yielded > 50) {
-        await new Promise((r) => setTimeout(r, 0));
+        await sleep(0);
         yielded = performance.now();
       }
     };
