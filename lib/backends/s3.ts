@@ -119,7 +119,9 @@ function stalledError(
 ): StalledError {
   const spent = ms === undefined ? "" : ` over ${Math.round(ms / 1000)} s`;
   return new StalledError(
-    `The endpoint of "${display}" does not answer (${tries ?? "several"} tries${spent}): ` +
+    `The endpoint of "${display}" does not answer (${
+      tries === 1 ? "1 try" : `${tries ?? "several"} tries`
+    }${spent}): ` +
       `the store or the network is at fault; run again later`,
   );
 }
