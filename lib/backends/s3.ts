@@ -87,9 +87,23 @@ const STALL_BUDGET_MS = 45_000;
  * all. The SDK retries a timeout like any transient fault, six times: a store that takes the
  * connection and never answers held each request 6 × 33 s (199 s), and a run that opened it
  * then ended as bad input. Runs inside the retry loop, once per attempt.
+ *
+ * Once a request is given up, a request that starts within the next `budget` ms fails at once
+ * with the same error (requests already under way go on): a listing's HEADs, 16 at a time,
+ * would otherwise each wait out the budget in turn, and a run stall for as many minutes.
  */
 function giveUpStalls(client: S3Client, display: string, budget: number): void {
   const stalled = new WeakMap<object, { ms: number; tries: number }>();
+  let down: { until: number; message: string } | undefined;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (down && Date.now() < down.until) throw new StalledError(down.message);
+      const out = await next(args);
+      down = undefined;
+      return out;
+    },
+    { step: "initialize", name: "ferryStoreDown" },
+  );
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const start = Date.now();
@@ -104,7 +118,9 @@ function giveUpStalls(client: S3Client, display: string, budget: number): void {
         if (s.ms < budget) throw err;
         // Not a transient error to the SDK (no cause: the SDK would find the timeout in it),
         // so no more attempts.
-        throw stalledError(display, s.tries, s.ms);
+        const given = stalledError(display, s.tries, s.ms);
+        down = { until: Date.now() + budget, message: given.message };
+        throw given;
       }
     },
     { step: "deserialize", priority: "low", name: "ferryGiveUpStalls" },

@@ -96,9 +96,10 @@ Deno.test("S3 stall: an endpoint that never answers is given up after its stall 
 });
 
 Deno.test("S3 stall: a store that stalls after it opened stops the run with the files named, exit 1", async () => {
-  // The bucket answers, and lists empty; every upload is held.
+  // The bucket answers, lists empty and has no .ferryignore; every upload is held.
   const server = stallingServer((line) => {
     if (/^HEAD \/bucket\/? /.test(line)) return http("200 OK");
+    if (/^HEAD \/bucket\/p\/\.ferryignore /.test(line)) return http("404 Not Found");
     if (/^GET \/bucket\/?\?/.test(line)) {
       return http(
         "200 OK",
@@ -116,12 +117,53 @@ Deno.test("S3 stall: a store that stalls after it opened stops the run with the 
       { env: { ...env, XDG_STATE_HOME: join(s.dir, "state") } },
     );
     assert.equal(r.code, 1, r.stderr + server.requests.join("\n"));
-    assert.match(r.stderr, /f\d+\.txt: The endpoint of "s3:\/\/bucket\/p" does not answer/);
+    assert.match(
+      r.stderr,
+      /f\d+\.txt: The endpoint of "s3:\/\/bucket\/p" does not answer/,
+      server.requests.join("\n"),
+    );
     assert.match(r.stderr, /Stopped: .*does not answer.*; \d+ operation\(s\) not attempted/);
     const puts = server.requests.filter((l) => l.startsWith("PUT ")).length;
     // Each upload gives up after a few silent tries, and the run stops after the first such
     // files: far fewer than 40 files × 6 tries.
     assert.ok(puts <= 3 * 16 + 16, `${puts} uploads tried`);
+  } finally {
+    server.stop();
+    await s.cleanup();
+  }
+});
+
+Deno.test("S3 stall: once a request is given up, the next ones fail at once instead of each waiting out the budget", async () => {
+  // A source that lists 200 objects and holds every HEAD: the HEADs (16 at a time) would each
+  // wait out the budget in turn, a run of 13 rounds (an hour at the default budget).
+  const contents = Array.from(
+    { length: 200 },
+    (_, i) =>
+      `<Contents><Key>p/f${i}.txt</Key><Size>1</Size><ETag>"e${i}"</ETag>` +
+      `<LastModified>2024-01-01T00:00:00.000Z</LastModified><StorageClass>STANDARD</StorageClass></Contents>`,
+  ).join("");
+  const server = stallingServer((line) => {
+    if (/^HEAD \/bucket\/? /.test(line)) return http("200 OK");
+    if (/^HEAD \/bucket\/p\/\.ferryignore /.test(line)) return http("404 Not Found");
+    if (/^GET \/bucket\/?\?/.test(line)) {
+      return http(
+        "200 OK",
+        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>bucket</Name>` +
+          `<Prefix>p/</Prefix><KeyCount>200</KeyCount><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`,
+      );
+    }
+    return undefined;
+  });
+  const s = await scratch({});
+  try {
+    const r = await ferry(
+      ["sync", "s3://bucket/p", s.dst, "--endpoint", server.endpoint, "--path-style"],
+      { env: { ...env, XDG_STATE_HOME: join(s.dir, "state") } },
+    );
+    assert.equal(r.code, 1, r.stderr + server.requests.join("\n"));
+    assert.match(r.stderr, /does not answer/);
+    const heads = server.requests.filter((l) => /^HEAD \/bucket\/p\/f/.test(l)).length;
+    assert.ok(heads <= 3 * 16 + 16, `${heads} HEADs`);
   } finally {
     server.stop();
     await s.cleanup();
