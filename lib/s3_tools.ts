@@ -17,6 +17,7 @@ import type { S3Backend } from "./backends/s3.ts";
 import { describeS3Error, s3ErrorCode } from "./backends/s3_errors.ts";
 import { runPool } from "./util/pool.ts";
 import { checkKey, tempName } from "./paths.ts";
+import { writeStreamExactly } from "./backends/local/write_stream.ts";
 import * as nodePath from "node:path";
 
 /** Where an archived object stands. */
@@ -254,16 +255,20 @@ export async function getVersion(
       new GetObjectCommand({ Bucket: b.bucket, Key: b.objectKey(path), VersionId: versionId }),
     );
     if (!r.Body) throw new Error(`Version "${versionId}" of "${path}" has no content`);
+    if (r.ContentLength === undefined) {
+      throw new Error(`Version "${versionId}" of "${path}" came without its length`);
+    }
     const file = await Deno.open(tmp, { write: true, createNew: true });
-    const counted = (r.Body.transformToWebStream() as ReadableStream<Uint8Array>).pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, c) {
-          size += chunk.byteLength;
-          c.enqueue(chunk);
-        },
-      }),
-    );
-    await counted.pipeTo(file.writable);
+    try {
+      size = await writeStreamExactly(
+        file,
+        r.Body.transformToWebStream() as ReadableStream<Uint8Array>,
+        r.ContentLength,
+        path,
+      );
+    } finally {
+      file.close();
+    }
     if (r.LastModified) await Deno.utime(tmp, new Date(), r.LastModified);
     await Deno.rename(tmp, target);
   } catch (err) {

@@ -37,6 +37,7 @@ import { loadFilter } from "../scan/filter.ts";
 import { prewarmWalker, type RawTree, type WalkOptions, walkTrees } from "./local/walk.ts";
 import { copyFileAtomicSync, isRacy, RACY_MS, readSmallFile, sameVersion } from "./local/copy.ts";
 import { describeError, SafetyError, UnsafePathError } from "../errors.ts";
+import { writeStreamExactly } from "./local/write_stream.ts";
 import { streamOf } from "../util/streams.ts";
 import { sleep } from "../util/timer.ts";
 
@@ -634,19 +635,12 @@ export class LocalBackend implements Backend {
   write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
     return this.#atomic(key, async (tmp) => {
       const f = await Deno.open(tmp, { write: true, createNew: true });
-      let got = 0;
-      const counted = data.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, c) {
-            got += chunk.byteLength;
-            c.enqueue(chunk);
-          },
-        }),
-      );
-      await counted.pipeTo(f.writable);
-      // A body cut short without an error (a dropped connection) must never land as complete.
-      if (got !== meta.size) {
-        throw new Error(`received ${got} of ${meta.size} bytes; nothing was written`);
+      try {
+        // Counted as written, and the file looked at: a full disk or a body cut short without
+        // an error (a dropped connection) never lands as complete.
+        await writeStreamExactly(f, data, meta.size, key);
+      } finally {
+        f.close();
       }
     }, meta.mtime);
   }
