@@ -3,6 +3,7 @@ import { MemoryBackend } from "../../lib/backends/memory.ts";
 import type { SyncEvent } from "../../lib/execute/events.ts";
 import { execute } from "../../lib/execute/execute.ts";
 import type { Plan } from "../../lib/plan/types.ts";
+import { wrapBackend } from "../_wrap.ts";
 
 const sink = (events: SyncEvent[]) => ({ emit: (e: SyncEvent) => void events.push(e) });
 
@@ -93,4 +94,51 @@ Deno.test("execute(): a guarded step does not run after a failure, and says so",
   assert.equal(res.failed, 1);
   assert.equal(res.deletesHeld, true);
   assert.equal(await text(b, "keep.txt"), "x");
+});
+
+Deno.test("execute(): a full disk fails the copy at once, not after retries", async () => {
+  const a = new MemoryBackend({ name: "a" });
+  await put(a, "f.txt", "hello");
+  let writes = 0;
+  const b = wrapBackend(new MemoryBackend({ name: "b" }), {
+    write: () => {
+      writes++;
+      return Promise.reject(
+        Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" }),
+      );
+    },
+  });
+  const plan: Pick<Plan, "steps"> = {
+    steps: [{
+      name: "transfer",
+      parallel: true,
+      ops: [{ op: "copy", at: 1, key: "f.txt", srcAt: 0, srcKey: "f.txt", size: 5, mtime: 1 }],
+    }],
+  };
+  const events: SyncEvent[] = [];
+  const res = await execute(plan, [a, b], { concurrency: 2, sink: sink(events), retryDelay: 1 });
+  assert.equal(res.failed, 1);
+  assert.equal(writes, 1);
+  assert.ok(events.some((e) => e.event === "fail" && /No space left/.test(e.error)));
+});
+
+Deno.test("execute(): the bytes counted are those the destination holds, not those planned", async () => {
+  const a = new MemoryBackend({ name: "a" });
+  await put(a, "f.txt", "hello");
+  const inner = new MemoryBackend({ name: "b" });
+  // A store that kept fewer bytes than it was sent and said so in the entry it returned.
+  const b = wrapBackend(inner, {
+    write: async (k, d, m) => ({ ...await inner.write(k, d, m), size: 3 }),
+  });
+  const plan: Pick<Plan, "steps"> = {
+    steps: [{
+      name: "transfer",
+      parallel: true,
+      ops: [{ op: "copy", at: 1, key: "f.txt", srcAt: 0, srcKey: "f.txt", size: 5, mtime: 1 }],
+    }],
+  };
+  const events: SyncEvent[] = [];
+  const res = await execute(plan, [a, b], { concurrency: 2, sink: sink(events) });
+  assert.equal(res.bytes, 3);
+  assert.ok(events.some((e) => e.event === "copy" && e.bytes === 3));
 });
