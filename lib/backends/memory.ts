@@ -197,8 +197,15 @@ export class MemoryBackend implements Backend {
     const chunks: Uint8Array[] = [];
     let size = 0;
     for await (const c of data) {
-      chunks.push(c);
       size += c.byteLength;
+      // As every store's write: only the bytes promised, all of them, land at the name.
+      if (size > meta.size) {
+        throw new Error(`"${key}": the source sent more than the ${meta.size} bytes it promised`);
+      }
+      chunks.push(c);
+    }
+    if (size !== meta.size) {
+      throw new Error(`"${key}": the source sent ${size} of the ${meta.size} bytes it promised`);
     }
     const buf = new Uint8Array(size);
     let off = 0;

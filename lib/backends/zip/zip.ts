@@ -798,8 +798,10 @@ export class ZipBackend implements Backend {
     const counted = data.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, c) {
-          crc = crc32(chunk, crc);
           usize += chunk.byteLength;
+          // Refused at once: nothing past the promised size is compressed or written.
+          if (usize > meta.size) throw new Error(`"${key}" grew while it was read`);
+          crc = crc32(chunk, crc);
           c.enqueue(chunk);
         },
       }),
