@@ -9,6 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { S3Backend, type S3Options } from "../../lib/backends/s3.ts";
 import { getVersion } from "../../lib/s3_tools.ts";
@@ -18,7 +19,7 @@ import { startFtpSrv } from "../servers/ftp.ts";
 import { startS3rver, useS3rverCredentials } from "../servers/s3rver.ts";
 
 /** The size of the full disk. */
-const DISK = 4 << 20;
+const DISK = 2 << 20;
 
 async function run(cmd: string, args: string[]): Promise<boolean> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
@@ -43,12 +44,12 @@ const ignore = !canMount;
 const why = canMount ? "" : " (ignored: mounting a tmpfs needs root on Linux)";
 
 /**
- * The source files: 160 files of 0 to about 100 KB, 7.5 MB in all (the disk holds about half),
+ * The source files: 96 files of 0 to about 100 KB, 4.7 MB in all (the disk holds under half),
  * their bytes different from file to file.
  */
 function sourceFiles(): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  for (let i = 0; i < 160; i++) {
+  for (let i = 0; i < 96; i++) {
     const size = i === 0 ? 0 : 4203 + (i * 7919) % 90_000;
     const bytes = new Uint8Array(size);
     for (let j = 0; j < size; j++) bytes[j] = (i * 31 + j * 7 + (j >> 8)) & 0xff;
@@ -83,17 +84,31 @@ async function withSmallDisk(fn: (dir: string, mnt: string) => Promise<void>): P
 
 /**
  * Sync `from` into a folder on the small disk and check the outcome: exit 1; each source file
- * either whole at its name (and reported copied, with its bytes) or failed by name, never
- * both; no temporary file left; the summary's bytes those of the files that landed.
+ * either whole at its name (and reported copied or updated, with its bytes) or failed by name,
+ * never both, and a file that failed holds its old version or is absent; nothing else there (no
+ * temporary file); the summary's bytes those of the files that landed. With `updates`, the
+ * folder holds an old version of every file first (every write is an update).
  */
 async function syncOntoFullDisk(
   from: string,
   files: Map<string, Uint8Array>,
-  extra: string[] = [],
-  env: Record<string, string> = {},
+  { extra = [], env = {}, updates = false }: {
+    extra?: string[];
+    env?: Record<string, string>;
+    updates?: boolean;
+  } = {},
 ): Promise<void> {
   await withSmallDisk(async (dir, mnt) => {
     const to = join(mnt, "dst");
+    const old = new Map<string, Uint8Array>();
+    if (updates) {
+      for (const rel of files.keys()) {
+        old.set(rel, new TextEncoder().encode(`the old version of ${rel}`));
+        await Deno.mkdir(join(to, rel, ".."), { recursive: true });
+        await Deno.writeFile(join(to, rel), old.get(rel)!);
+        await Deno.utime(join(to, rel), 1_000_000_000, 1_000_000_000);
+      }
+    }
     // The state and the log off the small disk: only the files compete for its room.
     const r = await ferry([
       "sync",
@@ -110,14 +125,14 @@ async function syncOntoFullDisk(
     const summary = events.at(-1);
     assert.equal(summary.event, "summary", r.stdout);
     assert.equal(r.code, 1, `exit 1, some files failed: ${r.stderr}`);
-    const copied = new Map<string, number>();
+    const done = new Map<string, number>();
     const failed = new Map<string, string>();
     for (const e of events) {
-      if (e.event === "copy") copied.set(e.path, e.bytes);
+      if (e.event === "copy" || e.event === "update") done.set(e.path, e.bytes);
       if (e.event === "fail") failed.set(e.path, e.error);
     }
-    assert.ok(failed.size > 0 && copied.size > 0, `${copied.size} copied, ${failed.size} failed`);
-    assert.equal(summary.copied, copied.size);
+    assert.ok(failed.size > 0 && done.size > 0, `${done.size} written, ${failed.size} failed`);
+    assert.equal(summary.copied + summary.updated, done.size);
     assert.equal(summary.failed, failed.size);
     let landed = 0;
     const onDisk = new Set<string>();
@@ -130,17 +145,22 @@ async function syncOntoFullDisk(
     };
     walk("");
     for (const rel of onDisk) {
-      const want = files.get(rel);
-      assert.ok(want, `only the source's files are on the disk, not "${rel}"`);
+      assert.ok(files.has(rel), `only the source's files are on the disk, not "${rel}"`);
+      const want = done.has(rel) ? files.get(rel)! : old.get(rel);
+      assert.ok(want, `"${rel}" is on the disk only when written (or kept from before)`);
       const got = await Deno.readFile(join(to, rel));
       assert.equal(got.length, want.length, `"${rel}" is whole`);
-      assert.ok(got.every((b, i) => b === want[i]), `"${rel}" holds its source's bytes`);
-      assert.equal(copied.get(rel), want.length, `"${rel}" is reported copied, with its bytes`);
-      landed += want.length;
+      assert.ok(Buffer.from(got).equals(want), `"${rel}" holds the right bytes`);
+      if (done.has(rel)) {
+        assert.equal(done.get(rel), want.length, `"${rel}" is reported with its bytes`);
+        landed += want.length;
+      }
     }
     for (const rel of files.keys()) {
-      assert.ok(onDisk.has(rel) !== failed.has(rel), `"${rel}" is either whole or failed`);
+      assert.ok(done.has(rel) !== failed.has(rel), `"${rel}" is either written or failed`);
+      assert.equal(onDisk.has(rel), done.has(rel) || old.has(rel), `"${rel}" is where it was`);
     }
+    if (updates) assert.equal(summary.updated, done.size);
     assert.equal(summary.bytes, landed, "the summary counts the bytes that landed");
     assert.ok(summary.bytes <= DISK);
     for (const error of failed.values()) assert.match(error, /No space left on device/);
@@ -148,7 +168,7 @@ async function syncOntoFullDisk(
 }
 
 Deno.test({
-  name: `a full disk: S3 → local leaves every file whole or failed by name${why}`,
+  name: `a full disk: S3 → local leaves every file whole, or failed by name and as it was${why}`,
   ignore,
   fn: async () => {
     const files = sourceFiles();
@@ -167,7 +187,8 @@ Deno.test({
         { env },
       );
       assert.equal(up.code, 0, up.stderr);
-      await syncOntoFullDisk("s3://fulldisk/x", files, s3, env);
+      await syncOntoFullDisk("s3://fulldisk/x", files, { extra: s3, env });
+      await syncOntoFullDisk("s3://fulldisk/x", files, { extra: s3, env, updates: true });
     } finally {
       await server.stop();
       await Deno.remove(src, { recursive: true });
@@ -177,7 +198,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: `a full disk: FTP → local leaves every file whole or failed by name${why}`,
+  name: `a full disk: FTP → local leaves every file whole, or failed by name and as it was${why}`,
   ignore,
   fn: async () => {
     const files = sourceFiles();
@@ -185,6 +206,7 @@ Deno.test({
     try {
       await writeTree(join(server.root, "src"), files);
       await syncOntoFullDisk(`${server.url}/src`, files);
+      await syncOntoFullDisk(`${server.url}/src`, files, { updates: true });
     } finally {
       await server.stop();
     }
@@ -192,7 +214,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `a full disk: ZIP → local and local → local leave every file whole or failed by name${why}`,
+  name:
+    `a full disk: ZIP → local and local → local leave every file whole, or failed by name and as it was${why}`,
   ignore,
   fn: async () => {
     const files = sourceFiles();
@@ -204,8 +227,15 @@ Deno.test({
       const pack = await ferry(["sync", src, zip, "--state", join(dir, "s.db"), "-q"]);
       assert.equal(pack.code, 0, pack.stderr);
       await syncOntoFullDisk(zip, files);
-      // The local copy paths (one by one, and the copy Workers past 64 files).
+      await syncOntoFullDisk(zip, files, { updates: true });
+      // The local copy paths: the copy Workers (64 files or more), and on the calling thread.
       await syncOntoFullDisk(src, files);
+      await syncOntoFullDisk(src, files, { updates: true });
+      const few = new Map([...files].slice(0, 60));
+      const fewSrc = join(dir, "few");
+      await writeTree(fewSrc, few);
+      await syncOntoFullDisk(fewSrc, few);
+      await syncOntoFullDisk(fewSrc, few, { updates: true });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
