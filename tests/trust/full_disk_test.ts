@@ -173,8 +173,9 @@ Deno.test({
   fn: async () => {
     const files = sourceFiles();
     const server = await startS3rver(["fulldisk"]);
-    const src = await Deno.makeTempDir({ prefix: "ferry-fulldisk-src-" });
+    const dir = await Deno.makeTempDir({ prefix: "ferry-fulldisk-src-" });
     try {
+      const src = join(dir, "src");
       await writeTree(src, files);
       const s3 = ["--endpoint", server.endpoint, "--path-style"];
       const env = {
@@ -183,7 +184,7 @@ Deno.test({
         AWS_REGION: "us-east-1",
       };
       const up = await ferry(
-        ["sync", src, "s3://fulldisk/x", ...s3, "--state", `${src}.db`, "-q"],
+        ["sync", src, "s3://fulldisk/x", ...s3, "--state", join(dir, "s.db"), "-q"],
         { env },
       );
       assert.equal(up.code, 0, up.stderr);
@@ -191,8 +192,7 @@ Deno.test({
       await syncOntoFullDisk("s3://fulldisk/x", files, { extra: s3, env, updates: true });
     } finally {
       await server.stop();
-      await Deno.remove(src, { recursive: true });
-      await Deno.remove(`${src}.db`).catch(() => {});
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
