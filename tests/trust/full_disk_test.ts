@@ -15,6 +15,7 @@ import { S3Backend, type S3Options } from "../../lib/backends/s3.ts";
 import { getVersion } from "../../lib/s3_tools.ts";
 import { recordedHandler } from "../_recorded_s3.ts";
 import { ferry } from "../cli/_run.ts";
+import { skipUnless } from "../_skips.ts";
 import { startFtpSrv } from "../servers/ftp.ts";
 import { startS3rver, useS3rverCredentials } from "../servers/s3rver.ts";
 
@@ -40,8 +41,9 @@ async function canMountTmpfs(): Promise<boolean> {
 }
 
 const canMount = await canMountTmpfs();
-const ignore = !canMount;
-const why = canMount ? "" : " (ignored: mounting a tmpfs needs root on Linux)";
+/** Whether to skip a test here (saying why): no tmpfs can be mounted. */
+const skip = () =>
+  skipUnless(canMount, import.meta.url, "no tmpfs can be mounted: the tests need root on Linux");
 
 /**
  * The source files: 96 files of 0 to about 100 KB, 4.7 MB in all (the disk holds under half),
@@ -168,8 +170,8 @@ async function syncOntoFullDisk(
 }
 
 Deno.test({
-  name: `a full disk: S3 → local leaves every file whole, or failed by name and as it was${why}`,
-  ignore,
+  name: "a full disk: S3 → local leaves every file whole, or failed by name and as it was",
+  ignore: skip(),
   fn: async () => {
     const files = sourceFiles();
     const server = await startS3rver(["fulldisk"]);
@@ -198,8 +200,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `a full disk: FTP → local leaves every file whole, or failed by name and as it was${why}`,
-  ignore,
+  name: "a full disk: FTP → local leaves every file whole, or failed by name and as it was",
+  ignore: skip(),
   fn: async () => {
     const files = sourceFiles();
     const server = await startFtpSrv();
@@ -215,8 +217,8 @@ Deno.test({
 
 Deno.test({
   name:
-    `a full disk: ZIP → local and local → local leave every file whole, or failed by name and as it was${why}`,
-  ignore,
+    "a full disk: ZIP → local and local → local leave every file whole, or failed by name and as it was",
+  ignore: skip(),
   fn: async () => {
     const files = sourceFiles();
     const dir = await Deno.makeTempDir({ prefix: "ferry-fulldisk-src-" });
@@ -243,8 +245,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `a full disk: get --version-id fails and leaves no file${why}`,
-  ignore,
+  name: "a full disk: get --version-id fails and leaves no file",
+  ignore: skip(),
   fn: () =>
     withSmallDisk(async (_dir, mnt) => {
       // The disk full to the last byte.
