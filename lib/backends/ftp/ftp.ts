@@ -25,6 +25,7 @@ import type {
   Backend,
   Capabilities,
   Entry,
+  KnownFile,
   Listing,
   ListOptions,
   UploadJournal,
@@ -72,6 +73,17 @@ const ATTEMPTS = 6;
 /** Files up to this size are held in memory while they are uploaded, so a dropped upload is
  * tried again without the source. */
 const RETRY_BUFFER = 4 << 20;
+
+/**
+ * How far the server's clock may run from ours, ms: a listed time this close to the server's
+ * "now" is recent (see {@linkcode FtpBackend.list}).
+ */
+const CLOCK_SKEW = 5 * 60_000;
+
+/** The widest a listing's time zone can be from UTC, ms (UTC-12). */
+const WEST_MOST = 12 * 3_600_000;
+
+const QUARTER_HOUR = 15 * 60_000;
 
 /** The empty file that tells whether a server without MFMT can set times (a temporary name). */
 const PROBE_NAME = ".ferry-tmp-probe";
@@ -211,6 +223,11 @@ export class FtpBackend implements Backend {
   /** Temporary names the last listing found, with the process that made them. */
   #temps: { path: string; owner: number | undefined }[] = [];
   #closed = false;
+  /**
+   * How far LIST times are from UTC (a server lists in its own zone), ms; learned from a
+   * file's MDTM (always UTC), once one is asked for.
+   */
+  #zone: number | undefined;
 
   /** @param options Where the server is and how to log in. */
   constructor(options: FtpOptions) {
@@ -476,6 +493,8 @@ export class FtpBackend implements Backend {
       !scope || inScope(dir, scope) || scope.some((s) => s.startsWith(dir === "" ? "" : dir + "/"));
     // A queue of folders, listed by as many connections as the pool has.
     const queue: string[] = [""];
+    /** Files whose listed time cannot tell whether they are the version the state knows. */
+    const unsure: Unsure[] = [];
     this.#temps = [];
     let active = 0;
     await new Promise<void>((resolve) => {
@@ -486,7 +505,7 @@ export class FtpBackend implements Backend {
           this.#listDir(this.abs(dir)).then(
             (items) => {
               for (const it of items) {
-                this.#take(dir, it, options, skip, scope, entries, skipped, queue, leadsTo);
+                this.#take(dir, it, options, skip, scope, entries, skipped, queue, leadsTo, unsure);
               }
             },
             (err) => {
@@ -501,6 +520,7 @@ export class FtpBackend implements Backend {
       };
       pump();
     });
+    await this.#settle(unsure);
     await this.#exactTimes(entries.filter((e) => e.precision! > 1000));
     await this.#tidy(problems.length === 0 && !scope);
     entries.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -540,6 +560,7 @@ export class FtpBackend implements Backend {
     skipped: Listing["skipped"],
     queue: string[],
     leadsTo: (dir: string) => boolean,
+    unsure: Unsure[],
   ): void {
     const realDir = this.#real.get(dir) ?? dir;
     const rel = realDir === "" ? it.name : `${realDir}/${it.name}`;
@@ -576,28 +597,139 @@ export class FtpBackend implements Backend {
       return;
     }
     if (!inScope(key, scope)) return;
-    entries.push(this.#entry(key, it, options.known));
+    entries.push(this.#entry(key, it, options.known, unsure));
   }
 
-  #entry(key: string, it: ListedItem, known?: ListOptions["known"]): Entry {
+  /**
+   * A listed file's entry. While its stamp is the one the state recorded, the state's exact
+   * time stands for the file's. A time listed to the minute (or the day) cannot prove that,
+   * while that minute is recent: a file written again to the same size within it keeps its
+   * stamp. Such a file goes to `unsure`, where MDTM settles it (see `#settle`).
+   */
+  #entry(key: string, it: ListedItem, known?: ListOptions["known"], unsure?: Unsure[]): Entry {
     const e: Entry = { key, kind: "file", size: it.size, mtime: it.time, stamp: stampOf(it) };
     this.#sizes.set(key, it.size);
     const k = known?.get(key);
+    if (
+      unsure && it.precision > 1000 && this.#features?.has("MDTM") &&
+      (this.#recent(it) || k?.stamp?.startsWith(e.stamp + AT))
+    ) {
+      e.precision = it.precision;
+      unsure.push(k ? { e, it, k } : { e, it });
+      return e;
+    }
     if (k && k.stamp === e.stamp && k.size === e.size) {
       e.mtime = k.mtime; // the exact time ferry wrote, while the file is the one it wrote
       return e;
     }
-    e.precision = it.precision;
+    this.#listedTime(e, it.precision);
+    return e;
+  }
+
+  /** An entry keeps the time the server gave, with its precision. */
+  #listedTime(e: Entry, precision: number): void {
+    e.precision = precision;
     // Where the server cannot set times, a time it shows is when the file was uploaded.
     if (this.#setTime === "none") e.mtimeKind = "upload";
-    return e;
+  }
+
+  /**
+   * Whether a time listed to the minute (or day) may still be the server's current minute:
+   * within the clock skew we allow, in the listing's zone (until MDTM told it, any zone).
+   */
+  #recent(it: ListedItem): boolean {
+    return it.time + it.precision + CLOCK_SKEW > Date.now() + (this.#zone ?? -WEST_MOST);
+  }
+
+  /**
+   * The files of `#entry`'s `unsure`, settled by MDTM: while a file's listed minute is recent,
+   * its stamp carries the second MDTM gives (a write within the minute changes that); once the
+   * minute is old, the stamp is the listing's alone again, and a state that recorded the
+   * second stands only if MDTM still gives it. The newest file is asked first: its answer
+   * tells the listing's zone, and with it which of the others are recent.
+   */
+  async #settle(unsure: Unsure[]): Promise<void> {
+    if (unsure.length === 0) return;
+    unsure.sort((a, b) => b.it.time - a.it.time);
+    const one = async ({ e, it, k }: Unsure) => {
+      const base = e.stamp!;
+      const old = !this.#recent(it);
+      if (old && !k?.stamp?.startsWith(base + AT)) {
+        if (k && k.stamp === base && k.size === e.size) {
+          e.mtime = k.mtime;
+          delete e.precision;
+        } else this.#listedTime(e, it.precision);
+        return;
+      }
+      const at = await this.#mdtm(e.key, it).catch(() => undefined);
+      if (!at) {
+        this.#listedTime(e, it.precision); // the listed time stands, with its precision
+        return;
+      }
+      const exact = base + AT + at.text;
+      if (this.#recent(it)) e.stamp = exact;
+      if (k && k.size === e.size && (k.stamp === e.stamp || k.stamp === exact)) {
+        e.mtime = k.mtime;
+        delete e.precision;
+        return;
+      }
+      e.mtime = at.time;
+      this.#listedTime(e, at.precision);
+    };
+    if (this.#zone === undefined) await one(unsure.shift()!);
+    await this.#eachOver(unsure, one);
+  }
+
+  /** Run `fn` over `items`, as many at once as the pool has connections. */
+  async #eachOver<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) await fn(items[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#max, items.length) }, worker));
+  }
+
+  /**
+   * A file's time by MDTM (UTC, to the second): its text and its time. Where the listing's
+   * time of it is to the minute, the two tell the listing's zone (a multiple of 15 minutes).
+   */
+  async #mdtm(
+    key: string,
+    it?: ListedItem,
+  ): Promise<{ text: string; time: number; precision: number } | undefined> {
+    const res = await this.#use((c) => ask(c, `MDTM ${this.abs(key)}`));
+    const m = /^213 (\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d{1,3}))?/.exec(res.message);
+    if (!m) return undefined;
+    const time = Date.UTC(
+      +m[1]!,
+      +m[2]! - 1,
+      +m[3]!,
+      +m[4]!,
+      +m[5]!,
+      +m[6]!,
+      m[7] ? +m[7].padEnd(3, "0") : 0,
+    );
+    if (it?.precision === 60_000) {
+      this.#zone ??= Math.round((it.time - time) / QUARTER_HOUR) * QUARTER_HOUR;
+    }
+    return { text: res.message.slice(4).trim(), time, precision: m[7] ? 1 : 1000 };
+  }
+
+  /** The stamp of a file as a listing gives it (with MDTM's second while its minute is recent). */
+  async #stampOf(key: string, it: ListedItem): Promise<string> {
+    const unsure: Unsure[] = [];
+    const e = this.#entry(key, it, undefined, unsure);
+    await this.#settle(unsure);
+    return e.stamp!;
   }
 
   async stat(key: string): Promise<Entry | undefined> {
     const it = await this.#statItem(key);
     if (!it) return undefined;
     if (it.kind === "dir") return { key, kind: "dir", size: 0, mtime: it.time };
-    const e = this.#entry(key, it);
+    const unsure: Unsure[] = [];
+    const e = this.#entry(key, it, undefined, unsure);
+    await this.#settle(unsure);
     if (e.precision! > 1000) await this.#exactTimes([e]);
     return e;
   }
@@ -609,28 +741,12 @@ export class FtpBackend implements Backend {
    */
   async #exactTimes(entries: Entry[]): Promise<void> {
     if (entries.length === 0 || !this.#features?.has("MDTM")) return;
-    let next = 0;
-    const worker = async () => {
-      while (next < entries.length) {
-        const e = entries[next++]!;
-        try {
-          const res = await this.#use((c) => ask(c, `MDTM ${this.abs(e.key)}`));
-          const m = /^213 (\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d{1,3}))?/.exec(res.message);
-          if (!m) continue;
-          e.mtime = Date.UTC(
-            +m[1]!,
-            +m[2]! - 1,
-            +m[3]!,
-            +m[4]!,
-            +m[5]!,
-            +m[6]!,
-            m[7] ? +m[7].padEnd(3, "0") : 0,
-          );
-          e.precision = m[7] ? 1 : 1000;
-        } catch { /* the listed time stands, with its precision */ }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#max, entries.length) }, worker));
+    await this.#eachOver(entries, async (e) => {
+      const at = await this.#mdtm(e.key).catch(() => undefined);
+      if (!at) return; // the listed time stands, with its precision
+      e.mtime = at.time;
+      e.precision = at.precision;
+    });
   }
 
   async #statItem(key: string): Promise<ListedItem | undefined> {
@@ -852,7 +968,7 @@ export class FtpBackend implements Backend {
     this.#sizes.set(key, sent);
     if (stamp === undefined) {
       const it = await this.#statItem(key);
-      if (it) stamp = stampOf(it);
+      if (it) stamp = await this.#stampOf(key, it);
     }
     const e: Entry = { key, kind: "file", size: sent, mtime: meta.mtime };
     if (stamp !== undefined) e.stamp = stamp;
@@ -1037,6 +1153,16 @@ export class FtpBackend implements Backend {
     for (const w of this.#waiting.splice(0)) w();
   }
 }
+
+/** A file listed with a coarse time, the state's record of it, and its entry to settle. */
+interface Unsure {
+  e: Entry;
+  it: ListedItem;
+  k?: KnownFile;
+}
+
+/** What joins a stamp's listed time and the second MDTM gave while that minute was recent. */
+const AT = ":at=";
 
 /**
  * A file's stamp: its size, the server's own text of its time and, where MLSD gives one, its
