@@ -19,7 +19,13 @@
  *
  * @module
  */
-import { FtpReplyError, type FtpSession, NativeSession, type Reply } from "./session.ts";
+import {
+  FtpReplyError,
+  type FtpSession,
+  NativeSession,
+  NotFtpServer,
+  type Reply,
+} from "./session.ts";
 import { lazyImport } from "../../lazy.ts";
 import type {
   Backend,
@@ -164,7 +170,7 @@ export class UnreadableListing extends Error {
   override name = "UnreadableListing";
 }
 
-/** Nothing answers at the host and port. */
+/** Nothing answers at the host and port (or what answers is no FTP server). */
 export class NotListening extends Error {
   override name = "NotListening";
 }
@@ -309,6 +315,11 @@ export class FtpBackend implements Backend {
       if (err instanceof FtpReplyError && (err.code === 530 || err.code === 332)) {
         throw new LoginError(
           `the server refused user "${this.#o.user}" (${err.message}): check the user name and password`,
+        );
+      }
+      if (err instanceof NotFtpServer) {
+        throw new NotListening(
+          `${this.#o.host} port ${this.#o.port} is not an FTP server: ${err.message} (is it the FTP port?)`,
         );
       }
       if (err instanceof Deno.errors.ConnectionRefused || code === "ECONNREFUSED") {

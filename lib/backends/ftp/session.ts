@@ -75,6 +75,17 @@ interface Deferred {
 
 const enc = new TextEncoder();
 
+/**
+ * How long a server has to greet, ms: an FTP server greets at once, while a port of another
+ * kind (a web server's) waits for the client to speak first.
+ */
+export const GREETING_TIMEOUT = 8_000;
+
+/** What answers at the port is no FTP server: it greeted otherwise, or not at all. */
+export class NotFtpServer extends Error {
+  override name = "NotFtpServer";
+}
+
 /** A read or write that took longer than the timeout. */
 export class FtpTimeout extends Error {
   override name = "FtpTimeout";
@@ -128,13 +139,46 @@ export class NativeSession implements FtpSession {
    */
   static async connect(host: string, port: number, timeout: number): Promise<NativeSession> {
     const conn = await withTimeout(Deno.connect({ hostname: host, port }), timeout, () => {});
-    const s = new NativeSession(conn, host, timeout);
-    const greeting = await s.#reply();
+    const s = new NativeSession(conn, host, Math.min(timeout, GREETING_TIMEOUT));
+    let greeting: Reply;
+    try {
+      greeting = await s.#greeting();
+    } catch (err) {
+      s.close();
+      if (err instanceof FtpTimeout) {
+        throw new NotFtpServer(
+          `no FTP greeting within ${Math.min(timeout, GREETING_TIMEOUT) / 1000} s`,
+        );
+      }
+      throw err;
+    }
+    s.#timeout = timeout;
     if (greeting.code >= 400) {
       s.close();
       throw new FtpReplyError(greeting);
     }
     return s;
+  }
+
+  /**
+   * The server's greeting. Its first bytes tell an FTP server ("220 …") from another kind
+   * that greets (an SSH server's "SSH-2.0-…"), which is told at once rather than waited on.
+   */
+  async #greeting(): Promise<Reply> {
+    for (let reads = 0; reads < 1000; reads++) {
+      const nl = this.#text.indexOf("\n");
+      if (nl >= 0 || this.#text.length >= 4) {
+        if (/^\d{3}[- ]/.test(this.#text)) return await this.#reply();
+        const line = (nl >= 0 ? this.#text.slice(0, nl) : this.#text).trim();
+        throw new NotFtpServer(
+          `it greeted with "${line.slice(0, 40).replace(/[^\x20-\x7e]/g, "?")}"`,
+        );
+      }
+      const n = await this.#read(this.#conn, this.#buf, "greeting");
+      if (n === null) throw new Error("the server closed the connection before it greeted");
+      this.#text += this.#dec.decode(this.#buf.subarray(0, n), { stream: true });
+    }
+    throw new NotFtpServer("its greeting never ended");
   }
 
   get closed(): boolean {

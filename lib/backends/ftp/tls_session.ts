@@ -8,7 +8,13 @@
  */
 import { Client, FTPError } from "basic-ftp";
 import { Readable, Writable } from "node:stream";
-import { FtpReplyError, type FtpSession, type Reply } from "./session.ts";
+import {
+  FtpReplyError,
+  type FtpSession,
+  GREETING_TIMEOUT,
+  NotFtpServer,
+  type Reply,
+} from "./session.ts";
 
 /** How to reach a TLS server. */
 export interface TlsSessionOptions {
@@ -47,13 +53,26 @@ export class TlsSession implements FtpSession {
   static async connect(o: TlsSessionOptions): Promise<TlsSession> {
     const client = new Client(o.timeout);
     const tls = { host: o.host, ...(o.insecure ? { rejectUnauthorized: false } : {}) };
+    // A port that never greets (a web server's) is given up after GREETING_TIMEOUT, not the
+    // reply timeout: it is no FTP server.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const wait = Math.min(o.timeout, GREETING_TIMEOUT);
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new NotFtpServer(`no FTP greeting within ${wait / 1000} s`)),
+        wait,
+      );
+    });
     try {
-      if (o.implicit) await client.connectImplicitTLS(o.host, o.port, tls);
-      else {
-        await client.connect(o.host, o.port);
-        await client.useTLS(tls);
-      }
+      const greeted = o.implicit
+        ? client.connectImplicitTLS(o.host, o.port, tls)
+        : client.connect(o.host, o.port);
+      greeted.catch(() => {});
+      await Promise.race([greeted, late]);
+      clearTimeout(timer);
+      if (!o.implicit) await client.useTLS(tls);
     } catch (err) {
+      clearTimeout(timer);
       client.close();
       throw replyError(err);
     }

@@ -1,0 +1,88 @@
+/**
+ * What a user is told when an FTP location goes wrong: one line on stderr each, and the right
+ * exit code.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ferry, scratch } from "./_run.ts";
+
+/**
+ * A TCP server on 127.0.0.1 that says `greeting` (or nothing) to whoever connects, and
+ * answers each line it is sent with what `answer` returns (null: it closes the connection).
+ */
+function tinyServer(
+  greeting?: string,
+  answer?: (line: string) => string | null,
+): { port: number; stop: () => Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const serving = (async () => {
+    for await (const c of listener) {
+      conns.add(c);
+      if (greeting !== undefined) c.write(new TextEncoder().encode(greeting)).catch(() => {});
+      (async () => {
+        const buf = new Uint8Array(4096);
+        const dec = new TextDecoder();
+        let text = "";
+        try {
+          for (let n; (n = await c.read(buf)) !== null;) {
+            text += dec.decode(buf.subarray(0, n));
+            for (let nl; answer && (nl = text.indexOf("\n")) >= 0;) {
+              const reply = answer(text.slice(0, nl).trim());
+              text = text.slice(nl + 1);
+              if (reply === null) {
+                conns.delete(c);
+                c.close();
+                return;
+              }
+              await c.write(new TextEncoder().encode(reply + "\r\n"));
+            }
+          }
+        } catch { /* closed */ }
+      })();
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    stop: async () => {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed already */ }
+      }
+      await serving;
+    },
+  };
+}
+
+Deno.test("ftp: a port that never greets, or greets as SSH, is not an FTP server: one line, exit 2, within seconds", async () => {
+  const silent = tinyServer();
+  const ssh = tinyServer("SSH-2.0-OpenSSH_9.6p1 Debian\r\n");
+  const s = await scratch({ "a.txt": "a" });
+  try {
+    const cases: [string, RegExp][] = [
+      [`ftp://u:pw@127.0.0.1:${silent.port}/x`, /is not an FTP server: no FTP greeting within/],
+      [`ftps://u:pw@127.0.0.1:${silent.port}/x`, /is not an FTP server: no FTP greeting within/],
+      [`ftp://u:pw@127.0.0.1:${ssh.port}/x`, /is not an FTP server: it greeted with "SSH-2\.0-/],
+    ];
+    for (const [url, says] of cases) {
+      for (const args of [["sync", s.src, url], ["sync", url, s.dst]]) {
+        const started = Date.now();
+        const r = await ferry(args);
+        const took = Date.now() - started;
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0]!, says);
+        // 8 s for the greeting, and a process's start on a busy machine.
+        assert.ok(took < 25_000, `${args.join(" ")} took ${took} ms`);
+      }
+    }
+  } finally {
+    await s.cleanup();
+    await silent.stop();
+    await ssh.stop();
+  }
+});
