@@ -89,6 +89,8 @@ function isDiskFull(err: unknown): boolean {
  * that does not answer and was given up after its retries).
  */
 export function isUnreachable(err: unknown): boolean {
+  // A backend's own error may say so (FTP's "nothing answers at host port N").
+  if ((err as { unreachable?: unknown })?.unreachable === true) return true;
   const text = `${(err as { code?: string })?.code ?? ""} ${
     ((err as { cause?: { code?: string } })?.cause)?.code ?? ""
   } ${err instanceof Error ? err.message : String(err)}`;

@@ -5,6 +5,14 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startFtpSrv } from "../servers/ftp.ts";
+import { startFtpFaultProxy } from "../servers/ftp_fault_proxy.ts";
+import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
+import { LocalBackend } from "../../lib/backends/local.ts";
+import { syncOnce } from "../../lib/sync.ts";
+import { Recorder } from "../sync/engine_suite.ts";
+import { wrapBackend } from "../_wrap.ts";
 import { ferry, scratch } from "./_run.ts";
 
 /**
@@ -84,5 +92,58 @@ Deno.test("ftp: a port that never greets, or greets as SSH, is not an FTP server
     await s.cleanup();
     await silent.stop();
     await ssh.stop();
+  }
+});
+
+Deno.test("ftp: a server gone mid-upload stops the run after three unreachable files, in one line", async () => {
+  const server = await startFtpSrv();
+  const proxy = startFtpFaultProxy(server.port, 1, 0, 0);
+  let gone = false;
+  const stopProxy = async () => {
+    if (!gone) await proxy.stop();
+    gone = true;
+  };
+  const dir = await Deno.makeTempDir({ prefix: "ferry-ftpgone-" });
+  try {
+    for (let i = 0; i < 40; i++) {
+      await Deno.writeTextFile(join(dir, `f${String(i).padStart(2, "0")}.txt`), `file ${i}`);
+    }
+    const ftp = new FtpBackend({
+      host: "127.0.0.1",
+      port: proxy.port,
+      user: server.user,
+      password: server.password,
+      path: "/up",
+      secure: false,
+      display: `ftp://127.0.0.1:${proxy.port}/up`,
+      retryDelay: 10,
+    });
+    // The server goes away once three files are there.
+    let written = 0;
+    const dst = wrapBackend(ftp, {
+      write: async (k, d, m) => {
+        const e = await ftp.write(k, d, m);
+        if (++written === 3) await stopProxy();
+        return e;
+      },
+    });
+    const rec = new Recorder();
+    const r = await syncOnce(new LocalBackend(dir), dst, { sink: rec, retryDelay: 10 });
+    await ftp.close();
+    const fails = rec.of("fail");
+    const stopped = rec.events.filter((e) => e.event === "note" && /^Stopped: /.test(e.message));
+    assert.equal(stopped.length, 1, JSON.stringify(rec.events.filter((e) => e.event === "note")));
+    assert.match(
+      (stopped[0] as { message: string }).message,
+      /^Stopped: nothing answers at 127\.0\.0\.1 port \d+ .*; \d+ operation\(s\) not attempted$/,
+    );
+    // The files under way when it went (one a transfer slot), then three that found nobody:
+    // never a line for every file left.
+    assert.ok(fails.length <= ftp.caps.concurrency + 3, `${fails.length} failures reported`);
+    assert.ok(r.summary.failed > 0);
+  } finally {
+    await stopProxy();
+    await Deno.remove(dir, { recursive: true });
+    await server.stop();
   }
 });

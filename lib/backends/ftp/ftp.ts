@@ -173,6 +173,8 @@ export class UnreadableListing extends Error {
 /** Nothing answers at the host and port (or what answers is no FTP server). */
 export class NotListening extends Error {
   override name = "NotListening";
+  /** The server cannot be reached: the engine stops a run after a few in a row. */
+  readonly unreachable = true;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
