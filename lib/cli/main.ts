@@ -135,7 +135,10 @@ async function openChecked(
   } catch (err) {
     // A store that does not answer is a network fault (exit 1), not a wrong location.
     if (err instanceof StalledError) throw new RunError(err.message);
-    throw new LocationError(`Cannot open location "${loc.text}": ${describeError(err)}`);
+    const message = `Cannot open location "${loc.text}": ${describeError(err)}`;
+    // So is a connection that failed after every retry (FTP): exit 1, as a failed run.
+    if (err instanceof RunError) throw new RunError(message, { cause: err });
+    throw new LocationError(message);
   }
   return b;
 }

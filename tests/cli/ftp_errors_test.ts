@@ -147,3 +147,25 @@ Deno.test("ftp: a server gone mid-upload stops the run after three unreachable f
     await server.stop();
   }
 });
+
+Deno.test("ftp: a connection reset at every login is a network fault: one line, exit 1, not bad input (2)", async () => {
+  // Greets, asks for the password, and drops the connection when it comes.
+  const server = tinyServer(
+    "220 ready\r\n",
+    (line) => /^USER /i.test(line) ? "331 password please" : /^PASS /i.test(line) ? null : "200 ok",
+  );
+  const s = await scratch({ "a.txt": "a" });
+  try {
+    const url = `ftp://u:pw@127.0.0.1:${server.port}/x`;
+    for (const args of [["sync", s.src, url], ["sync", url, s.dst]]) {
+      const r = await ferry(args);
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /connection to 127\.0\.0\.1 port \d+ failed \d+ times/);
+    }
+  } finally {
+    await s.cleanup();
+    await server.stop();
+  }
+});

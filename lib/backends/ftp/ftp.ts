@@ -48,7 +48,7 @@ import {
   tempOwner,
 } from "../../paths.ts";
 import { loadFilter } from "../../scan/filter.ts";
-import { describeError } from "../../errors.ts";
+import { describeError, RunError } from "../../errors.ts";
 import { type ListedItem, parseListing, parseMlsdLine } from "./listing.ts";
 import { bytesOf } from "../../util/streams.ts";
 
@@ -427,6 +427,25 @@ export class FtpBackend implements Backend {
     }
   }
 
+  /**
+   * A request that opens the location (the login is its first part). A connection that
+   * still fails after every retry (reset, timeout, "try again") is a network fault, not bad
+   * input: it is a {@linkcode RunError} (exit 1), and the next run may get through.
+   */
+  async #reach<T>(fn: (c: FtpSession) => Promise<T>): Promise<T> {
+    try {
+      return await this.#use(fn);
+    } catch (err) {
+      if (!transient(err)) throw err;
+      throw new RunError(
+        `the connection to ${this.#o.host} port ${this.#o.port} failed ${ATTEMPTS} times: ${
+          describeError(err)
+        }`,
+        { cause: err },
+      );
+    }
+  }
+
   // ---- the Backend interface ----
 
   async open(mode: "read" | "write" = "read"): Promise<{ exists: boolean }> {
@@ -448,7 +467,7 @@ export class FtpBackend implements Backend {
   }
 
   async rootExists(): Promise<boolean> {
-    const there = await this.#use(async (c): Promise<boolean | "file"> => {
+    const there = await this.#reach(async (c): Promise<boolean | "file"> => {
       // MLST where the server has it: pure-ftpd answers each failed CWD after a longer wait
       // (0.1 s more each time), and a new root is looked for twice.
       if (this.mlsd) {
