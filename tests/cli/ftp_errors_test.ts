@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startFtpSrv } from "../servers/ftp.ts";
+import { daemonAvailable, startFtpSrv, startPureFtpd, startVsftpd } from "../servers/ftp.ts";
 import { startFtpFaultProxy } from "../servers/ftp_fault_proxy.ts";
 import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
 import { LocalBackend } from "../../lib/backends/local.ts";
@@ -14,6 +14,9 @@ import { syncOnce } from "../../lib/sync.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 import { wrapBackend } from "../_wrap.ts";
 import { ferry, scratch } from "./_run.ts";
+
+const pure = daemonAvailable("pure-ftpd");
+const vs = daemonAvailable("vsftpd");
 
 /**
  * A TCP server on 127.0.0.1 that says `greeting` (or nothing) to whoever connects, and
@@ -168,4 +171,49 @@ Deno.test("ftp: a connection reset at every login is a network fault: one line, 
     await s.cleanup();
     await server.stop();
   }
+});
+
+Deno.test({
+  name:
+    "ftp: TLS on one side only, or a certificate not trusted, says so (not the password): one line, exit 2",
+  ignore: !pure || !vs,
+  fn: async () => {
+    const tls = await startVsftpd({ tls: true });
+    const pureTls = await startPureFtpd({ tls: true });
+    const plain = await startPureFtpd();
+    const s = await scratch({ "a.txt": "a" });
+    try {
+      const cases: [string, RegExp][] = [
+        [
+          `ftp://anonymous@127.0.0.1:${tls.port}/pub/x`,
+          /the server accepts only TLS \(it said "Anonymous sessions must use encryption\."\): use ftps:\/\/$/,
+        ],
+        [
+          `ftp://tester:${pureTls.password}@127.0.0.1:${pureTls.port}/x`,
+          /the server accepts only TLS \(it said ".*cleartext.*"\): use ftps:\/\/$/,
+        ],
+        [
+          `ftps://tester:${plain.password}@127.0.0.1:${plain.port}/x`,
+          /the server does not offer TLS \(it answered AUTH TLS with "5\d\d .*"\): use ftp:\/\/ for it$/,
+        ],
+        [
+          `ftps://anonymous@127.0.0.1:${tls.port}/pub/x`,
+          /certificate is not trusted .*DENO_CERT=ca\.pem.*--ftp-insecure$/,
+        ],
+      ];
+      for (const [url, says] of cases) {
+        const r = await ferry(["sync", s.src, url]);
+        assert.equal(r.code, 2, `${url}: ${r.stderr}`);
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0]!, says);
+        assert.doesNotMatch(lines[0]!, /password/);
+      }
+    } finally {
+      await s.cleanup();
+      await tls.stop();
+      await pureTls.stop();
+      await plain.stop();
+    }
+  },
 });

@@ -99,6 +99,7 @@ function transient(err: unknown): boolean {
   if (err instanceof FtpReplyError) return err.code >= 400 && err.code < 500;
   // Anything else is the connection: reset, timeout, closed.
   return !(err instanceof LoginError) && !(err instanceof NotListening) &&
+    !(err instanceof SetupError) &&
     !(err instanceof UnreadableListing) && !(err instanceof Deno.errors.NotFound) &&
     !(err instanceof RangeError);
 }
@@ -169,6 +170,14 @@ export class LoginError extends Error {
 export class UnreadableListing extends Error {
   override name = "UnreadableListing";
 }
+
+/** The location's settings do not fit the server: TLS on one side only, an untrusted certificate. */
+export class SetupError extends Error {
+  override name = "SetupError";
+}
+
+/** What a server that takes TLS only says to a login without it. */
+const TLS_ONLY = /TLS|SSL|encrypt|cleartext/i;
 
 /** Nothing answers at the host and port (or what answers is no FTP server). */
 export class NotListening extends Error {
@@ -314,6 +323,26 @@ export class FtpBackend implements Backend {
     } catch (err) {
       c?.close();
       const code = (err as { code?: unknown }).code;
+      if (err instanceof Error && err.name === "NoTls") throw new SetupError(err.message);
+      // A server that takes TLS only, reached by ftp://, refuses the login saying so: no
+      // password is wrong.
+      if (!this.#o.secure && err instanceof FtpReplyError && TLS_ONLY.test(err.message)) {
+        throw new SetupError(
+          `the server accepts only TLS (it said "${
+            err.message.split(/\r?\n/)[0]!.replace(/^\d{3}[- ]/, "").trim()
+          }"): use ftps://`,
+        );
+      }
+      if (
+        this.#o.secure && !this.#o.insecure && err instanceof Error &&
+        (/CERT|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(String(code)) ||
+          /certificate/i.test(err.message))
+      ) {
+        throw new SetupError(
+          `the server's TLS certificate is not trusted (${describeError(err)}): ` +
+            `trust the authority that signed it with DENO_CERT=ca.pem, or accept it unchecked with --ftp-insecure`,
+        );
+      }
       if (err instanceof FtpReplyError && (err.code === 530 || err.code === 332)) {
         throw new LoginError(
           `the server refused user "${this.#o.user}" (${err.message}): check the user name and password`,

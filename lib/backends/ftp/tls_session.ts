@@ -31,6 +31,11 @@ function replyError(err: unknown): unknown {
     : err;
 }
 
+/** A server that takes no TLS, asked for it (`ftps://` to a plain FTP server). */
+export class NoTls extends Error {
+  override name = "NoTls";
+}
+
 /** An FTPS control connection (not logged in yet). */
 export class TlsSession implements FtpSession {
   #client: Client;
@@ -70,7 +75,17 @@ export class TlsSession implements FtpSession {
       greeted.catch(() => {});
       await Promise.race([greeted, late]);
       clearTimeout(timer);
-      if (!o.implicit) await client.useTLS(tls);
+      if (!o.implicit) {
+        await client.useTLS(tls).catch((err) => {
+          // AUTH TLS refused: the server speaks plain FTP only.
+          if (!(err instanceof FTPError)) throw err;
+          throw new NoTls(
+            `the server does not offer TLS (it answered AUTH TLS with "${err.code} ${
+              err.message.replace(/^\d{3}[- ]/, "").trim()
+            }"): use ftp:// for it`,
+          );
+        });
+      }
     } catch (err) {
       clearTimeout(timer);
       client.close();
