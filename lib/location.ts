@@ -120,9 +120,17 @@ function parseFtp(scheme: "ftp" | "ftps", rest: string, text: string): Location 
   const slash = hostPath.indexOf("/");
   const hostPort = slash < 0 ? hostPath : hostPath.slice(0, slash);
   const path = slash < 0 ? "/" : hostPath.slice(slash);
-  const hp = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
-  if (!hp || (hp[2] !== undefined && (Number(hp[2]) < 1 || Number(hp[2]) > 65535))) {
+  const hp = /^(\[[^\]]+\]|[^:]+)(?::(.*))?$/.exec(hostPort);
+  // A "port" that is no number may be a password with no host after it: never quoted.
+  if (!hp || (hp[2] !== undefined && !/^\d+$/.test(hp[2]))) {
     throw new UsageError(`Location "${maskUnparsed(text)}" has no valid host`);
+  }
+  if (hp[2] !== undefined && !(+hp[2] >= 1 && +hp[2] <= 65535)) {
+    throw new UsageError(
+      `Location "${maskUnparsed(text)}" has an invalid port "${
+        hp[2]
+      }": a port is a number from 1 to 65535`,
+    );
   }
   const colon = userinfo.indexOf(":");
   const dec = (s: string) => {

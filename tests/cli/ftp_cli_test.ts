@@ -251,7 +251,10 @@ Deno.test("ftp mistakes get one line and exit 2: wrong password, nothing listeni
         ["sync", s.src, `ftp://tester@127.0.0.1:${server.port}/x`],
         /No password for .*FERRY_FTP_PASSWORD/,
       ],
-      [["sync", s.src, `ftp://tester:pw@127.0.0.1:99999/x`], /has no valid host/],
+      [
+        ["sync", s.src, `ftp://tester:pw@127.0.0.1:99999/x`],
+        /has an invalid port "99999": a port is a number from 1 to 65535/,
+      ],
       [["sync", s.src, `ftp://tester:pw@127.0.0.1/x`, "--ftp-connections", "0"], /at least 1/],
     ];
     for (const [args, message] of cases) {

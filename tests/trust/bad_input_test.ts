@@ -163,7 +163,12 @@ Deno.test("bad input: every mistake gets its exit code and one clear line, and c
         says: /is not a ZIP archive/,
       },
       { args: ["sync", src, `zip:${dir}`], code: 2, says: /is not a file/ },
-      { args: ["sync", src, "ftp://host:70000/x"], code: 2, says: /has no valid host/ },
+      {
+        args: ["sync", src, "ftp://host:70000/x"],
+        code: 2,
+        says: /has an invalid port "70000": a port is a number from 1 to 65535/,
+      },
+      { args: ["sync", src, "ftp://host:0/x"], code: 2, says: /has an invalid port "0"/ },
       { args: ["sync", src, "ftp:nouser-or-host"], code: 2, says: /is malformed/ },
       { args: ["sync", src, dst, "--state", dir], code: 2, says: /it is a folder/ },
       {
