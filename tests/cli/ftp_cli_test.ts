@@ -47,6 +47,10 @@ Deno.test({
     const s = await scratch(FILES);
     try {
       const to = `${server.url}/sites/docs`;
+      // ferry makes the root ("docs"), never its parents: those are the user's (tester is
+      // uid 65534 to pure-ftpd).
+      await Deno.mkdir(join(server.root, "sites"));
+      await Deno.chown(join(server.root, "sites"), 65534, 65534);
       const first = await ferry(["sync", s.src, to, "--json"]);
       assert.equal(first.code, 0, first.stderr);
       assert.equal(summaryOf(first.stdout).copied, 5);

@@ -217,3 +217,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test("ftp: a destination root is made, never its missing parents: one line, exit 3, nothing made", async () => {
+  const server = await startFtpSrv();
+  const s = await scratch({ "a.txt": "a" });
+  try {
+    const missing = await ferry(["sync", s.src, `${server.url}/gone/backup`]);
+    assert.equal(missing.code, 3, missing.stderr);
+    const lines = missing.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, missing.stderr);
+    assert.match(
+      lines[0]!,
+      /^ferry: error: The folder that should hold "ftp:\/\/tester:\*\*\*@127\.0\.0\.1:\d+\/gone\/backup" does not exist on the server: create "\/gone" there first/,
+    );
+    assert.deepEqual([...Deno.readDirSync(server.root)], []);
+    // With its parent there, the root is made.
+    await Deno.mkdir(join(server.root, "gone"));
+    const made = await ferry(["sync", s.src, `${server.url}/gone/backup`]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(await Deno.readTextFile(join(server.root, "gone/backup/a.txt")), "a");
+  } finally {
+    await s.cleanup();
+    await server.stop();
+  }
+});

@@ -102,7 +102,8 @@ async function fixture(
       });
     }
     const s = await server();
-    const path = `${s.base}/case${n++}/${name}`;
+    // At the top of the server's folder: ferry makes a missing root, never its parents.
+    const path = `${s.base}/case${n++}-${name}`;
     const b = new FtpBackend({
       host: s.host,
       port: s.port,

@@ -48,7 +48,7 @@ import {
   tempOwner,
 } from "../../paths.ts";
 import { loadFilter } from "../../scan/filter.ts";
-import { describeError, RunError } from "../../errors.ts";
+import { describeError, RunError, SafetyError } from "../../errors.ts";
 import { type ListedItem, parseListing, parseMlsdLine } from "./listing.ts";
 import { bytesOf } from "../../util/streams.ts";
 
@@ -99,7 +99,7 @@ function transient(err: unknown): boolean {
   if (err instanceof FtpReplyError) return err.code >= 400 && err.code < 500;
   // Anything else is the connection: reset, timeout, closed.
   return !(err instanceof LoginError) && !(err instanceof NotListening) &&
-    !(err instanceof SetupError) &&
+    !(err instanceof SafetyError) && !(err instanceof SetupError) &&
     !(err instanceof UnreadableListing) && !(err instanceof Deno.errors.NotFound) &&
     !(err instanceof RangeError);
 }
@@ -516,15 +516,24 @@ export class FtpBackend implements Backend {
     return there;
   }
 
+  /**
+   * Create the root folder itself, never its parents (as for a local folder): a missing parent
+   * is a path mistyped or a share the server has not mounted, and a tree made below it would
+   * be wrong.
+   */
   async createRoot(): Promise<void> {
-    const parts = this.#root.split("/").filter((p) => p !== "");
-    await this.#use(async (c) => {
-      let path = "";
-      for (const p of parts) {
-        path += "/" + p;
-        await ask(c, `MKD ${path}`);
+    const parent = this.#root.slice(0, this.#root.lastIndexOf("/")) || "/";
+    await this.#reach(async (c) => {
+      // Asked first: some servers (ftp-srv) make a folder's parents along with it.
+      if ((await ask(c, `CWD ${parent}`)).code >= 400) {
+        throw new SafetyError(
+          `The folder that should hold "${this.display}" does not exist on the server: create "${parent}" there first (or check the path)`,
+        );
       }
-      await must(c, `CWD ${this.#root}`);
+      const made = await ask(c, `MKD ${this.#root}`);
+      if (made.code >= 400 && (await ask(c, `CWD ${this.#root}`)).code >= 400) {
+        throw new FtpReplyError(made);
+      }
     });
   }
 
