@@ -241,3 +241,31 @@ Deno.test("ftp: a destination root is made, never its missing parents: one line,
     await server.stop();
   }
 });
+
+Deno.test("ftp: a location that is a file on a server without MLST (ftp-srv, vsftpd) is one line and exit 2, either way", async () => {
+  const starts = [startFtpSrv, ...(vs ? [startVsftpd] : [])];
+  const s = await scratch({ "a.txt": "a" });
+  try {
+    for (const start of starts) {
+      const server = await start();
+      try {
+        const base = server.base === "/" ? "" : server.base;
+        await Deno.writeTextFile(join(server.root, base, "plain.txt"), "a file");
+        const url = `${server.url}${base}/plain.txt`;
+        for (const args of [["sync", s.src, url], ["sync", url, s.dst]]) {
+          const r = await ferry(args);
+          assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+          assert.match(
+            r.stderr.trim(),
+            /^ferry: error: .*"(\/pub)?\/plain\.txt" on the server is a file, not a folder$/,
+          );
+        }
+        assert.equal(await Deno.readTextFile(join(server.root, base, "plain.txt")), "a file");
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -507,7 +507,13 @@ export class FtpBackend implements Backend {
         if (r.code === 550) return false;
       }
       const r = await ask(c, `CWD ${this.#root}`);
-      return r.code < 500;
+      if (r.code < 500) return true;
+      // No MLST: a file there is told by its size, so that it is not taken for a missing
+      // root (a source that "does not exist", a destination made over it).
+      const size = this.#root !== "/" && this.#features?.has("SIZE")
+        ? await ask(c, `SIZE ${this.#root}`)
+        : undefined;
+      return size?.code === 213 ? "file" : false;
     });
     if (there === "file") throw new Error(`"${this.#root}" on the server is a file, not a folder`);
     // The rest of the pool logs in while the run opens its state and walks its source (also
