@@ -16,43 +16,48 @@ const vs = daemonAvailable("vsftpd");
 
 Deno.test({
   name:
-    "ftp → folder on vsftpd: a second same-size rewrite within one minute is copied (MDTM while the minute is recent)",
+    "ftp → folder on vsftpd: a second same-size rewrite within one minute is copied (MDTM while the minute is recent), in UTC and listing in local time",
   ignore: !vs,
   fn: async () => {
-    const server = await startVsftpd();
-    const s = await scratch();
-    try {
-      const dir = join(server.root, "pub/src");
-      await Deno.mkdir(dir);
-      const file = join(dir, "note.txt");
-      const from = `${server.url}/pub/src`;
-      const put = async (text: string, at: number) => {
-        await Deno.writeTextFile(file, text);
-        await Deno.utime(file, at / 1000, at / 1000);
-      };
-      const sync = async () => {
-        const r = await ferry(["sync", from, s.dst, "--json"]);
-        assert.equal(r.code, 0, r.stderr);
-        return summaryOf(r.stdout);
-      };
-      // The first version is an hour old; the next two are written within the current minute,
-      // a second apart, all three the same size: LIST shows the two last as the same minute.
-      const minute = Math.floor(Date.now() / 60_000) * 60_000;
-      await put("version 1", minute - 3_600_000);
-      assert.equal((await sync()).copied, 1);
-      await put("version 2", minute + 1_000);
-      assert.equal((await sync()).updated, 1);
-      assert.equal(await Deno.readTextFile(join(s.dst, "note.txt")), "version 2");
-      await put("version 3", minute + 2_000);
-      const third = await sync();
-      assert.equal(third.updated, 1, "the second rewrite within the minute was missed");
-      assert.equal(await Deno.readTextFile(join(s.dst, "note.txt")), "version 3");
-      // And nothing is copied again once it is in step.
-      const again = await sync();
-      assert.deepEqual([again.copied, again.updated, again.bytes], [0, 0, 0]);
-    } finally {
-      await s.cleanup();
-      await server.stop();
+    // vsftpd set to local time (use_localtime, Debian's default) lists and answers MDTM in its
+    // zone: 8 hours behind UTC here, its current minute must still count as recent.
+    for (const zone of [undefined, "America/Los_Angeles"]) {
+      const server = await startVsftpd(zone ? { zone } : {});
+      const s = await scratch();
+      try {
+        const dir = join(server.root, "pub/src");
+        await Deno.mkdir(dir);
+        const file = join(dir, "note.txt");
+        const from = `${server.url}/pub/src`;
+        const put = async (text: string, at: number) => {
+          await Deno.writeTextFile(file, text);
+          await Deno.utime(file, at / 1000, at / 1000);
+        };
+        const sync = async () => {
+          const r = await ferry(["sync", from, s.dst, "--json"]);
+          assert.equal(r.code, 0, r.stderr);
+          return summaryOf(r.stdout);
+        };
+        // The first version is an hour old; the next two are written within the current
+        // minute, a second apart, all three the same size: LIST shows the two last as the same
+        // minute.
+        const minute = Math.floor(Date.now() / 60_000) * 60_000;
+        await put("version 1", minute - 3_600_000);
+        assert.equal((await sync()).copied, 1);
+        await put("version 2", minute + 1_000);
+        assert.equal((await sync()).updated, 1);
+        assert.equal(await Deno.readTextFile(join(s.dst, "note.txt")), "version 2");
+        await put("version 3", minute + 2_000);
+        const third = await sync();
+        assert.equal(third.updated, 1, `the second rewrite within the minute was missed (${zone})`);
+        assert.equal(await Deno.readTextFile(join(s.dst, "note.txt")), "version 3");
+        // And nothing is copied again once it is in step.
+        const again = await sync();
+        assert.deepEqual([again.copied, again.updated, again.bytes], [0, 0, 0]);
+      } finally {
+        await s.cleanup();
+        await server.stop();
+      }
     }
   },
 });
@@ -76,7 +81,8 @@ Deno.test({
     try {
       const dir = join(server.root, "pub/old");
       await Deno.mkdir(dir);
-      const at = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000 + 17_000;
+      // Two days old: not recent in any zone.
+      const at = Math.floor(Date.now() / 60_000) * 60_000 - 2 * 86_400_000 + 17_000;
       await Deno.writeTextFile(join(dir, "a.txt"), "aaa");
       await Deno.utime(join(dir, "a.txt"), at / 1000, at / 1000);
       const b = ftp("/pub/old");

@@ -256,11 +256,13 @@ async function launch(
   dir: string,
   port: number,
   server: Omit<FtpServer, "host" | "port" | "stop">,
+  env?: Record<string, string>,
 ): Promise<FtpServer> {
   const log = join(dir, "log");
   const out = await Deno.open(log, { write: true, create: true, append: true });
   const child = new Deno.Command(daemonPath(kind), {
     args,
+    ...(env ? { env } : {}),
     stdout: "null",
     stderr: "piped",
   })
@@ -370,11 +372,12 @@ export async function startPureFtpd(
  * and no MFMT, so ferry lists with LIST and sets times with two-argument MDTM.
  *
  * @param options `tls`: require TLS on control and data, with session reuse
- * (`require_ssl_reuse=YES`, vsftpd's default).
+ * (`require_ssl_reuse=YES`, vsftpd's default); `zone`: list times in this time zone (`TZ`, with
+ * `use_localtime=YES`) rather than UTC.
  * @returns The server.
  */
 export async function startVsftpd(
-  options: { tls?: boolean } = {},
+  options: { tls?: boolean; zone?: string } = {},
 ): Promise<FtpServer> {
   // The anonymous user is "daemon" (uid 1, home /usr/sbin on every Debian): vsftpd changes to
   // the user's home before its anon_root, so the user needs a home that exists.
@@ -427,6 +430,8 @@ export async function startVsftpd(
       `rsa_private_key_file=${c.key}`,
     );
   }
+  // Listings in a zone of its own, as a server set to local time shows them.
+  if (options.zone) conf.push("use_localtime=YES");
   await Deno.writeTextFile(join(dir, "vsftpd.conf"), conf.join("\n") + "\n");
   const scheme = options.tls ? "ftps" : "ftp";
   return await launch("vsftpd", [join(dir, "vsftpd.conf")], dir, port, {
@@ -436,7 +441,7 @@ export async function startVsftpd(
     root,
     base: "/pub",
     ...(cert ? { cert } : {}),
-  });
+  }, options.zone ? { TZ: options.zone } : undefined);
 }
 
 /**

@@ -242,7 +242,7 @@ export class FtpBackend implements Backend {
   #closed = false;
   /**
    * How far LIST times are from UTC (a server lists in its own zone), ms; learned from a
-   * file's MDTM (always UTC), once one is asked for.
+   * file's MDTM (UTC, RFC 3659) where the two differ.
    */
   #zone: number | undefined;
 
@@ -722,7 +722,7 @@ export class FtpBackend implements Backend {
    * its stamp carries the second MDTM gives (a write within the minute changes that); once the
    * minute is old, the stamp is the listing's alone again, and a state that recorded the
    * second stands only if MDTM still gives it. The newest file is asked first: its answer
-   * tells the listing's zone, and with it which of the others are recent.
+   * may tell the listing's zone, and with it which of the others are recent.
    */
   async #settle(unsure: Unsure[]): Promise<void> {
     if (unsure.length === 0) return;
@@ -785,9 +785,13 @@ export class FtpBackend implements Backend {
       +m[6]!,
       m[7] ? +m[7].padEnd(3, "0") : 0,
     );
-    if (it?.precision === 60_000) {
-      this.#zone ??= Math.round((it.time - time) / QUARTER_HOUR) * QUARTER_HOUR;
-    }
+    const zone = it?.precision === 60_000
+      ? Math.round((it.time - time) / QUARTER_HOUR) * QUARTER_HOUR
+      : NaN;
+    // A gap between the two is the listing's zone (none is over 14 hours from UTC). No gap
+    // tells nothing: a server set to local time (vsftpd's use_localtime, Debian's default)
+    // gives MDTM in its zone too, so the zone stays unknown and every zone is allowed for.
+    if (zone !== 0 && Math.abs(zone) <= 14 * 3_600_000) this.#zone ??= zone;
     return { text: res.message.slice(4).trim(), time, precision: m[7] ? 1 : 1000 };
   }
 
