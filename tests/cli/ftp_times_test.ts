@@ -2,7 +2,7 @@
  * Times an FTP server lists only to the minute (vsftpd: LIST, no MLSD): a file written again
  * within its minute, to the same size, keeps its listing's stamp, so that minute proves
  * nothing while it is recent. The daemon runs where `.ci/run` installed it (root); elsewhere
- * the case is skipped, and in CI its absence fails (see `ftp_cli_test.ts`).
+ * the cases are skipped, saying why, and in CI its absence fails (see `ftp_cli_test.ts`).
  *
  * @module
  */
@@ -10,14 +10,20 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
 import { daemonAvailable, startVsftpd } from "../servers/ftp.ts";
+import { skipUnless } from "../_skips.ts";
 import { ferry, scratch, summaryOf } from "./_run.ts";
 
-const vs = daemonAvailable("vsftpd");
+const noVs = () =>
+  skipUnless(
+    daemonAvailable("vsftpd"),
+    import.meta.url,
+    "vsftpd is not installed, or the tests do not run as root",
+  );
 
 Deno.test({
   name:
     "ftp → folder on vsftpd: a second same-size rewrite within one minute is copied (MDTM while the minute is recent), in UTC and listing in local time",
-  ignore: !vs,
+  ignore: noVs(),
   fn: async () => {
     // vsftpd set to local time (use_localtime, Debian's default) lists and answers MDTM in its
     // zone: 8 hours behind UTC here, its current minute must still count as recent.
@@ -65,7 +71,7 @@ Deno.test({
 Deno.test({
   name:
     "ftp on vsftpd: once its minute is old, a state that recorded a file's second stands only while MDTM still gives it",
-  ignore: !vs,
+  ignore: noVs(),
   fn: async () => {
     const server = await startVsftpd();
     const ftp = (path: string) =>
