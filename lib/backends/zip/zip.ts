@@ -357,8 +357,7 @@ export class ZipBackend implements Backend {
         const name = dir ? e.name.slice(0, -1) : e.name;
         let key: string;
         try {
-          key = checkKey(name);
-          if (key === "") throw new Error("an empty name");
+          key = entryKey(name);
         } catch {
           this.#refused.push({
             key: name,
@@ -366,6 +365,8 @@ export class ZipBackend implements Backend {
           });
           continue;
         }
+        // A folder entry for the root itself (`./`): nothing to list.
+        if (key === "") continue;
         if (e.flags & FLAG_ENCRYPTED) {
           this.#refused.push({ key, message: "encrypted: ferry cannot read it" });
           continue;
@@ -1185,6 +1186,17 @@ function asNew(it: Item): NewEntry {
     mtime: e.mtime,
     mode: e.mode || (it.dir ? 0o040755 : 0o100644),
   };
+}
+
+/**
+ * An entry's name as a key. `./x` and `a//b` are `x` and `a/b`: tools write such names, and
+ * they point nowhere outside the root; `..`, absolute names and the rest are refused.
+ */
+function entryKey(name: string): string {
+  if (!name.startsWith("/") && (name.includes("//") || /(^|\/)\.(\/|$)/.test(name))) {
+    return checkKey(name.split("/").filter((p) => p !== "" && p !== ".").join("/"));
+  }
+  return checkKey(name);
 }
 
 function mergeHoles(holes: [number, number][]): [number, number][] {
