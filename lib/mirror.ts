@@ -368,7 +368,13 @@ async function mirrorPass(
     const l = listings[i]!;
     for (const p of l.problems) {
       failures.push({ path: p.key, error: p.message });
-      sink.emit({ event: "fail", path: p.key, op: "list", error: p.message, location: b.display });
+      sink.emit({
+        event: "fail",
+        path: p.key,
+        op: p.op ?? "list",
+        error: p.message,
+        location: b.display,
+      });
     }
     for (const s of l.skipped) {
       summary.skipped++;

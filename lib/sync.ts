@@ -258,12 +258,12 @@ async function syncPass(
   const failures: SyncResult["failures"] = [];
   for (const p of srcList.problems) {
     failures.push({ path: p.key, error: p.message });
-    sink.emit({ event: "fail", path: p.key, op: "list", error: p.message });
+    sink.emit({ event: "fail", path: p.key, op: p.op ?? "list", error: p.message });
   }
   for (const s of srcList.skipped) sink.emit({ event: "skip", path: s.key, reason: s.reason });
   for (const p of dstList.problems) {
     failures.push({ path: p.key, error: p.message });
-    sink.emit({ event: "fail", path: p.key, op: "list", error: p.message });
+    sink.emit({ event: "fail", path: p.key, op: p.op ?? "list", error: p.message });
   }
 
   // The guards count the whole job: in a scoped pass, the files outside the scope are the

@@ -64,6 +64,8 @@ export interface KnownFile {
 export interface ListProblem {
   key: string;
   message: string;
+  /** What could not be done, as a failure names it (`list` when not given; `read`: listed, but its content cannot be read). */
+  op?: string;
 }
 
 /** What `Backend.list` returns. */

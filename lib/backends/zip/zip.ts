@@ -25,6 +25,7 @@ import type {
   Entry,
   Listing,
   ListOptions,
+  ListProblem,
   WriteMeta,
 } from "../backend.ts";
 import { readSmallFile } from "../local/copy.ts";
@@ -105,7 +106,11 @@ export class ZipBackend implements Backend {
   #journal: string;
   #items = new Map<string, Item>();
   /** Names the archive holds that ferry refuses (zip-slip, encrypted): listed as problems. */
-  #refused: { key: string; message: string }[] = [];
+  #refused: ListProblem[] = [];
+  /** Keys ferry leaves alone (refused names, encrypted entries, names held twice). */
+  #untouchable = new Set<string>();
+  /** Entries ferry does not list but keeps in every directory it writes (never lost). */
+  #kept: Item[] = [];
   /** Where the directory begins: new entries are written from here. */
   #cdOffset = 0;
   /** Where the next new entry goes, in a transaction. */
@@ -351,35 +356,69 @@ export class ZipBackend implements Backend {
       }
       this.#items.clear();
       this.#refused = [];
+      this.#untouchable.clear();
+      this.#kept = [];
+      /** Each key's entries: a name held twice is refused (which one is meant?). */
+      const byKey = new Map<string, Item[]>();
+      const refuse = (it: Item, op: string, message: string) => {
+        this.#kept.push(it);
+        this.#untouchable.add(it.key);
+        this.#refused.push({ key: it.key, op, message });
+      };
       for (const e of entries) {
         e.offset += shift;
         const dir = e.name.endsWith("/");
         const name = dir ? e.name.slice(0, -1) : e.name;
+        // With bytes before the archive, records are written anew with true offsets.
+        const raw = shift === 0 ? e.raw : shiftedRecord(e);
         let key: string;
         try {
           key = entryKey(name);
         } catch {
-          this.#refused.push({
-            key: name,
-            message: "an entry whose name points outside the archive's root (refused)",
-          });
+          refuse(
+            { key: name, dir, e, raw },
+            "list",
+            "an entry whose name points outside the archive's root (refused)",
+          );
           continue;
         }
-        // A folder entry for the root itself (`./`): nothing to list.
-        if (key === "") continue;
-        if (e.flags & FLAG_ENCRYPTED) {
-          this.#refused.push({ key, message: "encrypted: ferry cannot read it" });
+        // A folder entry for the root itself (`./`): nothing to list, kept as it is.
+        if (key === "") {
+          this.#kept.push({ key, dir, e, raw });
+          continue;
+        }
+        const it: Item = { key, dir, e, raw };
+        if (!dir && e.flags & FLAG_ENCRYPTED) {
+          refuse(it, "read", "encrypted in the archive: ferry cannot decrypt it; left as it is");
           continue;
         }
         if (!dir && e.method !== METHOD_STORED && e.method !== METHOD_DEFLATE) {
-          this.#refused.push({
-            key,
-            message: `compressed with method ${e.method}, which ferry cannot read`,
-          });
+          refuse(
+            it,
+            "read",
+            `compressed with method ${e.method}, which ferry cannot read; left as it is`,
+          );
           continue;
         }
-        // With bytes before the archive, records are written anew with true offsets.
-        this.#items.set(key, { key, dir, e, raw: shift === 0 ? e.raw : undefined });
+        const same = byKey.get(key);
+        if (same) same.push(it);
+        else byKey.set(key, [it]);
+      }
+      for (const [key, its] of byKey) {
+        // The same folder named twice says nothing twice: one is listed, the other kept.
+        if (its.length === 1 || its.every((it) => it.dir)) {
+          this.#items.set(key, its[0]!);
+          this.#kept.push(...its.slice(1));
+          continue;
+        }
+        this.#kept.push(...its);
+        this.#untouchable.add(key);
+        this.#refused.push({
+          key,
+          op: "list",
+          message:
+            `the archive holds ${its.length} entries of this name: readers disagree on which one it is; all are left as they are`,
+        });
       }
       // Each entry's extent: up to the next entry (or the directory) in file order.
       const starts = entries.map((e) => e.offset).sort((a, b) => a - b);
@@ -581,6 +620,13 @@ export class ZipBackend implements Backend {
     return f;
   }
 
+  /** A key ferry leaves alone (named twice, encrypted, refused) is never written over. */
+  #touchable(key: string): void {
+    if (!this.#untouchable.has(key)) return;
+    const why = this.#refused.find((r) => r.key === key)?.message ?? "refused";
+    throw new Error(`"${key}" is left as it is in the archive: ${why}`);
+  }
+
   /** Run one change: inside a transaction as part of it, else as a transaction of its own. */
   async #change<T>(fn: () => Promise<T> | T): Promise<T> {
     if (this.#inTx) return await fn();
@@ -609,6 +655,7 @@ export class ZipBackend implements Backend {
       const k = checkKey(key);
       if (k === "") throw new Deno.errors.IsADirectory("the archive's root is not a file");
       this.#ready();
+      this.#touchable(k);
       if (this.#items.get(k)?.dir) throw new Deno.errors.IsADirectory(`"${key}" is a folder`);
       const nameBytes = new TextEncoder().encode(k);
       let e: NewEntry;
@@ -717,6 +764,7 @@ export class ZipBackend implements Backend {
       }
       try {
         const k = checkKey(f.key);
+        this.#touchable(k);
         const cur = this.#items.get(k);
         if (f.expect && (!cur || cur.dir || cur.e.usize !== f.expect.size)) {
           throw new TargetChanged("changed in the archive since the scan; left as it is");
@@ -840,6 +888,7 @@ export class ZipBackend implements Backend {
       const k = checkKey(key);
       if (k === "") return;
       this.#ready();
+      this.#touchable(k);
       const it = this.#items.get(k);
       if (it && !it.dir) throw new Deno.errors.AlreadyExists(`"${key}" is a file`);
       if (it || this.#hasBelow(k)) return;
@@ -910,6 +959,7 @@ export class ZipBackend implements Backend {
       const a = checkKey(from);
       const b = checkKey(to);
       this.#ready();
+      this.#touchable(b);
       if (this.#items.has(b) || this.#hasBelow(b)) {
         throw new Deno.errors.AlreadyExists(`"${to}" already exists`);
       }
@@ -969,7 +1019,7 @@ export class ZipBackend implements Backend {
     const f = this.#w;
     if (!f) return Promise.resolve();
     try {
-      const live = [...this.#items.values()].sort((x, y) => x.e.offset - y.e.offset);
+      const live = [...this.#items.values(), ...this.#kept].sort((x, y) => x.e.offset - y.e.offset);
       const records: Uint8Array[] = [];
       let cdSize = 0;
       for (const it of live) {
@@ -1197,6 +1247,17 @@ function entryKey(name: string): string {
     return checkKey(name.split("/").filter((p) => p !== "" && p !== ".").join("/"));
   }
   return checkKey(name);
+}
+
+/** A record read from an archive with bytes before it, its offset made true (if it can be). */
+function shiftedRecord(e: CentralEntry): Uint8Array | undefined {
+  const raw = e.raw;
+  if (!raw) return undefined;
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (v.getUint32(42, true) === MAX32 || e.offset >= MAX32) return undefined;
+  const copy = raw.slice();
+  new DataView(copy.buffer).setUint32(42, e.offset, true);
+  return copy;
 }
 
 function mergeHoles(holes: [number, number][]): [number, number][] {
