@@ -16,7 +16,7 @@ import { FERRY_DIR } from "../paths.ts";
 import { realPathOf } from "./distinct.ts";
 import { lockPathOf } from "./lock.ts";
 import { ARCHIVE_LOG } from "./log_file.ts";
-import { besideName, COMPACT_TAG, NEW_TAG } from "../backends/zip/names.ts";
+import { besideName, TEMP_TAGS } from "../backends/zip/names.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
@@ -88,8 +88,7 @@ export function ownFileExcludes(locs: readonly Location[], own: OwnFiles): strin
         key.slice(0, slash + 1) + besideName(key.slice(slash + 1), what);
       return [
         `/${literal(key)}`,
-        `/${literal(key + NEW_TAG)}*`,
-        `/${literal(key + COMPACT_TAG)}*`,
+        ...TEMP_TAGS.map((tag) => `/${literal(key + tag)}*`),
         `/${literal(beside("journal"))}`,
         `/${literal(beside("lock"))}`,
       ];

@@ -37,6 +37,7 @@ Deno.test("own files: the patterns name an archive, the state and the log inside
         "sub/b [1]#.zip",
         "sub/b [1]#.zip.ferry-new-123",
         "sub/b [1]#.zip.ferry-compact-9",
+        "sub/b [1]#.zip.ferry-pack-77",
         "sub/.b [1]#.zip.ferry-journal",
         "sub/.b [1]#.zip.ferry-lock",
         "st.db",

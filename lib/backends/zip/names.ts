@@ -11,6 +11,13 @@ import * as nodePath from "node:path";
 export const NEW_TAG = ".ferry-new-";
 /** A compacted archive made beside the real one: `NAME.ferry-compact-<pid>`. */
 export const COMPACT_TAG = ".ferry-compact-";
+/**
+ * An update's new entries, packed beside the archive while the pass runs and appended to it at
+ * commit (the archive itself is untouched until then): `NAME.ferry-pack-<pid>`.
+ */
+export const PACK_TAG = ".ferry-pack-";
+/** Every tag of a temporary file named `NAME<tag><pid>` beside the archive. */
+export const TEMP_TAGS = [NEW_TAG, COMPACT_TAG, PACK_TAG] as const;
 
 /**
  * A hidden file beside the archive: `.NAME.ferry-journal` (an update's undo record) or

@@ -1,14 +1,23 @@
 /**
  * A ZIP archive as a location (`zip:path/archive.zip`). The archive is read through its
  * central directory with random access, one entry at a time (a multi-GB archive is never
- * loaded whole). Changes are made in place and never by rewriting the archive:
+ * loaded whole). Changes are made in place and never by rewriting the archive, and the archive
+ * stays whole for every reader until they are committed:
  *
- * - new and changed entries are written from where the old central directory began, then a
- *   new directory and end record after them; replaced and deleted entries become holes,
- *   filled with nameless padding entries so that a streaming reader skips them;
- * - before the first byte of the archive is touched, the old directory and end record are
- *   saved in a journal beside it (`.NAME.ferry-journal`, made durable first): an update that
- *   was interrupted is cut back to the last good archive when the archive is next opened;
+ * - while a pass runs, new and changed entries (and renamed ones, their bytes copied) are
+ *   packed into a file beside the archive (`NAME.ferry-pack-<pid>`); the archive is not
+ *   touched;
+ * - the commit appends them after the old end record, then a new directory and end record:
+ *   readers find an end record at the end of the file again once that append is done (it is
+ *   one write of the packed bytes and the directory). The old directory, replaced and deleted
+ *   entries become holes, filled with nameless padding entries so that a streaming reader
+ *   skips them;
+ * - before the append, a journal beside the archive (`.NAME.ferry-journal`, made durable
+ *   first) records where the archive ended, where it will end and the appended bytes' CRC: a
+ *   commit that was interrupted is cut back to the old archive, or, when all of it reached the
+ *   file, its holes are filled, when the archive is next opened;
+ * - an archive with nothing before its end record (a new one) is written whole beside itself
+ *   and renamed over;
  * - the backend is transactional: writes between `begin()` and `commit()` become one new
  *   directory, durable before the engine records anything in its state.
  *
@@ -29,7 +38,7 @@ import type {
   WriteMeta,
 } from "../backend.ts";
 import { readSmallFile } from "../local/copy.ts";
-import { besideArchive, COMPACT_TAG, NEW_TAG } from "./names.ts";
+import { besideArchive, COMPACT_TAG, NEW_TAG, PACK_TAG, TEMP_TAGS } from "./names.ts";
 import { looksIncompressible, type Packed, packOne, packWithWorkers } from "./pack.ts";
 import { describeError, LocationError, SafetyError, TargetChanged } from "../../errors.ts";
 import {
@@ -71,8 +80,17 @@ const WORKERS_FROM = 512;
 const WHOLE_MAX = 8 << 20;
 /** Chunk size for reading entries and copying raw entry bytes. */
 const CHUNK = 1 << 20;
+/** The first bytes of the journal ferry wrote before it packed updates beside the archive. */
+const JOURNAL_MAGIC_1 = "FERRYZJ1";
 /** The journal's first bytes. */
-const JOURNAL_MAGIC = "FERRYZJ1";
+const JOURNAL_MAGIC = "FERRYZJ2";
+/**
+ * The journal: magic, the archive's old end, its new end, the CRC of the bytes between, the
+ * number of holes; then each hole (start, end), and the CRC of all that.
+ */
+const JOURNAL_HEAD = 32;
+/** A commit appends its packed entries in one write with the directory up to this size. */
+const COMMIT_WHOLE = 32 << 20;
 
 /** An entry as the backend holds it. */
 interface Item {
@@ -111,14 +129,24 @@ export class ZipBackend implements Backend {
   #untouchable = new Set<string>();
   /** Entries ferry does not list but keeps in every directory it writes (never lost). */
   #kept: Item[] = [];
-  /** Where the directory begins: new entries are written from here. */
+  /** Where the directory begins. */
   #cdOffset = 0;
-  /** Where the next new entry goes, in a transaction. */
+  /** The pass changed something: a new directory is written at commit. */
+  #dirty = false;
+  /**
+   * Where the update's new entries will start in the archive: its size when the update began
+   * (0 when the archive held nothing but its end record: the pack is then the new archive).
+   */
+  #base = 0;
+  /** Where the next new entry goes: its offset in the archive once committed. */
   #pos = 0;
-  /** The archive is being changed: the journal exists and `#w` is open. */
-  #w: Deno.FsFile | undefined;
+  /** The update's new entries, packed beside the archive (made at the first one). */
+  #pack: Deno.FsFile | undefined;
+  #packPath: string;
+  /** The archive, open for reading while an update copies entries' bytes (renames). */
+  #src: Deno.FsFile | undefined;
   #inTx = false;
-  /** Where the writing handle's position is, when known (-1: unknown). */
+  /** Where the pack's position is (as an offset in the archive), when known (-1: unknown). */
   #at = -1;
   /** A large entry is being streamed in: it holds the archive's end until it is done. */
   #busy = false;
@@ -145,6 +173,7 @@ export class ZipBackend implements Backend {
     this.id = `zip:${this.path}`;
     this.#journal = besideArchive(this.path, "journal");
     this.#lockPath = besideArchive(this.path, "lock");
+    this.#packPath = `${this.path}${PACK_TAG}${Deno.pid}`;
   }
 
   /**
@@ -201,7 +230,7 @@ export class ZipBackend implements Backend {
 
   /** The pass is over: the archive is let go (a watching run holds it only while it passes). */
   endPass(): void {
-    if (!this.#w) this.#dropLock();
+    if (!this.#dirty) this.#dropLock();
   }
 
   /** Whether the archive exists; an interrupted update is cut back first, then it is read. */
@@ -260,13 +289,13 @@ export class ZipBackend implements Backend {
     return Promise.resolve();
   }
 
-  /** Compactions and new archives that a killed run left half made beside the archive. */
+  /** Compactions, packs and new archives that a killed run left half made beside the archive. */
   #removeLeftovers(): void {
     const dir = nodePath.dirname(this.path);
     const base = nodePath.basename(this.path);
     try {
       for (const e of Deno.readDirSync(dir)) {
-        for (const kind of [COMPACT_TAG, NEW_TAG]) {
+        for (const kind of TEMP_TAGS) {
           if (!e.name.startsWith(base + kind)) continue;
           const pid = Number(e.name.slice(base.length + kind.length));
           if (Number.isInteger(pid) && processGone(pid)) {
@@ -277,7 +306,11 @@ export class ZipBackend implements Backend {
     } catch { /* unreadable folder: nothing to tidy */ }
   }
 
-  /** Cut an interrupted update back to the archive it started from, from the journal. */
+  /**
+   * Finish or undo a commit that was interrupted, from the journal: when every byte it was to
+   * append is in the file (their CRC says so), the new directory is there and durable, and only
+   * its holes are left to fill; otherwise the archive is cut back to where it ended before.
+   */
   #recover(): void {
     let j: Uint8Array;
     try {
@@ -288,26 +321,54 @@ export class ZipBackend implements Backend {
     }
     const v = new DataView(j.buffer, j.byteOffset, j.byteLength);
     const magic = new TextDecoder().decode(j.subarray(0, 8));
-    const head = 8 + 8 + 8 + 4;
-    const complete = j.length >= head && magic === JOURNAL_MAGIC &&
-      j.length === head + Number(v.getBigUint64(16, true) - v.getBigUint64(8, true)) &&
-      crc32(j.subarray(head)) === v.getUint32(24, true);
-    if (complete) {
-      // The journal was durable before the archive was touched: put the old end back.
-      const from = Number(v.getBigUint64(8, true));
-      const f = Deno.openSync(this.path, { read: true, write: true });
-      try {
-        f.truncateSync(from);
-        f.seekSync(from, Deno.SeekMode.Start);
-        writeAll(f, j.subarray(head));
-        f.syncSync();
-      } finally {
-        f.close();
+    if (magic === JOURNAL_MAGIC_1) this.#recoverV1(j, v);
+    else if (magic === JOURNAL_MAGIC && j.length >= JOURNAL_HEAD + 4) {
+      const holes = v.getUint32(28, true);
+      const body = JOURNAL_HEAD + 16 * holes;
+      // An incomplete journal means the archive was never touched: it only goes.
+      if (j.length === body + 4 && crc32(j.subarray(0, body)) === v.getUint32(body, true)) {
+        const base = Number(v.getBigUint64(8, true));
+        const end = Number(v.getBigUint64(16, true));
+        const f = Deno.openSync(this.path, { read: true, write: true });
+        try {
+          const size = f.statSync().size;
+          if (size === end && crcOf(f, base, end) === v.getUint32(24, true)) {
+            for (let i = 0; i < holes; i++) {
+              const s = Number(v.getBigUint64(JOURNAL_HEAD + 16 * i, true));
+              const e = Number(v.getBigUint64(JOURNAL_HEAD + 16 * i + 8, true));
+              f.seekSync(s, Deno.SeekMode.Start);
+              writeAll(f, fillHole(e - s));
+            }
+          } else {
+            f.truncateSync(base);
+          }
+          f.syncSync();
+        } finally {
+          f.close();
+        }
       }
     }
-    // An incomplete journal means the archive was never touched: it only goes.
     Deno.removeSync(this.#journal);
     syncDir(nodePath.dirname(this.path));
+  }
+
+  /** A journal of an earlier ferry, which wrote updates over the old directory: put it back. */
+  #recoverV1(j: Uint8Array, v: DataView): void {
+    const head = 8 + 8 + 8 + 4;
+    const complete = j.length >= head &&
+      j.length === head + Number(v.getBigUint64(16, true) - v.getBigUint64(8, true)) &&
+      crc32(j.subarray(head)) === v.getUint32(24, true);
+    if (!complete) return;
+    const from = Number(v.getBigUint64(8, true));
+    const f = Deno.openSync(this.path, { read: true, write: true });
+    try {
+      f.truncateSync(from);
+      f.seekSync(from, Deno.SeekMode.Start);
+      writeAll(f, j.subarray(head));
+      f.syncSync();
+    } finally {
+      f.close();
+    }
   }
 
   /** Read the central directory. */
@@ -518,15 +579,18 @@ export class ZipBackend implements Backend {
   read(key: string): Promise<ReadableStream<Uint8Array>> {
     try {
       const e = this.#file(key).e;
-      const f = Deno.openSync(this.path, { read: true });
+      // Written in this update: its bytes are in the pack until the commit.
+      const packed = this.#dirty && e.offset >= this.#base;
+      const f = Deno.openSync(packed ? this.#packPath : this.path, { read: true });
+      const delta = packed ? this.#base : 0;
       let start: number;
       try {
-        const h = pread(f, e.offset, LOCAL_SIZE);
+        const h = pread(f, e.offset - delta, LOCAL_SIZE);
         const v = new DataView(h.buffer);
         if (h.length < LOCAL_SIZE || v.getUint32(0, true) !== SIG_LOCAL) {
           throw new Error(`"${key}": its local header is missing (damaged archive)`);
         }
-        start = e.offset + LOCAL_SIZE + v.getUint16(26, true) + v.getUint16(28, true);
+        start = e.offset - delta + LOCAL_SIZE + v.getUint16(26, true) + v.getUint16(28, true);
       } catch (err) {
         f.close();
         throw err;
@@ -587,37 +651,67 @@ export class ZipBackend implements Backend {
     return Promise.resolve();
   }
 
-  /** Save the old end in the journal (durable) and open the archive for writing: once. */
-  #prepare(): Deno.FsFile {
+  /**
+   * The pass changes the archive: new entries will start at its end (or, when it holds nothing
+   * before its end record, make a new archive). Nothing is written to the archive until commit.
+   */
+  #prepare(): void {
     this.#ready();
-    if (this.#w) return this.#w;
-    const f = Deno.openSync(this.path, { read: true, write: true });
-    try {
-      const size = f.statSync().size;
-      const tail = pread(f, this.#cdOffset, size - this.#cdOffset);
-      const head = new Uint8Array(28);
-      head.set(new TextEncoder().encode(JOURNAL_MAGIC));
-      const v = new DataView(head.buffer);
-      v.setBigUint64(8, BigInt(this.#cdOffset), true);
-      v.setBigUint64(16, BigInt(size), true);
-      v.setUint32(24, crc32(tail), true);
-      const j = Deno.openSync(this.#journal, { write: true, create: true, truncate: true });
-      try {
-        writeAll(j, head);
-        writeAll(j, tail);
-        j.syncSync();
-      } finally {
-        j.close();
-      }
-      syncDir(nodePath.dirname(this.path));
-    } catch (err) {
-      f.close();
-      throw err;
-    }
-    this.#w = f;
-    this.#pos = this.#cdOffset;
+    if (this.#dirty) return;
+    const empty = this.#cdOffset === 0 && this.#items.size === 0 && this.#kept.length === 0;
+    this.#base = empty ? 0 : Deno.statSync(this.path).size;
+    this.#pos = this.#base;
     this.#at = -1;
-    return f;
+    this.#dirty = true;
+  }
+
+  /** The pack the update's new entries go to, made at the first one. */
+  #packFile(): Deno.FsFile {
+    this.#prepare();
+    this.#pack ??= Deno.openSync(this.#packPath, {
+      read: true,
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    return this.#pack;
+  }
+
+  /** Write at an offset of the archive-to-be (in the pack). */
+  #writeAt(offset: number, data: Uint8Array): void {
+    const f = this.#packFile();
+    if (this.#at !== offset) f.seekSync(offset - this.#base, Deno.SeekMode.Start);
+    writeAll(f, data);
+    this.#at = offset + data.length;
+  }
+
+  /** Read bytes at an offset of the archive-to-be: the archive's, or the pack's. */
+  #readAt(offset: number, length: number): Uint8Array {
+    this.#at = -1;
+    if (this.#dirty && offset >= this.#base) {
+      return pread(this.#packFile(), offset - this.#base, length);
+    }
+    this.#src ??= Deno.openSync(this.path, { read: true });
+    return pread(this.#src, offset, length);
+  }
+
+  /** The update is over (committed or not): the pack goes. */
+  #endUpdate(): void {
+    for (const f of [this.#pack, this.#src]) {
+      try {
+        f?.close();
+      } catch { /* closed already */ }
+    }
+    if (this.#pack) {
+      try {
+        Deno.removeSync(this.#packPath);
+      } catch { /* renamed over the archive, or gone */ }
+    }
+    this.#pack = undefined;
+    this.#src = undefined;
+    this.#dirty = false;
+    this.#dead = [];
+    this.#at = -1;
   }
 
   /** A key ferry leaves alone (named twice, encrypted, refused) is never written over. */
@@ -711,7 +805,7 @@ export class ZipBackend implements Backend {
 
   /** Put an entry whose data is compressed already at the archive's end. */
   #placePacked(nameBytes: Uint8Array, p: Extract<Packed, { payload: Uint8Array }>): NewEntry {
-    const f = this.#prepare();
+    this.#prepare();
     const offset = this.#pos;
     const e: NewEntry = {
       nameBytes,
@@ -724,12 +818,10 @@ export class ZipBackend implements Backend {
       mode: 0o100644,
     };
     const head = localHeader(e, false);
-    // Entries go one after another: the file is mostly where the last one ended already.
-    if (this.#at !== offset) f.seekSync(offset, Deno.SeekMode.Start);
-    writeAll(f, head);
-    writeAll(f, p.payload);
+    // Entries go one after another: the pack is mostly where the last one ended already.
+    this.#writeAt(offset, head);
+    this.#writeAt(offset + head.length, p.payload);
     this.#pos = offset + head.length + p.payload.length;
-    this.#at = this.#pos;
     this.#extent.set(offset, this.#pos);
     return e;
   }
@@ -824,7 +916,7 @@ export class ZipBackend implements Backend {
     data: ReadableStream<Uint8Array>,
     meta: WriteMeta,
   ): Promise<NewEntry> {
-    const f = this.#prepare();
+    const f = this.#packFile();
     this.#at = -1;
     const offset = this.#pos;
     const zip64 = meta.size > 0xfff00000;
@@ -839,7 +931,7 @@ export class ZipBackend implements Backend {
       mode: 0o100644,
     };
     const head = localHeader(e, zip64);
-    f.seekSync(offset, Deno.SeekMode.Start);
+    f.seekSync(offset - this.#base, Deno.SeekMode.Start);
     writeAll(f, head);
     let crc = 0;
     let usize = 0;
@@ -868,7 +960,7 @@ export class ZipBackend implements Backend {
       throw new Error(`"${key}" ${usize > meta.size ? "grew" : "shrank"} while it was read`);
     }
     const done = { ...e, crc, csize, usize };
-    f.seekSync(offset, Deno.SeekMode.Start);
+    f.seekSync(offset - this.#base, Deno.SeekMode.Start);
     writeAll(f, localHeader(done, zip64));
     this.#pos = offset + head.length + csize;
     this.#extent.set(offset, this.#pos);
@@ -927,8 +1019,7 @@ export class ZipBackend implements Backend {
 
   /** Append a small stored entry (a folder, or a moved entry's bytes given raw). */
   #add(key: string, dir: boolean, payload: Uint8Array, mtime: number): void {
-    const f = this.#prepare();
-    this.#at = -1;
+    this.#prepare();
     const nameBytes = new TextEncoder().encode(dir ? key + "/" : key);
     const e: NewEntry = {
       nameBytes,
@@ -941,9 +1032,8 @@ export class ZipBackend implements Backend {
       mode: dir ? 0o040755 : 0o100644,
     };
     const head = localHeader(e, false);
-    f.seekSync(this.#pos, Deno.SeekMode.Start);
-    writeAll(f, head);
-    writeAll(f, payload);
+    this.#writeAt(this.#pos, head);
+    this.#writeAt(this.#pos + head.length, payload);
     this.#extent.set(e.offset, e.offset + head.length + payload.length);
     this.#pos += head.length + payload.length;
     this.#drop(key);
@@ -970,10 +1060,9 @@ export class ZipBackend implements Backend {
   }
 
   #moveOne(it: Item, to: string): void {
-    const f = this.#prepare();
-    this.#at = -1;
+    this.#prepare();
     const e = it.e;
-    const h = pread(f, e.offset, LOCAL_SIZE);
+    const h = this.#readAt(e.offset, LOCAL_SIZE);
     const hv = new DataView(h.buffer);
     const start = e.offset + LOCAL_SIZE + hv.getUint16(26, true) + hv.getUint16(28, true);
     const zip64 = e.csize >= MAX32 || e.usize >= MAX32;
@@ -993,15 +1082,13 @@ export class ZipBackend implements Backend {
     let at = start;
     const out = this.#pos + head.length;
     while (copied < e.csize) {
-      const chunk = pread(f, at, Math.min(CHUNK, e.csize - copied));
+      const chunk = this.#readAt(at, Math.min(CHUNK, e.csize - copied));
       if (chunk.length === 0) throw new Error(`"${it.key}" is cut short in the archive`);
-      f.seekSync(out + copied, Deno.SeekMode.Start);
-      writeAll(f, chunk);
+      this.#writeAt(out + copied, chunk);
       copied += chunk.length;
       at += chunk.length;
     }
-    f.seekSync(this.#pos, Deno.SeekMode.Start);
-    writeAll(f, head);
+    this.#writeAt(this.#pos, head);
     this.#extent.set(ne.offset, out + e.csize);
     this.#pos = out + e.csize;
     this.#drop(it.key);
@@ -1009,66 +1096,140 @@ export class ZipBackend implements Backend {
   }
 
   /**
-   * Make the transaction's changes durable: the new directory and end record after the last
-   * entry, the file cut there and synced, the journal removed; then the holes left by replaced
-   * entries are filled (the archive is already whole without that).
+   * Make the transaction's changes durable: the packed entries, the new directory and end
+   * record appended after the old end (or, for a new archive, the pack renamed over it) and
+   * synced; then the holes the new directory left (the old directory, replaced entries) are
+   * filled.
    */
   commit(): Promise<void> {
     this.#inTx = false;
     this.#at = -1;
-    const f = this.#w;
-    if (!f) return Promise.resolve();
+    if (!this.#dirty) return Promise.resolve();
     try {
-      const live = [...this.#items.values(), ...this.#kept].sort((x, y) => x.e.offset - y.e.offset);
-      const records: Uint8Array[] = [];
-      let cdSize = 0;
-      for (const it of live) {
-        const rec = it.raw ?? centralRecord(asNew(it));
-        records.push(rec);
-        cdSize += rec.length;
-      }
-      const cdOffset = this.#pos;
-      const cd = new Uint8Array(cdSize);
-      let p = 0;
-      for (const r of records) {
-        cd.set(r, p);
-        p += r.length;
-      }
-      const end = endRecords(live.length, cdOffset, cdSize);
-      f.seekSync(cdOffset, Deno.SeekMode.Start);
-      writeAll(f, cd);
-      writeAll(f, end);
-      f.truncateSync(cdOffset + cdSize + end.length);
-      f.syncSync();
-      Deno.removeSync(this.#journal);
-      syncDir(nodePath.dirname(this.path));
-      // The new directory is durable: the holes are not in it, and may now be filled.
-      const holes = mergeHoles(this.#dead);
-      for (const [s, e] of holes) {
-        if (e - s < LOCAL_SIZE) continue;
-        f.seekSync(s, Deno.SeekMode.Start);
-        writeAll(f, fillHole(e - s));
-      }
-      if (holes.length > 0) f.syncSync();
-      // The layout as it now is: each entry's extent runs to the next one or the directory.
-      this.#extent.clear();
-      for (let i = 0; i < live.length; i++) {
-        const next = i + 1 < live.length ? live[i + 1]!.e.offset : cdOffset;
-        this.#extent.set(live[i]!.e.offset, next);
-      }
-      this.#cdOffset = cdOffset;
-      this.#dead = [];
-      this.#loadedAs = versionOf(this.path);
-      if (holes.length > 0 && deadShare(live, cdOffset) > COMPACT_AT) {
-        f.close();
-        this.#w = undefined;
-        this.#compact(live);
-      }
-    } finally {
-      this.#w?.close();
-      this.#w = undefined;
+      this.#commit();
+    } catch (err) {
+      // Cut short (a full disk): the archive is put back as it was, or finished, now.
+      this.#endUpdate();
+      try {
+        this.#recover();
+        this.#loaded = false;
+        this.#load();
+      } catch { /* the next open does it */ }
+      return Promise.reject(err);
     }
+    this.#endUpdate();
     return Promise.resolve();
+  }
+
+  #commit(): void {
+    const live = [...this.#items.values(), ...this.#kept].sort((x, y) => x.e.offset - y.e.offset);
+    const records: Uint8Array[] = [];
+    for (const it of live) records.push(it.raw ?? centralRecord(asNew(it)));
+    const cd = concat(records);
+    const base = this.#base;
+    const packed = this.#pos - base;
+    const cdOffset = this.#pos;
+    const end = endRecords(live.length, cdOffset, cd.length);
+    const newEnd = cdOffset + cd.length + end.length;
+    // Holes in the pack are filled before it is appended; the archive's own (the old directory
+    // among them) once the new directory is durable.
+    const holes = mergeHoles(base > 0 ? [...this.#dead, [this.#cdOffset, base]] : this.#dead)
+      .filter(([s, e]) => e - s >= LOCAL_SIZE);
+    const old = holes.filter(([s]) => s < base);
+    const pack = packed > 0 || base === 0 ? this.#packFile() : undefined;
+    // Up to 32 MiB, the packed entries are read back (the page cache has them) and appended
+    // with the directory in one write: readers find no end record for that write only.
+    const whole = pack && packed <= COMMIT_WHOLE ? pread(pack, 0, packed) : undefined;
+    if (whole && whole.length !== packed) {
+      throw new Error("the pack beside the archive is cut short");
+    }
+    for (const [s, e] of holes) {
+      if (s < base) continue;
+      if (whole) whole.set(fillHole(e - s), s - base);
+      else {
+        pack!.seekSync(s - base, Deno.SeekMode.Start);
+        writeAll(pack!, fillHole(e - s));
+      }
+    }
+    if (base === 0) {
+      // A new archive: the pack is it, renamed over the end record alone.
+      const f = pack!;
+      f.seekSync(packed, Deno.SeekMode.Start);
+      writeAll(f, concat([cd, end]));
+      f.truncateSync(newEnd);
+      f.syncSync();
+      Deno.renameSync(this.#packPath, this.path);
+      syncDir(nodePath.dirname(this.path));
+    } else {
+      let crc = whole ? crc32(whole) : pack ? crcOf(pack, 0, packed) : 0;
+      crc = crc32(end, crc32(cd, crc));
+      this.#writeJournal(base, newEnd, crc, old);
+      const f = Deno.openSync(this.path, { read: true, write: true });
+      try {
+        f.seekSync(base, Deno.SeekMode.Start);
+        if (whole || !pack) writeAll(f, concat([whole ?? new Uint8Array(0), cd, end]));
+        else {
+          for (let at = 0; at < packed;) {
+            const chunk = pread(pack, at, Math.min(COMMIT_WHOLE, packed - at));
+            if (chunk.length === 0) throw new Error("the pack beside the archive is cut short");
+            writeAll(f, chunk);
+            at += chunk.length;
+          }
+          writeAll(f, concat([cd, end]));
+        }
+        f.syncSync();
+        // The new directory is durable: the holes are not in it, and may now be filled.
+        for (const [s, e] of old) {
+          f.seekSync(s, Deno.SeekMode.Start);
+          writeAll(f, fillHole(e - s));
+        }
+        if (old.length > 0) f.syncSync();
+      } finally {
+        f.close();
+      }
+      // Left behind by a power cut, the journal would only have the holes filled again.
+      Deno.removeSync(this.#journal);
+    }
+    // The layout as it now is: each entry's extent runs to the next one or the directory.
+    this.#extent.clear();
+    for (let i = 0; i < live.length; i++) {
+      const next = i + 1 < live.length ? live[i + 1]!.e.offset : cdOffset;
+      this.#extent.set(live[i]!.e.offset, next);
+    }
+    this.#cdOffset = cdOffset;
+    this.#loadedAs = versionOf(this.path);
+    if (holes.length > 0 && deadShare(live, cdOffset) > COMPACT_AT) {
+      // The update is durable already: a compaction that fails (a full disk) leaves the dead
+      // space for the next one.
+      try {
+        this.#compact(live);
+      } catch { /* its file beside was removed */ }
+    }
+  }
+
+  /** The journal of a commit, durable before the archive is touched. */
+  #writeJournal(base: number, end: number, crc: number, holes: [number, number][]): void {
+    const j = new Uint8Array(JOURNAL_HEAD + 16 * holes.length + 4);
+    j.set(new TextEncoder().encode(JOURNAL_MAGIC));
+    const v = new DataView(j.buffer);
+    v.setBigUint64(8, BigInt(base), true);
+    v.setBigUint64(16, BigInt(end), true);
+    v.setUint32(24, crc, true);
+    v.setUint32(28, holes.length, true);
+    for (const [i, [s, e]] of holes.entries()) {
+      v.setBigUint64(JOURNAL_HEAD + 16 * i, BigInt(s), true);
+      v.setBigUint64(JOURNAL_HEAD + 16 * i + 8, BigInt(e), true);
+    }
+    const body = j.length - 4;
+    v.setUint32(body, crc32(j.subarray(0, body)), true);
+    const f = Deno.openSync(this.#journal, { write: true, create: true, truncate: true });
+    try {
+      writeAll(f, j);
+      f.syncSync();
+    } finally {
+      f.close();
+    }
+    syncDir(nodePath.dirname(this.path));
   }
 
   /**
@@ -1114,15 +1275,10 @@ export class ZipBackend implements Backend {
     this.#load();
   }
 
-  /** Drop the transaction's changes: the old end comes back from the journal. */
+  /** Drop the transaction's changes: the pack goes; a commit that failed midway is undone. */
   rollback(): Promise<void> {
     this.#inTx = false;
-    this.#at = -1;
-    if (this.#w) {
-      this.#w.close();
-      this.#w = undefined;
-    }
-    this.#dead = [];
+    this.#endUpdate();
     try {
       this.#recover();
       this.#loaded = false;
@@ -1135,7 +1291,7 @@ export class ZipBackend implements Backend {
 
   async close(): Promise<void> {
     try {
-      if (this.#w) await this.rollback();
+      if (this.#dirty) await this.rollback();
     } finally {
       this.#dropLock();
     }
@@ -1258,6 +1414,30 @@ function shiftedRecord(e: CentralEntry): Uint8Array | undefined {
   const copy = raw.slice();
   new DataView(copy.buffer).setUint32(42, e.offset, true);
   return copy;
+}
+
+/** The CRC-32 of bytes `[from, to)` of a file. */
+function crcOf(f: Deno.FsFile, from: number, to: number): number {
+  let crc = 0;
+  for (let at = from; at < to;) {
+    const chunk = pread(f, at, Math.min(CHUNK * 8, to - at));
+    if (chunk.length === 0) return -1;
+    crc = crc32(chunk, crc);
+    at += chunk.length;
+  }
+  return crc;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
 }
 
 function mergeHoles(holes: [number, number][]): [number, number][] {
