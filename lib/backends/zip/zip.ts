@@ -1132,10 +1132,14 @@ export class ZipBackend implements Backend {
     const end = endRecords(live.length, cdOffset, cd.length);
     const newEnd = cdOffset + cd.length + end.length;
     // Holes in the pack are filled before it is appended; the archive's own (the old directory
-    // among them) once the new directory is durable.
-    const holes = mergeHoles(base > 0 ? [...this.#dead, [this.#cdOffset, base]] : this.#dead)
-      .filter(([s, e]) => e - s >= LOCAL_SIZE);
-    const old = holes.filter(([s]) => s < base);
+    // among them) once the new directory is durable. Never one across the old end: the bytes
+    // appended must stay as the journal's CRC says until the journal goes.
+    const fillable = ([s, e]: [number, number]) => e - s >= LOCAL_SIZE;
+    const old = base > 0
+      ? mergeHoles([...this.#dead.filter(([s]) => s < base), [this.#cdOffset, base]])
+        .filter(fillable)
+      : [];
+    const holes = [...old, ...mergeHoles(this.#dead.filter(([s]) => s >= base)).filter(fillable)];
     const pack = packed > 0 || base === 0 ? this.#packFile() : undefined;
     // Up to 32 MiB, the packed entries are read back (the page cache has them) and appended
     // with the directory in one write: readers find no end record for that write only.
