@@ -1142,8 +1142,9 @@ export class ZipBackend implements Backend {
     const holes = [...old, ...mergeHoles(this.#dead.filter(([s]) => s >= base)).filter(fillable)];
     const pack = packed > 0 || base === 0 ? this.#packFile() : undefined;
     // Up to 32 MiB, the packed entries are read back (the page cache has them) and appended
-    // with the directory in one write: readers find no end record for that write only.
-    const whole = pack && packed <= COMMIT_WHOLE ? pread(pack, 0, packed) : undefined;
+    // with the directory in one write: readers find no end record for that write only. A new
+    // archive is the pack itself: nothing to read back.
+    const whole = pack && base > 0 && packed <= COMMIT_WHOLE ? pread(pack, 0, packed) : undefined;
     if (whole && whole.length !== packed) {
       throw new Error("the pack beside the archive is cut short");
     }
