@@ -143,8 +143,12 @@ export class ZipBackend implements Backend {
   /** The update's new entries, packed beside the archive (made at the first one). */
   #pack: Deno.FsFile | undefined;
   #packPath: string;
-  /** The archive, open for reading while an update copies entries' bytes (renames). */
-  #src: Deno.FsFile | undefined;
+  /**
+   * The archive, opened for writing when the update begins (an archive that cannot be written
+   * fails each change, as it did when changes went into it): renames read from it, the commit
+   * appends to it.
+   */
+  #out: Deno.FsFile | undefined;
   #inTx = false;
   /** Where the pack's position is (as an offset in the archive), when known (-1: unknown). */
   #at = -1;
@@ -659,7 +663,8 @@ export class ZipBackend implements Backend {
     this.#ready();
     if (this.#dirty) return;
     const empty = this.#cdOffset === 0 && this.#items.size === 0 && this.#kept.length === 0;
-    this.#base = empty ? 0 : Deno.statSync(this.path).size;
+    this.#out = Deno.openSync(this.path, { read: true, write: true });
+    this.#base = empty ? 0 : this.#out.statSync().size;
     this.#pos = this.#base;
     this.#at = -1;
     this.#dirty = true;
@@ -691,13 +696,12 @@ export class ZipBackend implements Backend {
     if (this.#dirty && offset >= this.#base) {
       return pread(this.#packFile(), offset - this.#base, length);
     }
-    this.#src ??= Deno.openSync(this.path, { read: true });
-    return pread(this.#src, offset, length);
+    return pread(this.#out!, offset, length);
   }
 
   /** The update is over (committed or not): the pack goes. */
   #endUpdate(): void {
-    for (const f of [this.#pack, this.#src]) {
+    for (const f of [this.#pack, this.#out]) {
       try {
         f?.close();
       } catch { /* closed already */ }
@@ -708,7 +712,7 @@ export class ZipBackend implements Backend {
       } catch { /* renamed over the archive, or gone */ }
     }
     this.#pack = undefined;
-    this.#src = undefined;
+    this.#out = undefined;
     this.#dirty = false;
     this.#dead = [];
     this.#at = -1;
@@ -1157,7 +1161,10 @@ export class ZipBackend implements Backend {
       }
     }
     if (base === 0) {
-      // A new archive: the pack is it, renamed over the end record alone.
+      // A new archive: the pack is it, renamed over the end record alone (let go first: Windows
+      // renames over no open file).
+      this.#out?.close();
+      this.#out = undefined;
       const f = pack!;
       f.seekSync(packed, Deno.SeekMode.Start);
       writeAll(f, concat([cd, end]));
@@ -1169,29 +1176,25 @@ export class ZipBackend implements Backend {
       let crc = whole ? crc32(whole) : pack ? crcOf(pack, 0, packed) : 0;
       crc = crc32(end, crc32(cd, crc));
       this.#writeJournal(base, newEnd, crc, old);
-      const f = Deno.openSync(this.path, { read: true, write: true });
-      try {
-        f.seekSync(base, Deno.SeekMode.Start);
-        if (whole || !pack) writeAll(f, concat([whole ?? new Uint8Array(0), cd, end]));
-        else {
-          for (let at = 0; at < packed;) {
-            const chunk = pread(pack, at, Math.min(COMMIT_WHOLE, packed - at));
-            if (chunk.length === 0) throw new Error("the pack beside the archive is cut short");
-            writeAll(f, chunk);
-            at += chunk.length;
-          }
-          writeAll(f, concat([cd, end]));
+      const f = this.#out!;
+      f.seekSync(base, Deno.SeekMode.Start);
+      if (whole || !pack) writeAll(f, concat([whole ?? new Uint8Array(0), cd, end]));
+      else {
+        for (let at = 0; at < packed;) {
+          const chunk = pread(pack, at, Math.min(COMMIT_WHOLE, packed - at));
+          if (chunk.length === 0) throw new Error("the pack beside the archive is cut short");
+          writeAll(f, chunk);
+          at += chunk.length;
         }
-        f.syncSync();
-        // The new directory is durable: the holes are not in it, and may now be filled.
-        for (const [s, e] of old) {
-          f.seekSync(s, Deno.SeekMode.Start);
-          writeAll(f, fillHole(e - s));
-        }
-        if (old.length > 0) f.syncSync();
-      } finally {
-        f.close();
+        writeAll(f, concat([cd, end]));
       }
+      f.syncSync();
+      // The new directory is durable: the holes are not in it, and may now be filled.
+      for (const [s, e] of old) {
+        f.seekSync(s, Deno.SeekMode.Start);
+        writeAll(f, fillHole(e - s));
+      }
+      if (old.length > 0) f.syncSync();
       // Left behind by a power cut, the journal would only have the holes filled again.
       Deno.removeSync(this.#journal);
     }
@@ -1203,6 +1206,8 @@ export class ZipBackend implements Backend {
     }
     this.#cdOffset = cdOffset;
     this.#loadedAs = versionOf(this.path);
+    this.#out?.close();
+    this.#out = undefined;
     if (holes.length > 0 && deadShare(live, cdOffset) > COMPACT_AT) {
       // The update is durable already: a compaction that fails (a full disk) leaves the dead
       // space for the next one.
