@@ -181,3 +181,41 @@ Deno.test("zip: an entry written twice in one update, the commit killed before i
     await readable(path);
   });
 });
+
+Deno.test("zip: an update of more than 32 MiB is appended in pieces, whole, and survives a cut inside it", async () => {
+  await scratch(async (path) => {
+    const big = new Uint8Array(33 << 20);
+    for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+    const { old, appended, journal } = await interrupted(path, async (z) => {
+      await z.begin();
+      await put(z, "big.bin", big);
+      await z.remove("a.txt");
+    });
+    assert.ok(appended.length > 33 << 20);
+    // Cut inside the append (in its first piece, in its last): the old archive.
+    for (const cut of [20 << 20, appended.length - 1]) {
+      const f = new Uint8Array(old.length + cut);
+      f.set(old);
+      f.set(appended.subarray(0, cut), old.length);
+      await Deno.writeFile(path, f);
+      await Deno.writeFile(besideArchive(path, "journal"), journal);
+      assert.deepEqual(await contents(path), BEFORE, `cut after ${cut} bytes`);
+    }
+    // Whole: the new one.
+    const whole = new Uint8Array(old.length + appended.length);
+    whole.set(old);
+    whole.set(appended, old.length);
+    await Deno.writeFile(path, whole);
+    await Deno.writeFile(besideArchive(path, "journal"), journal);
+    const z = new ZipBackend(path);
+    try {
+      await z.open();
+      const got = new Uint8Array(await new Response(await z.read("big.bin")).arrayBuffer());
+      assert.equal(sha(got), sha(big));
+      assert.deepEqual((await z.list()).entries.map((e) => e.key), ["b.txt", "big.bin", "c.txt"]);
+    } finally {
+      await z.close();
+    }
+    await readable(path);
+  });
+});

@@ -1148,9 +1148,15 @@ export class ZipBackend implements Backend {
     // Up to 32 MiB, the packed entries are read back (the page cache has them) and appended
     // with the directory in one write: readers find no end record for that write only. A new
     // archive is the pack itself: nothing to read back.
-    const whole = pack && base > 0 && packed <= COMMIT_WHOLE ? pread(pack, 0, packed) : undefined;
-    if (whole && whole.length !== packed) {
-      throw new Error("the pack beside the archive is cut short");
+    let whole: Uint8Array | undefined;
+    if (base > 0 && packed <= COMMIT_WHOLE) {
+      // One buffer for all of it: the entries read straight into it, the directory after them.
+      whole = new Uint8Array(packed + cd.length + end.length);
+      if (pack && readInto(pack, 0, whole.subarray(0, packed)) !== packed) {
+        throw new Error("the pack beside the archive is cut short");
+      }
+      whole.set(cd, packed);
+      whole.set(end, packed + cd.length);
     }
     for (const [s, e] of holes) {
       if (s < base) continue;
@@ -1173,15 +1179,14 @@ export class ZipBackend implements Backend {
       Deno.renameSync(this.#packPath, this.path);
       syncDir(nodePath.dirname(this.path));
     } else {
-      let crc = whole ? crc32(whole) : pack ? crcOf(pack, 0, packed) : 0;
-      crc = crc32(end, crc32(cd, crc));
+      const crc = whole ? crc32(whole) : crc32(end, crc32(cd, crcOf(pack!, 0, packed)));
       this.#writeJournal(base, newEnd, crc, old);
       const f = this.#out!;
       f.seekSync(base, Deno.SeekMode.Start);
-      if (whole || !pack) writeAll(f, concat([whole ?? new Uint8Array(0), cd, end]));
+      if (whole) writeAll(f, whole);
       else {
         for (let at = 0; at < packed;) {
-          const chunk = pread(pack, at, Math.min(COMMIT_WHOLE, packed - at));
+          const chunk = pread(pack!, at, Math.min(COMMIT_WHOLE, packed - at));
           if (chunk.length === 0) throw new Error("the pack beside the archive is cut short");
           writeAll(f, chunk);
           at += chunk.length;
@@ -1461,15 +1466,21 @@ function mergeHoles(holes: [number, number][]): [number, number][] {
   return out;
 }
 
-function pread(f: Deno.FsFile, offset: number, length: number): Uint8Array {
-  const buf = new Uint8Array(length);
+/** Fill `buf` from `offset` of a file; returns how many bytes it got (short at the end). */
+function readInto(f: Deno.FsFile, offset: number, buf: Uint8Array): number {
   f.seekSync(offset, Deno.SeekMode.Start);
   let got = 0;
-  while (got < length) {
+  while (got < buf.length) {
     const n = f.readSync(buf.subarray(got));
     if (n === null || n === 0) break;
     got += n;
   }
+  return got;
+}
+
+function pread(f: Deno.FsFile, offset: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  const got = readInto(f, offset, buf);
   return got === length ? buf : buf.subarray(0, got);
 }
 
