@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { ZipBackend } from "../../lib/backends/zip/zip.ts";
 import { besideArchive } from "../../lib/backends/zip/names.ts";
 import { makeZip } from "./_zip_make.ts";
@@ -217,5 +218,29 @@ Deno.test("zip: an update of more than 32 MiB is appended in pieces, whole, and 
       await z.close();
     }
     await readable(path);
+  });
+});
+
+Deno.test("zip: the journal of an earlier ferry (updates written over the old directory) still puts the archive back", async () => {
+  await scratch(async (path) => {
+    const old = await Deno.readFile(path);
+    const v = new DataView(old.buffer);
+    const cdAt = v.getUint32(old.length - 22 + 16, true);
+    // FERRYZJ1: where the directory began, the old size, the CRC of the old tail, the tail.
+    const tail = old.subarray(cdAt);
+    const j = new Uint8Array(28 + tail.length);
+    j.set(new TextEncoder().encode("FERRYZJ1"));
+    const jv = new DataView(j.buffer);
+    jv.setBigUint64(8, BigInt(cdAt), true);
+    jv.setBigUint64(16, BigInt(old.length), true);
+    jv.setUint32(24, crc32(tail), true);
+    j.set(tail, 28);
+    await Deno.writeFile(besideArchive(path, "journal"), j);
+    // Killed while it wrote a new entry over the old directory.
+    const torn = new Uint8Array(cdAt + 500).fill(0x41);
+    torn.set(old.subarray(0, cdAt));
+    await Deno.writeFile(path, torn);
+    assert.deepEqual(await contents(path), BEFORE);
+    assert.equal(sha(await Deno.readFile(path)), sha(old));
   });
 });
