@@ -8,6 +8,7 @@
  */
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
 import { foldNames } from "./plan/case_names.ts";
+import { locationLabels } from "./plan/labels.ts";
 import { describeError, SafetyError } from "./errors.ts";
 import { confirmDeletes, executeDurably } from "./execute/execute.ts";
 import { normaliseScope } from "./paths.ts";
@@ -71,38 +72,6 @@ export function mirrorKey(members: readonly Backend[]): string {
  */
 function placeOf(b: Backend): string {
   return b.localPath ? `file:${b.localPath("")}` : b.display;
-}
-
-/**
- * A short, file-name-safe name of each location for conflict copies: the last part of its
- * path (or its host), made unique among the members.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.deepEqual(
- *   labels(["/home/me/Docs", "s3://bucket/docs/", "zip:/media/stick/b.zip", "ftp://me:***@nas.local/"]),
- *   ["Docs", "docs", "b_zip", "nas_local"],
- * );
- * assert.deepEqual(labels(["/a/x", "/b/x"]), ["x", "x-2"]);
- * ```
- *
- * @param displays The members' display names.
- * @returns One label each.
- */
-export function labels(displays: readonly string[]): string[] {
-  const seen = new Map<string, number>();
-  return displays.map((d) => {
-    let t = d.replace(/^[a-z][a-z0-9+.-]*:(\/\/)?/i, "").replace(/^[^/@]*@/, "");
-    t = t.replace(/[\\/]+$/, "");
-    const parts = t.split(/[\\/]/).filter(Boolean);
-    // No dots: the copy's extension stays the one after the label.
-    let base = (parts[parts.length - 1] ?? "root").replace(/[^A-Za-z0-9_-]+/g, "_");
-    base = base.replace(/^_+/, "").slice(0, 24) || "root";
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    return n === 1 ? base : `${base}-${n}`;
-  });
 }
 
 const EMPTY: Listing = { entries: [], problems: [], skipped: [] };
@@ -357,7 +326,7 @@ async function mirrorPass(
   const failures: SyncResult["failures"] = [];
   const summary: Summary = { ...ZERO_SUMMARY };
   const archived: string[] = [];
-  const names = labels(members.map((m) => m.display));
+  const names = locationLabels(places);
   // Each member's hash cache, read once and only if a hash is looked for.
   const caches = new Map<number, ReturnType<MirrorState["hashes"]> | undefined>();
   const hashCache = (i: number) => {
@@ -393,6 +362,7 @@ async function mirrorPass(
       entries: kept.length ? l.entries.filter((e) => !e.archived && !e.metaPending) : l.entries,
       holds: h,
       label: names[i]!,
+      display: b.display,
       id: b.id,
       dirs: !!b.caps.dirs,
       canMove: !!b.move,

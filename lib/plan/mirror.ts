@@ -58,6 +58,8 @@ export interface MirrorMember {
   holds: ReadonlyMap<string, HoldRow>;
   /** A short, file-name-safe name for conflict copies made from its versions. */
   label: string;
+  /** How messages name it (its location as shown, password masked); else its label. */
+  display?: string;
   /** Its id: breaks ties between versions of one time, the same way on every run. */
   id: string;
   /** Keeps folders of its own (local, FTP, ZIP): folders are mirrored there. */
@@ -197,6 +199,11 @@ function freeName(
     if (!clash) return candidate;
   }
   return `${stem}-${crypto.randomUUID().slice(0, 8)}${ext}`;
+}
+
+/** A member as messages name it. */
+function shown(m: MirrorMember): string {
+  return m.display ?? m.label;
 }
 
 /** Whether a name is a conflict copy ferry made. */
@@ -704,8 +711,8 @@ export function planMirror(input: MirrorInput): MirrorPlan {
       conflicts.push({
         at: fileAt,
         key,
-        message: `is a file in "${input.members[fileAt]!.label}" and a folder in "${
-          input.members[dirAt]!.label
+        message: `is a file in "${shown(input.members[fileAt]!)}" and a folder in "${
+          shown(input.members[dirAt]!)
         }": left as it is in both`,
       });
       continue;
@@ -871,11 +878,11 @@ export function planMirror(input: MirrorInput): MirrorPlan {
       copies.push(copyKey);
     }
     if (copies.length > 0) {
-      const where = [...new Set(versions.map((v) => `"${input.members[v.at]!.label}"`))];
+      const where = [...new Set(versions.map((v) => `"${shown(input.members[v.at]!)}"`))];
       resolved.push({
         path: key,
         message: `changed in ${where.join(" and ")}: the newest (from "${
-          input.members[source.at]!.label
+          shown(input.members[source.at]!)
         }") won; kept ${copies.map((c) => `"${c}"`).join(", ")}`,
       });
     }

@@ -291,6 +291,35 @@ Deno.test("conflict copies are named after the losing version's time and locatio
   assert.ok(!isConflictCopy("a/notes.txt"));
 });
 
+Deno.test("conflict copies and messages tell apart locations whose paths end alike (an FTP server and a bucket both at mirror/)", async () => {
+  const places = ["ftp://me:***@nas.local:2121/mirror", "s3://team/mirror", "/home/me/Mirror"];
+  const ms = places.map((name) => new MemoryBackend({ name }));
+  const state = StateStore.open(":memory:");
+  const events: { event: string; message?: string }[] = [];
+  const run = () => mirrorOnce(ms, { sink: { emit: (e) => events.push(e) }, state });
+  await put(ms[0]!, "f.txt", "v0", T0);
+  await run();
+  for (const [i, m] of ms.entries()) await put(m, "f.txt", `edit ${i}`, T0 + 1000 * (i + 1));
+  const r = await run();
+  assert.equal(r.summary.conflicts, 1);
+  const after = await assertConverged(ms, "labels");
+  const kept = [...after.keys()].filter(isConflictCopy).sort();
+  // Kind and host (or bucket) where the last parts clash, whatever their case; no dots.
+  assert.deepEqual(kept, [
+    "f.conflict-20260101-000001-ftp-nas_local_2121-mirror.txt",
+    "f.conflict-20260101-000002-s3-team-mirror.txt",
+  ]);
+  assert.equal(after.get(kept[0]!), "edit 0");
+  // The message names each location as the user wrote it (password masked).
+  const message = events.find((e) => e.event === "conflict")?.message ?? "";
+  assert.match(
+    message,
+    /changed in "ftp:\/\/me:\*\*\*@nas\.local:2121\/mirror" and "s3:\/\/team\/mirror"/,
+  );
+  assert.match(message, /from "\/home\/me\/Mirror"/);
+  state.close();
+});
+
 Deno.test("mirror: a pass whose listings match the last pass that found nothing to do is done at once; any change is still seen", async () => {
   const ms = members(2);
   const state = StateStore.open(":memory:");
