@@ -121,6 +121,31 @@ Deno.test("ferry mirror: a pair whose second folder is unplugged is refused with
   }
 });
 
+Deno.test("ferry mirror exit codes: a conflict whose loser is kept is exit 0; a file against a folder, left as it is, is exit 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-mirror-" });
+  try {
+    const a = join(dir, "a");
+    const b = join(dir, "b");
+    const t = Date.now() - 60_000;
+    write(a, "notes.txt", "from a", t);
+    write(b, "notes.txt", "from b", t + 1000);
+    const run = () => ferry(["mirror", a, b, "--state", join(dir, "s.db"), "--json"]);
+    let r = await run();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(summaryOf(r.stdout).conflicts, 1);
+    assert.equal(summaryOf(r.stdout).failed, 0);
+    write(a, "both", "a file", t);
+    write(b, "both/inside.txt", "in a folder", t);
+    r = await run();
+    assert.equal(r.code, 1, r.stderr);
+    const clash = r.stdout.split("\n").filter((l) => l.includes('"event":"conflict"'));
+    assert.equal(clash.length, 1, r.stdout);
+    assert.match(JSON.parse(clash[0]!).message, /^is a file in ".*" and a folder in ".*"/);
+    assert.equal(summaryOf(r.stdout).failed, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 Deno.test("ferry mirror --file: a location list with comments and the seed's forms; bad lists get one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-mirror-" });
   try {
