@@ -459,7 +459,7 @@ async function mirrorPass(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (state) {
-    const changes = deriveMirror(toRun, res.outcomes, n);
+    const changes = deriveMirror(toRun, res.outcomes, n, members.map((b) => b.caps.timePrecision));
     hashes.fresh.forEach((list, i) => {
       for (const e of list) {
         const sha = hashes.byMember[i]!.get(e.key);

@@ -240,7 +240,11 @@ function sidesOf(
     } else if (cur) status = "new";
     else if (hold) status = "deleted";
     else status = "none";
-    const racy = (status === "in" || status === "behind") && hold!.racy;
+    // A version never agreed on (ferry wrote it while its source was being edited, or it is
+    // a loser already kept as a conflict copy) has no other member's content to be compared
+    // with: the other members hold other versions, and taking the difference for an edit
+    // made a conflict where one location alone was edited.
+    const racy = (status === "in" || status === "behind") && hold!.racy && hold!.ver !== 0;
     return {
       at,
       status,

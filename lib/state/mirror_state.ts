@@ -295,12 +295,15 @@ function holdOf(path: string, e: Entry, ver: number): HoldWrite {
  * @param plan The plan that ran.
  * @param outcomes The executor's outcomes (none for operations never attempted).
  * @param members How many members the job has.
+ * @param precisions Each member's time precision, ms (a time a write gives back within it is
+ *   the time asked for: a FAT stick keeps 2 s).
  * @returns The changes to write.
  */
 export function deriveMirror(
   plan: Pick<MirrorPlan, "decisions">,
   outcomes: readonly Outcome[],
   members: number,
+  precisions: readonly number[] = [],
 ): MirrorChanges {
   const byOp = new Map<Op, Outcome>();
   for (const o of outcomes) byOp.set(o.op, o);
@@ -310,8 +313,28 @@ export function deriveMirror(
     agreed: { upserts: [], deletes: [] },
     seen: Array.from({ length: members }, () => []),
   };
-  for (const d of plan.decisions) recordDecision(d, out, byOp, done);
+  for (const d of plan.decisions) recordDecision(d, out, byOp, done, precisions);
   return out;
+}
+
+/**
+ * Whether a copy wrote another version than the one planned: its source was edited while the
+ * pass ran, and the copy took the file as it then was (size and time of that version). Members
+ * reached before and after the edit hold different versions, and neither is the agreed one: each
+ * is recorded as holding a version it never agreed on (0), so the next pass brings it to the
+ * winner and never takes it for an edit of its own. Recorded as the agreed version, those
+ * written just now looked racily clean, their contents differed, and every one of them counted as
+ * changed: a conflict copy was kept where only one location was ever edited.
+ */
+function landedOther(
+  op: Extract<Op, { op: "copy" | "update" }>,
+  e: Entry,
+  precision = 1,
+): boolean {
+  // Within the member's precision the time is the one asked for, kept as the member can: a
+  // write that gives back the time it stored (2 s on a FAT stick) wrote the planned version.
+  return e.size !== op.size ||
+    Math.abs(e.mtime - op.mtime) >= Math.max(1, precision, e.precision ?? 0);
 }
 
 function recordDecision(
@@ -319,6 +342,7 @@ function recordDecision(
   out: MirrorChanges,
   byOp: Map<Op, Outcome>,
   done: (op: Op) => boolean,
+  precisions: readonly number[],
 ): void {
   out.agreed.upserts.push({ path: d.path, ver: d.ver, kind: d.kind, size: d.size, mtime: d.mtime });
   d.fates.forEach((f, j) => {
@@ -331,7 +355,7 @@ function recordDecision(
       if (op.op === "copy" || op.op === "update") {
         const e = byOp.get(op)!.entry ??
           { key: d.path, kind: "file" as const, size: op.size, mtime: op.mtime };
-        h.upserts.push(holdOf(d.path, e, d.ver));
+        h.upserts.push(holdOf(d.path, e, landedOther(op, e, precisions[j]) ? 0 : d.ver));
       } else if (op.op === "mkdir") {
         h.upserts.push(holdOf(d.path, { key: d.path, kind: "dir", size: 0, mtime: 0 }, d.ver));
       } else if (op.op === "move") {

@@ -9,7 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../../lib/backends/backend.ts";
+import type { Backend, Entry, ListOptions, WriteMeta } from "../../lib/backends/backend.ts";
 import { MemoryBackend } from "../../lib/backends/memory.ts";
 import { silentSink } from "../../lib/execute/events.ts";
 import { mirrorOnce, type MirrorResult } from "../../lib/mirror.ts";
@@ -289,6 +289,52 @@ Deno.test("conflict copies are named after the losing version's time and locatio
   assert.equal(conflictName(".bashrc", 0, "x"), ".bashrc.conflict-19700101-000000-x");
   assert.ok(isConflictCopy("a/notes.conflict-20260102-030405-nas.txt"));
   assert.ok(!isConflictCopy("a/notes.txt"));
+});
+
+/**
+ * A location that keeps times to 2 s (a FAT stick, a ZIP archive of DOS times): what it is
+ * given is kept rounded down, listed with that precision, and a write gives back the time kept.
+ */
+class TwoSeconds extends MemoryBackend {
+  constructor(name: string) {
+    super({ name, caps: { timePrecision: 2000 } });
+  }
+  override write(key: string, data: ReadableStream<Uint8Array>, meta: WriteMeta): Promise<Entry> {
+    return super.write(key, data, { ...meta, mtime: Math.floor(meta.mtime / 2000) * 2000 });
+  }
+  override async list(options?: ListOptions) {
+    const l = await super.list(options);
+    for (const e of l.entries) if (e.kind === "file") e.precision = 2000;
+    return l;
+  }
+}
+
+Deno.test("mirror with a location of 2 s times: the pass after one that kept conflict copies has nothing to do", async () => {
+  for (const order of ["exact first", "coarse first"]) {
+    const exact = [new MemoryBackend({ name: "exact" }), new MemoryBackend({ name: "more" })];
+    const coarse = new TwoSeconds("stick");
+    const ms: MemoryBackend[] = order === "exact first" ? [...exact, coarse] : [coarse, ...exact];
+    const state = StateStore.open(":memory:");
+    for (let f = 0; f < 3; f++) await put(ms[0]!, `f${f}.txt`, `base ${f}`, T0 + 1357 + f * 777);
+    await pass(ms, state);
+    // Every location edits every file, at odd seconds and milliseconds: conflicts everywhere.
+    for (const [i, m] of ms.entries()) {
+      for (let f = 0; f < 3; f++) {
+        await put(m, `f${f}.txt`, `edit ${i}`, T0 + 61_357 + 3333 * i + 111 * f);
+      }
+    }
+    let r = await pass(ms, state);
+    assert.equal(r.summary.conflicts, 3, order);
+    await assertConverged(ms, order);
+    r = await pass(ms, state);
+    const s = r.summary;
+    assert.equal(
+      s.copied + s.updated + s.moved + s.deleted + s.conflicts,
+      0,
+      `${order}: ${JSON.stringify(s)}`,
+    );
+    state.close();
+  }
 });
 
 Deno.test("conflict copies and messages tell apart locations whose paths end alike (an FTP server and a bucket both at mirror/)", async () => {
