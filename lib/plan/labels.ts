@@ -14,6 +14,14 @@ interface Place {
 
 /** Each component at most this long (a label stays a small part of a file name). */
 const PART_MAX = 24;
+/** A label at most this long: a deep path said whole keeps its start and its end. */
+const LABEL_MAX = 64;
+
+function clip(label: string): string {
+  return label.length <= LABEL_MAX
+    ? label
+    : `${label.slice(0, 20)}-${label.slice(-(LABEL_MAX - 21))}`;
+}
 
 /** Letters, digits, `_` and `-` only: no dot (the copy's extension stays the file's own). */
 function safe(text: string): string {
@@ -53,7 +61,7 @@ function placeParts(place: string): Place {
 function candidates(place: string): string[] {
   const { kind, host, parts } = placeParts(place);
   const base = parts.at(-1) ?? (host || kind || "root");
-  const join = (...xs: string[]) => xs.filter(Boolean).join("-");
+  const join = (...xs: string[]) => clip(xs.filter(Boolean).join("-"));
   if (host) {
     const where = join(kind, host);
     return [
@@ -86,6 +94,9 @@ function candidates(place: string): string[] {
  *   ["ftp-nas_local-mirror", "s3-team-mirror", "notes"],
  * );
  * assert.deepEqual(locationLabels(["file:/a/x", "file:/b/x"]), ["a-x", "b-x"]);
+ * assert.deepEqual(locationLabels(["file:/a/x/y", "file:/b/x/y"]), ["a-x-y", "b-x-y"]);
+ * const deep = "/d".repeat(40);
+ * assert.ok(locationLabels([`file:/a${deep}/y`, `file:/b${deep}/y`]).every((l) => l.length <= 64));
  * ```
  *
  * @param places Where each location is (a folder's absolute path, else its location as shown,
