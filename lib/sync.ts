@@ -614,9 +614,10 @@ export async function hashStage(
     // kept size and time, or bytes corrupted in place).
     const rows = afresh && b.localPath ? undefined : hashesOf(b.id);
     const fresh = out.fresh[req.at]!;
+    const uncached = new Set(req.uncached);
     await runPool(entries, 4, async (e) => {
       if (e.sha256) return; // the listing had it already
-      const cached = cachedHash(rows, e);
+      const cached = uncached.has(e.key) ? undefined : cachedHash(rows, e);
       if (cached) {
         got.set(e.key, cached);
         return;

@@ -422,10 +422,15 @@ function indexOf(input: MirrorInput): PathIndex {
 export const mirrorPlanner: Planner<MirrorInput, MirrorPlan> = {
   wants(input: MirrorInput): HashRequest[] {
     const want = input.members.map(() => new Set<string>());
+    // A racily clean file may hold another version of the size and time the hash cache knows.
+    const afresh = input.members.map(() => new Set<string>());
     const files = filesByMember(input);
     const index = indexOf(input);
     for (const key of index.slow) {
-      for (const s of racyPairs(input, files, key)) want[s.at]!.add(key);
+      for (const s of racyPairs(input, files, key)) {
+        want[s.at]!.add(key);
+        if (s.racy) afresh[s.at]!.add(key);
+      }
       const sides = sidesOf(input, files, key);
       const { versions } = competitors(input, sides, key);
       for (let i = 0; i < versions.length; i++) {
@@ -457,7 +462,11 @@ export const mirrorPlanner: Planner<MirrorInput, MirrorPlan> = {
         if (gone.has(e.size) && !e.ino) want[at]!.add(k);
       }
     });
-    return want.map((w, at) => ({ at, keys: [...w] })).filter((r) => r.keys.length > 0);
+    return want.map((w, at) => ({
+      at,
+      keys: [...w],
+      ...(afresh[at]!.size > 0 ? { uncached: [...afresh[at]!] } : {}),
+    })).filter((r) => r.keys.length > 0);
   },
   plan(input: MirrorInput, hashes: readonly ReadonlyMap<string, string>[]): MirrorPlan {
     return planMirror({ ...input, hashes });

@@ -135,6 +135,11 @@ export interface HashRequest {
   /** The member (index into the job's locations). */
   at: number;
   keys: readonly string[];
+  /**
+   * Those of `keys` whose size and time cannot prove them unchanged (racily clean): read anew,
+   * never taken from the hash cache, which knows a file by its size and time alone.
+   */
+  uncached?: readonly string[];
 }
 
 /**
