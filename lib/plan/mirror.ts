@@ -300,11 +300,16 @@ function sameContent(input: MirrorInput, a: Side, b: Side): boolean {
  * the very same to the millisecond (what `cp -p`, or ferry itself, made). Two edits within one
  * tick of a coarse clock (an FTP server's second, a FAT disk's two) look alike by time; taken
  * for one, the other would be overwritten unkept. The crash suite found it twice: between two
- * changed versions, and on a first meeting with no state.
+ * changed versions, and on a first meeting with no state. So do two times that are the same
+ * only as far as a coarse clock tells (two files listed to the second, both at 10:00:01): the
+ * same time to the millisecond is only known where both sides keep milliseconds.
  */
 function needsHash(input: MirrorInput, a: Side, b: Side): boolean {
   if (a.cur!.size !== b.cur!.size) return false;
-  return input.checksum || a.cur!.mtime !== b.cur!.mtime;
+  if (input.checksum || a.cur!.mtime !== b.cur!.mtime) return true;
+  const coarse = (s: Side) =>
+    Math.max(input.members[s.at]!.timePrecision, s.cur!.precision ?? 1) > 1;
+  return coarse(a) || coarse(b);
 }
 
 /** The versions that compete at a path: the changers, and the agreed one when it was not seen. */

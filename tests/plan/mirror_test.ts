@@ -467,6 +467,24 @@ Deno.test("mirror: a racily clean file is compared by its content, not by a cach
   state.close();
 });
 
+Deno.test("mirror on a coarse clock: two versions of one size listed at the same second are compared by content, not taken for one file", async () => {
+  // Two FTP servers listing times to the second, first met with no state: a file of one size,
+  // uploaded to each at 10:00:01, one content on each. Taken for one file, both were recorded
+  // as the agreed version; the next edit on either side overwrote the other, never kept.
+  const ms = [0, 1].map((i) =>
+    new MemoryBackend({ name: `ftp${i}`, caps: { timePrecision: 1000 } })
+  );
+  const state = StateStore.open(":memory:");
+  const t = Date.UTC(2026, 0, 1, 10, 0, 1);
+  await put(ms[0]!, "f.txt", "from one", t);
+  await put(ms[1]!, "f.txt", "from two", t);
+  const r = await pass(ms, state);
+  assert.equal(r.summary.conflicts, 1, "two versions: one is kept as a conflict copy");
+  const after = await assertConverged(ms, "same second");
+  assert.deepEqual([...after.values()].sort(), ["from one", "from two"]);
+  state.close();
+});
+
 Deno.test("mirror on a coarse clock: two edits of one size within one second are told apart by content, and a member that kept the old version gets the new one", () => {
   const t = T0 + 10_000;
   const hold = { size: 4, mtime: T0, ino: 0, dev: 0, stamp: null, ver: 1, racy: false };
