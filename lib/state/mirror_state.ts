@@ -30,6 +30,12 @@ export interface MirrorChanges {
   agreed: { upserts: (AgreedRow & { path: string })[]; deletes: string[] };
   /** Hashes computed this pass, by member index (the location's hash cache). */
   seen: { path: string; size: number; mtime: number; ino: number; sha256: string }[][];
+  /**
+   * Paths this pass wrote, by member index: what the hash cache knew of them is dropped (a
+   * version written over another of the same size and time, a 2 s tick apart or a tick of a
+   * server that keeps no times, would be known by the hash of the one it replaced).
+   */
+  rewritten?: string[][];
 }
 
 /**
@@ -234,6 +240,10 @@ export class MirrorState {
             [loc, s.path, s.size, s.mtime, s.ino, s.sha256],
           );
         }
+        // After the hashes of this pass: one read before the path was written is stale too.
+        for (const p of c.rewritten?.[i] ?? []) {
+          this.store.run("DELETE FROM seen WHERE loc = ? AND path = ?", [loc, p]);
+        }
         this.store.run(
           `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2
              AND size >= 0) WHERE job = ?1 AND loc = ?2`,
@@ -312,7 +322,14 @@ export function deriveMirror(
     holds: Array.from({ length: members }, () => ({ upserts: [], deletes: [] })),
     agreed: { upserts: [], deletes: [] },
     seen: Array.from({ length: members }, () => []),
+    rewritten: Array.from({ length: members }, () => []),
   };
+  for (const o of outcomes) {
+    if (o.status !== "done") continue;
+    const op = o.op;
+    if (op.op === "copy" || op.op === "update") out.rewritten![op.at]!.push(op.key);
+    else if (op.op === "move" && op.kind === "file") out.rewritten![op.at]!.push(op.to);
+  }
   for (const d of plan.decisions) recordDecision(d, out, byOp, done, precisions);
   return out;
 }

@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import type { Backend, Entry, ListOptions, WriteMeta } from "../../lib/backends/backend.ts";
 import { MemoryBackend } from "../../lib/backends/memory.ts";
 import { silentSink } from "../../lib/execute/events.ts";
-import { mirrorOnce, type MirrorResult } from "../../lib/mirror.ts";
+import { mirrorKey, mirrorOnce, type MirrorResult } from "../../lib/mirror.ts";
+import { MirrorState } from "../../lib/state/mirror_state.ts";
 import {
   conflictName,
   FUTURE_SLACK,
@@ -335,6 +336,34 @@ Deno.test("mirror with a location of 2 s times: the pass after one that kept con
     );
     state.close();
   }
+});
+
+Deno.test("mirror: a location's hash cache never vouches for a version it no longer holds (a loser overwritten by a winner of its size and 2 s time)", async () => {
+  const exact = new MemoryBackend({ name: "exact" });
+  const stick = new TwoSeconds("stick");
+  const ms = [exact, stick];
+  const state = StateStore.open(":memory:");
+  await put(exact, "f.txt", "v0", T0);
+  await pass(ms, state);
+  // Both edit: the stick at 60.1 s (kept as 60 s), the folder later, within the same 2 s tick.
+  await put(stick, "f.txt", "CCCC", T0 + 60_100);
+  await put(exact, "f.txt", "AAAA", T0 + 61_500);
+  const r = await pass(ms, state);
+  assert.equal(r.summary.conflicts, 1);
+  assert.equal((await contents(stick)).get("f.txt"), "AAAA", "the winner, kept at 60 s again");
+  // Hashed to tell the versions apart, the loser's hash was kept under the path, size and time
+  // the winner now has there: a later comparison took the winner for the loser, and the
+  // conflict came back every pass.
+  const cache = new MirrorState(state, mirrorKey(ms), ms.map((m) => m.id), true).hashes(1);
+  const row = cache.get("f.txt");
+  const listed = (await stick.list()).entries.find((e) => e.key === "f.txt")!;
+  if (row && row.size === listed.size && row.mtime === listed.mtime) {
+    const sha = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode("AAAA")),
+    );
+    assert.equal(row.sha256, [...sha].map((b) => b.toString(16).padStart(2, "0")).join(""));
+  }
+  state.close();
 });
 
 Deno.test("conflict copies and messages tell apart locations whose paths end alike (an FTP server and a bucket both at mirror/)", async () => {
