@@ -6,7 +6,10 @@
  */
 import { UnsafePathError } from "./errors.ts";
 
-/** Name of the folder ferry keeps at a local root for state and logs; never synced. */
+/**
+ * Name of the folder ferry keeps at a local root for state and logs. A `.ferry` at any depth is
+ * ferry's own (another job's state, lock and logs kept in a folder this job syncs): never synced.
+ */
 export const FERRY_DIR = ".ferry";
 
 /** Name of the ignore file honoured at a location's root. */
@@ -126,6 +129,26 @@ export function isWithin(key: string, dir: string): boolean {
  */
 export function matchKey(key: string, foldCase: boolean): string {
   return foldCase ? key.toLowerCase() : key;
+}
+
+/**
+ * Whether a key is, or lies below, a `.ferry` folder at any depth: ferry's own, never listed,
+ * copied or deleted, in any kind of location.
+ *
+ * @param key A key.
+ * @returns True for `.ferry`, `a/.ferry` and everything below them.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isOwnKey("docs/.ferry/state.db"), true);
+ * assert.equal(isOwnKey("docs/.ferry"), true);
+ * assert.equal(isOwnKey("docs/x.ferry"), false);
+ * ```
+ */
+export function isOwnKey(key: string): boolean {
+  if (!key.includes(FERRY_DIR)) return false; // the common case, one scan
+  return key === FERRY_DIR || key.startsWith(FERRY_DIR + "/") || key.endsWith("/" + FERRY_DIR) ||
+    key.includes("/" + FERRY_DIR + "/");
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import * as nodePath from "node:path";
 import type { EventSink } from "./execute/events.ts";
-import { FERRY_DIR, isTempName } from "./paths.ts";
+import { isOwnKey, isTempName } from "./paths.ts";
 import type { ExcludeFn } from "./scan/filter.ts";
 import { describeError } from "./errors.ts";
 import { later, repeat } from "./util/timer.ts";
@@ -195,8 +195,8 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
           }
           for (const p of e.paths) {
             const rel = nodePath.relative(r.path, p).split(nodePath.sep).join("/");
-            if (!rel || rel.startsWith("..") || rel === FERRY_DIR) continue;
-            if (rel.startsWith(FERRY_DIR + "/") || isTempName(nodePath.basename(rel))) continue;
+            if (!rel || rel.startsWith("..") || isOwnKey(rel)) continue;
+            if (isTempName(nodePath.basename(rel))) continue;
             if (options.exclude?.(rel.normalize("NFC"), false)) continue;
             pending.add(`${r.at}\u0000${rel}`);
           }

@@ -269,6 +269,26 @@ export function conformance(
       assert.deepEqual(files(await b.list({ under: [""] })), files(await b.list()));
     }));
 
+  Deno.test(`${name}: a .ferry folder at any depth is ferry's own: list() never shows it`, () =>
+    withFixture(async (b) => {
+      for (
+        const key of [
+          "a.txt",
+          "sub/b.txt",
+          ".ferry/state.db",
+          "sub/.ferry/state.db",
+          "sub/deeper/.ferry/logs/x.log",
+        ]
+      ) {
+        await b.write(key, streamOf(bytes(key)), { mtime: 1e12, size: key.length });
+      }
+      for (const l of [await b.list(), await b.list({ under: ["sub"] })]) {
+        const keys = l.entries.map((e) => e.key);
+        assert.ok(keys.includes("sub/b.txt"), keys.join(", "));
+        assert.deepEqual(keys.filter((k) => k.includes(".ferry")), []);
+      }
+    }));
+
   Deno.test(`${name}: stamps agree between list(), stat() and write(), and change on overwrite`, () =>
     withFixture(async (b) => {
       const first = await b.write("s.txt", streamOf(bytes("one")), { mtime: 1e12, size: 3 });

@@ -25,6 +25,7 @@ import {
 import {
   checkKey,
   FERRY_DIR,
+  isOwnKey,
   isWithin,
   normaliseScope,
   processGone,
@@ -436,7 +437,7 @@ export class LocalBackend implements Backend {
     const skip = (await loadFilter(options.exclude ?? [])) ?? (() => false);
     const out: Listing = { entries: [], problems: [], skipped: [] };
     const excluded = (key: string, dir: boolean) =>
-      skip(key, dir) || [...scopeParents([key])].some((p) => skip(p, true));
+      isOwnKey(key) || skip(key, dir) || [...scopeParents([key])].some((p) => skip(p, true));
     for (const p of scopeParents(scope)) {
       const e = await this.stat(p);
       if (e?.kind === "dir") out.entries.push(this.#withIds(e));

@@ -5,7 +5,15 @@
  * @module
  */
 import type { Backend, Capabilities, Entry, Listing, ListOptions, WriteMeta } from "./backend.ts";
-import { checkKey, inScope, isWithin, normaliseScope, parentKey, scopeParents } from "../paths.ts";
+import {
+  checkKey,
+  inScope,
+  isOwnKey,
+  isWithin,
+  normaliseScope,
+  parentKey,
+  scopeParents,
+} from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
 
 interface MemFile {
@@ -147,7 +155,7 @@ export class MemoryBackend implements Backend {
     const scope = normaliseScope(options.under);
     const leads = new Set(scope ? scopeParents(scope) : []);
     const skip = (key: string, dir: boolean) =>
-      filter(key, dir) || !(inScope(key, scope) || (dir && leads.has(key)));
+      filter(key, dir) || isOwnKey(key) || !(inScope(key, scope) || (dir && leads.has(key)));
     const entries: Entry[] = [];
     for (const [k, mtime] of this.#dirs) {
       const key = this.#realKey.get(k) ?? k;

@@ -41,7 +41,7 @@ import type {
 } from "./backend.ts";
 import { describeS3Error, isStall, s3ErrorCode } from "./s3_errors.ts";
 import { StalledError } from "../errors.ts";
-import { checkKey, inScope, isTempName, joinKey, normaliseScope } from "../paths.ts";
+import { checkKey, inScope, isOwnKey, isTempName, joinKey, normaliseScope } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
 import { runPool } from "../util/pool.ts";
 import { readExactly } from "../util/streams.ts";
@@ -303,7 +303,7 @@ export class S3Backend implements Backend {
           skipped.push({ key: rel, reason: "unsafe object name (refused)" });
           continue;
         }
-        if (isTempName(key.slice(key.lastIndexOf("/") + 1))) continue;
+        if (isTempName(key.slice(key.lastIndexOf("/") + 1)) || isOwnKey(key)) continue;
         if (!inScope(key, scope)) continue; // "a/bc" under the prefix of "a/b"
         if (skip?.(key, false) || [...parents(key)].some((p) => skip?.(p, true))) continue;
         const e: Entry = {

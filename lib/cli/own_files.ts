@@ -12,7 +12,7 @@
  */
 import * as nodePath from "node:path";
 import type { Location } from "../location.ts";
-import { FERRY_DIR } from "../paths.ts";
+import { isOwnKey } from "../paths.ts";
 import { realPathOf } from "./distinct.ts";
 import { lockPathOf } from "./lock.ts";
 import { ARCHIVE_LOG } from "./log_file.ts";
@@ -74,8 +74,8 @@ export function ownFileExcludes(locs: readonly Location[], own: OwnFiles): strin
     if (file === undefined) return;
     for (const f of folders) {
       const key = keyWithin(f, file);
-      // What is in the .ferry folder is never walked: no pattern needed (nor the matcher).
-      if (!key || key === FERRY_DIR || key.startsWith(FERRY_DIR + "/")) continue;
+      // What is in a .ferry folder is never walked: no pattern needed (nor the matcher).
+      if (!key || isOwnKey(key)) continue;
       for (const p of patterns(key)) out.add(p);
     }
   };

@@ -39,6 +39,7 @@ import type {
 } from "../backend.ts";
 import {
   checkKey,
+  FERRY_DIR,
   inScope,
   isTempName,
   joinKey,
@@ -656,6 +657,7 @@ export class FtpBackend implements Backend {
       });
       return;
     }
+    if (it.name === FERRY_DIR) return; // ferry's own folder, at any depth
     if (it.kind === "link" || it.kind === "other") {
       skipped.push({
         key,

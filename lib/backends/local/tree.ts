@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TEMP_PREFIX } from "../../paths.ts";
+import { FERRY_DIR, TEMP_PREFIX } from "../../paths.ts";
 import type { ExcludeFn } from "../../scan/filter.ts";
 
 /** A walk's result in columns, cheap to post between threads. */
@@ -103,7 +103,7 @@ export type Found = "file" | "dir" | "link" | "other";
 
 /**
  * The walkers' one rule for a name met in a folder, applied before its fields are read:
- * temporary files of an interrupted run are set apart, symbolic links and special files are
+ * temporary files of an interrupted run are set apart, a `.ferry` folder is left out, symbolic links and special files are
  * reported as skipped (into `out.skipped`), excluded names are left out silently.
  *
  * @param rel The relative path.
@@ -119,7 +119,10 @@ export function triage(
   skip: ExcludeFn | undefined,
   out: Collector,
 ): "temp" | "keep" | "drop" {
-  if (rel.startsWith(TEMP_PREFIX, rel.lastIndexOf("/") + 1)) return "temp";
+  const base = rel.lastIndexOf("/") + 1;
+  if (rel.startsWith(TEMP_PREFIX, base)) return "temp";
+  // ferry's own folder, at any depth (another job's state and logs): never listed.
+  if (rel.length - base === FERRY_DIR.length && rel.endsWith(FERRY_DIR)) return "drop";
   if (found === "link") {
     out.skipped.push({ key: rel, reason: "symbolic link (not followed)" });
     return "drop";

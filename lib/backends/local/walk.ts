@@ -48,7 +48,7 @@ function listDir(root: string, rel: string, skip: ExcludeFn | undefined, out: Co
   for (const d of names) {
     const name = d.name;
     const r = rel === "" ? name : rel + "/" + name;
-    if (rel === "" && name === FERRY_DIR) continue;
+    if (name === FERRY_DIR) continue; // ferry's own, at any depth
     const full = dirPath + SEP + name;
     const found = d.isSymlink ? "link" : d.isDirectory ? "dir" : d.isFile ? "file" : "other";
     const verdict = triage(r, found, skip, out);

@@ -44,6 +44,7 @@ import { describeError, LocationError, SafetyError, TargetChanged } from "../../
 import {
   checkKey,
   inScope,
+  isOwnKey,
   isWithin,
   normaliseScope,
   parentKey,
@@ -523,7 +524,7 @@ export class ZipBackend implements Backend {
     const scope = normaliseScope(options.under);
     const leads = new Set(scope ? scopeParents(scope) : []);
     const keep = (key: string, dir: boolean) =>
-      !filter(key, dir) && (inScope(key, scope) || (dir && leads.has(key)));
+      !filter(key, dir) && !isOwnKey(key) && (inScope(key, scope) || (dir && leads.has(key)));
     const entries: Entry[] = [];
     const dirs = new Set<string>();
     for (const it of this.#items.values()) {
