@@ -26,7 +26,8 @@ const COMMON = `Common options:
   -q                      errors only
   --json                  one JSON object per line on stdout, last a {"event":"summary",…} line
   --log-file <file|dir>   also log to this file (a folder gets a timestamped file)
-  --state <file>          state database (default: .ferry/state.db at the first local folder)
+  --state <file>          state database (default: sync, .ferry/state.db at the first local
+                          folder; mirror, the platform's state folder, by job)
   -h, --help              this help
   -V, --version           print the version`;
 
@@ -98,8 +99,12 @@ locations last agreed on (kept in the state):
 The first run (no state) deletes nothing: it unites all locations, newest wins. Renames
 spread as renames. A location that cannot be reached, or is missing or empty while it held
 files at the last mirror, sits the round out with a warning (exit 3 if fewer than two are
-left) and nothing is deleted for it. Times further ahead than a minute count as now, so a
-machine whose clock runs ahead cannot win every conflict; a losing version is kept anyway.
+left) and nothing is deleted for it; once the job has state, a missing location is never
+created again. The state lives in the platform's state folder ($XDG_STATE_HOME/ferry,
+~/.local/state/ferry, ~/Library/Application Support/ferry, %LOCALAPPDATA%\\ferry), in a
+folder of the job's own with its logs, never inside a location. Times further ahead than a
+minute count as now, so a machine whose clock runs ahead cannot win every conflict; a losing
+version is kept anyway.
 
 Options:
   --file <list>           the locations, one a line ("#" comments; folder:, zip:, ftp:…)

@@ -20,7 +20,7 @@ import {
 import { type Location, parseLocation } from "../location.ts";
 import { StateStore } from "../state/store.ts";
 import { Job, type JobOptions } from "../job.ts";
-import type { MirrorResult } from "../mirror.ts";
+import { mirrorKey, type MirrorResult } from "../mirror.ts";
 import { DEFAULT_FULL_PASS, DEFAULT_POLL, startWatching, type Watching } from "../watch.ts";
 import {
   type CheckArgs,
@@ -35,7 +35,8 @@ import { HELP, VERSION } from "./help.ts";
 import { tryLock } from "./lock.ts";
 import { ARCHIVE_LOG, LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
-import { chooseStateHome } from "./state_path.ts";
+import { chooseStateHome, legacyMirrorState, mirrorStateHome } from "./state_path.ts";
+import { moveJob } from "../state/move_job.ts";
 import { addEnvironmentSecrets, redact } from "../secrets.ts";
 import { checkDistinct, realPathOf } from "./distinct.ts";
 import { ownFileExcludes } from "./own_files.ts";
@@ -307,6 +308,11 @@ interface JobCommand {
   watched: number[];
   /** The location archived objects are listed for (sync's source). */
   archiveFrom?: string;
+  /**
+   * A mirror's job key: its state lives in the platform's state folder under it, never in a
+   * member (see state_path.ts), and is taken from a member where an older ferry kept it.
+   */
+  mirrorJob?: string;
 }
 
 /** Run `sync` or `mirror`: once, every `--interval`, or watching; state, logs, lock, signals. */
@@ -320,8 +326,19 @@ async function runJob(
   // The default home (`.ferry/` in a local root) only when the state or the logs go there: a
   // user who put both elsewhere gets no folder made in their source.
   const defaultLogs = changing && !a.logFile;
-  const home = !a.state || defaultLogs ? await chooseStateHome(locs, changing) : undefined;
-  const statePath = a.state ? nodePath.resolve(a.state) : home!.db;
+  const home = !a.state || defaultLogs
+    ? await (cmd.mirrorJob !== undefined
+      ? mirrorHome(cmd.mirrorJob, changing)
+      : chooseStateHome(locs, changing))
+    : undefined;
+  let statePath = a.state ? nodePath.resolve(a.state) : home!.db;
+  let movedFrom: string | undefined;
+  if (!a.state && cmd.mirrorJob !== undefined && !isFile(statePath)) {
+    const old = legacyMirrorState(cmd.mirrorJob, locs);
+    // A dry run reads it where it is; a run moves it (once: the new place has it next time).
+    if (old && !changing) statePath = old;
+    else if (old) movedFrom = moveLegacyState(old, statePath, cmd.mirrorJob);
+  }
   let log: LogFile | undefined;
   if (a.logFile) {
     log = new LogFile(resolveLogPath(a.logFile, a.command));
@@ -352,6 +369,12 @@ async function runJob(
     where: a.command === "mirror",
     ...(log ? { log } : {}),
   });
+
+  if (movedFrom) {
+    out.note(
+      `Moved this mirror's state from "${movedFrom}" to "${statePath}": it no longer leaves with a member that is unplugged`,
+    );
+  }
 
   let state: StateStore | undefined;
   const watching: Watching[] = [];
@@ -550,6 +573,7 @@ async function runMirror(a: MirrorArgs): Promise<number> {
   return await runJob(a, locs, members, {
     names: locs.map((l) => l.text).join(" <-> "),
     make: (o) => Job.mirror(members, o),
+    mirrorJob: mirrorKey(members),
     deleteQuestion: (n, sample) =>
       `Delete ${n} file(s) that another location deleted` +
       ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
@@ -675,6 +699,49 @@ function stateProblem(statePath: string, err: unknown): string {
     return "permission denied: choose a writable --state";
   }
   return text.replace(/ \(ERR_SQLITE_ERROR\)$/, "");
+}
+
+function isFile(p: string): boolean {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** A mirror's state home, or one line saying why it cannot be made. */
+async function mirrorHome(job: string, create: boolean) {
+  try {
+    return await mirrorStateHome(job, create);
+  } catch (err) {
+    throw new UsageError(
+      `Cannot make the state folder of this mirror: ${describeError(err)}; choose one with --state`,
+    );
+  }
+}
+
+/**
+ * Move a mirror's state from a member's `.ferry/state.db`, where an older ferry kept it, to its
+ * own place, under the job's lock (two runs of the job started together move it once).
+ *
+ * @returns The old path when moved; undefined when another run holds the job.
+ */
+function moveLegacyState(old: string, statePath: string, job: string): string | undefined {
+  const lock = takeLock(statePath);
+  if (!lock) return undefined;
+  try {
+    if (isFile(statePath)) return undefined; // the other run moved it first
+    moveJob(old, statePath, job);
+    return old;
+  } catch (err) {
+    throw new UsageError(
+      `Cannot move this mirror's state from "${old}" to "${statePath}": ${
+        describeError(err)
+      }; move it yourself, or name it with --state`,
+    );
+  } finally {
+    lock.release();
+  }
 }
 
 /** The lock, or one line saying why it cannot be taken. */

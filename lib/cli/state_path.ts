@@ -1,13 +1,16 @@
 /**
- * Where the state database and logs live by default: `.ferry/` at the root of the first
- * local-folder location that can hold it (it travels with a USB stick), otherwise the
- * platform's state folder.
+ * Where the state database and logs live by default. A sync: `.ferry/` at the root of the first
+ * local-folder location that can hold it (it travels with a USB stick), otherwise the platform's
+ * state folder. A mirror: always the platform's state folder, in a folder of its own named by
+ * the job, never inside a member (a member that is unplugged would take the state with it, and
+ * the next run would be a first run that brings back what was deleted).
  *
  * @module
  */
 import * as nodePath from "node:path";
 import { FERRY_DIR } from "../paths.ts";
 import type { Location } from "../location.ts";
+import { jobLastWritten } from "../state/move_job.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
@@ -82,4 +85,60 @@ export async function chooseStateHome(
     logs: path.join(dir, "logs"),
     root: dir,
   };
+}
+
+/**
+ * The state home of a mirror: `mirror-<16 hex digits>/` in the platform's state folder, named by
+ * the job's key (its members, in a fixed order: the same mirror given in another order is the
+ * same job), holding `state.db`, its lock and `logs/`, and `job.txt`, which names the members
+ * for whoever looks into the folder.
+ *
+ * @param job The job's key (`mirrorKey`), which holds no password.
+ * @param create Create the folder (false for runs that must change nothing).
+ * @returns Where state and logs go.
+ * @throws {Error} When the folder cannot be made.
+ */
+export async function mirrorStateHome(job: string, create: boolean): Promise<StateHome> {
+  const { createHash } = await import("node:crypto");
+  const id = createHash("sha256").update(job).digest("hex").slice(0, 16);
+  const dir = path.join(platformStateDir(), `mirror-${id}`);
+  if (create) {
+    Deno.mkdirSync(dir, { recursive: true });
+    const about = path.join(dir, "job.txt");
+    const text = `ferry's state of the job ${job}\n`;
+    try {
+      if (Deno.readTextFileSync(about) !== text) throw new Error("stale");
+    } catch {
+      Deno.writeTextFileSync(about, text);
+    }
+  }
+  return { db: path.join(dir, "state.db"), logs: path.join(dir, "logs"), root: dir };
+}
+
+/**
+ * A mirror's state where an older ferry kept it: `.ferry/state.db` in a local member's root
+ * that holds this job. Where several do, the one whose rows are newest (the one the last run
+ * used: the old default was the first member in the order given, which may have changed).
+ *
+ * @param job The job's key.
+ * @param locations The members.
+ * @returns The database's path, or undefined when no member holds the job.
+ */
+export function legacyMirrorState(
+  job: string,
+  locations: readonly Location[],
+): string | undefined {
+  let best: { db: string; at: number } | undefined;
+  for (const loc of locations) {
+    if (loc.kind !== "local") continue;
+    const db = path.join(path.resolve(loc.path), FERRY_DIR, "state.db");
+    try {
+      if (!Deno.statSync(db).isFile) continue;
+    } catch {
+      continue;
+    }
+    const at = jobLastWritten(db, job);
+    if (at !== undefined && (!best || at > best.at)) best = { db, at };
+  }
+  return best?.db;
 }

@@ -21,6 +21,30 @@ export function ferryArgs(args: string[], permissions: string[] = ["-A"]): strin
   return ["run", ...permissions, "--config", CONFIG, "--cached-only", CLI, ...args];
 }
 
+let stateHome: string | undefined;
+
+/**
+ * The environment every ferry a test starts runs with: no colour, and the platform's state
+ * folder (where a mirror keeps its state, and a job without a local folder) in a temporary
+ * folder of this test process, removed when it ends: a test never writes into the user's own
+ * `~/.local/state`. A test that looks into that folder sets `XDG_STATE_HOME` itself.
+ *
+ * @param env What the test sets; it wins.
+ * @returns The environment.
+ */
+export function testEnv(env: Record<string, string> = {}): Record<string, string> {
+  if (stateHome === undefined) {
+    const dir = Deno.makeTempDirSync({ prefix: "ferry-state-home-" });
+    stateHome = dir;
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* gone already */ }
+    });
+  }
+  return { NO_COLOR: "1", XDG_STATE_HOME: stateHome, LOCALAPPDATA: stateHome, ...env };
+}
+
 /** What a run printed and returned. */
 export interface RunResult {
   code: number;
@@ -59,13 +83,15 @@ export async function ferry(args: string[], options: RunOptions = {}): Promise<R
       "env",
       `DENO_DIR=${options.asNobody.denoDir}`,
       "HOME=/tmp",
+      // A folder nobody may write to, as the state folder was before tests set their own.
+      "XDG_STATE_HOME=/tmp/.local/state",
       ...base,
     ]
     : base;
   const cmd = new Deno.Command(argv[0]!, {
     args: argv.slice(1),
     cwd: options.cwd ?? Deno.cwd(),
-    env: { NO_COLOR: "1", ...options.env },
+    env: testEnv(options.env),
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -148,7 +174,7 @@ export function running(args: string[], env: Record<string, string> = {}): {
 } {
   const child = new Deno.Command(Deno.execPath(), {
     args: ferryArgs(args),
-    env: { NO_COLOR: "1", ...env },
+    env: testEnv(env),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -197,7 +223,7 @@ export function onTerminal(args: string[], cwd?: string): {
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", TERM: "dumb" },
+    env: testEnv({ TERM: "dumb" }),
     ...(cwd ? { cwd } : {}),
   }).spawn();
   const writer = child.stdin.getWriter();

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startS3rver } from "../servers/s3rver.ts";
-import { ferry, ferryArgs, listFiles, onTerminal, summaryOf } from "./_run.ts";
+import { ferry, ferryArgs, listFiles, onTerminal, summaryOf, testEnv } from "./_run.ts";
 import { until } from "../_until.ts";
 
 const server = await startS3rver(["mirror"]);
@@ -213,7 +213,7 @@ Deno.test("ferry mirror on a terminal with no locations asks for them one by one
 function watching(args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ferryArgs(args),
-    env: { NO_COLOR: "1", ...env },
+    env: testEnv(env),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -364,7 +364,7 @@ Deno.test("ferry sync --watch: new, changed and deleted files in the source reac
 function readS3(s3: string, into: string, rel: string): string | undefined {
   const out = new Deno.Command(Deno.execPath(), {
     args: ferryArgs(["sync", s3, into, ...S3, "-q", "--state", into + ".db"]),
-    env: { NO_COLOR: "1", ...env },
+    env: testEnv(env),
   }).outputSync();
   if (out.code !== 0) return undefined;
   return read(into, rel);
@@ -385,7 +385,7 @@ Deno.test("the README's demo runs as written: a sync, a rename synced as a move,
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--config", config, "--cached-only", demo],
       cwd: dir,
-      env: { NO_COLOR: "1" },
+      env: testEnv(),
     }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, text);

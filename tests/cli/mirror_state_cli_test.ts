@@ -1,0 +1,202 @@
+/**
+ * Where a mirror keeps its state: in the platform's state folder, keyed by the job, never in a
+ * member. With the state in `m1/.ferry`, unplugging `m1` made the next run a first run: `m1` was
+ * created again, filled, and a file deleted meanwhile came back. Also: the state an older ferry
+ * kept in a member is moved, a missing member is never created once the job has state, and a
+ * `.ferry` folder at any depth is never mirrored.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { ZipBackend } from "../../lib/backends/zip/zip.ts";
+import { jobLastWritten } from "../../lib/state/move_job.ts";
+import { ferry, listFiles, summaryOf } from "./_run.ts";
+
+/** A temporary folder whose ferry runs keep the platform's state in `<dir>/state-home`. */
+async function place(): Promise<{
+  dir: string;
+  home: string;
+  run: (args: string[]) => ReturnType<typeof ferry>;
+  cleanup: () => Promise<void>;
+}> {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-mstate-" });
+  const home = join(dir, "state-home");
+  return {
+    dir,
+    home,
+    run: (args) => ferry(args, { env: { XDG_STATE_HOME: home } }),
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+function exists(p: string): boolean {
+  try {
+    Deno.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The job folders in the platform's state folder. */
+function jobDirs(home: string): string[] {
+  try {
+    return [...Deno.readDirSync(join(home, "ferry"))].map((e) => e.name).filter((n) =>
+      n.startsWith("mirror-")
+    ).sort();
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("ferry mirror: a member moved away with the state it used to hold is not created again, and a deletion made meanwhile is not undone", async () => {
+  const p = await place();
+  try {
+    const [m1, m2, m3] = ["m1", "m2", "m3"].map((m) => join(p.dir, m)) as [string, string, string];
+    for (const m of [m1, m2, m3]) Deno.mkdirSync(m);
+    Deno.writeTextFileSync(join(m1, "f1"), "1\n");
+    // A second file: a member left with no file at all would sit out as "emptied".
+    Deno.writeTextFileSync(join(m1, "f2"), "2\n");
+    let r = await p.run(["mirror", m1, m2, m3]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([listFiles(m2), listFiles(m3)], [["f1", "f2"], ["f1", "f2"]]);
+    // The state is the platform's, in a folder of the job's own, with its logs; none in m1.
+    const jobs = jobDirs(p.home);
+    assert.equal(jobs.length, 1, "one job folder");
+    const jobDir = join(p.home, "ferry", jobs[0]!);
+    assert.ok(Deno.statSync(join(jobDir, "state.db")).isFile);
+    assert.equal([...Deno.readDirSync(join(jobDir, "logs"))].length, 1, "the run's log");
+    assert.match(Deno.readTextFileSync(join(jobDir, "job.txt")), /file:.*m1 > file:.*m2/);
+    assert.ok(!exists(join(m1, ".ferry", "state.db")), "no state in a member");
+    assert.ok(!exists(join(m1, ".ferry", "logs")), "no logs in a member");
+
+    Deno.renameSync(m1, join(p.dir, "away"));
+    Deno.removeSync(join(m3, "f1"));
+    r = await p.run(["mirror", m1, m2, m3, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!exists(m1), "m1 is not created again");
+    assert.match(r.stdout, /m1\\" is missing, but held 2 file\(s\) at the last mirror: it sits/);
+    assert.doesNotMatch(r.stdout, /Created/);
+    assert.deepEqual([listFiles(m2), listFiles(m3)], [["f2"], ["f2"]], "the deletion spread");
+    assert.equal(summaryOf(r.stdout).deleted, 1);
+
+    // Back again (given in another order: the same job), it catches up: f1 goes there too.
+    Deno.renameSync(join(p.dir, "away"), m1);
+    r = await p.run(["mirror", m3, m1, m2, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([listFiles(m1), listFiles(m2), listFiles(m3)], [["f2"], ["f2"], ["f2"]]);
+    assert.deepEqual(jobDirs(p.home), jobs, "the same job, whatever the order");
+  } finally {
+    await p.cleanup();
+  }
+});
+
+Deno.test("ferry mirror: the state an older ferry kept in a member's .ferry is moved to the state folder, so the next run is not a first run", async () => {
+  const p = await place();
+  try {
+    const [m1, m2, m3, other] = ["m1", "m2", "m3", "other"].map((m) => join(p.dir, m)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    for (const m of [m1, m2, m3]) Deno.mkdirSync(m);
+    Deno.writeTextFileSync(join(m1, "f1"), "1\n");
+    Deno.writeTextFileSync(join(m2, "f2"), "2\n");
+    // Where an older ferry kept the state: the first member's .ferry folder, beside the state
+    // of a sync from that folder.
+    const legacy = join(m1, ".ferry", "state.db");
+    let r = await p.run(["sync", m1, other]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await p.run(["mirror", m1, m2, m3, "--state", legacy]);
+    assert.equal(r.code, 0, r.stderr);
+    const jobKeys = () => {
+      const db = new DatabaseSync(legacy, { readOnly: true });
+      try {
+        return (db.prepare("SELECT key FROM jobs ORDER BY key").all() as { key: string }[])
+          .map((r) => r.key.split(" ")[0]);
+      } finally {
+        db.close();
+      }
+    };
+    assert.deepEqual(jobKeys(), ["mirror", "sync"]);
+    const job = `mirror ${[m1, m2, m3].map((m) => `file:${m}`).join(" > ")}`;
+    assert.ok(jobLastWritten(legacy, job) !== undefined, "the old place holds the mirror");
+    // (Its log went to the job's folder in the state folder; no state there yet.)
+    const logsOnly = jobDirs(p.home);
+    assert.ok(logsOnly.every((d) => !exists(join(p.home, "ferry", d, "state.db"))));
+
+    // The deletion made since then is spread, not undone: the state was found.
+    Deno.removeSync(join(m3, "f1"));
+    r = await p.run(["mirror", m1, m2, m3, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Moved this mirror's state from \\".*m1\/\.ferry\/state\.db\\"/);
+    assert.deepEqual([listFiles(m1), listFiles(m2), listFiles(m3)], [["f2"], ["f2"], ["f2"]]);
+    assert.equal(summaryOf(r.stdout).deleted, 2);
+    assert.equal(summaryOf(r.stdout).copied, 0);
+    // Moved: the new place holds it, the old one no longer does; the sync's rows stay there.
+    assert.equal(jobDirs(p.home).length, 1);
+    const moved = join(p.home, "ferry", jobDirs(p.home)[0]!, "state.db");
+    assert.ok(jobLastWritten(moved, job) !== undefined);
+    assert.equal(jobLastWritten(legacy, job), undefined);
+    assert.deepEqual(jobKeys(), ["sync"], "the sync's state stays where it was");
+    r = await p.run(["sync", m1, other, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listFiles(other), ["f1", "f2"]);
+
+    // Unplugged now, m1 sits the round out (the state did not leave with it).
+    Deno.renameSync(m1, join(p.dir, "away"));
+    r = await p.run(["mirror", m1, m2, m3]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!exists(m1));
+  } finally {
+    await p.cleanup();
+  }
+});
+
+Deno.test("ferry mirror: a .ferry folder at any depth (another job's state, lock and logs) is not mirrored, into a folder or a ZIP", async () => {
+  const p = await place();
+  try {
+    const [a, b] = [join(p.dir, "a"), join(p.dir, "b")];
+    const zip = join(p.dir, "c.zip");
+    for (
+      const f of [
+        "doc.txt",
+        "sub/.ferry/state.db",
+        "sub/.ferry/state.db.lock",
+        "sub/.ferry/logs/x.log",
+        "sub/keep.txt",
+      ]
+    ) {
+      Deno.mkdirSync(join(a, f, ".."), { recursive: true });
+      Deno.writeTextFileSync(join(a, f), f);
+    }
+    let r = await p.run(["mirror", a, b, `zip:${zip}`, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listFiles(b), ["doc.txt", "sub/keep.txt"]);
+    assert.ok(!exists(join(b, "sub", ".ferry")));
+    const z = new ZipBackend(zip);
+    try {
+      const l = await z.list();
+      assert.deepEqual(l.entries.map((e) => e.key).sort(), ["doc.txt", "sub", "sub/keep.txt"]);
+    } finally {
+      await z.close();
+    }
+    const names = new TextDecoder().decode(
+      new Deno.Command("unzip", { args: ["-Z1", zip] }).outputSync().stdout,
+    );
+    assert.doesNotMatch(names, /\.ferry/);
+    // A sync likewise, and its --delete never removes one in the destination.
+    Deno.mkdirSync(join(p.dir, "d", "x", ".ferry"), { recursive: true });
+    Deno.writeTextFileSync(join(p.dir, "d", "x", ".ferry", "state.db"), "theirs");
+    r = await p.run(["sync", a, join(p.dir, "d"), "--delete", "--yes", "--force", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(summaryOf(r.stdout).deleted, 0);
+    assert.equal(Deno.readTextFileSync(join(p.dir, "d", "x", ".ferry", "state.db")), "theirs");
+    assert.ok(!exists(join(p.dir, "d", "sub", ".ferry")));
+  } finally {
+    await p.cleanup();
+  }
+});
