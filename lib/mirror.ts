@@ -180,12 +180,14 @@ async function mirrorPass(
     if (e !== false) {
       out[i] = true;
       warn(`"${b.display}" cannot be reached (${describeError(e)}): it sits this round out`);
-    } else if (held[i]! > 0) {
+    } else if (held[i]! > 0 || state?.recorded(i)) {
+      // Once the job has state, a missing root is never made again: it is a stick that is
+      // unplugged or a share that is not mounted, and it catches up when it is back.
       out[i] = true;
       warn(
-        `"${b.display}" is missing, but held ${
-          held[i]
-        } file(s) at the last mirror: it sits this round out, and nothing is deleted anywhere for it`,
+        `"${b.display}" is missing, but ${
+          held[i]! > 0 ? `held ${held[i]} file(s)` : "took part"
+        } at the last mirror: it sits this round out, is not created again, and nothing is deleted anywhere for it`,
       );
     } else if (!options.dryRun) {
       await b.createRoot();
@@ -459,6 +461,9 @@ async function mirrorPass(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (state) {
+    // The members that took part are the job's from now on: missing later, they are not made.
+    const unrecorded = takingPart.filter((i) => !state!.recorded(i));
+    if (unrecorded.length > 0 && !res.interrupted) state.markTookPart(unrecorded);
     const changes = deriveMirror(toRun, res.outcomes, n, members.map((b) => b.caps.timePrecision));
     hashes.fresh.forEach((list, i) => {
       for (const e of list) {

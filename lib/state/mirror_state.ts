@@ -143,6 +143,43 @@ export class MirrorState {
   }
 
   /**
+   * Whether a member took part in a pass this job recorded: its root was there then, and a
+   * root that is missing now is not made again (an unplugged stick must not come back as an
+   * empty folder on the disk it was mounted on).
+   *
+   * @param i The member's index.
+   */
+  recorded(i: number): boolean {
+    const { job, loc } = this.#ids[i]!;
+    if (job < 0 || loc < 0) return false;
+    const [r] = this.store.all("SELECT files FROM members WHERE job = ? AND loc = ?", [
+      job,
+      loc,
+    ]) as { files: number | null }[];
+    return r !== undefined && r.files !== null;
+  }
+
+  /**
+   * Record that members took part in a pass (a pass that wrote no rows, such as a first pass
+   * over empty folders, records them here).
+   *
+   * @param members The members' indexes.
+   */
+  markTookPart(members: readonly number[]): void {
+    if (this.readOnly) return;
+    this.store.transaction(() => {
+      for (const i of members) {
+        const { job, loc } = this.#ids[i]!;
+        this.store.run(
+          `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2
+             AND size >= 0) WHERE job = ?1 AND loc = ?2 AND files IS NULL`,
+          [job, loc],
+        );
+      }
+    });
+  }
+
+  /**
    * The job's agreed rows, all or those in scope.
    *
    * @param scope Only rows at or below these keys.

@@ -93,6 +93,32 @@ Deno.test("ferry mirror: a member moved away with the state it used to hold is n
   }
 });
 
+Deno.test("ferry mirror: once the job has state, a missing member is never created, even one that held no file", async () => {
+  const p = await place();
+  try {
+    const [e1, e2] = [join(p.dir, "e1"), join(p.dir, "e2")];
+    Deno.mkdirSync(e1);
+    let r = await p.run(["mirror", e1, e2]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Created ".*e2"/, "a new member is made on the first run");
+    Deno.removeSync(e2, { recursive: true });
+    r = await p.run(["mirror", e1, e2]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(
+      r.stderr,
+      /e2" is missing, but took part at the last mirror: it sits this round out, is not created again/,
+    );
+    assert.match(r.stderr, /Only 1 of 2 locations can take part/);
+    assert.ok(!exists(e2), "not created");
+    // A dry run does not create it either, nor says it would.
+    r = await p.run(["mirror", e1, e2, "--dry-run"]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.ok(!exists(e2));
+  } finally {
+    await p.cleanup();
+  }
+});
+
 Deno.test("ferry mirror: the state an older ferry kept in a member's .ferry is moved to the state folder, so the next run is not a first run", async () => {
   const p = await place();
   try {
