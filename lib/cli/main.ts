@@ -565,6 +565,19 @@ async function runMirror(a: MirrorArgs): Promise<number> {
   for (let i = 0; i < locs.length; i++) {
     for (let j = i + 1; j < locs.length; j++) checkDistinct(locs[i]!, locs[j]!, a.endpoint);
   }
+  // A folder location that names a file is a typo, not a member that is away: one line, exit 2.
+  for (const loc of locs) {
+    if (loc.kind !== "local") continue;
+    let isDir = true;
+    try {
+      isDir = Deno.statSync(loc.path).isDirectory;
+    } catch { /* missing, or unreadable: decided when the pass opens it */ }
+    if (!isDir) {
+      throw new UsageError(
+        `"${loc.text}" is a file, not a folder: a mirror keeps folders in step (for a ZIP archive, write zip:${loc.text})`,
+      );
+    }
+  }
   const s3 = s3FlagsOf(a);
   const marker = !(a.state && a.logFile);
   // Not checked here: a location that cannot be reached sits a round out (mirrorOnce says so).

@@ -2,8 +2,8 @@
  * Where a mirror keeps its state: in the platform's state folder, keyed by the job, never in a
  * member. With the state in `m1/.ferry`, unplugging `m1` made the next run a first run: `m1` was
  * created again, filled, and a file deleted meanwhile came back. Also: the state an older ferry
- * kept in a member is moved, a missing member is never created once the job has state, and a
- * `.ferry` folder at any depth is never mirrored.
+ * kept in a member is moved, a missing member is never created once the job has state, a
+ * `.ferry` folder at any depth is never mirrored, and a member that is a file is a typo.
  *
  * @module
  */
@@ -222,6 +222,24 @@ Deno.test("ferry mirror: a .ferry folder at any depth (another job's state, lock
     assert.equal(summaryOf(r.stdout).deleted, 0);
     assert.equal(Deno.readTextFileSync(join(p.dir, "d", "x", ".ferry", "state.db")), "theirs");
     assert.ok(!exists(join(p.dir, "d", "sub", ".ferry")));
+  } finally {
+    await p.cleanup();
+  }
+});
+
+Deno.test("ferry mirror: a member that is a file is a typo: one line, exit 2, nothing made", async () => {
+  const p = await place();
+  try {
+    const a = join(p.dir, "a");
+    const f = join(p.dir, "notes.txt");
+    Deno.mkdirSync(a);
+    Deno.writeTextFileSync(f, "x");
+    const r = await p.run(["mirror", a, f]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /^ferry: error: ".*notes\.txt" is a file, not a folder/);
+    assert.deepEqual(jobDirs(p.home), []);
+    assert.ok(!exists(join(a, ".ferry")));
   } finally {
     await p.cleanup();
   }

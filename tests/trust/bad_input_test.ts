@@ -77,6 +77,7 @@ Deno.test("bad input: every mistake gets its exit code and one clear line, and c
       { args: ["mirror", src, dst, "--delete"], code: 2, says: /does not apply/ },
       { args: ["mirror", src], code: 2, says: /at least two locations/ },
       { args: ["mirror", src, src], code: 2, says: /are the same place/ },
+      { args: ["mirror", src, join(dir, "afile")], code: 2, says: /is a file, not a folder/ },
       {
         args: ["mirror", "--file", join(src, "nope")],
         code: 2,
