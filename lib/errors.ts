@@ -59,6 +59,20 @@ export function missingSource(source: string): SafetyError {
   );
 }
 
+/**
+ * The refusal for a destination the job synced into before and that is now missing: it is an
+ * unplugged drive or an unmounted share far more often than a folder deleted on purpose.
+ *
+ * @param dst The destination as shown.
+ * @param left How many files the last sync left there.
+ * @returns The error to throw.
+ */
+export function missingDestination(dst: string, left: number): SafetyError {
+  return new SafetyError(
+    `Destination "${dst}" is missing, but the last sync left ${left} file(s) there (unplugged drive or unmounted share?): it is not created again and nothing was changed; run with --force to make it anew`,
+  );
+}
+
 /** A run that started but could not finish its work (a listing failed mid-run): exit 1. */
 export class RunError extends Error {
   override name = "RunError";

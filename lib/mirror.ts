@@ -24,6 +24,7 @@ import { deriveMirror, MirrorState } from "./state/mirror_state.ts";
 import {
   hashStage,
   overDeleteLimit,
+  placeOf,
   planEvent,
   readIgnoreFile,
   type Summary,
@@ -63,15 +64,6 @@ export interface MirrorResult extends SyncResult {
  */
 export function mirrorKey(members: readonly Backend[]): string {
   return `mirror ${members.map(placeOf).sort().join(" > ")}`;
-}
-
-/**
- * Where a member is, as the job names it: a folder's absolute path, else the location as shown
- * (never a password). Not its id: a folder that is missing has no marker to give one, and the
- * job must still know it.
- */
-function placeOf(b: Backend): string {
-  return b.localPath ? `file:${b.localPath("")}` : b.display;
 }
 
 const EMPTY: Listing = { entries: [], problems: [], skipped: [] };

@@ -6,7 +6,13 @@
  */
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
 import { foldNames } from "./plan/case_names.ts";
-import { describeError, missingSource, RunError, SafetyError } from "./errors.ts";
+import {
+  describeError,
+  missingDestination,
+  missingSource,
+  RunError,
+  SafetyError,
+} from "./errors.ts";
 import { confirmDeletes, executeDurably } from "./execute/execute.ts";
 import type { EventSink } from "./execute/events.ts";
 import { runPool } from "./util/pool.ts";
@@ -155,6 +161,11 @@ async function syncPass(
   const writes = options.dryRun ? "read" : "write";
   let dstExists = (await dst.open(writes)).exists;
   const dstEmpty = !dstExists || (dst.isEmpty?.() ?? false);
+  // Once the job has synced into it, a missing destination is never made again.
+  if (!dstExists && !options.force && options.state) {
+    const left = options.state.lastLeft(src.id, dst.id, placeOf(dst));
+    if (left !== undefined) throw missingDestination(dst.display, left);
+  }
   if (!dstExists && !options.dryRun) {
     await dst.createRoot();
     dstExists = (await dst.open(writes)).exists;
@@ -399,6 +410,9 @@ async function syncPass(
         return { src: inside(src.id), dst: inside(dst.id) };
       },
     });
+    // Where each was: a destination missing later is known by it (a folder that is gone has no
+    // marker to name it), and not made again.
+    for (const b of [src, dst]) options.state!.notePlace(b.id, placeOf(b));
   }
 
   const tEnd = performance.now();
@@ -479,6 +493,17 @@ async function fillNeededMeta(
         (checksum || !sameFile(s, d, { modifyWindow: window, checksum: false }));
     }),
   );
+}
+
+/**
+ * Where a location is, as a job names it: a folder's absolute path, else the location as shown
+ * (never a password). Not its id: a folder that is missing has no marker to give one.
+ *
+ * @param b The location.
+ * @returns Such as `file:/media/usb/backup` or `s3://bucket/p`.
+ */
+export function placeOf(b: Backend): string {
+  return b.localPath ? `file:${b.localPath("")}` : b.display;
 }
 
 /**

@@ -218,6 +218,10 @@ export class StateStore implements UploadJournal {
         "CREATE TABLE IF NOT EXISTS digests (job INTEGER NOT NULL, loc INTEGER NOT NULL, " +
           "digest TEXT NOT NULL, PRIMARY KEY (job, loc))",
       );
+      // Where each location was last seen (added beside schema 4: an older ferry ignores it).
+      db.exec(
+        "CREATE TABLE IF NOT EXISTS places (loc INTEGER PRIMARY KEY, place TEXT NOT NULL)",
+      );
       if (version < SCHEMA_VERSION) {
         db.exec("BEGIN");
         if (version === 0) db.exec(SCHEMA);
@@ -446,6 +450,44 @@ export class StateStore implements UploadJournal {
       key: string;
       upload_id: string;
     }[]).map((r) => ({ key: r.key, id: r.upload_id }));
+  }
+
+  /**
+   * Remember where a location was seen (a folder's path): one that is missing has no marker
+   * to name it, and is known by its place.
+   *
+   * @param loc The location's id.
+   * @param place Where it is (`file:<path>`, or the location as shown).
+   */
+  notePlace(loc: string, place: string): void {
+    const id = this.#id("locations", loc, "", false);
+    if (id < 0) return;
+    const r = this.#stmt("SELECT place FROM places WHERE loc = ?").get(id) as
+      | { place: string }
+      | undefined;
+    if (r?.place === place) return;
+    this.#stmt("INSERT OR REPLACE INTO places (loc, place) VALUES (?, ?)").run(id, place);
+  }
+
+  /**
+   * How many files the last pass of a one-way job left in its destination, found by the
+   * destination's id or by the place it was last seen at (a folder that is gone has no marker
+   * to name it).
+   *
+   * @param src The source's id.
+   * @param dst The destination's id now.
+   * @param place The destination's place.
+   * @returns The count, or undefined when the job never recorded a pass into it.
+   */
+  lastLeft(src: string, dst: string, place: string): number | undefined {
+    const r = this.#stmt(
+      `SELECT max(m.files) AS files FROM locations l
+       JOIN jobs j ON j.key = 'sync ' || ?1 || ' > ' || l.name
+       JOIN members m ON m.job = j.id AND m.loc = l.id
+       WHERE m.files IS NOT NULL
+         AND (l.name = ?2 OR l.id IN (SELECT loc FROM places WHERE place = ?3))`,
+    ).get(src, dst, place) as { files: number | null };
+    return r.files ?? undefined;
   }
 
   /**

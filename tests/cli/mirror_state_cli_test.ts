@@ -244,3 +244,43 @@ Deno.test("ferry mirror: a member that is a file is a typo: one line, exit 2, no
     await p.cleanup();
   }
 });
+
+Deno.test("ferry sync: a destination it synced into before and that is now missing is refused with exit 3, not created; --force makes it anew", async () => {
+  const p = await place();
+  try {
+    const src = join(p.dir, "src");
+    const usb = join(p.dir, "usb");
+    const dst = join(usb, "backup");
+    Deno.mkdirSync(src);
+    Deno.mkdirSync(usb);
+    Deno.writeTextFileSync(join(src, "a.txt"), "a");
+    let r = await p.run(["sync", src, dst]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Created/, "made on the first run");
+    // Unplugged: the mount point stays, the folder on the stick is gone.
+    Deno.renameSync(dst, join(p.dir, "away"));
+    for (const more of [[], ["--dry-run"], ["--delete", "--yes"]]) {
+      r = await p.run(["sync", src, dst, ...more]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(
+        r.stderr,
+        /Destination ".*backup" is missing, but the last sync left 1 file\(s\) there .*it is not created again/,
+      );
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+      assert.ok(!exists(dst), "not created");
+    }
+    // Back: it goes on as before.
+    Deno.renameSync(join(p.dir, "away"), dst);
+    Deno.writeTextFileSync(join(src, "b.txt"), "b");
+    r = await p.run(["sync", src, dst]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listFiles(dst), ["a.txt", "b.txt"]);
+    // Deleted on purpose: --force makes it anew.
+    Deno.removeSync(dst, { recursive: true });
+    r = await p.run(["sync", src, dst, "--force"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listFiles(dst), ["a.txt", "b.txt"]);
+  } finally {
+    await p.cleanup();
+  }
+});
