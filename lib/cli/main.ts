@@ -35,8 +35,13 @@ import { HELP, VERSION } from "./help.ts";
 import { tryLock } from "./lock.ts";
 import { ARCHIVE_LOG, LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
 import { Output } from "./output.ts";
-import { chooseStateHome, legacyMirrorState, mirrorStateHome } from "./state_path.ts";
-import { moveJob } from "../state/move_job.ts";
+import {
+  chooseStateHome,
+  legacyMirrorState,
+  legacySyncState,
+  mirrorStateHome,
+} from "./state_path.ts";
+import { copyDatabase, moveJob } from "../state/move_job.ts";
 import { addEnvironmentSecrets, redact } from "../secrets.ts";
 import { checkDistinct, realPathOf } from "./distinct.ts";
 import { ownFileExcludes } from "./own_files.ts";
@@ -333,11 +338,22 @@ async function runJob(
     : undefined;
   let statePath = a.state ? nodePath.resolve(a.state) : home!.db;
   let movedFrom: string | undefined;
-  if (!a.state && cmd.mirrorJob !== undefined && !isFile(statePath)) {
-    const old = legacyMirrorState(cmd.mirrorJob, locs);
-    // A dry run reads it where it is; a run moves it (once: the new place has it next time).
+  // No state where it lives now, and one where an older ferry kept it (a mirror's in a member,
+  // a sync's in its destination): it is brought over, so the run is not a first run.
+  const inLocation = home !== undefined &&
+    locs.some((l) => l.kind === "local" && nodePath.resolve(l.path) === home.root);
+  if (!a.state && !inLocation && !isFile(statePath)) {
+    const job = cmd.mirrorJob;
+    const old = job !== undefined ? legacyMirrorState(job, locs) : legacySyncState(locs);
+    // A dry run reads it where it is; a run brings it over (once: the new place has it then).
     if (old && !changing) statePath = old;
-    else if (old) movedFrom = moveLegacyState(old, statePath, cmd.mirrorJob);
+    else if (old) {
+      movedFrom = bringLegacyState(
+        old,
+        statePath,
+        job !== undefined ? () => moveJob(old, statePath, job) : () => copyDatabase(old, statePath),
+      );
+    }
   }
   let log: LogFile | undefined;
   if (a.logFile) {
@@ -372,7 +388,9 @@ async function runJob(
 
   if (movedFrom) {
     out.note(
-      `Moved this mirror's state from "${movedFrom}" to "${statePath}": it no longer leaves with a member that is unplugged`,
+      cmd.mirrorJob !== undefined
+        ? `Moved this mirror's state from "${movedFrom}" to "${statePath}": it no longer leaves with a member that is unplugged`
+        : `Copied this job's state from "${movedFrom}" to "${statePath}": it no longer lives in the destination`,
     );
   }
 
@@ -734,23 +752,23 @@ async function mirrorHome(job: string, create: boolean) {
 }
 
 /**
- * Move a mirror's state from a member's `.ferry/state.db`, where an older ferry kept it, to its
- * own place, under the job's lock (two runs of the job started together move it once).
+ * Bring a job's state from where an older ferry kept it to its own place, under the job's lock
+ * (two runs of the job started together bring it once).
  *
- * @returns The old path when moved; undefined when another run holds the job.
+ * @returns The old path when brought over; undefined when another run holds the job.
  */
-function moveLegacyState(old: string, statePath: string, job: string): string | undefined {
+function bringLegacyState(old: string, statePath: string, bring: () => void): string | undefined {
   const lock = takeLock(statePath);
   if (!lock) return undefined;
   try {
-    if (isFile(statePath)) return undefined; // the other run moved it first
-    moveJob(old, statePath, job);
+    if (isFile(statePath)) return undefined; // the other run brought it first
+    bring();
     return old;
   } catch (err) {
     throw new UsageError(
-      `Cannot move this mirror's state from "${old}" to "${statePath}": ${
+      `Cannot bring this job's state from "${old}" to "${statePath}": ${
         describeError(err)
-      }; move it yourself, or name it with --state`,
+      }; copy it yourself, or name it with --state`,
     );
   } finally {
     lock.release();

@@ -1,7 +1,6 @@
 /**
- * Where the state database and logs live by default. A sync: `.ferry/` at the root of the first
- * local-folder location that can hold it (it travels with a USB stick), otherwise the platform's
- * state folder. A mirror: always the platform's state folder, in a folder of its own named by
+ * Where the state database and logs live by default. A sync: `.ferry/` at the root of a local
+ * source that can hold it (it travels with a USB stick), otherwise the platform's state folder. A mirror: always the platform's state folder, in a folder of its own named by
  * the job, never inside a member (a member that is unplugged would take the state with it, and
  * the next run would be a first run that brings back what was deleted).
  *
@@ -11,6 +10,7 @@ import * as nodePath from "node:path";
 import { FERRY_DIR } from "../paths.ts";
 import type { Location } from "../location.ts";
 import { jobLastWritten } from "../state/move_job.ts";
+import { redact } from "../secrets.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
@@ -43,9 +43,14 @@ export interface StateHome {
 }
 
 /**
- * Pick the state home for a job.
+ * Pick the state home of a one-way job: `.ferry/` at the root of its source where that is a
+ * local folder that can hold it (it travels with the source, and a missing source is refused
+ * anyway), otherwise a folder of the job's own in the platform's state folder, `sync-<16 hex
+ * digits>/` (an older ferry's `state-<16 hex digits>.db` there is used where it exists). Never
+ * the destination's `.ferry/`: a destination unplugged would take the state with it, and a
+ * missing destination could no longer be told from a new one.
  *
- * @param locations The job's locations, in command-line order.
+ * @param locations The source, then the destination.
  * @param create Create the folder (false for runs that must change nothing).
  * @returns Where state and logs go.
  */
@@ -53,38 +58,55 @@ export async function chooseStateHome(
   locations: readonly Location[],
   create: boolean,
 ): Promise<StateHome> {
-  for (const loc of locations) {
-    if (loc.kind !== "local") continue;
-    const dir = path.join(path.resolve(loc.path), FERRY_DIR);
+  const src = locations[0];
+  if (src?.kind === "local") {
+    const root = path.resolve(src.path);
+    const dir = path.join(root, FERRY_DIR);
     try {
+      let fits: boolean;
       if (create) {
-        if (!Deno.statSync(path.resolve(loc.path)).isDirectory) continue;
-        Deno.mkdirSync(dir, { recursive: true });
-        // Prove it is writable: read-only media must fall through to the next choice.
-        const probe = path.join(dir, ".write-test");
-        Deno.writeTextFileSync(probe, "");
-        Deno.removeSync(probe);
-      } else if (!Deno.statSync(dir).isDirectory) continue;
-      return {
-        db: path.join(dir, "state.db"),
-        logs: path.join(dir, "logs"),
-        root: path.resolve(loc.path),
-      };
-    } catch {
-      continue;
-    }
+        fits = Deno.statSync(root).isDirectory;
+        if (fits) {
+          Deno.mkdirSync(dir, { recursive: true });
+          // Prove it is writable: read-only media fall through to the platform's folder.
+          const probe = path.join(dir, ".write-test");
+          Deno.writeTextFileSync(probe, "");
+          Deno.removeSync(probe);
+        }
+      } else fits = Deno.statSync(dir).isDirectory;
+      if (fits) return { db: path.join(dir, "state.db"), logs: path.join(dir, "logs"), root };
+    } catch { /* not there, or read-only */ }
   }
   // Loaded here only: node:crypto adds ~18 ms to start-up, and most jobs keep .ferry/ locally.
   const { createHash } = await import("node:crypto");
   const id = createHash("sha256").update(
     locations.map((l) => (l.kind === "local" ? path.resolve(l.path) : l.text)).join("\n"),
-  ).digest("hex");
-  const dir = platformStateDir();
-  return {
-    db: path.join(dir, `state-${id.slice(0, 16)}.db`),
-    logs: path.join(dir, "logs"),
-    root: dir,
-  };
+  ).digest("hex").slice(0, 16);
+  const base = platformStateDir();
+  const older = path.join(base, `state-${id}.db`);
+  try {
+    if (Deno.statSync(older).isFile) {
+      return { db: older, logs: path.join(base, "logs"), root: base };
+    }
+  } catch { /* none: the job's own folder */ }
+  const names = locations.map((l) => l.kind === "local" ? path.resolve(l.path) : redact(l.text));
+  return jobFolder(`sync-${id}`, `sync ${names.join(" > ")}`, create);
+}
+
+/** A job's own folder in the platform's state folder, with `job.txt` naming the job. */
+function jobFolder(name: string, job: string, create: boolean): StateHome {
+  const dir = path.join(platformStateDir(), name);
+  if (create) {
+    Deno.mkdirSync(dir, { recursive: true });
+    const about = path.join(dir, "job.txt");
+    const text = `ferry's state of the job ${job}\n`;
+    try {
+      if (Deno.readTextFileSync(about) !== text) throw new Error("stale");
+    } catch {
+      Deno.writeTextFileSync(about, text);
+    }
+  }
+  return { db: path.join(dir, "state.db"), logs: path.join(dir, "logs"), root: dir };
 }
 
 /**
@@ -101,18 +123,25 @@ export async function chooseStateHome(
 export async function mirrorStateHome(job: string, create: boolean): Promise<StateHome> {
   const { createHash } = await import("node:crypto");
   const id = createHash("sha256").update(job).digest("hex").slice(0, 16);
-  const dir = path.join(platformStateDir(), `mirror-${id}`);
-  if (create) {
-    Deno.mkdirSync(dir, { recursive: true });
-    const about = path.join(dir, "job.txt");
-    const text = `ferry's state of the job ${job}\n`;
-    try {
-      if (Deno.readTextFileSync(about) !== text) throw new Error("stale");
-    } catch {
-      Deno.writeTextFileSync(about, text);
-    }
+  return jobFolder(`mirror-${id}`, job, create);
+}
+
+/**
+ * Where an older ferry kept a one-way job's state when its source could not hold it: `.ferry/`
+ * at the root of a local destination.
+ *
+ * @param locations The source, then the destination.
+ * @returns The database's path, or undefined when there is none.
+ */
+export function legacySyncState(locations: readonly Location[]): string | undefined {
+  const dst = locations[1];
+  if (dst?.kind !== "local") return undefined;
+  const db = path.join(path.resolve(dst.path), FERRY_DIR, "state.db");
+  try {
+    return Deno.statSync(db).isFile ? db : undefined;
+  } catch {
+    return undefined;
   }
-  return { db: path.join(dir, "state.db"), logs: path.join(dir, "logs"), root: dir };
 }
 
 /**

@@ -126,6 +126,45 @@ export function moveJob(from: string, to: string, job: string): void {
   }
 }
 
+/**
+ * Copy a whole state database to a new path (which must not exist yet): a consistent snapshot
+ * (`VACUUM INTO`), put in place by a rename. For a one-way job whose state an older ferry kept in
+ * its destination: the job's key names its locations by ids that are known only once they are
+ * opened, so the whole file is copied (other jobs' rows there are never read under this job),
+ * and the original is left as it is (it may be another job's state too).
+ *
+ * @param from The database.
+ * @param to The new path; its folder must exist.
+ * @throws {Error} When the copy cannot be made.
+ */
+export function copyDatabase(from: string, to: string): void {
+  const tmp = nodePath.join(nodePath.dirname(to), `.${nodePath.basename(to)}.copying-${Deno.pid}`);
+  try {
+    Deno.removeSync(tmp);
+  } catch { /* none left */ }
+  try {
+    const src = new DatabaseSync(from);
+    try {
+      src.exec("PRAGMA busy_timeout = 5000");
+      src.prepare("VACUUM INTO ?").run(tmp);
+    } finally {
+      src.close();
+    }
+    const copy = new DatabaseSync(tmp);
+    try {
+      copy.exec("PRAGMA journal_mode = WAL");
+    } finally {
+      copy.close();
+    }
+    Deno.renameSync(tmp, to);
+  } catch (err) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* not made */ }
+    throw err;
+  }
+}
+
 function exists(db: DatabaseSync, table: string): boolean {
   return !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
 }

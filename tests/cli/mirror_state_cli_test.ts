@@ -284,3 +284,53 @@ Deno.test("ferry sync: a destination it synced into before and that is now missi
     await p.cleanup();
   }
 });
+
+Deno.test("ferry sync from a location that cannot hold the state keeps it in the state folder, not in the destination; an older ferry's there is copied", async () => {
+  const p = await place();
+  try {
+    const src = join(p.dir, "src");
+    const zip = `zip:${join(p.dir, "a.zip")}`;
+    Deno.mkdirSync(src);
+    Deno.writeTextFileSync(join(src, "a.txt"), "a");
+    let r = await p.run(["sync", src, zip]);
+    assert.equal(r.code, 0, r.stderr);
+    // From the archive into a folder: the state is not the destination's.
+    const dst = join(p.dir, "dst");
+    r = await p.run(["sync", zip, dst]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!exists(join(dst, ".ferry", "state.db")), "no state in the destination");
+    const syncDirs = () =>
+      [...Deno.readDirSync(join(p.home, "ferry"))].map((e) => e.name).filter((n) =>
+        n.startsWith("sync-")
+      );
+    assert.equal(syncDirs().length, 1);
+    assert.ok(Deno.statSync(join(p.home, "ferry", syncDirs()[0]!, "state.db")).isFile);
+    // So a destination unplugged is known to be missing, and refused.
+    Deno.renameSync(dst, join(p.dir, "away"));
+    r = await p.run(["sync", zip, dst]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.ok(!exists(dst));
+
+    // An older ferry kept it in the destination's .ferry: the first run copies it over.
+    const old = join(p.dir, "old");
+    const legacy = join(old, ".ferry", "state.db");
+    r = await p.run(["sync", zip, old, "--state", legacy]);
+    assert.equal(r.code, 0, r.stderr);
+    const db = new DatabaseSync(legacy, { readOnly: true });
+    const [{ key }] = db.prepare("SELECT key FROM jobs").all() as [{ key: string }];
+    db.close();
+    const before = jobLastWritten(legacy, key);
+    assert.ok(before);
+    r = await p.run(["sync", zip, old, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Copied this job's state from \\".*old\/\.ferry\/state\.db\\"/);
+    assert.equal(summaryOf(r.stdout).copied, 0);
+    const copied = syncDirs().map((d) => join(p.home, "ferry", d, "state.db")).filter((f) =>
+      jobLastWritten(f, key) !== undefined
+    );
+    assert.equal(copied.length, 1, "the job's rows are in the state folder");
+    assert.equal(jobLastWritten(copied[0]!, key), before, "as the older ferry left them");
+  } finally {
+    await p.cleanup();
+  }
+});

@@ -149,7 +149,7 @@ Deno.test("LogFile writes nothing for a pass that changed nothing, and checks it
   }
 });
 
-Deno.test("chooseStateHome() uses .ferry at the first writable local root, else the platform folder", async () => {
+Deno.test("chooseStateHome() uses .ferry at a writable local source, else a folder of the job's in the platform folder, never the destination", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const home = await chooseStateHome(
@@ -161,7 +161,14 @@ Deno.test("chooseStateHome() uses .ferry at the first writable local root, else 
       parseLocation("s3://bucket/x"),
       parseLocation(join(dir, "missing")),
     ], false);
-    assert.match(none.db, /ferry[\\/]state-[0-9a-f]{16}\.db$/);
+    assert.match(none.db, /ferry[\\/]sync-[0-9a-f]{16}[\\/]state\.db$/);
+    // A destination that could hold it does not: it may be unplugged.
+    const remote = await chooseStateHome(
+      [parseLocation("s3://bucket/x"), parseLocation(dir)],
+      false,
+    );
+    assert.match(remote.db, /ferry[\\/]sync-[0-9a-f]{16}[\\/]state\.db$/);
+    assert.ok(!remote.db.startsWith(dir));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
