@@ -26,8 +26,8 @@ const COMMON = `Common options:
   -q                      errors only
   --json                  one JSON object per line on stdout, last a {"event":"summary",…} line
   --log-file <file|dir>   also log to this file (a folder gets a timestamped file)
-  --state <file>          state database (default: sync, .ferry/state.db at the first local
-                          folder; mirror, the platform's state folder, by job)
+  --state <file>          state database (default: sync, .ferry/state.db in a local source;
+                          otherwise, and for mirror, the platform's state folder, by job)
   -h, --help              this help
   -V, --version           print the version`;
 
