@@ -9,7 +9,7 @@
 import * as nodePath from "node:path";
 import { FERRY_DIR } from "../paths.ts";
 import type { Location } from "../location.ts";
-import { jobLastWritten } from "../state/move_job.ts";
+import { holdsJobInto, jobLastWritten } from "../state/move_job.ts";
 import { redact } from "../secrets.ts";
 
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
@@ -128,7 +128,7 @@ export async function mirrorStateHome(job: string, create: boolean): Promise<Sta
 
 /**
  * Where an older ferry kept a one-way job's state when its source could not hold it: `.ferry/`
- * at the root of a local destination.
+ * at the root of a local destination, where it holds a job into that folder.
  *
  * @param locations The source, then the destination.
  * @returns The database's path, or undefined when there is none.
@@ -136,12 +136,17 @@ export async function mirrorStateHome(job: string, create: boolean): Promise<Sta
 export function legacySyncState(locations: readonly Location[]): string | undefined {
   const dst = locations[1];
   if (dst?.kind !== "local") return undefined;
-  const db = path.join(path.resolve(dst.path), FERRY_DIR, "state.db");
+  const root = path.resolve(dst.path);
+  const db = path.join(root, FERRY_DIR, "state.db");
+  // The ids the destination went by: its marker's, or its path where it had none.
+  const ids = [`file:${root}`];
   try {
-    return Deno.statSync(db).isFile ? db : undefined;
-  } catch {
-    return undefined;
-  }
+    const m = JSON.parse(Deno.readTextFileSync(path.join(root, FERRY_DIR, "location")));
+    if (typeof m?.id === "string") ids.push(`local:${m.id}`);
+  } catch { /* no marker */ }
+  // Only a database that holds a job into this folder: one that is there because the folder is
+  // another job's source is not this job's.
+  return holdsJobInto(db, ids) ? db : undefined;
 }
 
 /**

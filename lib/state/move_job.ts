@@ -50,6 +50,34 @@ export function jobLastWritten(db: string, job: string): number | undefined {
 }
 
 /**
+ * Whether a database holds a one-way job into a location (its key ends with ` > <id>`).
+ *
+ * @param db The database file.
+ * @param ids The ids the location may be known by.
+ * @returns False too when the file is no ferry state of schema 4, or cannot be read.
+ */
+export function holdsJobInto(db: string, ids: readonly string[]): boolean {
+  let conn: DatabaseSync;
+  try {
+    conn = new DatabaseSync(db, { readOnly: true });
+  } catch {
+    return false;
+  }
+  try {
+    const v = conn.prepare("PRAGMA user_version").get() as { user_version: number };
+    if (v.user_version !== 4) return false;
+    const keys = conn.prepare("SELECT key FROM jobs WHERE kind = 'sync'").all() as {
+      key: string;
+    }[];
+    return keys.some((k) => ids.some((id) => k.key.endsWith(` > ${id}`)));
+  } catch {
+    return false;
+  } finally {
+    conn.close();
+  }
+}
+
+/**
  * Move a job's state from one database into a new one (which must not exist yet).
  *
  * @param from The database that holds the job (and maybe others).

@@ -330,6 +330,16 @@ Deno.test("ferry sync from a location that cannot hold the state keeps it in the
     );
     assert.equal(copied.length, 1, "the job's rows are in the state folder");
     assert.equal(jobLastWritten(copied[0]!, key), before, "as the older ferry left them");
+
+    // A folder whose .ferry holds only the state of a sync from it: nothing of this job there.
+    const third = join(p.dir, "third");
+    Deno.mkdirSync(third);
+    Deno.writeTextFileSync(join(third, "t.txt"), "t");
+    r = await p.run(["sync", third, join(p.dir, "fourth")]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await p.run(["sync", zip, third, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /Copied this job's state/);
   } finally {
     await p.cleanup();
   }
