@@ -99,6 +99,7 @@ Deno.test("watch: duplicate events are one change; an unpaired rename half is a 
     t.fake.push(t.ev("rename", "x/old.txt", "x/new.txt"));
     t.fake.push(t.ev("create", "x/.ferry-tmp-abc"));
     t.fake.push(t.ev("create", ".ferry/state.db"));
+    t.fake.push(t.ev("modify", "x/.ferry/state.db-wal", "deep/er/.ferry"));
     await until("the pair", () => t.job.asked.length === 3);
     assert.deepEqual([...t.job.asked[2]!].sort(), ["x/new.txt", "x/old.txt"]);
     t.fake.push({ kind: "other", paths: [], flag: "rescan" });
