@@ -344,7 +344,7 @@ async function runJob(
     locs.some((l) => l.kind === "local" && nodePath.resolve(l.path) === home.root);
   if (!a.state && !inLocation && !isFile(statePath)) {
     const job = cmd.mirrorJob;
-    const old = job !== undefined ? legacyMirrorState(job, locs) : legacySyncState(locs);
+    const old = job !== undefined ? await legacyMirrorState(job, locs) : legacySyncState(locs);
     // A dry run reads it where it is; a run brings it over (once: the new place has it then).
     if (old && !changing) statePath = old;
     else if (old) {

@@ -77,20 +77,42 @@ export async function chooseStateHome(
       if (fits) return { db: path.join(dir, "state.db"), logs: path.join(dir, "logs"), root };
     } catch { /* not there, or read-only */ }
   }
+  const { id, older } = await olderPlatformState(locations);
+  try {
+    if (Deno.statSync(older).isFile) {
+      return { db: older, logs: path.join(platformStateDir(), "logs"), root: platformStateDir() };
+    }
+  } catch { /* none: the job's own folder */ }
+  const names = locations.map((l) => l.kind === "local" ? path.resolve(l.path) : redact(l.text));
+  return jobFolder(`sync-${id}`, `sync ${names.join(" > ")}`, create);
+}
+
+/**
+ * Where an older ferry kept a job's state in the platform's state folder (any job without a local
+ * folder that could hold it): `state-<16 hex digits>.db`, named by the locations in the order
+ * given.
+ */
+async function olderPlatformState(
+  locations: readonly Location[],
+): Promise<{ id: string; older: string }> {
   // Loaded here only: node:crypto adds ~18 ms to start-up, and most jobs keep .ferry/ locally.
   const { createHash } = await import("node:crypto");
   const id = createHash("sha256").update(
     locations.map((l) => (l.kind === "local" ? path.resolve(l.path) : l.text)).join("\n"),
   ).digest("hex").slice(0, 16);
-  const base = platformStateDir();
-  const older = path.join(base, `state-${id}.db`);
-  try {
-    if (Deno.statSync(older).isFile) {
-      return { db: older, logs: path.join(base, "logs"), root: base };
-    }
-  } catch { /* none: the job's own folder */ }
-  const names = locations.map((l) => l.kind === "local" ? path.resolve(l.path) : redact(l.text));
-  return jobFolder(`sync-${id}`, `sync ${names.join(" > ")}`, create);
+  return { id, older: path.join(platformStateDir(), `state-${id}.db`) };
+}
+
+/** Every order of the items (up to 5 of them: 120 orders), else the one given. */
+function orders<T>(items: readonly T[]): T[][] {
+  if (items.length > 5 || items.length < 2) return [[...items]];
+  const out: T[][] = [];
+  const build = (done: T[], left: T[]) => {
+    if (left.length === 0) out.push(done);
+    left.forEach((x, i) => build([...done, x], [...left.slice(0, i), ...left.slice(i + 1)]));
+  };
+  build([], [...items]);
+  return out;
 }
 
 /** A job's own folder in the platform's state folder, with `job.txt` naming the job. */
@@ -151,21 +173,26 @@ export function legacySyncState(locations: readonly Location[]): string | undefi
 
 /**
  * A mirror's state where an older ferry kept it: `.ferry/state.db` in a local member's root
- * that holds this job. Where several do, the one whose rows are newest (the one the last run
- * used: the old default was the first member in the order given, which may have changed).
+ * that holds this job, or (where no member could hold it) `state-<16 hex digits>.db` in the
+ * platform's state folder, named by the members in the order given then. Where several hold the
+ * job, the one whose rows are newest (the one the last run used: the old default was the first
+ * member in the order given, which may have changed).
  *
  * @param job The job's key.
  * @param locations The members.
  * @returns The database's path, or undefined when no member holds the job.
  */
-export function legacyMirrorState(
+export async function legacyMirrorState(
   job: string,
   locations: readonly Location[],
-): string | undefined {
+): Promise<string | undefined> {
   let best: { db: string; at: number } | undefined;
-  for (const loc of locations) {
-    if (loc.kind !== "local") continue;
-    const db = path.join(path.resolve(loc.path), FERRY_DIR, "state.db");
+  const places = locations.filter((l) => l.kind === "local").map((l) =>
+    path.join(path.resolve(l.path), FERRY_DIR, "state.db")
+  );
+  // Named by the order given then, which may not be today's: every order of up to 5 members.
+  for (const order of orders(locations)) places.push((await olderPlatformState(order)).older);
+  for (const db of places) {
     try {
       if (!Deno.statSync(db).isFile) continue;
     } catch {

@@ -8,6 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ZipBackend } from "../../lib/backends/zip/zip.ts";
@@ -340,6 +341,35 @@ Deno.test("ferry sync from a location that cannot hold the state keeps it in the
     r = await p.run(["sync", zip, third, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /Copied this job's state/);
+  } finally {
+    await p.cleanup();
+  }
+});
+
+Deno.test("ferry mirror of locations none of which could hold the state: an older ferry's state-<id>.db in the state folder is moved to the job's folder", async () => {
+  const p = await place();
+  try {
+    const src = join(p.dir, "src");
+    Deno.mkdirSync(src);
+    Deno.writeTextFileSync(join(src, "a.txt"), "a");
+    const [za, zb] = [`zip:${join(p.dir, "a.zip")}`, `zip:${join(p.dir, "b.zip")}`];
+    let r = await p.run(["sync", src, za]);
+    assert.equal(r.code, 0, r.stderr);
+    // Where an older ferry kept it: named by the locations' texts, in the order given.
+    const id = createHash("sha256").update([za, zb].join("\n")).digest("hex").slice(0, 16);
+    const older = join(p.home, "ferry", `state-${id}.db`);
+    r = await p.run(["mirror", za, zb, "--state", older]);
+    assert.equal(r.code, 0, r.stderr);
+    const job = `mirror ${[za, zb].sort().join(" > ")}`;
+    const before = jobLastWritten(older, job);
+    assert.ok(before, "the older place holds the mirror");
+    r = await p.run(["mirror", zb, za, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Moved this mirror's state from \\".*state-[0-9a-f]{16}\.db\\"/);
+    assert.equal(summaryOf(r.stdout).copied, 0);
+    const now = join(p.home, "ferry", jobDirs(p.home)[0]!, "state.db");
+    assert.equal(jobLastWritten(now, job), before);
+    assert.equal(jobLastWritten(older, job), undefined);
   } finally {
     await p.cleanup();
   }
