@@ -23,6 +23,9 @@ for (const [rel, text] of Object.entries(files)) {
   await Deno.mkdir(join(p, ".."), { recursive: true });
   await Deno.writeTextFile(p, text);
 }
+// The mirror's state goes to the platform's state folder, outside the locations; the demo's to
+// ./sample, like everything else it makes (and a second demo starts afresh).
+Deno.env.set("XDG_STATE_HOME", join(root, "state"));
 const say = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(`\n$ ${s}\n`));
 
 say(`ferry sync sample/source sample/replica -v`);

@@ -15,12 +15,16 @@ import { redact } from "../secrets.ts";
 const path = Deno.build.os === "windows" ? nodePath.win32 : nodePath.posix;
 
 /**
- * The platform's folder for ferry's state.
+ * The platform's folder for ferry's state: `$XDG_STATE_HOME/ferry` wherever that is set (so a
+ * script, a test or the demo can move it on any system), else `~/.local/state/ferry`,
+ * `~/Library/Application Support/ferry` or `%LOCALAPPDATA%\ferry`.
  *
  * @returns An absolute path (not created).
  */
 export function platformStateDir(): string {
   const env = (k: string) => Deno.env.get(k);
+  const xdg = env("XDG_STATE_HOME");
+  if (xdg) return path.join(xdg, "ferry");
   const home = env("HOME") ?? env("USERPROFILE") ?? ".";
   switch (Deno.build.os) {
     case "windows":
@@ -28,7 +32,7 @@ export function platformStateDir(): string {
     case "darwin":
       return path.join(home, "Library", "Application Support", "ferry");
     default:
-      return path.join(env("XDG_STATE_HOME") ?? path.join(home, ".local", "state"), "ferry");
+      return path.join(home, ".local", "state", "ferry");
   }
 }
 
