@@ -179,7 +179,11 @@ async function mirrorPass(
       warn(
         `"${b.display}" is missing, but ${
           held[i]! > 0 ? `held ${held[i]} file(s)` : "took part"
-        } at the last mirror: it sits this round out, is not created again, and nothing is deleted anywhere for it`,
+        } at the last mirror: it sits this round out, is not created again${
+          b.localPath
+            ? " (if it is gone for good, make it as an empty folder to have it filled)"
+            : ""
+        }, and nothing is deleted anywhere for it`,
       );
     } else if (!options.dryRun) {
       await b.createRoot();

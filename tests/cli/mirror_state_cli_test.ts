@@ -115,6 +115,14 @@ Deno.test("ferry mirror: once the job has state, a missing member is never creat
     r = await p.run(["mirror", e1, e2, "--dry-run"]);
     assert.equal(r.code, 3, r.stderr);
     assert.ok(!exists(e2));
+    // Made again by hand, as the warning says, it is a new location and is filled.
+    assert.match(r.stderr, /make it as an empty folder to have it filled/);
+    Deno.writeTextFileSync(join(e1, "x.txt"), "x");
+    Deno.mkdirSync(e2);
+    r = await p.run(["mirror", e1, e2]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listFiles(e2), ["x.txt"]);
+    assert.deepEqual(listFiles(e1), ["x.txt"]);
   } finally {
     await p.cleanup();
   }
@@ -330,7 +338,7 @@ Deno.test("ferry sync from a location that cannot hold the state keeps it in the
       jobLastWritten(f, key) !== undefined
     );
     assert.equal(copied.length, 1, "the job's rows are in the state folder");
-    assert.equal(jobLastWritten(copied[0]!, key), before, "as the older ferry left them");
+    assert.ok(jobLastWritten(copied[0]!, key)! >= before, "its rows, as left or written since");
 
     // A folder whose .ferry holds only the state of a sync from it: nothing of this job there.
     const third = join(p.dir, "third");
@@ -368,7 +376,7 @@ Deno.test("ferry mirror of locations none of which could hold the state: an olde
     assert.match(r.stdout, /Moved this mirror's state from \\".*state-[0-9a-f]{16}\.db\\"/);
     assert.equal(summaryOf(r.stdout).copied, 0);
     const now = join(p.home, "ferry", jobDirs(p.home)[0]!, "state.db");
-    assert.equal(jobLastWritten(now, job), before);
+    assert.ok(jobLastWritten(now, job)! >= before, "its rows, as left or written since");
     assert.equal(jobLastWritten(older, job), undefined);
   } finally {
     await p.cleanup();
