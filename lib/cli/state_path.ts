@@ -1,8 +1,9 @@
 /**
  * Where the state database and logs live by default. A sync: `.ferry/` at the root of a local
- * source that can hold it (it travels with a USB stick), otherwise the platform's state folder. A mirror: always the platform's state folder, in a folder of its own named by
- * the job, never inside a member (a member that is unplugged would take the state with it, and
- * the next run would be a first run that brings back what was deleted).
+ * source that can hold it (it travels with a USB stick), otherwise the platform's state folder.
+ * A mirror: always the platform's state folder, in a folder of its own named by the job, never
+ * inside a member (a member that is unplugged would take the state with it, and the next run
+ * would be a first run that brings back what was deleted).
  *
  * @module
  */
