@@ -4,6 +4,7 @@
  *
  * @module
  */
+import * as nodePath from "node:path";
 import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
 import { foldNames } from "./plan/case_names.ts";
 import {
@@ -161,8 +162,9 @@ async function syncPass(
   const writes = options.dryRun ? "read" : "write";
   let dstExists = (await dst.open(writes)).exists;
   const dstEmpty = !dstExists || (dst.isEmpty?.() ?? false);
-  // Once the job has synced into it, a missing destination is never made again.
-  if (!dstExists && !options.force && options.state) {
+  // Once the job has synced into it, a missing destination is never made again. (A folder whose
+  // parent is gone too is refused by createRoot, whose line names the folder to plug in.)
+  if (!dstExists && !options.force && options.state && !parentGone(dst)) {
     const left = options.state.lastLeft(src.id, dst.id, placeOf(dst));
     if (left !== undefined) throw missingDestination(dst.display, left);
   }
@@ -493,6 +495,17 @@ async function fillNeededMeta(
         (checksum || !sameFile(s, d, { modifyWindow: window, checksum: false }));
     }),
   );
+}
+
+/** Whether a folder location's parent folder is missing (a drive unplugged, most often). */
+function parentGone(b: Backend): boolean {
+  if (!b.localPath) return false;
+  try {
+    Deno.statSync(nodePath.dirname(b.localPath("")));
+    return false;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound;
+  }
 }
 
 /**
