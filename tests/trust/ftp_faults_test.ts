@@ -22,7 +22,10 @@ import { daemonAvailable, startFtpSrv, startPureFtpd } from "../servers/ftp.ts";
 import { startFtpFaultProxy } from "../servers/ftp_fault_proxy.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 
-const server = daemonAvailable("pure-ftpd") ? await startPureFtpd() : await startFtpSrv();
+// FERRY_FTP_SERVER=ftp-srv runs the suite against ftp-srv where pure-ftpd is installed too.
+const server = daemonAvailable("pure-ftpd") && Deno.env.get("FERRY_FTP_SERVER") !== "ftp-srv"
+  ? await startPureFtpd()
+  : await startFtpSrv();
 const seed = Number(Deno.env.get("FERRY_FAULT_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`ftp fault suite: seed ${seed}`);
 const proxy = startFtpFaultProxy(server.port, seed, 0, 600);

@@ -20,6 +20,7 @@
  * @module
  */
 import {
+  FtpOutOfStep,
   FtpReplyError,
   type FtpSession,
   NativeSession,
@@ -114,22 +115,26 @@ async function ask(c: FtpSession, command: string): Promise<Reply> {
   return res;
 }
 
-/**
- * RNFR and RNTO, sent together: the reply that says how it went (RNFR's refusal, else RNTO's).
- * A transient reply is thrown.
- */
-async function rename(
-  c: FtpSession,
-  from: string,
-  to: string,
-): Promise<Reply & { fromMissing: boolean }> {
-  return renameAnswer(await c.commands([`RNFR ${from}`, `RNTO ${to}`]));
-}
+/** How a rename went: RNFR's refusal (`fromMissing`), else RNTO's reply. */
+type RenameAnswer = Reply & { fromMissing: boolean };
 
-/** What RNFR's and RNTO's replies say; a transient one is thrown. */
-function renameAnswer([rnfr, rnto]: Reply[]): Reply & { fromMissing: boolean } {
-  for (const r of [rnfr!, rnto!]) if (r.code >= 400 && r.code < 500) throw new FtpReplyError(r);
-  return rnfr!.code >= 400 ? { ...rnfr!, fromMissing: true } : { ...rnto!, fromMissing: false };
+/**
+ * RNFR, and RNTO only once RNFR was answered 350 on this connection: the reply that says how
+ * it went. Never sent together: a server renames whatever its last accepted RNFR named, so an
+ * RNTO that goes out before its RNFR is answered can move another file to this name (pure-ftpd
+ * keeps the source of an earlier RNFR when a later one fails; ftp-srv can run an RNTO that
+ * arrives with its RNFR before that RNFR has taken effect, leaving it for the next RNTO). A
+ * transient reply is thrown.
+ */
+async function rename(c: FtpSession, from: string, to: string): Promise<RenameAnswer> {
+  const rnfr = await ask(c, `RNFR ${from}`);
+  if (rnfr.code >= 400) return { ...rnfr, fromMissing: true };
+  if (rnfr.code !== 350) {
+    // Some other command's answer: nothing of this connection's is to be trusted any more.
+    c.close();
+    throw new FtpOutOfStep(`the FTP server answered RNFR with "${rnfr.code}"`);
+  }
+  return { ...await ask(c, `RNTO ${to}`), fromMissing: false };
 }
 
 /** Every chunk of a stream, as they came (no copy). */
@@ -988,8 +993,8 @@ export class FtpBackend implements Backend {
           ...(this.mlsd ? [`MLST ${tmp}`] : this.#features?.has("SIZE") ? [`SIZE ${tmp}`] : []),
         ]
         : [];
-    /** The rename into place, sent with the connection's next request (see below). */
-    let renamed: Promise<Reply[]> | undefined;
+    /** The rename into place, where it was tried on the upload's own connection. */
+    let renamed: RenameAnswer | undefined;
     /** The time was set and the size asked for in one go with the upload. */
     let inline = false;
     try {
@@ -1011,10 +1016,9 @@ export class FtpBackend implements Backend {
             facts = mlstFacts(replies[1]!);
             got = facts?.size;
           } else got = sizeReply(replies[1]!);
-          // The server holds every byte: the rename goes out with the next upload's first
-          // commands on this connection (one exchange less a file), or at once when none is
-          // waiting for a connection.
-          if (got === sent && c.defer) renamed = c.defer([`RNFR ${tmp}`, `RNTO ${final}`]);
+          // The server holds every byte: renamed into place at once, on this connection. A
+          // rename that fails on the way is tried again below, on another, never the upload.
+          if (got === sent) renamed = await rename(c, tmp, final).catch(() => undefined);
         }
       }, whole !== undefined);
       this.bytesWritten += sent;
@@ -1073,18 +1077,12 @@ export class FtpBackend implements Backend {
     tmp: string,
     final: string,
     size: number,
-    sent?: Promise<Reply[]>,
+    tried?: RenameAnswer,
   ): Promise<void> {
-    // A rename sent already (with another request) stands unless it failed on the way or was
-    // answered "try again": then it is tried the usual way, which also finds one that went
-    // through with its answer lost.
-    let first: (Reply & { fromMissing: boolean }) | undefined;
-    if (sent) {
-      try {
-        first = renameAnswer(await sent);
-      } catch { /* tried again below */ }
-    }
-    first ??= await this.#use((c) => rename(c, tmp, final));
+    // A rename tried already (on the upload's connection) stands unless it failed on the way or
+    // was answered "try again": then it is tried here, which also finds one that went through
+    // with its answer lost.
+    const first = tried ?? await this.#use((c) => rename(c, tmp, final));
     if (first.code < 400) return;
     if (first.fromMissing) {
       // No upload at the temporary name: an earlier try's rename went through and its answer

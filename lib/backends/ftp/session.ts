@@ -91,6 +91,15 @@ export class FtpTimeout extends Error {
   override name = "FtpTimeout";
 }
 
+/**
+ * A reply that cannot be the answer to the command it was read for (a transfer's "226" read
+ * for MLST, a "250" for RNFR): the replies on that connection are out of step with the
+ * commands, and any later one could be taken for another command's. The session is closed.
+ */
+export class FtpOutOfStep extends Error {
+  override name = "FtpOutOfStep";
+}
+
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
 }
