@@ -1,12 +1,14 @@
 /**
  * FTP transfers against a server in memory whose quirks happen every time: a rename that
- * must never put another upload's file at a real name.
+ * must never put another upload's file at a real name, and a reply that belongs to another
+ * command.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
 import { startMemoryFtp } from "../servers/ftp_memory.ts";
+import { until } from "../_until.ts";
 
 const MTIME = Date.UTC(2026, 0, 1);
 
@@ -51,6 +53,80 @@ Deno.test("ftp write() renames only after RNFR was answered: on a server whose R
     for (let i = 0; i < lines.length; i++) {
       if (lines[i]!.startsWith("RNTO ")) assert.match(lines[i - 1]!, /^RNFR /);
     }
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp: a reply that belongs to another command closes the connection; it is never used again", async () => {
+  let stray = true;
+  const server = startMemoryFtp({
+    // After the first MFMT's own answer, a transfer's "226" that no command asked for: every
+    // reply read on that connection from then on would be the previous command's.
+    answer: (line) => {
+      if (!line.startsWith("MFMT ") || !stray) return undefined;
+      stray = false;
+      return `213 Modify=20260101000000; ${line.split(" ").slice(2).join(" ")}\r\n226 stray`;
+    },
+  });
+  server.dirs.add("/up");
+  const b = backend(server.port);
+  try {
+    await b.open("write");
+    const data = bytes(300, 3);
+    await b.write("a.bin", ReadableStream.from([data]), { size: 300, mtime: MTIME });
+    assert.deepEqual(server.files.get("/up/a.bin"), data);
+    const before = server.connections;
+    const other = bytes(400, 4);
+    await b.write("b.bin", ReadableStream.from([other]), { size: 400, mtime: MTIME });
+    assert.deepEqual(server.files.get("/up/b.bin"), other);
+    assert.equal(before, 2, "the connection that read the stray reply was replaced");
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp: a stray preliminary reply read for EPSV closes the connection, and the listing is asked again on a fresh one", async () => {
+  let stray = true;
+  const server = startMemoryFtp({
+    // The root's MLST answered, then a "150" no command asked for: EPSV would read it.
+    answer: (line) => {
+      if (!line.startsWith("MLST ") || !stray) return undefined;
+      stray = false;
+      return "250-Listing\r\n type=dir;modify=20260101000000; up\r\n250 End\r\n150 stray";
+    },
+  });
+  server.dirs.add("/up");
+  server.files.set("/up/f.bin", bytes(10, 1));
+  const b = backend(server.port);
+  try {
+    await b.open("read");
+    const listed = await b.list();
+    assert.deepEqual(listed.problems, []);
+    assert.deepEqual(listed.entries.map((e) => e.key), ["f.bin"]);
+    assert.equal(server.connections, 2, "the connection that read the stray reply was replaced");
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp read() cancelled mid-file closes its data connection at once: the rest is never read", async () => {
+  const server = startMemoryFtp();
+  server.dirs.add("/up");
+  server.files.set("/up/big.bin", bytes(64 << 20, 5));
+  const b = backend(server.port);
+  try {
+    await b.open("read");
+    await b.list();
+    const reader = (await b.read("big.bin")).getReader();
+    assert.equal((await reader.read()).done, false);
+    await reader.cancel();
+    const retr = () => server.sent.filter((s) => s.command.startsWith("RETR"));
+    await until("the server's RETR ended", () => retr().length === 1, 30_000);
+    assert.deepEqual(retr(), [{ command: "RETR /up/big.bin", whole: false }]);
   } finally {
     await b.close();
     await server.stop();

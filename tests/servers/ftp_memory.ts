@@ -33,6 +33,8 @@ export interface MemoryFtp {
   dirs: Set<string>;
   /** Every command line received, in the order it arrived, on every connection. */
   received: string[];
+  /** Downloads and listings sent, and whether all their bytes went (the client read them). */
+  sent: { command: string; whole: boolean }[];
   /** Control connections accepted. */
   get connections(): number;
   stop(): Promise<void>;
@@ -51,6 +53,7 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
   const files = new Map<string, Uint8Array>();
   const dirs = new Set<string>(["/"]);
   const received: string[] = [];
+  const sent: MemoryFtp["sent"] = [];
   const open = new Set<Deno.Conn | Deno.Listener>();
   let connections = 0;
   const close = (c: Deno.Conn | Deno.Listener) => {
@@ -168,9 +171,15 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
           }
           const d = await dataConn();
           await say("150 here it comes");
-          await d.write(out).catch(() => 0);
+          let whole = true;
+          try {
+            for (let at = 0; at < out.length;) at += await d.write(out.subarray(at));
+          } catch {
+            whole = false; // the client closed the data connection
+          }
           close(d);
-          return void await say("226 sent");
+          sent.push({ command: line, whole });
+          return void await say(whole ? "226 sent" : "426 connection closed");
         }
         case "QUIT":
           await say("221 bye");
@@ -226,6 +235,7 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
     files,
     dirs,
     received,
+    sent,
     get connections() {
       return connections;
     },
