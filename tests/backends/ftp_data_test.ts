@@ -1,7 +1,7 @@
 /**
  * FTP transfers against a server in memory whose quirks happen every time: a rename that
- * must never put another upload's file at a real name, and a reply that belongs to another
- * command.
+ * must never put another upload's file at a real name, a download that must never deliver
+ * more bytes than listed, a reply that belongs to another command.
  *
  * @module
  */
@@ -53,6 +53,47 @@ Deno.test("ftp write() renames only after RNFR was answered: on a server whose R
     for (let i = 0; i < lines.length; i++) {
       if (lines[i]!.startsWith("RNTO ")) assert.match(lines[i - 1]!, /^RNFR /);
     }
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp read() never delivers more bytes than the listing said, and errors", async () => {
+  const server = startMemoryFtp({
+    retrBytes: (_path, data) => new Uint8Array([...data, ...bytes(5000, 9)]),
+  });
+  server.dirs.add("/up");
+  server.files.set("/up/f.bin", bytes(1000, 7));
+  const b = backend(server.port);
+  try {
+    await b.open("read");
+    const listed = await b.list();
+    assert.equal(listed.entries.find((e) => e.key === "f.bin")?.size, 1000);
+    let delivered = 0;
+    const stream = await b.read("f.bin");
+    await assert.rejects(async () => {
+      for await (const chunk of stream) delivered += chunk.length;
+    }, /more|bytes/);
+    assert.ok(delivered <= 1000, `${delivered} bytes delivered of a file listed at 1000`);
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp read() of a file the data connection brings short, though the server says 226, errors", async () => {
+  const server = startMemoryFtp({ retrBytes: (_path, data) => data.subarray(0, 600) });
+  server.dirs.add("/up");
+  server.files.set("/up/f.bin", bytes(1000, 7));
+  const b = backend(server.port);
+  try {
+    await b.open("read");
+    await b.list();
+    const stream = await b.read("f.bin");
+    await assert.rejects(async () => {
+      for await (const _ of stream) { /* drained */ }
+    }, /600 of 1000/);
   } finally {
     await b.close();
     await server.stop();

@@ -101,6 +101,7 @@ function transient(err: unknown): boolean {
   // Anything else is the connection: reset, timeout, closed.
   return !(err instanceof LoginError) && !(err instanceof NotListening) &&
     !(err instanceof SafetyError) && !(err instanceof SetupError) &&
+    !(err instanceof WrongSize) &&
     !(err instanceof UnreadableListing) && !(err instanceof Deno.errors.NotFound) &&
     !(err instanceof RangeError);
 }
@@ -183,6 +184,11 @@ export class SetupError extends Error {
 
 /** What a server that takes TLS only says to a login without it. */
 const TLS_ONLY = /TLS|SSL|encrypt|cleartext/i;
+
+/** A download that brought more bytes than its listing promised: never delivered, never retried. */
+export class WrongSize extends Error {
+  override name = "WrongSize";
+}
 
 /** Nothing answers at the host and port (or what answers is no FTP server). */
 export class NotListening extends Error {
@@ -899,6 +905,13 @@ export class FtpBackend implements Backend {
     }, { highWaterMark: 4 });
     const sink = (chunk: Uint8Array) => {
       if (cancelled) return;
+      // Never more than the listing promised: what comes past it is not this file's (another
+      // transfer's bytes, or a file changed since it was listed), and no reader gets any of it.
+      if (expected !== undefined && got + chunk.byteLength > expected) {
+        throw new WrongSize(
+          `"${key}": more than the ${expected} bytes listed arrived (the file changed, or the data is not this file's)`,
+        );
+      }
       got += chunk.byteLength;
       controller.enqueue(chunk);
       // Backpressure: the next chunk is read once the reader wants more.
