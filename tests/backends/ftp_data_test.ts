@@ -1,7 +1,8 @@
 /**
  * FTP transfers against a server in memory whose quirks happen every time: a rename that
  * must never put another upload's file at a real name, a download that must never deliver
- * more bytes than listed, a reply that belongs to another command.
+ * more bytes than listed, a reply that belongs to another command, and a listing cut short
+ * that the server still confirms.
  *
  * @module
  */
@@ -123,6 +124,46 @@ Deno.test("ftp: a reply that belongs to another command closes the connection; i
     await b.write("b.bin", ReadableStream.from([other]), { size: 400, mtime: MTIME });
     assert.deepEqual(server.files.get("/up/b.bin"), other);
     assert.equal(before, 2, "the connection that read the stray reply was replaced");
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp list(): a listing whose data ends mid-line, though the server says 226, is asked again, never read as a line of no known form", async () => {
+  let cuts = 1;
+  const server = startMemoryFtp({
+    listingBytes: (_path, text) => cuts-- > 0 ? text.slice(0, text.length - 7) : text,
+  });
+  server.dirs.add("/up");
+  for (let i = 0; i < 5; i++) server.files.set(`/up/f${i}.bin`, bytes(10 + i, i));
+  const b = backend(server.port);
+  try {
+    await b.open("read");
+    const listed = await b.list();
+    assert.deepEqual(listed.problems, []);
+    assert.deepEqual(listed.entries.map((e) => e.key), [0, 1, 2, 3, 4].map((i) => `f${i}.bin`));
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
+Deno.test("ftp list(): an MLSD listing cut at a line's end is asked again where the server counts its lines (pure-ftpd's 'N matches total')", async () => {
+  let cuts = 1;
+  const server = startMemoryFtp({
+    countMatches: true,
+    listingBytes: (_path, text) =>
+      cuts-- > 0 ? text.slice(0, text.lastIndexOf("\n", text.length - 3) + 1) : text,
+  });
+  server.dirs.add("/up");
+  for (let i = 0; i < 5; i++) server.files.set(`/up/f${i}.bin`, bytes(10 + i, i));
+  const b = backend(server.port);
+  try {
+    await b.open("read");
+    const listed = await b.list();
+    assert.deepEqual(listed.problems, []);
+    assert.deepEqual(listed.entries.map((e) => e.key), [0, 1, 2, 3, 4].map((i) => `f${i}.bin`));
   } finally {
     await b.close();
     await server.stop();

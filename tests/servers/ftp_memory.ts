@@ -20,6 +20,8 @@ export interface MemoryFtpQuirks {
   answer?: (line: string) => string | undefined;
   /** The bytes a listing (MLSD) sends for a folder, given the whole listing text. */
   listingBytes?: (path: string, text: string) => string;
+  /** An MLSD ends as pure-ftpd's does, counting its lines: "226 N matches total". */
+  countMatches?: boolean;
   /** The bytes a RETR sends, given the file. */
   retrBytes?: (path: string, bytes: Uint8Array) => Uint8Array;
 }
@@ -155,6 +157,7 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
         case "MLSD": {
           if (!passive) return void await say("425 EPSV first");
           let out: Uint8Array;
+          let done = "226 sent";
           if (verb === "RETR") {
             const bytes = files.get(arg);
             if (!bytes) return void await say("550 not there");
@@ -168,6 +171,9 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
             );
             const text = names.map((p) => facts(p) + "\r\n").join("");
             out = enc.encode(quirks.listingBytes?.(arg, text) ?? text);
+            if (quirks.countMatches) {
+              done = `226-Options: -a -l\r\n226 ${names.length} matches total`;
+            }
           }
           const d = await dataConn();
           await say("150 here it comes");
@@ -179,7 +185,7 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
           }
           close(d);
           sent.push({ command: line, whole });
-          return void await say(whole ? "226 sent" : "426 connection closed");
+          return void await say(whole ? done : "426 connection closed");
         }
         case "QUIT":
           await say("221 bye");

@@ -527,10 +527,12 @@ export class NativeSession implements FtpSession {
     }
     const dec = new TextDecoder();
     let text = "";
-    await this.#download(mlsd ? `MLSD ${path}` : "LIST -a", (c) => {
+    const final = await this.#download(mlsd ? `MLSD ${path}` : "LIST -a", (c) => {
       text += dec.decode(c, { stream: true });
     });
-    return text + dec.decode();
+    text += dec.decode();
+    listingWhole(text, final, mlsd);
+    return text;
   }
 
   async retrieve(
@@ -586,6 +588,36 @@ export class NativeSession implements FtpSession {
     const final = await this.#transferEnd(`STOR ${path}`);
     if (final.code >= 400) throw new FtpReplyError(final);
     return then.length > 0 ? await this.commands(then) : [];
+  }
+}
+
+/** The data connection ended before the listing did, though the server confirmed it. */
+export class ListingCutShort extends Error {
+  override name = "ListingCutShort";
+}
+
+/**
+ * Throw {@linkcode ListingCutShort} unless a listing arrived whole: its last line ends with a
+ * line break (a data connection cut mid-line leaves a line that may still read as an entry, of
+ * another name), and where the final reply to MLSD counts the entries (pure-ftpd's "226 15
+ * matches total", "." and ".." among them), there are that many lines.
+ *
+ * @param text The listing.
+ * @param final The transfer's final reply.
+ * @param mlsd Whether it is an MLSD listing (one line an entry).
+ */
+export function listingWhole(text: string, final: Reply, mlsd: boolean): void {
+  if (text.length > 0 && !text.endsWith("\n")) {
+    throw new ListingCutShort("the listing ended mid-line (its data connection was cut short)");
+  }
+  const m = mlsd ? /\b(\d+) matches total/.exec(final.message) : null;
+  const lines = text.split("\n").filter((l) => l.trim() !== "").length;
+  if (m && Number(m[1]) !== lines) {
+    throw new ListingCutShort(
+      `the listing has ${lines} of the ${
+        m[1]
+      } lines the server sent (its data connection was cut short)`,
+    );
   }
 }
 
