@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { FtpBackend } from "../../lib/backends/ftp/ftp.ts";
+import { replyFits } from "../../lib/backends/ftp/session.ts";
 import { startMemoryFtp } from "../servers/ftp_memory.ts";
 import { until } from "../_until.ts";
 
@@ -213,4 +214,52 @@ Deno.test("ftp read() cancelled mid-file closes its data connection at once: the
     await b.close();
     await server.stop();
   }
+});
+
+Deno.test("replyFits() takes what pure-ftpd, vsftpd, proFTPD and ftp-srv answer, and no stray reply", () => {
+  const fits = (command: string, code: number, final = false) =>
+    replyFits(command, { code, message: `${code} x` }, final);
+  for (
+    const [command, code] of [
+      ["USER u", 331],
+      ["PASS p", 230],
+      ["OPTS UTF8 ON", 504],
+      ["FEAT", 211],
+      ["TYPE I", 200],
+      ["MLST /a", 250],
+      ["SIZE /a", 213],
+      ["MFMT 20260101000000 /a", 213],
+      ["MDTM 20260101000000 /a", 213],
+      ["MKD /d", 257],
+      ["CWD /d", 250],
+      ["DELE /a", 250],
+      ["RNFR /a", 350],
+      ["RNTO /b", 250],
+      ["REST 10", 350],
+      ["EPSV", 229],
+      ["PASV", 227],
+      ["STOR /a", 150],
+      ["RETR /a", 125],
+      ["MLSD /d", 226],
+      ["RNFR /a", 550],
+      ["EPSV", 421],
+      ["RETR /a", 451],
+    ] as const
+  ) assert.ok(fits(command, code), `${command}: ${code}`);
+  assert.ok(fits("STOR /a", 226, true));
+  for (
+    const [command, code, final] of [
+      ["MLST /a", 226, false],
+      ["MLST /a", 150, false],
+      ["EPSV", 150, false],
+      ["EPSV", 250, false],
+      ["RNFR /a", 250, false],
+      ["RNTO /b", 350, false],
+      ["SIZE /a", 229, false],
+      ["DELE /a", 426, false],
+      ["STOR /a", 150, true],
+      ["RETR /a", 229, false],
+      ["CWD /d", 331, false],
+    ] as const
+  ) assert.ok(!fits(command, code, final), `${command}: ${code} is a stray`);
 });

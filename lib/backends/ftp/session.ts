@@ -110,7 +110,8 @@ const TRANSFERS = new Set(["STOR", "RETR", "LIST", "MLSD", "NLST", "APPE"]);
  * PASV, a 350 to anything but RNFR or REST, and an RNFR or REST answered with anything else.
  */
 export function replyFits(command: string, reply: Reply, final = false): boolean {
-  const verb = command.slice(0, command.indexOf(" ") >>> 0).toUpperCase();
+  const sp = command.indexOf(" ");
+  const verb = (sp < 0 ? command : command.slice(0, sp)).toUpperCase();
   const code = reply.code;
   if (code === 421 || code >= 500 && code < 600) return true; // closing, or no
   if (TRANSFERS.has(verb)) {
