@@ -171,6 +171,22 @@ Deno.test("ftp list(): an MLSD listing cut at a line's end is asked again where 
   }
 });
 
+Deno.test("ftp list(): a server that ends every listing without a line break is listed all the same (the same text twice over)", async () => {
+  const server = startMemoryFtp({ listingBytes: (_path, text) => text.replace(/\r\n$/, "") });
+  server.dirs.add("/up");
+  for (let i = 0; i < 3; i++) server.files.set(`/up/f${i}.bin`, bytes(10 + i, i));
+  const b = backend(server.port);
+  try {
+    await b.open("read");
+    const listed = await b.list();
+    assert.deepEqual(listed.problems, []);
+    assert.deepEqual(listed.entries.map((e) => e.key), ["f0.bin", "f1.bin", "f2.bin"]);
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
 Deno.test("ftp: a stray preliminary reply read for EPSV closes the connection, and the listing is asked again on a fresh one", async () => {
   let stray = true;
   const server = startMemoryFtp({

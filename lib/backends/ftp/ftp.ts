@@ -23,6 +23,7 @@ import {
   FtpOutOfStep,
   FtpReplyError,
   type FtpSession,
+  ListingCutShort,
   NativeSession,
   NotFtpServer,
   type Reply,
@@ -555,8 +556,19 @@ export class FtpBackend implements Backend {
   }
 
   async #listDir(path: string): Promise<ListedItem[]> {
+    /** A listing that looked cut short: the same text twice over is how this server ends it. */
+    let cut: string | undefined;
     return await this.#use(async (c) => {
-      const raw = await c.listDir(path, this.mlsd);
+      let raw: string;
+      try {
+        raw = await c.listDir(path, this.mlsd);
+      } catch (err) {
+        if (!(err instanceof ListingCutShort) || err.text !== cut) {
+          if (err instanceof ListingCutShort) cut = err.text;
+          throw err; // asked again (426)
+        }
+        raw = err.text;
+      }
       const unparsed: string[] = [];
       const items = parseListing(raw, Date.now(), unparsed);
       if (unparsed.length > 0) {

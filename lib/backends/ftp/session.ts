@@ -592,9 +592,22 @@ export class NativeSession implements FtpSession {
   }
 }
 
-/** The data connection ended before the listing did, though the server confirmed it. */
-export class ListingCutShort extends Error {
+/**
+ * The data connection ended before the listing did, though the server confirmed it: taken as
+ * the "426 transfer aborted" it was (try again; the connection is in step).
+ */
+export class ListingCutShort extends FtpReplyError {
   override name = "ListingCutShort";
+  /** The listing as it came. */
+  readonly text: string;
+  /**
+   * @param why What gave the cut away.
+   * @param text The listing as it came.
+   */
+  constructor(why: string, text: string) {
+    super({ code: 426, message: `426 ${why}` });
+    this.text = text;
+  }
 }
 
 /**
@@ -609,7 +622,10 @@ export class ListingCutShort extends Error {
  */
 export function listingWhole(text: string, final: Reply, mlsd: boolean): void {
   if (text.length > 0 && !text.endsWith("\n")) {
-    throw new ListingCutShort("the listing ended mid-line (its data connection was cut short)");
+    throw new ListingCutShort(
+      "the listing ended mid-line (its data connection was cut short)",
+      text,
+    );
   }
   const m = mlsd ? /\b(\d+) matches total/.exec(final.message) : null;
   const lines = text.split("\n").filter((l) => l.trim() !== "").length;
@@ -618,6 +634,7 @@ export function listingWhole(text: string, final: Reply, mlsd: boolean): void {
       `the listing has ${lines} of the ${
         m[1]
       } lines the server sent (its data connection was cut short)`,
+      text,
     );
   }
 }
