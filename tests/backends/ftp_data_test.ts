@@ -61,6 +61,30 @@ Deno.test("ftp write() renames only after RNFR was answered: on a server whose R
   }
 });
 
+Deno.test("ftp write() on a server that offers HASH: an upload of the right size with other bytes never takes the real name", async () => {
+  let corrupt = 1;
+  const server = startMemoryFtp({
+    hash: true,
+    // The first upload lands with one byte changed: its size is right, its bytes are not.
+    storeBytes: (_path, data) => corrupt-- > 0 ? data.map((b, i) => i === 7 ? b ^ 1 : b) : data,
+  });
+  server.dirs.add("/up");
+  const b = backend(server.port);
+  try {
+    await b.open("write");
+    const data = bytes(500, 6);
+    const meta = { size: 500, mtime: MTIME };
+    await assert.rejects(b.write("a.bin", ReadableStream.from([data]), meta), /SHA-256/);
+    assert.equal(server.files.has("/up/a.bin"), false, "nothing at the real name");
+    await b.write("a.bin", ReadableStream.from([data]), meta);
+    assert.deepEqual(server.files.get("/up/a.bin"), data);
+    assert.ok(server.received.some((l) => l.startsWith("HASH ")));
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
 Deno.test("ftp read() never delivers more bytes than the listing said, and errors", async () => {
   const server = startMemoryFtp({
     retrBytes: (_path, data) => new Uint8Array([...data, ...bytes(5000, 9)]),

@@ -1,13 +1,15 @@
 /**
  * A small FTP server in this process, its files in memory, for tests that need a server's
  * quirks to happen every time rather than under load: plain FTP on 127.0.0.1 with MLST, MLSD,
- * SIZE, MFMT, EPSV, STOR, RETR, RNFR/RNTO and DELE. Its rename source behaves as pure-ftpd's
+ * SIZE, MFMT, EPSV, STOR, RETR, RNFR/RNTO, DELE and (when asked) HASH. Its rename source behaves as pure-ftpd's
  * (an RNFR that fails leaves the previous source in place) and, with `rntoFirst`, as ftp-srv's
  * (commands that arrive together are handled at once, and an RNTO can run before the RNFR in
  * front of it has set its source). Other quirks are hooks.
  *
  * @module
  */
+
+import { createHash } from "node:crypto";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -22,6 +24,10 @@ export interface MemoryFtpQuirks {
   listingBytes?: (path: string, text: string) => string;
   /** An MLSD ends as pure-ftpd's does, counting its lines: "226 N matches total". */
   countMatches?: boolean;
+  /** Offers HASH with SHA-256 (as FileZilla Server and proFTPD's mod_digest do). */
+  hash?: boolean;
+  /** The bytes a STOR keeps, given those it received. */
+  storeBytes?: (path: string, bytes: Uint8Array) => Uint8Array;
   /** The bytes a RETR sends, given the file. */
   retrBytes?: (path: string, bytes: Uint8Array) => Uint8Array;
 }
@@ -97,8 +103,15 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
           return void await say("230 in");
         case "FEAT":
           return void await say(
-            "211-Features:\r\n MLST type*;size*;modify*;\r\n SIZE\r\n MFMT\r\n211 End",
+            "211-Features:\r\n MLST type*;size*;modify*;\r\n SIZE\r\n MFMT\r\n" +
+              (quirks.hash ? " HASH SHA-1;SHA-256*;MD5\r\n" : "") + "211 End",
           );
+        case "HASH": {
+          const bytes = files.get(arg);
+          if (!quirks.hash || !bytes) return void await say("550 no hash");
+          const hex = createHash("sha256").update(bytes).digest("hex");
+          return void await say(`213 SHA-256 0-${bytes.length} ${hex} ${arg}`);
+        }
         case "OPTS":
         case "TYPE":
         case "NOOP":
@@ -150,7 +163,7 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
           const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
           let at = 0;
           for (const c of chunks) bytes.set(c, (at += c.length) - c.length);
-          files.set(arg, bytes);
+          files.set(arg, quirks.storeBytes?.(arg, bytes) ?? bytes);
           return void await say("226 stored");
         }
         case "RETR":

@@ -53,6 +53,7 @@ import { loadFilter } from "../../scan/filter.ts";
 import { describeError, RunError, SafetyError } from "../../errors.ts";
 import { type ListedItem, parseListing, parseMlsdLine } from "./listing.ts";
 import { bytesOf } from "../../util/streams.ts";
+import { createHash, type Hash } from "node:crypto";
 
 /** How to reach an FTP location. */
 export interface FtpOptions {
@@ -137,6 +138,25 @@ async function rename(c: FtpSession, from: string, to: string): Promise<RenameAn
     throw new FtpOutOfStep(`the FTP server answered RNFR with "${rnfr.code}"`);
   }
   return { ...await ask(c, `RNTO ${to}`), fromMissing: false };
+}
+
+/** The hashes a server's HASH command may give, by their FTP names, as node:crypto calls them. */
+const HASHES: Record<string, string> = {
+  "SHA-256": "sha256",
+  "SHA-512": "sha512",
+  "SHA-1": "sha1",
+  "MD5": "md5",
+};
+
+/**
+ * The hash a server's HASH gives (draft-bryan-ftpext-hash): the one its FEAT marks with `*`,
+ * where ferry can compute it too.
+ */
+function hashOffered(features: Map<string, string> | undefined): string | undefined {
+  const names = features?.get("HASH")?.split(";") ?? [];
+  const chosen = names.find((n) => n.endsWith("*")) ?? names[0];
+  const name = chosen?.replace(/\*$/, "").trim().toUpperCase();
+  return name && HASHES[name] ? name : undefined;
 }
 
 /** Every chunk of a stream, as they came (no copy). */
@@ -995,11 +1015,19 @@ export class FtpBackend implements Backend {
     }
     let sent = 0;
     let stamp: string | undefined;
+    // Where the server can tell its own hash of a file, the upload's is compared with it before
+    // the rename: a file of the right size with other bytes never takes the real name. Files up
+    // to RETRY_BUFFER only: the server reads the file again for it, within the reply timeout.
+    const hashName = meta.size <= RETRY_BUFFER ? hashOffered(this.#features) : undefined;
+    const hasher: Hash | undefined = hashName ? createHash(HASHES[hashName]!) : undefined;
+    let digest: string | undefined;
+    const wanted = () => digest ??= hasher?.digest("hex");
     const counted = () =>
       data.pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, c) {
             sent += chunk.byteLength;
+            hasher?.update(chunk);
             c.enqueue(chunk);
           },
         }),
@@ -1027,13 +1055,19 @@ export class FtpBackend implements Backend {
       // again here, on a fresh connection, without reading the source again.
       const held = bytesOf(data);
       const whole = held ? [held] : meta.size <= RETRY_BUFFER ? await readChunks(data) : undefined;
-      if (whole) sent = whole.reduce((n, c) => n + c.byteLength, 0);
+      if (whole) {
+        sent = whole.reduce((n, c) => n + c.byteLength, 0);
+        for (const chunk of whole) hasher?.update(chunk);
+      }
       let facts: ListedItem | undefined;
       let got: number | undefined;
+      /** The server's hash of the upload was found to be the upload's. */
+      let sameHash = false;
       await this.#use(async (c) => {
         tmp = nextTmp();
         const then = thenFor(tmp);
         renamed = undefined;
+        sameHash = false;
         const replies = await c.store(tmp, whole ?? counted(), then);
         inline = then.length > 1 && replies.every((r) => r.code >= 200 && r.code < 300);
         if (inline) {
@@ -1043,7 +1077,9 @@ export class FtpBackend implements Backend {
           } else got = sizeReply(replies[1]!);
           // The server holds every byte: renamed into place at once, on this connection. A
           // rename that fails on the way is tried again below, on another, never the upload.
-          if (got === sent) renamed = await rename(c, tmp, final).catch(() => undefined);
+          sameHash = got === sent &&
+            await this.#sameHash(c, tmp, hashName, wanted()).catch(() => false);
+          if (sameHash) renamed = await rename(c, tmp, final).catch(() => undefined);
         }
       }, whole !== undefined);
       this.bytesWritten += sent;
@@ -1066,6 +1102,13 @@ export class FtpBackend implements Backend {
             : `the server holds ${got} of ${sent} bytes (upload cut short)`,
         );
       }
+      if (
+        hashName && !sameHash && !await this.#use((c) => this.#sameHash(c, tmp, hashName, wanted()))
+      ) {
+        throw new Error(
+          `the server's ${hashName} of "${key}" is not that of the bytes sent; not put in place`,
+        );
+      }
       await this.#renameInto(key, tmp, final, sent, renamed);
       if (facts) stamp = stampOf(facts);
     } catch (err) {
@@ -1082,6 +1125,23 @@ export class FtpBackend implements Backend {
     const e: Entry = { key, kind: "file", size: sent, mtime: meta.mtime };
     if (stamp !== undefined) e.stamp = stamp;
     return e;
+  }
+
+  /**
+   * Whether the server's own hash of a file (HASH) is `want`: true where there is nothing to
+   * compare (no hash offered, or an answer that gives none, such as a refusal).
+   */
+  async #sameHash(
+    c: FtpSession,
+    path: string,
+    name: string | undefined,
+    want: string | undefined,
+  ): Promise<boolean> {
+    if (!name || !want) return true;
+    const res = await ask(c, `HASH ${path}`);
+    const m = /^213 (\S+) \d+-\d+ ([0-9a-fA-F]+)/.exec(res.message);
+    if (!m || m[1]!.toUpperCase() !== name) return true;
+    return m[2]!.toLowerCase() === want;
   }
 
   /**
