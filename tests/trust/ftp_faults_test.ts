@@ -1,11 +1,12 @@
 /**
  * The fault suite against FTP: a proxy between ferry and the server (pure-ftpd where it is
- * installed, else ftp-srv) resets control connections after a command reached the server,
- * answers 421, holds replies past the client's timeout, refuses new connections with "421 too
- * many connections" and cuts data connections mid-transfer, on a seeded schedule. At 2% of
- * commands and data connections faulted, an upload and a download finish with no failed
- * file; at 20%, every failed file is listed, nothing partial is ever at a real name, and a
- * clean rerun converges with no temporary file left on the server.
+ * installed, else ftp-srv; ftp-srv all the same with FERRY_FTP_SERVER=ftp-srv) resets control
+ * connections after a command reached the server, answers 421, holds replies past the client's
+ * timeout, refuses new connections with "421 too many connections" and cuts data connections
+ * mid-transfer, on a seeded schedule. At 2% of commands and data connections faulted, an
+ * upload and a download finish with no failed file; at 20%, every failed file is listed,
+ * nothing partial is ever at a real name, and a clean rerun converges with no temporary file
+ * left on the server.
  *
  * @module
  */
@@ -22,7 +23,10 @@ import { daemonAvailable, startFtpSrv, startPureFtpd } from "../servers/ftp.ts";
 import { startFtpFaultProxy } from "../servers/ftp_fault_proxy.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 
-const server = daemonAvailable("pure-ftpd") ? await startPureFtpd() : await startFtpSrv();
+// FERRY_FTP_SERVER=ftp-srv runs the suite against ftp-srv where pure-ftpd is installed too.
+const server = daemonAvailable("pure-ftpd") && Deno.env.get("FERRY_FTP_SERVER") !== "ftp-srv"
+  ? await startPureFtpd()
+  : await startFtpSrv();
 const seed = Number(Deno.env.get("FERRY_FAULT_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`ftp fault suite: seed ${seed}`);
 const proxy = startFtpFaultProxy(server.port, seed, 0, 600);

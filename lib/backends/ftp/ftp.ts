@@ -20,8 +20,10 @@
  * @module
  */
 import {
+  FtpOutOfStep,
   FtpReplyError,
   type FtpSession,
+  ListingCutShort,
   NativeSession,
   NotFtpServer,
   type Reply,
@@ -52,6 +54,7 @@ import { loadFilter } from "../../scan/filter.ts";
 import { describeError, RunError, SafetyError } from "../../errors.ts";
 import { type ListedItem, parseListing, parseMlsdLine } from "./listing.ts";
 import { bytesOf } from "../../util/streams.ts";
+import { createHash, type Hash } from "node:crypto";
 
 /** How to reach an FTP location. */
 export interface FtpOptions {
@@ -101,6 +104,7 @@ function transient(err: unknown): boolean {
   // Anything else is the connection: reset, timeout, closed.
   return !(err instanceof LoginError) && !(err instanceof NotListening) &&
     !(err instanceof SafetyError) && !(err instanceof SetupError) &&
+    !(err instanceof WrongSize) &&
     !(err instanceof UnreadableListing) && !(err instanceof Deno.errors.NotFound) &&
     !(err instanceof RangeError);
 }
@@ -115,22 +119,45 @@ async function ask(c: FtpSession, command: string): Promise<Reply> {
   return res;
 }
 
+/** How a rename went: RNFR's refusal (`fromMissing`), else RNTO's reply. */
+type RenameAnswer = Reply & { fromMissing: boolean };
+
 /**
- * RNFR and RNTO, sent together: the reply that says how it went (RNFR's refusal, else RNTO's).
- * A transient reply is thrown.
+ * RNFR, and RNTO only once RNFR was answered 350 on this connection: the reply that says how
+ * it went. Never sent together: a server renames whatever its last accepted RNFR named, so an
+ * RNTO that goes out before its RNFR is answered can move another file to this name (pure-ftpd
+ * keeps the source of an earlier RNFR when a later one fails; ftp-srv can run an RNTO that
+ * arrives with its RNFR before that RNFR has taken effect, leaving it for the next RNTO). A
+ * transient reply is thrown.
  */
-async function rename(
-  c: FtpSession,
-  from: string,
-  to: string,
-): Promise<Reply & { fromMissing: boolean }> {
-  return renameAnswer(await c.commands([`RNFR ${from}`, `RNTO ${to}`]));
+async function rename(c: FtpSession, from: string, to: string): Promise<RenameAnswer> {
+  const rnfr = await ask(c, `RNFR ${from}`);
+  if (rnfr.code >= 400) return { ...rnfr, fromMissing: true };
+  if (rnfr.code !== 350) {
+    // Some other command's answer: nothing of this connection's is to be trusted any more.
+    c.close();
+    throw new FtpOutOfStep(`the FTP server answered RNFR with "${rnfr.code}"`);
+  }
+  return { ...await ask(c, `RNTO ${to}`), fromMissing: false };
 }
 
-/** What RNFR's and RNTO's replies say; a transient one is thrown. */
-function renameAnswer([rnfr, rnto]: Reply[]): Reply & { fromMissing: boolean } {
-  for (const r of [rnfr!, rnto!]) if (r.code >= 400 && r.code < 500) throw new FtpReplyError(r);
-  return rnfr!.code >= 400 ? { ...rnfr!, fromMissing: true } : { ...rnto!, fromMissing: false };
+/** The hashes a server's HASH command may give, by their FTP names, as node:crypto calls them. */
+const HASHES: Record<string, string> = {
+  "SHA-256": "sha256",
+  "SHA-512": "sha512",
+  "SHA-1": "sha1",
+  "MD5": "md5",
+};
+
+/**
+ * The hash a server's HASH gives (draft-bryan-ftpext-hash): the one its FEAT marks with `*`,
+ * where ferry can compute it too.
+ */
+function hashOffered(features: Map<string, string> | undefined): string | undefined {
+  const names = features?.get("HASH")?.split(";") ?? [];
+  const chosen = names.find((n) => n.endsWith("*")) ?? names[0];
+  const name = chosen?.replace(/\*$/, "").trim().toUpperCase();
+  return name && HASHES[name] ? name : undefined;
 }
 
 /** Every chunk of a stream, as they came (no copy). */
@@ -179,6 +206,11 @@ export class SetupError extends Error {
 
 /** What a server that takes TLS only says to a login without it. */
 const TLS_ONLY = /TLS|SSL|encrypt|cleartext/i;
+
+/** A download that brought more bytes than its listing promised: never delivered, never retried. */
+export class WrongSize extends Error {
+  override name = "WrongSize";
+}
 
 /** Nothing answers at the host and port (or what answers is no FTP server). */
 export class NotListening extends Error {
@@ -545,8 +577,19 @@ export class FtpBackend implements Backend {
   }
 
   async #listDir(path: string): Promise<ListedItem[]> {
+    /** A listing that looked cut short: the same text twice over is how this server ends it. */
+    let cut: string | undefined;
     return await this.#use(async (c) => {
-      const raw = await c.listDir(path, this.mlsd);
+      let raw: string;
+      try {
+        raw = await c.listDir(path, this.mlsd);
+      } catch (err) {
+        if (!(err instanceof ListingCutShort) || err.text !== cut) {
+          if (err instanceof ListingCutShort) cut = err.text;
+          throw err; // asked again (426)
+        }
+        raw = err.text;
+      }
       const unparsed: string[] = [];
       const items = parseListing(raw, Date.now(), unparsed);
       if (unparsed.length > 0) {
@@ -896,6 +939,13 @@ export class FtpBackend implements Backend {
     }, { highWaterMark: 4 });
     const sink = (chunk: Uint8Array) => {
       if (cancelled) return;
+      // Never more than the listing promised: what comes past it is not this file's (another
+      // transfer's bytes, or a file changed since it was listed), and no reader gets any of it.
+      if (expected !== undefined && got + chunk.byteLength > expected) {
+        throw new WrongSize(
+          `"${key}": more than the ${expected} bytes listed arrived (the file changed, or the data is not this file's)`,
+        );
+      }
       got += chunk.byteLength;
       controller.enqueue(chunk);
       // Backpressure: the next chunk is read once the reader wants more.
@@ -967,11 +1017,19 @@ export class FtpBackend implements Backend {
     }
     let sent = 0;
     let stamp: string | undefined;
+    // Where the server can tell its own hash of a file, the upload's is compared with it before
+    // the rename: a file of the right size with other bytes never takes the real name. Files up
+    // to RETRY_BUFFER only: the server reads the file again for it, within the reply timeout.
+    const hashName = meta.size <= RETRY_BUFFER ? hashOffered(this.#features) : undefined;
+    const hasher: Hash | undefined = hashName ? createHash(HASHES[hashName]!) : undefined;
+    let digest: string | undefined;
+    const wanted = () => digest ??= hasher?.digest("hex");
     const counted = () =>
       data.pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, c) {
             sent += chunk.byteLength;
+            hasher?.update(chunk);
             c.enqueue(chunk);
           },
         }),
@@ -990,8 +1048,8 @@ export class FtpBackend implements Backend {
           ...(this.mlsd ? [`MLST ${tmp}`] : this.#features?.has("SIZE") ? [`SIZE ${tmp}`] : []),
         ]
         : [];
-    /** The rename into place, sent with the connection's next request (see below). */
-    let renamed: Promise<Reply[]> | undefined;
+    /** The rename into place, where it was tried on the upload's own connection. */
+    let renamed: RenameAnswer | undefined;
     /** The time was set and the size asked for in one go with the upload. */
     let inline = false;
     try {
@@ -999,13 +1057,19 @@ export class FtpBackend implements Backend {
       // again here, on a fresh connection, without reading the source again.
       const held = bytesOf(data);
       const whole = held ? [held] : meta.size <= RETRY_BUFFER ? await readChunks(data) : undefined;
-      if (whole) sent = whole.reduce((n, c) => n + c.byteLength, 0);
+      if (whole) {
+        sent = whole.reduce((n, c) => n + c.byteLength, 0);
+        for (const chunk of whole) hasher?.update(chunk);
+      }
       let facts: ListedItem | undefined;
       let got: number | undefined;
+      /** The server's hash of the upload was found to be the upload's. */
+      let sameHash = false;
       await this.#use(async (c) => {
         tmp = nextTmp();
         const then = thenFor(tmp);
         renamed = undefined;
+        sameHash = false;
         const replies = await c.store(tmp, whole ?? counted(), then);
         inline = then.length > 1 && replies.every((r) => r.code >= 200 && r.code < 300);
         if (inline) {
@@ -1013,10 +1077,11 @@ export class FtpBackend implements Backend {
             facts = mlstFacts(replies[1]!);
             got = facts?.size;
           } else got = sizeReply(replies[1]!);
-          // The server holds every byte: the rename goes out with the next upload's first
-          // commands on this connection (one exchange less a file), or at once when none is
-          // waiting for a connection.
-          if (got === sent && c.defer) renamed = c.defer([`RNFR ${tmp}`, `RNTO ${final}`]);
+          // The server holds every byte: renamed into place at once, on this connection. A
+          // rename that fails on the way is tried again below, on another, never the upload.
+          sameHash = got === sent &&
+            await this.#sameHash(c, tmp, hashName, wanted()).catch(() => false);
+          if (sameHash) renamed = await rename(c, tmp, final).catch(() => undefined);
         }
       }, whole !== undefined);
       this.bytesWritten += sent;
@@ -1039,6 +1104,13 @@ export class FtpBackend implements Backend {
             : `the server holds ${got} of ${sent} bytes (upload cut short)`,
         );
       }
+      if (
+        hashName && !sameHash && !await this.#use((c) => this.#sameHash(c, tmp, hashName, wanted()))
+      ) {
+        throw new Error(
+          `the server's ${hashName} of "${key}" is not that of the bytes sent; not put in place`,
+        );
+      }
       await this.#renameInto(key, tmp, final, sent, renamed);
       if (facts) stamp = stampOf(facts);
     } catch (err) {
@@ -1055,6 +1127,23 @@ export class FtpBackend implements Backend {
     const e: Entry = { key, kind: "file", size: sent, mtime: meta.mtime };
     if (stamp !== undefined) e.stamp = stamp;
     return e;
+  }
+
+  /**
+   * Whether the server's own hash of a file (HASH) is `want`: true where there is nothing to
+   * compare (no hash offered, or an answer that gives none, such as a refusal).
+   */
+  async #sameHash(
+    c: FtpSession,
+    path: string,
+    name: string | undefined,
+    want: string | undefined,
+  ): Promise<boolean> {
+    if (!name || !want) return true;
+    const res = await ask(c, `HASH ${path}`);
+    const m = /^213 (\S+) \d+-\d+ ([0-9a-fA-F]+)/.exec(res.message);
+    if (!m || m[1]!.toUpperCase() !== name) return true;
+    return m[2]!.toLowerCase() === want;
   }
 
   /**
@@ -1075,18 +1164,12 @@ export class FtpBackend implements Backend {
     tmp: string,
     final: string,
     size: number,
-    sent?: Promise<Reply[]>,
+    tried?: RenameAnswer,
   ): Promise<void> {
-    // A rename sent already (with another request) stands unless it failed on the way or was
-    // answered "try again": then it is tried the usual way, which also finds one that went
-    // through with its answer lost.
-    let first: (Reply & { fromMissing: boolean }) | undefined;
-    if (sent) {
-      try {
-        first = renameAnswer(await sent);
-      } catch { /* tried again below */ }
-    }
-    first ??= await this.#use((c) => rename(c, tmp, final));
+    // A rename tried already (on the upload's connection) stands unless it failed on the way or
+    // was answered "try again": then it is tried here, which also finds one that went through
+    // with its answer lost.
+    const first = tried ?? await this.#use((c) => rename(c, tmp, final));
     if (first.code < 400) return;
     if (first.fromMissing) {
       // No upload at the temporary name: an earlier try's rename went through and its answer

@@ -91,6 +91,42 @@ export class FtpTimeout extends Error {
   override name = "FtpTimeout";
 }
 
+/**
+ * A reply that cannot be the answer to the command it was read for (a transfer's "226" read
+ * for MLST, a "250" for RNFR): the replies on that connection are out of step with the
+ * commands, and any later one could be taken for another command's. The session is closed.
+ */
+export class FtpOutOfStep extends Error {
+  override name = "FtpOutOfStep";
+}
+
+/** Commands that open a data connection: the only ones a 1xx, 225/226 or 425/426 answers. */
+const TRANSFERS = new Set(["STOR", "RETR", "LIST", "MLSD", "NLST", "APPE"]);
+
+/**
+ * Whether `reply` can answer `command` (its first reply; `final`: a transfer's last one).
+ * Loose by design (servers differ in their 2xx), strict where a stray reply shows: a
+ * preliminary or transfer reply outside a transfer, a passive reply to anything but EPSV or
+ * PASV, a 350 to anything but RNFR or REST, and an RNFR or REST answered with anything else.
+ */
+export function replyFits(command: string, reply: Reply, final = false): boolean {
+  const sp = command.indexOf(" ");
+  const verb = (sp < 0 ? command : command.slice(0, sp)).toUpperCase();
+  const code = reply.code;
+  if (code === 421 || code >= 500 && code < 600) return true; // closing, or no
+  if (TRANSFERS.has(verb)) {
+    if (code < 200) return !final;
+    return code === 225 || code === 226 || code === 250 || code >= 400 && code < 500;
+  }
+  if (code < 200 || code === 225 || code === 226 || code === 425 || code === 426) return false;
+  if (verb === "EPSV") return code === 229 || code >= 400;
+  if (verb === "PASV") return code === 227 || code >= 400;
+  if (code === 227 || code === 229) return false;
+  if (verb === "RNFR" || verb === "REST") return code === 350 || code >= 400;
+  if (code >= 300 && code < 400) return verb === "USER" || verb === "PASS" || verb === "ACCT";
+  return code < 600;
+}
+
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
 }
@@ -189,6 +225,7 @@ export class NativeSession implements FtpSession {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
+    this.#dropData();
     try {
       this.#conn.close();
     } catch { /* closed already */ }
@@ -228,7 +265,7 @@ export class NativeSession implements FtpSession {
       await this.#write(this.#conn, enc.encode(before + text), what);
       for (const d of queued) {
         const replies: Reply[] = [];
-        for (let i = 0; i < d.lines.length; i++) replies.push(await this.#reply());
+        for (const l of d.lines) replies.push(await this.#answer(l));
         d.resolve(replies);
       }
     } catch (err) {
@@ -309,25 +346,52 @@ export class NativeSession implements FtpSession {
     throw new Error("no reply from the FTP server");
   }
 
+  /**
+   * The next reply, which must fit `command` (see {@linkcode replyFits}); one that does not
+   * closes the session: every later reply on it could be taken for another command's.
+   */
+  async #answer(command: string, final = false): Promise<Reply> {
+    const r = await this.#reply();
+    if (replyFits(command, r, final)) return r;
+    this.close();
+    throw new FtpOutOfStep(
+      `the FTP server answered "${command.split(" ")[0]}" with "${
+        r.message.split(/\r?\n/)[0]!.slice(0, 80)
+      }": its replies are out of step with the commands; the connection was closed`,
+    );
+  }
+
   async command(line: string): Promise<Reply> {
     if (this.#closed) throw new Error("the FTP connection is closed");
+    this.#dropData();
     await this.#send(line + "\r\n", "control socket");
-    return await this.#reply();
+    return await this.#answer(line);
   }
 
   async commands(lines: string[]): Promise<Reply[]> {
     if (this.#closed) throw new Error("the FTP connection is closed");
+    this.#dropData();
     await this.#send(lines.map((l) => l + "\r\n").join(""), "control");
     const out: Reply[] = [];
-    for (let i = 0; i < lines.length; i++) out.push(await this.#reply());
+    for (const l of lines) out.push(await this.#answer(l));
     return out;
+  }
+
+  /**
+   * Close the data connection of a transfer that was abandoned, if one is left: whatever it
+   * still carries must never be read or written as part of the next transfer.
+   */
+  #dropData(): void {
+    if (this.#data) closeQuietly(this.#data);
+    this.#data = undefined;
   }
 
   /** A passive data connection: EPSV (the control connection's host), else PASV. */
   async #openData(): Promise<Deno.Conn> {
     let port: number | undefined;
     if (this.#passive === "EPSV") {
-      const r = await this.command("EPSV");
+      await this.#send("EPSV\r\n", "control socket");
+      const r = await this.#answer("EPSV");
       if (r.code === 229) {
         port = epsvPort(r.message);
         if (port !== undefined) this.#epsvWorks = true;
@@ -335,7 +399,8 @@ export class NativeSession implements FtpSession {
       else throw new FtpReplyError(r);
     }
     if (port === undefined) {
-      const r = await this.command("PASV");
+      await this.#send("PASV\r\n", "control socket");
+      const r = await this.#answer("PASV");
       const m = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(r.message);
       if (r.code !== 227 || !m) throw new FtpReplyError(r);
       // The address in the reply is ignored (a server behind NAT gives its inside one): data
@@ -363,7 +428,7 @@ export class NativeSession implements FtpSession {
     const data = await this.#start(command);
     let pre: Reply;
     try {
-      pre = await this.#reply();
+      pre = await this.#answer(command);
     } catch (err) {
       closeQuietly(data);
       throw err;
@@ -378,13 +443,17 @@ export class NativeSession implements FtpSession {
   /** Send `command` with its data connection opened; its replies are the caller's to read. */
   async #start(command: string): Promise<Deno.Conn> {
     let data: Deno.Conn;
+    this.#dropData();
     if (this.#epsvWorks) {
       await this.#send(`EPSV\r\n${command}\r\n`, "control socket");
-      const r = await this.#reply();
+      const r = await this.#answer("EPSV");
       const port = r.code === 229 ? epsvPort(r.message) : undefined;
       if (port === undefined) {
-        // The command's own reply follows (a refusal: there is no data connection).
-        await this.#reply().catch(() => this.close());
+        // The command's own reply follows: a refusal, as there is no data connection. Anything
+        // else (a transfer waiting for a connection that will not come) leaves the session out
+        // of step with its commands.
+        const own = await this.#answer(command).catch(() => undefined);
+        if (!own || own.code < 400) this.close();
         throw new FtpReplyError(r.code >= 400 ? r : { code: 425, message: r.message });
       }
       try {
@@ -406,23 +475,39 @@ export class NativeSession implements FtpSession {
   }
 
   /** A transfer's final reply: after its preliminary one (150), unless that was the last. */
-  async #transferEnd(): Promise<Reply> {
-    const pre = await this.#reply();
-    return pre.code < 200 ? await this.#reply() : pre;
+  async #transferEnd(command: string): Promise<Reply> {
+    const pre = await this.#answer(command);
+    return pre.code < 200 ? await this.#answer(command, true) : pre;
   }
 
-  /** Run a command that sends data to us, handing the data to `sink`; then its final reply. */
-  async #download(command: string, sink: (chunk: Uint8Array) => Promise<void> | void) {
+  /**
+   * Run a command that sends data to us, handing the data to `sink`.
+   *
+   * @returns The transfer's final reply.
+   */
+  async #download(
+    command: string,
+    sink: (chunk: Uint8Array) => Promise<void> | void,
+  ): Promise<Reply> {
     const { data, pre } = await this.#begin(command);
     try {
-      await this.#drain(data, pre, sink);
+      return await this.#drain(command, data, pre, sink);
     } finally {
       closeQuietly(data);
     }
   }
 
-  /** Read a data connection to its end into `sink`, then take the transfer's final reply. */
-  async #drain(data: Deno.Conn, pre: Reply, sink: (chunk: Uint8Array) => Promise<void> | void) {
+  /**
+   * Read a data connection to its end into `sink`, then take the transfer's final reply.
+   *
+   * @returns That reply (a refusal is thrown).
+   */
+  async #drain(
+    command: string,
+    data: Deno.Conn,
+    pre: Reply,
+    sink: (chunk: Uint8Array) => Promise<void> | void,
+  ): Promise<Reply> {
     for (let i = 0; i < 100_000_000; i++) {
       const buf = new Uint8Array(64 << 10);
       const n = await this.#read(data, buf, "data socket");
@@ -431,8 +516,9 @@ export class NativeSession implements FtpSession {
     }
     closeQuietly(data);
     // 150 then 226; a server that had it all sent at once may have said 226 already.
-    const final = pre.code >= 200 && pre.code < 300 ? pre : await this.#reply();
+    const final = pre.code >= 200 && pre.code < 300 ? pre : await this.#answer(command, true);
     if (final.code >= 400) throw new FtpReplyError(final);
+    return final;
   }
 
   async listDir(path: string, mlsd: boolean): Promise<string> {
@@ -442,10 +528,12 @@ export class NativeSession implements FtpSession {
     }
     const dec = new TextDecoder();
     let text = "";
-    await this.#download(mlsd ? `MLSD ${path}` : "LIST -a", (c) => {
+    const final = await this.#download(mlsd ? `MLSD ${path}` : "LIST -a", (c) => {
       text += dec.decode(c, { stream: true });
     });
-    return text + dec.decode();
+    text += dec.decode();
+    listingWhole(text, final, mlsd);
+    return text;
   }
 
   async retrieve(
@@ -455,15 +543,19 @@ export class NativeSession implements FtpSession {
     offset = 0,
   ): Promise<void> {
     if (offset > 0) {
+      if (this.#closed) throw new Error("the FTP connection is closed");
       // REST goes right before RETR: a data connection is opened first (EPSV), so that
       // nothing comes between them.
+      this.#dropData();
       const data = await this.#openData();
       try {
-        const rest = await this.command(`REST ${offset}`);
+        await this.#send(`REST ${offset}\r\n`, "control socket");
+        const rest = await this.#answer(`REST ${offset}`);
         if (rest.code !== 350) throw new FtpReplyError(rest);
-        const pre = await this.command(`RETR ${path}`);
+        await this.#send(`RETR ${path}\r\n`, "control socket");
+        const pre = await this.#answer(`RETR ${path}`);
         if (pre.code >= 400) throw new FtpReplyError(pre);
-        await this.#drain(data, pre, sink);
+        await this.#drain(`RETR ${path}`, data, pre, sink);
       } finally {
         closeQuietly(data);
       }
@@ -488,15 +580,62 @@ export class NativeSession implements FtpSession {
       // The server sees the data end early: it answers (426 or 226), and the control
       // connection stays in step if that answer is read.
       closeQuietly(data);
-      await this.#transferEnd().catch(() => this.close());
+      await this.#transferEnd(`STOR ${path}`).catch(() => this.close());
       throw err;
     }
     closeQuietly(data);
     // The commands that follow wait for the transfer's end: a server may read (and drop) what
     // arrives on the control connection during a transfer, looking for ABOR.
-    const final = await this.#transferEnd();
+    const final = await this.#transferEnd(`STOR ${path}`);
     if (final.code >= 400) throw new FtpReplyError(final);
     return then.length > 0 ? await this.commands(then) : [];
+  }
+}
+
+/**
+ * The data connection ended before the listing did, though the server confirmed it: taken as
+ * the "426 transfer aborted" it was (try again; the connection is in step).
+ */
+export class ListingCutShort extends FtpReplyError {
+  override name = "ListingCutShort";
+  /** The listing as it came. */
+  readonly text: string;
+  /**
+   * @param why What gave the cut away.
+   * @param text The listing as it came.
+   */
+  constructor(why: string, text: string) {
+    super({ code: 426, message: `426 ${why}` });
+    this.text = text;
+  }
+}
+
+/**
+ * Throw {@linkcode ListingCutShort} unless a listing arrived whole: its last line ends with a
+ * line break (a data connection cut mid-line leaves a line that may still read as an entry, of
+ * another name), and where the final reply to MLSD counts the entries (pure-ftpd's "226 15
+ * matches total", "." and ".." among them), there are that many lines.
+ *
+ * @param text The listing.
+ * @param final The transfer's final reply.
+ * @param mlsd Whether it is an MLSD listing (one line an entry).
+ */
+export function listingWhole(text: string, final: Reply, mlsd: boolean): void {
+  if (text.length > 0 && !text.endsWith("\n")) {
+    throw new ListingCutShort(
+      "the listing ended mid-line (its data connection was cut short)",
+      text,
+    );
+  }
+  const m = mlsd ? /\b(\d+) matches total/.exec(final.message) : null;
+  const lines = text.split("\n").filter((l) => l.trim() !== "").length;
+  if (m && Number(m[1]) !== lines) {
+    throw new ListingCutShort(
+      `the listing has ${lines} of the ${
+        m[1]
+      } lines the server sent (its data connection was cut short)`,
+      text,
+    );
   }
 }
 
