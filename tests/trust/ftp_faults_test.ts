@@ -1,6 +1,6 @@
 /**
  * The fault suite against FTP: a proxy between ferry and the server (pure-ftpd where it is
- * installed, else ftp-srv; ftp-srv all the same with FERRY_FTP_SERVER=ftp-srv) resets control
+ * installed, else ftp-srv; FERRY_FTP_SERVER names ftp-srv, pure-ftpd, vsftpd or proftpd) resets control
  * connections after a command reached the server, answers 421, holds replies past the client's
  * timeout, refuses new connections with "421 too many connections" and cuts data connections
  * mid-transfer, on a seeded schedule. At 2% of commands and data connections faulted, an
@@ -19,16 +19,37 @@ import { syncOnce } from "../../lib/sync.ts";
 import { mirrorOnce } from "../../lib/mirror.ts";
 import { StateStore } from "../../lib/state/store.ts";
 import { listFiles } from "../cli/_run.ts";
-import { daemonAvailable, startFtpSrv, startPureFtpd } from "../servers/ftp.ts";
+import {
+  daemonAvailable,
+  startFtpSrv,
+  startProftpd,
+  startPureFtpd,
+  startVsftpd,
+} from "../servers/ftp.ts";
 import { startFtpFaultProxy } from "../servers/ftp_fault_proxy.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 
-// FERRY_FTP_SERVER=ftp-srv runs the suite against ftp-srv where pure-ftpd is installed too.
-const server = daemonAvailable("pure-ftpd") && Deno.env.get("FERRY_FTP_SERVER") !== "ftp-srv"
-  ? await startPureFtpd()
-  : await startFtpSrv();
+// FERRY_FTP_SERVER (ftp-srv, pure-ftpd, vsftpd, proftpd) picks the server; by default pure-ftpd
+// where it can run, else ftp-srv. A daemon that cannot run here fails the suite when asked for
+// by name (scripts/ftp_fault_rounds.sh asks for each in turn).
+const asked = Deno.env.get("FERRY_FTP_SERVER");
+const starters = {
+  "ftp-srv": startFtpSrv,
+  "pure-ftpd": startPureFtpd,
+  vsftpd: startVsftpd,
+  proftpd: startProftpd,
+} as const;
+if (asked !== undefined && !(asked in starters)) {
+  throw new TypeError(`FERRY_FTP_SERVER="${asked}": one of ${Object.keys(starters).join(", ")}`);
+}
+const serverKind =
+  (asked ?? (daemonAvailable("pure-ftpd") ? "pure-ftpd" : "ftp-srv")) as keyof typeof starters;
+const server = await starters[serverKind]();
+/** Where the suite's folders go on the server, and on disk. */
+const base = server.base.replace(/\/+$/, "");
+const onDisk = (name: string) => join(server.root, base, name);
 const seed = Number(Deno.env.get("FERRY_FAULT_SEED") ?? Math.floor(Math.random() * 2 ** 31));
-console.log(`ftp fault suite: seed ${seed}`);
+console.log(`ftp fault suite: ${serverKind}, seed ${seed}`);
 const proxy = startFtpFaultProxy(server.port, seed, 0, 600);
 
 /** A backend that talks through the proxy, with a 0.4 s reply timeout. */
@@ -101,13 +122,13 @@ Deno.test("ftp fault suite: at 2% faulted, an upload and a download finish with 
     const back = join(dir, "back");
     await corpus(src);
     proxy.setRate(0.02);
-    const up = viaProxy("/two");
+    const up = viaProxy(`${base}/two`);
     const r1 = await syncOnce(new LocalBackend(src), up, { sink: new Recorder(), retryDelay: 20 });
     report("2% upload");
     assert.equal(r1.summary.failed, 0, JSON.stringify(r1.failures));
     assert.equal(r1.summary.copied, 81);
     await up.close();
-    const down = viaProxy("/two");
+    const down = viaProxy(`${base}/two`);
     const r2 = await syncOnce(down, new LocalBackend(back), {
       sink: new Recorder(),
       retryDelay: 20,
@@ -116,7 +137,7 @@ Deno.test("ftp fault suite: at 2% faulted, an upload and a download finish with 
     assert.equal(r2.summary.failed, 0, JSON.stringify(r2.failures));
     await down.close();
     assert.deepEqual(await hashes(back), await hashes(src));
-    assert.deepEqual(await hashes(join(server.root, "two")), await hashes(src));
+    assert.deepEqual(await hashes(onDisk("two")), await hashes(src));
   } finally {
     proxy.setRate(0);
     await Deno.remove(dir, { recursive: true });
@@ -128,13 +149,13 @@ Deno.test("ftp fault suite: at 20% faulted, failures are listed, nothing partial
   try {
     const src = join(dir, "src");
     const back = join(dir, "back");
-    const remote = join(server.root, "twenty");
+    const remote = onDisk("twenty");
     await corpus(src);
     const state = StateStore.open(join(dir, "state.db"));
     for (
       const [what, from, to, dst] of [
-        ["upload", () => new LocalBackend(src), () => viaProxy("/twenty"), remote],
-        ["download", () => viaProxy("/twenty"), () => new LocalBackend(back), back],
+        ["upload", () => new LocalBackend(src), () => viaProxy(`${base}/twenty`), remote],
+        ["download", () => viaProxy(`${base}/twenty`), () => new LocalBackend(back), back],
       ] as const
     ) {
       proxy.setRate(0.2);
@@ -180,11 +201,11 @@ Deno.test("ftp fault suite: a mirror of a folder and an FTP server at 20% faulte
   const dir = await Deno.makeTempDir({ prefix: "ferry-ftpfaults-" });
   try {
     const local = join(dir, "local");
-    const remote = join(server.root, "mirrored");
+    const remote = onDisk("mirrored");
     await corpus(local);
     const state = StateStore.open(join(dir, "state.db"));
     const pass = () =>
-      mirrorOnce([new LocalBackend(local), viaProxy("/mirrored")], {
+      mirrorOnce([new LocalBackend(local), viaProxy(`${base}/mirrored`)], {
         sink: new Recorder(),
         state,
         retryDelay: 20,
@@ -204,12 +225,14 @@ Deno.test("ftp fault suite: a mirror of a folder and an FTP server at 20% faulte
       const edit = async (root: string, rel: string, fill: number) => {
         await Deno.mkdir(join(root, rel, ".."), { recursive: true });
         await Deno.writeFile(join(root, rel), new Uint8Array(4000 + round).fill(fill));
-        // On the server, as its FTP user would own it (the daemons map "tester" to 65534): the
-        // folders too, the mirror's root among them when a faulted pass never got to make it.
+        // On the server, as its FTP user would own it (the owner of the folder the suite writes
+        // in: 65534 for pure-ftpd and proFTPD, 1 for vsftpd's anonymous user): the folders
+        // too, the mirror's root among them when a faulted pass never got to make it.
         if (root === remote && Deno.uid?.() === 0) {
+          const { uid, gid } = await Deno.stat(onDisk(""));
           const parts = rel.split("/");
           for (let i = 0; i <= parts.length; i++) {
-            await Deno.chown(join(root, ...parts.slice(0, i)), 65534, 65534);
+            await Deno.chown(join(root, ...parts.slice(0, i)), uid, gid);
           }
         }
       };
