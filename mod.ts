@@ -25,7 +25,8 @@ export { StateStore } from "./lib/state/store.ts";
 export { syncOnce } from "./lib/sync.ts";
 export { Job } from "./lib/job.ts";
 export type { JobOptions, PassLock, PassOutcome } from "./lib/job.ts";
-export type { Summary, SyncOptions, SyncResult } from "./lib/sync.ts";
+export type { SyncOptions, SyncResult } from "./lib/sync.ts";
+export type { Summary } from "./lib/pass/summary.ts";
 export { silentSink } from "./lib/execute/events.ts";
 export type { EventOrigin, EventSink, SyncEvent } from "./lib/execute/events.ts";
 export {

@@ -21,24 +21,21 @@ import {
 } from "./plan/mirror.ts";
 import { countPlan, type Op, opsOf } from "./plan/types.ts";
 import { deriveMirror, MirrorState } from "./state/mirror_state.ts";
-import {
-  hashStage,
-  overDeleteLimit,
-  placeOf,
-  planEvent,
-  readIgnoreFile,
-  type Summary,
-  type SyncOptions,
-  type SyncResult,
-  ZERO_SUMMARY,
-} from "./sync.ts";
+import { overDeleteLimit } from "./pass/delete_limit.ts";
+import { hashStage } from "./pass/hash_stage.ts";
+import { readIgnoreFile } from "./pass/ignore.ts";
+import type { PassOptions } from "./pass/options.ts";
+import { placeOf } from "./pass/place.ts";
+import { planEvent } from "./pass/plan_event.ts";
+import type { PassResult } from "./pass/result.ts";
+import { type Summary, ZERO_SUMMARY } from "./pass/summary.ts";
 
 /**
- * Options of {@linkcode mirrorOnce}: those of a sync pass but `delete` (a mirror spreads the
+ * Options of {@linkcode mirrorOnce}: those of every pass, no `delete` (a mirror spreads the
  * deletions its state proves). `maxDelete` counts each member; `force` also lets a member that
- * was emptied take part.
+ * was emptied take part. (An alias, not an interface: it adds nothing to extend with.)
  */
-export type MirrorOptions = Omit<SyncOptions, "delete">;
+export type MirrorOptions = PassOptions;
 
 /**
  * A change a pass made in a member (the watcher does not take it for a change of the user's):
@@ -49,7 +46,7 @@ export type Written =
   & ({ size: number; mtime: number } | { present: boolean });
 
 /** What a mirror pass did. */
-export interface MirrorResult extends SyncResult {
+export interface MirrorResult extends PassResult {
   /** Members that took part (the others sat the round out). */
   takingPart: number[];
   written: Written[];
@@ -321,7 +318,7 @@ async function mirrorPass(
   members.forEach((_, i) => holds[i] ??= state?.holds(i, scope) ?? new Map());
   const agreed = state?.agreed(scope) ?? new Map<string, AgreedRow>();
 
-  const failures: SyncResult["failures"] = [];
+  const failures: PassResult["failures"] = [];
   const summary: Summary = { ...ZERO_SUMMARY };
   const archived: string[] = [];
   const names = locationLabels(places);

@@ -15,9 +15,7 @@ import {
   SafetyError,
 } from "./errors.ts";
 import { confirmDeletes, executeDurably } from "./execute/execute.ts";
-import type { EventSink } from "./execute/events.ts";
-import { runPool } from "./util/pool.ts";
-import { IGNORE_FILE, inScope, matchKey, normaliseScope } from "./paths.ts";
+import { inScope, matchKey, normaliseScope } from "./paths.ts";
 import {
   inodeKey,
   matchListings,
@@ -25,101 +23,25 @@ import {
   oneWayPlanner,
   sameFile,
 } from "./plan/one_way.ts";
-import { countPlan, type HashRequest, type Op, opsOf, type Plan } from "./plan/types.ts";
-import { parseIgnoreFile } from "./scan/filter.ts";
-import { sha256Stream } from "./state/hash.ts";
-import type { HashRow, StateRow, StateStore, StateView } from "./state/store.ts";
+import { countPlan, type Op, opsOf } from "./plan/types.ts";
+import type { StateRow, StateView } from "./state/store.ts";
 import { deriveChanges, type PassRecord } from "./state/derive.ts";
+import { overDeleteLimit } from "./pass/delete_limit.ts";
+import { hashStage } from "./pass/hash_stage.ts";
+import { readIgnoreFile } from "./pass/ignore.ts";
+import type { PassOptions } from "./pass/options.ts";
+import { placeOf } from "./pass/place.ts";
+import { planEvent } from "./pass/plan_event.ts";
+import type { PassResult } from "./pass/result.ts";
+import { type Summary, ZERO_SUMMARY } from "./pass/summary.ts";
 
-/** A limit on deletions: a number of files, or a percentage of the destination's files. */
-export type DeleteLimit = { count: number } | { percent: number };
-
-/** Options of {@linkcode syncOnce}. */
-export interface SyncOptions {
+/** Options of {@linkcode syncOnce}: those of every pass, and whether to delete. */
+export interface SyncOptions extends PassOptions {
   delete?: boolean;
-  dryRun?: boolean;
-  checksum?: boolean;
-  exclude?: readonly string[];
-  maxDelete?: DeleteLimit;
-  force?: boolean;
-  concurrency?: number;
-  /** Pause before a failed transfer is tried again, ms (default 500, doubled each time). */
-  retryDelay?: number;
-  sink: EventSink;
-  signal?: AbortSignal;
-  state?: StateStore;
-  /**
-   * Limit the pass to these subtrees (keys; what `--watch` saw change): only they are listed,
-   * nothing outside them is copied, deleted, renamed from or dropped from the state. The
-   * safety guards still count the whole job (from the state).
-   */
-  scope?: readonly string[];
-  /** Asked before deleting (only set when a person can answer). */
-  confirmDelete?: (count: number, sample: string[]) => Promise<boolean>;
 }
 
-/** The summary PRODUCT.md fixes for `--json`. */
-export interface Summary {
-  copied: number;
-  updated: number;
-  moved: number;
-  deleted: number;
-  conflicts: number;
-  skipped: number;
-  failed: number;
-  bytes: number;
-  seconds: number;
-}
-
-/**
- * Whether deleting `deletes` of a location's `files` goes over `--max-delete` (default 50%).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(overDeleteLimit(undefined, 6, 10), "50%");
- * assert.equal(overDeleteLimit({ count: 6 }, 6, 10), undefined);
- * ```
- *
- * @param limit The limit given, if any.
- * @param deletes Files to delete.
- * @param files Files the location holds.
- * @returns The limit as the user wrote it when it is exceeded, else undefined.
- */
-export function overDeleteLimit(
-  limit: DeleteLimit | undefined,
-  deletes: number,
-  files: number,
-): string | undefined {
-  const l = limit ?? { percent: 50 };
-  const over = "count" in l ? deletes > l.count : deletes > (files * l.percent) / 100;
-  if (!over) return undefined;
-  return "count" in l ? `${l.count}` : `${l.percent}%`;
-}
-
-/** A summary of nothing done: what every pass starts from. */
-export const ZERO_SUMMARY: Readonly<Summary> = Object.freeze({
-  copied: 0,
-  updated: 0,
-  moved: 0,
-  deleted: 0,
-  conflicts: 0,
-  skipped: 0,
-  failed: 0,
-  bytes: 0,
-  seconds: 0,
-});
-
-/** What a pass did (or, with `dryRun`, would do). */
-export interface SyncResult {
-  plan: Plan;
-  summary: Summary;
-  failures: { path: string; error: string }[];
-  interrupted: boolean;
-  deletesHeld: boolean;
-  /** Source files in an archive tier, left alone until restored. */
-  archived: string[];
-}
+/** What a sync pass did (or, with `dryRun`, would do). */
+export type SyncResult = PassResult;
 
 /**
  * Make `dst` hold what `src` holds.
@@ -509,17 +431,6 @@ function parentGone(b: Backend): boolean {
 }
 
 /**
- * Where a location is, as a job names it: a folder's absolute path, else the location as shown
- * (never a password). Not its id: a folder that is missing has no marker to give one.
- *
- * @param b The location.
- * @returns Such as `file:/media/usb/backup` or `s3://bucket/p`.
- */
-export function placeOf(b: Backend): string {
-  return b.localPath ? `file:${b.localPath("")}` : b.display;
-}
-
-/**
  * The key a one-way job's state is kept under: its kind and its two locations, in order.
  *
  * @param src The source.
@@ -558,29 +469,6 @@ function withParentDirs(entries: Entry[]): { entries: Entry[]; shadowed: string[
   return { entries: out, shadowed };
 }
 
-/** A plan's operation as the event a dry run reports. */
-export function planEvent(o: Op) {
-  switch (o.op) {
-    case "move":
-      return { event: "move" as const, path: o.to, from: o.from, files: o.files, dryRun: true };
-    case "copy":
-    case "update":
-    case "delete":
-      return { event: o.op, path: o.key, bytes: o.size, dryRun: true };
-    case "mkdir":
-    case "rmdir":
-    case "retime":
-      return { event: o.op, path: o.key, dryRun: true };
-  }
-}
-
-export async function readIgnoreFile(b: Backend): Promise<string[]> {
-  const e = await b.stat(IGNORE_FILE).catch(() => undefined);
-  if (!e || e.kind !== "file" || e.size > 1 << 20) return [];
-  const text = await new Response(await b.read(IGNORE_FILE)).text();
-  return parseIgnoreFile(text);
-}
-
 type PriorFile = { path: string; size: number; mtime: number; syncedAt: number };
 
 /**
@@ -611,66 +499,6 @@ function needsHad(input: OneWayInput): boolean {
 function needsPrior(input: OneWayInput): boolean {
   const m = matchListings(input);
   return m.orphans.length > 0 && m.fresh.some((e) => e.kind === "file" && e.ino);
-}
-
-/** The hashes of a pass: what the planner asked for, per member, and what was read anew. */
-export interface Hashes {
-  /** SHA-256 by key, one map per member. */
-  byMember: Map<string, string>[];
-  /** Entries hashed by reading (or asking the store) this pass, per member: to be cached. */
-  fresh: Entry[][];
-}
-
-function cachedHash(rows: Map<string, HashRow> | undefined, e: Entry): string | undefined {
-  const r = rows?.get(e.key);
-  if (r && r.size === e.size && r.mtime === e.mtime && r.ino === (e.ino ?? 0)) {
-    return r.sha256;
-  }
-  return undefined;
-}
-
-/**
- * The hash stage: the SHA-256 of each entry a planner asked for, from the listing, the
- * location's hash cache, the store's own record, or by reading the content. Entries are not
- * changed: the hashes come back as maps.
- */
-export async function hashStage(
-  members: readonly Backend[],
-  listings: readonly Entry[][],
-  requests: readonly HashRequest[],
-  hashesOf: (id: string) => Map<string, HashRow> | undefined,
-  sink: EventSink,
-  afresh: boolean,
-): Promise<Hashes> {
-  const out: Hashes = { byMember: members.map(() => new Map()), fresh: members.map(() => []) };
-  for (const req of requests) {
-    const b = members[req.at]!;
-    const want = new Set(req.keys);
-    const entries = listings[req.at]!.filter((e) => want.has(e.key));
-    const got = out.byMember[req.at]!;
-    // --checksum reads local content anew: a cache cannot prove a file unchanged (an edit that
-    // kept size and time, or bytes corrupted in place).
-    const rows = afresh && b.localPath ? undefined : hashesOf(b.id);
-    const fresh = out.fresh[req.at]!;
-    const uncached = new Set(req.uncached);
-    await runPool(entries, 4, async (e) => {
-      if (e.sha256) return; // the listing had it already
-      const cached = uncached.has(e.key) ? undefined : cachedHash(rows, e);
-      if (cached) {
-        got.set(e.key, cached);
-        return;
-      }
-      try {
-        // A store that kept the hash answers without sending the content.
-        const stored = b.storedHash ? await b.storedHash(e.key) : undefined;
-        got.set(e.key, stored ?? await sha256Stream(await b.read(e.key)));
-        fresh.push(e);
-      } catch (err) {
-        sink.emit({ event: "note", level: "debug", message: `Could not hash "${e.key}": ${err}` });
-      }
-    });
-  }
-  return out;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
-import type { DeleteLimit } from "../sync.ts";
+import type { DeleteLimit } from "../pass/delete_limit.ts";
 
 /** How to reach S3 locations (flags common to every command). */
 export interface S3Flags {

@@ -46,7 +46,7 @@ import { addEnvironmentSecrets, redact } from "../secrets.ts";
 import { checkDistinct, realPathOf } from "./distinct.ts";
 import { ownFileExcludes } from "./own_files.ts";
 import { loadFilter } from "../scan/filter.ts";
-import { ZERO_SUMMARY } from "../sync.ts";
+import { ZERO_SUMMARY } from "../pass/summary.ts";
 
 const enc = new TextEncoder();
 

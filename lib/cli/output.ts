@@ -5,7 +5,7 @@
  * @module
  */
 import type { EventSink, SyncEvent } from "../execute/events.ts";
-import type { Summary } from "../sync.ts";
+import type { Summary } from "../pass/summary.ts";
 import type { LogFile } from "./log_file.ts";
 import { redact } from "../secrets.ts";
 
