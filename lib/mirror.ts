@@ -208,7 +208,8 @@ async function mirrorPass(
   }
   const exclude = [...(options.exclude ?? [])];
   for (const [i, b] of members.entries()) {
-    if (!out[i] && exists[i] === true) exclude.push(...await readIgnoreFile(b).catch(() => []));
+    // Every member's patterns apply to all: one that cannot be read fails the pass.
+    if (!out[i] && exists[i] === true) exclude.push(...await readIgnoreFile(b));
   }
   const holds: Map<string, HoldRow>[] = [];
   const listOne = async (b: Backend, i: number): Promise<Listing> => {
