@@ -110,7 +110,7 @@ export async function checkLocations(
 
 /** The SHA-256 of an entry: the store's own where it keeps one, else its content hashed. */
 async function hashOf(b: Backend, e: Entry): Promise<string> {
-  if (!b.localPath) {
+  if (!b.caps.local) {
     if (e.sha256) return e.sha256;
     const stored = b.storedHash ? await b.storedHash(e.key) : undefined;
     if (stored) return stored;

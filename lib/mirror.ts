@@ -177,7 +177,7 @@ async function mirrorPass(
         `"${b.display}" is missing, but ${
           held[i]! > 0 ? `held ${held[i]} file(s)` : "took part"
         } at the last mirror: it sits this round out, is not created again${
-          b.localPath
+          b.caps.local
             ? " (if it is gone for good, make it as an empty folder to have it filled)"
             : ""
         }, and nothing is deleted anywhere for it`,

@@ -5,7 +5,14 @@
  * @module
  */
 import * as nodePath from "node:path";
-import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
+import {
+  type Backend,
+  type Entry,
+  type KnownFile,
+  type Listing,
+  type ListOptions,
+  osPathOf,
+} from "./backends/backend.ts";
 import { foldNames } from "./plan/case_names.ts";
 import {
   describeError,
@@ -421,9 +428,10 @@ async function fillNeededMeta(
 
 /** Whether a folder location's parent folder is missing (a drive unplugged, most often). */
 function parentGone(b: Backend): boolean {
-  if (!b.localPath) return false;
+  const root = osPathOf(b, "");
+  if (root === undefined) return false;
   try {
-    Deno.statSync(nodePath.dirname(b.localPath("")));
+    Deno.statSync(nodePath.dirname(root));
     return false;
   } catch (err) {
     return err instanceof Deno.errors.NotFound;

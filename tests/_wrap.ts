@@ -1,6 +1,7 @@
 /**
  * Wrap a backend to inject faults or observe calls in tests. Optional fast paths
- * (`localPath`, `copyInFromPath`) are left out unless given, so the generic path runs.
+ * (`localPath`, `copyInFromPath`) are left out unless given, and the wrapper is not
+ * `caps.local` without a `localPath`, so the generic path runs.
  *
  * @module
  */
@@ -15,7 +16,11 @@ export function wrapBackend(inner: Backend, over: Partial<Backend> = {}): Backen
   const base: Backend = {
     display: inner.display,
     id: inner.id,
-    caps: inner.caps,
+    // Not local unless a localPath is given (the fast paths stay off); the rest is the inner
+    // backend's, read live (open() learns some of it).
+    caps: new Proxy(inner.caps, {
+      get: (caps, name) => name === "local" ? !!over.localPath : Reflect.get(caps, name),
+    }),
     // Opening asks the wrapper's rootExists, so a test that fakes a missing root fakes both.
     open: async (mode) => {
       const exists = await wrapped.rootExists();

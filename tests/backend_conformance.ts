@@ -103,6 +103,21 @@ export function conformance(
       }
     }));
 
+  Deno.test(`${name}: caps.local is fixed before open() and set exactly where localPath is`, async () => {
+    const fx = await make();
+    const b = fx.backend;
+    try {
+      const before = b.caps.local;
+      assert.equal(typeof before, "boolean");
+      await b.open("write");
+      assert.equal(b.caps.local, before);
+      assert.equal(b.caps.local, typeof b.localPath === "function");
+    } finally {
+      await b.close();
+      await fx.cleanup();
+    }
+  });
+
   Deno.test(`${name}: write() keeps the modification time within the declared precision`, () =>
     withFixture(async (b) => {
       if (b.caps.modTime === "remembered") return;

@@ -102,8 +102,18 @@ export interface ListOptions {
  */
 export type ModTimeModel = "stored" | "slow" | "remembered";
 
-/** What a backend declares about itself; valid once {@linkcode Backend.open} has returned. */
+/**
+ * What a backend declares about itself; valid once {@linkcode Backend.open} has returned (but
+ * `local`, which is fixed when the backend is made).
+ */
 export interface Capabilities {
+  /**
+   * Each key is a file or folder of the OS, at {@linkcode Backend.localPath} (rclone's
+   * `IsLocal`). Fixed when the backend is made, so valid before `open` too: a job is named and
+   * watched before its first pass opens it. Code outside `lib/backends/` asks this (or
+   * {@linkcode osPathOf}), never whether `localPath` is there.
+   */
+  local: boolean;
   /** The coarsest difference between two times this backend can tell apart, in ms. */
   timePrecision: number;
   /** Names differing only by case are the same file. */
@@ -271,7 +281,7 @@ export interface Backend {
    * @returns Releases what was made ready and not used.
    */
   prepareCopyFrom?(src: Backend): () => void;
-  /** Optional: the OS path of a key, for the local-to-local fast path. */
+  /** Optional (and only with `caps.local`): the OS path of a key. */
   localPath?(key: string): string;
   /** Optional: copy a local file into this backend atomically, keeping `meta.mtime`. */
   copyInFromPath?(path: string, key: string, meta: WriteMeta): Promise<Entry>;
@@ -287,4 +297,26 @@ export interface Backend {
    * local trees share two threads). Undefined when it cannot for this peer.
    */
   listWith?(peer: Backend, options: ListOptions): Promise<[Listing, Listing] | undefined>;
+}
+
+/**
+ * The OS path of a key in a local location (`caps.local`), else undefined. Valid before
+ * `open` (as `caps.local` is): a job names and watches its folders before the first pass.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryBackend } from "./memory.ts";
+ * assert.equal(osPathOf(new MemoryBackend(), ""), undefined);
+ * ```
+ *
+ * @param b The location (opened or not).
+ * @param key A key; `""` for the root.
+ * @returns The path, or undefined when the location is not local.
+ * @throws {TypeError} When the location declares `caps.local` but gives no `localPath`.
+ */
+export function osPathOf(b: Backend, key: string): string | undefined {
+  if (!b.caps.local) return undefined;
+  if (!b.localPath) throw new TypeError(`Location "${b.display}" is local but has no localPath`);
+  return b.localPath(key);
 }

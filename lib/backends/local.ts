@@ -4,16 +4,17 @@
  * @module
  */
 import * as nodePath from "node:path";
-import type {
-  Backend,
-  BulkCopy,
-  BulkFile,
-  BulkResult,
-  Capabilities,
-  Entry,
-  Listing,
-  ListOptions,
-  WriteMeta,
+import {
+  type Backend,
+  type BulkCopy,
+  type BulkFile,
+  type BulkResult,
+  type Capabilities,
+  type Entry,
+  type Listing,
+  type ListOptions,
+  osPathOf,
+  type WriteMeta,
 } from "./backend.ts";
 import {
   type CopyJob,
@@ -120,6 +121,7 @@ export class LocalBackend implements Backend {
   /** Ids this location had before (its path id, once a marker names it): state is carried over. */
   formerIds: string[] = [];
   readonly caps: Capabilities = {
+    local: true,
     timePrecision: 1,
     caseInsensitive: Deno.build.os === "windows" || Deno.build.os === "darwin",
     inodes: !isWindows,
@@ -170,7 +172,7 @@ export class LocalBackend implements Backend {
     report: (r: BulkResult) => void,
     signal: AbortSignal,
   ): BulkCopy | undefined {
-    if (!src.localPath) return undefined;
+    if (!src.caps.local) return undefined;
     if (files.length < WORKER_THRESHOLD && !files.some((f) => f.size > LARGE_ON_THREAD)) {
       return undefined;
     }
@@ -182,7 +184,7 @@ export class LocalBackend implements Backend {
         // Relative to the roots (the keys themselves, where the names are spelled as keys).
         paths = from
           ? { src: from.relativePath(f.srcKey), dst: this.relativePath(f.key) }
-          : { src: src.localPath(f.srcKey), dst: this.relativePath(f.key) };
+          : { src: osPathOf(src, f.srcKey)!, dst: this.relativePath(f.key) };
       } catch (err) {
         // A name this folder cannot hold (a Windows device name): this file fails, alone.
         report({ id, ok: false, changed: false, error: describeError(err) });
@@ -217,7 +219,7 @@ export class LocalBackend implements Backend {
 
   /** A first copy from another local folder: the copy Workers start while the source is walked. */
   prepareCopyFrom(src: Backend): () => void {
-    if (!src.localPath) return () => {};
+    if (!src.caps.local) return () => {};
     prewarmCopyWorkers(2);
     return releaseSpareCopyWorkers;
   }

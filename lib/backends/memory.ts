@@ -75,6 +75,7 @@ export class MemoryBackend implements Backend {
   /** @param options Capabilities, name and whether the root starts missing. */
   constructor(options: MemoryOptions = {}) {
     this.caps = {
+      local: false,
       timePrecision: 1,
       caseInsensitive: false,
       inodes: false,

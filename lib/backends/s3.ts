@@ -186,6 +186,7 @@ export class S3Backend implements Backend {
   readonly display: string;
   readonly id: string;
   readonly caps: Capabilities = {
+    local: false,
     timePrecision: 1,
     caseInsensitive: false,
     inodes: false,

@@ -5,7 +5,7 @@
  * @module
  */
 import * as nodePath from "node:path";
-import type { Backend } from "../backends/backend.ts";
+import { type Backend, osPathOf } from "../backends/backend.ts";
 import { openLocation } from "../backends/open.ts";
 import {
   describeError,
@@ -508,10 +508,10 @@ async function runJob(
     });
     // Folders that exist are watched before the first pass (a change made while it runs is
     // not missed); a folder the first pass creates, once it exists.
-    const local = cmd.watched.filter((i) => members[i]!.localPath);
-    const remote = cmd.watched.filter((i) => !members[i]!.localPath);
+    const local = cmd.watched.filter((i) => members[i]!.caps.local);
+    const remote = cmd.watched.filter((i) => !members[i]!.caps.local);
     const poll = a.poll ?? DEFAULT_POLL;
-    const rootOf = (i: number) => realPathOf(members[i]!.localPath!(""));
+    const rootOf = (i: number) => realPathOf(osPathOf(members[i]!, "")!);
     const isDir = (p: string) => {
       try {
         return Deno.statSync(p).isDirectory;

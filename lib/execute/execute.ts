@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { Backend, BulkResult, Entry, WriteMeta } from "../backends/backend.ts";
+import {
+  type Backend,
+  type BulkResult,
+  type Entry,
+  osPathOf,
+  type WriteMeta,
+} from "../backends/backend.ts";
 import { type Expect, type Op, opsOf, type Plan, type Step, withoutOps } from "../plan/types.ts";
 import type { EventSink } from "./events.ts";
 import { CopyStopped, describeError, SourceChanged, TargetChanged } from "../errors.ts";
@@ -117,9 +123,8 @@ export async function transfer(
   onBytes?: (n: number) => void,
   signal?: AbortSignal,
 ): Promise<Entry> {
-  if (src.localPath && dst.copyInFromPath) {
-    return await dst.copyInFromPath(src.localPath(srcKey), key, meta);
-  }
+  const path = dst.copyInFromPath ? osPathOf(src, srcKey) : undefined;
+  if (path !== undefined) return await dst.copyInFromPath!(path, key, meta);
   if (signal?.aborted) throw new Interrupted();
   const data = await src.read(srcKey);
   // A small file read whole goes to the writer as it is: nothing to count chunk by chunk, and
@@ -238,7 +243,7 @@ export async function execute(
   const at = (o: Op): Backend => members[o.at]!;
   const from = (o: Extract<Op, { op: "copy" | "update" }>): Backend => members[o.srcAt]!;
   const isLocalCopy = (o: Op) =>
-    (o.op === "copy" || o.op === "update") && !!from(o).localPath && !!at(o).localPath &&
+    (o.op === "copy" || o.op === "update") && from(o).caps.local && at(o).caps.local &&
     !!at(o).copyInFromPath;
   const { sink } = options;
   // Our own stop: the caller's signal, or a location that can no longer be reached.

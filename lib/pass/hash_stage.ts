@@ -55,7 +55,7 @@ export async function hashStage(
     const got = out.byMember[req.at]!;
     // --checksum reads local content anew: a cache cannot prove a file unchanged (an edit that
     // kept size and time, or bytes corrupted in place).
-    const rows = afresh && b.localPath ? undefined : hashesOf(b.id);
+    const rows = afresh && b.caps.local ? undefined : hashesOf(b.id);
     const fresh = out.fresh[req.at]!;
     const uncached = new Set(req.uncached);
     await runPool(entries, 4, async (e) => {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Backend } from "../backends/backend.ts";
+import { type Backend, osPathOf } from "../backends/backend.ts";
 
 /**
  * Where a location is, as a job names it: a folder's absolute path, else the location as shown
@@ -13,5 +13,6 @@ import type { Backend } from "../backends/backend.ts";
  * @returns Such as `file:/media/usb/backup` or `s3://bucket/p`.
  */
 export function placeOf(b: Backend): string {
-  return b.localPath ? `file:${b.localPath("")}` : b.display;
+  const root = osPathOf(b, "");
+  return root !== undefined ? `file:${root}` : b.display;
 }

@@ -235,6 +235,7 @@ export class FtpBackend implements Backend {
   // Times ferry wrote are remembered to the millisecond; every other file carries its own
   // precision (a second for MLSD and MDTM, a minute or a day for LIST).
   caps: Capabilities = {
+    local: false,
     timePrecision: 1,
     caseInsensitive: false,
     inodes: false,

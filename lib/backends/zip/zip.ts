@@ -25,17 +25,18 @@
  */
 import * as nodePath from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
-import type {
-  Backend,
-  BulkCopy,
-  BulkFile,
-  BulkResult,
-  Capabilities,
-  Entry,
-  Listing,
-  ListOptions,
-  ListProblem,
-  WriteMeta,
+import {
+  type Backend,
+  type BulkCopy,
+  type BulkFile,
+  type BulkResult,
+  type Capabilities,
+  type Entry,
+  type Listing,
+  type ListOptions,
+  type ListProblem,
+  osPathOf,
+  type WriteMeta,
 } from "../backend.ts";
 import { readSmallFile } from "../local/copy.ts";
 import { besideArchive, COMPACT_TAG, NEW_TAG, PACK_TAG, TEMP_TAGS } from "./names.ts";
@@ -108,6 +109,7 @@ export class ZipBackend implements Backend {
   readonly display: string;
   readonly id: string;
   readonly caps: Capabilities = {
+    local: false,
     // ferry writes NTFS times (100 ns) beside the extended timestamp (1 s) and the DOS time.
     timePrecision: 1,
     caseInsensitive: false,
@@ -843,8 +845,8 @@ export class ZipBackend implements Backend {
     report: (r: BulkResult) => void,
     signal: AbortSignal,
   ): BulkCopy | undefined {
-    const localPath = src.localPath?.bind(src);
-    if (!localPath || !this.#inTx) return undefined;
+    if (!src.caps.local || !this.#inTx) return undefined;
+    const localPath = (key: string) => osPathOf(src, key)!;
     let yielded = performance.now();
     /** Files reported on (an interruption may leave some unpacked). */
     const placed = new Set<number>();
