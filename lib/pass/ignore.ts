@@ -4,7 +4,7 @@
  * @module
  */
 import type { Backend } from "../backends/backend.ts";
-import { describeError, RunError } from "../errors.ts";
+import { describeError, LocationError } from "../errors.ts";
 import { IGNORE_FILE } from "../paths.ts";
 import { parseIgnoreFile } from "../scan/filter.ts";
 
@@ -17,7 +17,8 @@ import { parseIgnoreFile } from "../scan/filter.ts";
  *
  * @param b An opened location whose root exists.
  * @returns gitignore-style patterns.
- * @throws {RunError} When the file is there but cannot be read.
+ * @throws {LocationError} When the file is there but cannot be read (exit 2, as for a root
+ * that cannot be read).
  */
 export async function readIgnoreFile(b: Backend): Promise<string[]> {
   const e = await b.stat(IGNORE_FILE).catch(() => undefined);
@@ -25,7 +26,7 @@ export async function readIgnoreFile(b: Backend): Promise<string[]> {
   try {
     return parseIgnoreFile(await new Response(await b.read(IGNORE_FILE)).text());
   } catch (err) {
-    throw new RunError(
+    throw new LocationError(
       `Cannot read "${IGNORE_FILE}" in "${b.display}": ${describeError(err)}`,
       { cause: err },
     );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Backend } from "../../lib/backends/backend.ts";
 import { MemoryBackend } from "../../lib/backends/memory.ts";
-import { RunError } from "../../lib/errors.ts";
+import { ExitCode, LocationError } from "../../lib/errors.ts";
 import { mirrorOnce } from "../../lib/mirror.ts";
 import { IGNORE_FILE } from "../../lib/paths.ts";
 import { StateStore } from "../../lib/state/store.ts";
@@ -25,7 +25,8 @@ async function unreadableIgnore(): Promise<Backend> {
 }
 
 const refused = (err: unknown) =>
-  err instanceof RunError && err.message.includes(`"${IGNORE_FILE}"`) &&
+  err instanceof LocationError && err.exitCode === ExitCode.usage &&
+  err.message.includes(`"${IGNORE_FILE}"`) &&
   err.message.includes("permission denied");
 
 Deno.test("syncOnce() fails, copying nothing, when a .ferryignore cannot be read", async () => {
