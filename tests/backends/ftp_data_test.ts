@@ -303,3 +303,37 @@ Deno.test("replyFits() takes what pure-ftpd, vsftpd, proFTPD and ftp-srv answer,
     ] as const
   ) assert.ok(!fits(command, code, final), `${command}: ${code} is a stray`);
 });
+
+Deno.test("ftp: a server that greeted this run and is silent on a new connection is a stall, tried again, not 'no FTP server'", async () => {
+  let dropped = false;
+  const server = startMemoryFtp({
+    // The second connection hears no greeting (a server or proxy holding it up).
+    greets: (n) => n !== 2,
+    // The first upload's STOR drops its connection, so the next try needs a new one.
+    drops: (line) => !dropped && line.startsWith("STOR ") && (dropped = true),
+  });
+  server.dirs.add("/up");
+  const b = new FtpBackend({
+    host: "127.0.0.1",
+    port: server.port,
+    user: "u",
+    password: "p",
+    path: "/up",
+    secure: false,
+    display: `ftp://127.0.0.1:${server.port}/up`,
+    connections: 1,
+    timeout: 1000,
+    retryDelay: 5,
+  });
+  try {
+    await b.open("write");
+    const data = bytes(300, 9);
+    // Before, the silent greeting was "not an FTP server" (final): the write failed.
+    await b.write("s.bin", ReadableStream.from([data]), { size: data.length, mtime: MTIME });
+    assert.deepEqual(server.files.get("/up/s.bin"), data);
+    assert.ok(server.connections >= 3, `${server.connections} connections`);
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});

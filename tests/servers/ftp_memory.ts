@@ -30,6 +30,10 @@ export interface MemoryFtpQuirks {
   storeBytes?: (path: string, bytes: Uint8Array) => Uint8Array;
   /** The bytes a RETR sends, given the file. */
   retrBytes?: (path: string, bytes: Uint8Array) => Uint8Array;
+  /** Whether the Nth control connection (from 1) is greeted; one that is not hears nothing. */
+  greets?: (connection: number) => boolean;
+  /** Whether a command line drops its connection unanswered (a reset, to the client). */
+  drops?: (line: string) => boolean;
 }
 
 /** A running server. */
@@ -73,7 +77,7 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
   const parent = (p: string) => p.slice(0, p.lastIndexOf("/")) || "/";
 
   const session = async (conn: Deno.Conn) => {
-    connections++;
+    const number = ++connections;
     open.add(conn);
     const say = (text: string) => conn.write(enc.encode(text + "\r\n"));
     let source: string | undefined;
@@ -91,6 +95,7 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
       return d;
     };
     const handle = async (line: string): Promise<void> => {
+      if (quirks.drops?.(line)) throw new Error("dropped");
       const custom = quirks.answer?.(line);
       if (custom !== undefined) return void await say(custom);
       const sp = line.indexOf(" ");
@@ -208,7 +213,7 @@ export function startMemoryFtp(quirks: MemoryFtpQuirks = {}): MemoryFtp {
       }
     };
     try {
-      await say("220 memory FTP");
+      if (quirks.greets?.(number) ?? true) await say("220 memory FTP");
       let text = "";
       const buf = new Uint8Array(64 << 10);
       for (;;) {

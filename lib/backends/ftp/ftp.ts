@@ -23,8 +23,10 @@ import {
   FtpOutOfStep,
   FtpReplyError,
   type FtpSession,
+  FtpTimeout,
   ListingCutShort,
   NativeSession,
+  NoGreeting,
   NotFtpServer,
   type Reply,
 } from "./session.ts";
@@ -382,6 +384,10 @@ export class FtpBackend implements Backend {
           `the server refused user "${this.#o.user}" (${err.message}): check the user name and password`,
         );
       }
+      // A server that greeted this run before and is silent now is a stalled connection (a
+      // busy server, a dropped packet), tried again like any other; only a first greeting
+      // that never comes says the port is no FTP server's.
+      if (err instanceof NoGreeting && this.#features) throw new FtpTimeout(err.message);
       if (err instanceof NotFtpServer) {
         throw new NotListening(
           `${this.#o.host} port ${this.#o.port} is not an FTP server: ${err.message} (is it the FTP port?)`,

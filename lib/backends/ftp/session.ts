@@ -86,6 +86,14 @@ export class NotFtpServer extends Error {
   override name = "NotFtpServer";
 }
 
+/**
+ * Nothing greeted within {@linkcode GREETING_TIMEOUT}: no FTP server, unless this server has
+ * greeted before (then a stalled connection, worth trying again).
+ */
+export class NoGreeting extends NotFtpServer {
+  override name = "NoGreeting";
+}
+
 /** A read or write that took longer than the timeout. */
 export class FtpTimeout extends Error {
   override name = "FtpTimeout";
@@ -182,7 +190,7 @@ export class NativeSession implements FtpSession {
     } catch (err) {
       s.close();
       if (err instanceof FtpTimeout) {
-        throw new NotFtpServer(
+        throw new NoGreeting(
           `no FTP greeting within ${Math.min(timeout, GREETING_TIMEOUT) / 1000} s`,
         );
       }

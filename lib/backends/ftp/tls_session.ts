@@ -12,7 +12,7 @@ import {
   FtpReplyError,
   type FtpSession,
   GREETING_TIMEOUT,
-  NotFtpServer,
+  NoGreeting,
   type Reply,
 } from "./session.ts";
 
@@ -64,7 +64,7 @@ export class TlsSession implements FtpSession {
     const wait = Math.min(o.timeout, GREETING_TIMEOUT);
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new NotFtpServer(`no FTP greeting within ${wait / 1000} s`)),
+        () => reject(new NoGreeting(`no FTP greeting within ${wait / 1000} s`)),
         wait,
       );
     });
