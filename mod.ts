@@ -12,21 +12,43 @@
  *
  * @module
  */
-export type { Backend, Capabilities, Entry, Listing } from "./lib/backends/backend.ts";
+export type {
+  Backend,
+  BulkCopy,
+  BulkFile,
+  BulkResult,
+  Capabilities,
+  Entry,
+  KnownFile,
+  Listing,
+  ListOptions,
+  ListProblem,
+  ModTimeModel,
+  UploadJournal,
+  WriteMeta,
+} from "./lib/backends/backend.ts";
 export { LocalBackend } from "./lib/backends/local.ts";
+export type { LocalOptions } from "./lib/backends/local.ts";
 export { MemoryBackend } from "./lib/backends/memory.ts";
+export type { MemoryOptions } from "./lib/backends/memory.ts";
 export { openLocation } from "./lib/backends/open.ts";
+export type { OpenOptions } from "./lib/backends/open.ts";
 export { parseLocation } from "./lib/location.ts";
 export type { Location } from "./lib/location.ts";
 export { planOneWay } from "./lib/plan/one_way.ts";
-export type { Conflict, Op, Plan, Step } from "./lib/plan/types.ts";
+export type { OneWayInput, PriorState } from "./lib/plan/one_way.ts";
+export type { Conflict, Expect, Op, Plan, Step } from "./lib/plan/types.ts";
 export { opsOf } from "./lib/plan/types.ts";
 export { StateStore } from "./lib/state/store.ts";
+export type { HashRow, JobState, StateChanges, StateRow, StateView } from "./lib/state/store.ts";
 export { syncOnce } from "./lib/sync.ts";
 export { Job } from "./lib/job.ts";
 export type { JobOptions, PassLock, PassOutcome } from "./lib/job.ts";
 export type { SyncOptions, SyncResult } from "./lib/sync.ts";
 export type { Summary } from "./lib/pass/summary.ts";
+export type { DeleteLimit } from "./lib/pass/delete_limit.ts";
+export type { PassOptions } from "./lib/pass/options.ts";
+export type { PassResult } from "./lib/pass/result.ts";
 export { silentSink } from "./lib/execute/events.ts";
 export type { EventOrigin, EventSink, SyncEvent } from "./lib/execute/events.ts";
 export {

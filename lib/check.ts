@@ -14,8 +14,14 @@ import { sha256Stream } from "./state/hash.ts";
 
 /** One difference between the two sides. */
 export interface Difference {
+  /** The file's key (POSIX, relative to both roots). */
   path: string;
+  /**
+   * `differ`: on both sides, other size or content; `missing`: only in the first location;
+   * `extra`: only in the second; `failed`: could not be listed or read.
+   */
   kind: "differ" | "missing" | "extra" | "failed";
+  /** One line for a reader: the sizes, which side lacks it, or the error. */
   detail: string;
 }
 
@@ -23,14 +29,17 @@ export interface Difference {
 export interface CheckResult {
   /** Files present on both sides and compared. */
   compared: number;
+  /** Every difference found, failures included; empty when the locations agree. */
   differences: Difference[];
 }
 
 /** Options of {@linkcode checkLocations}. */
 export interface CheckOptions {
+  /** gitignore-style patterns of files and folders left out on both sides. */
   exclude?: readonly string[];
   /** Hashes computed at once (default 4). */
   concurrency?: number;
+  /** Stops the comparison; the result then holds what was found so far. */
   signal?: AbortSignal;
   /** Told of each difference as it is found. */
   onDifference?: (d: Difference) => void;

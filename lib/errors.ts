@@ -16,10 +16,13 @@ export const ExitCode = {
 
 /** A mistake in what the user asked for: an unknown flag, a bad location, wrong input. */
 export class UsageError extends Error {
+  /** `"UsageError"`, or a subclass's name. */
   override name = "UsageError";
   /** Exit code the CLI uses for this error. */
   readonly exitCode: number = ExitCode.usage;
   /**
+   * Make the error; the CLI prints `message` and exits with {@linkcode ExitCode.usage}.
+   *
    * @param message One line saying what is wrong and what to do.
    * @param options Standard error options (`cause`).
    */
@@ -30,15 +33,19 @@ export class UsageError extends Error {
 
 /** A location that cannot be opened or read at its root (exit 2). */
 export class LocationError extends UsageError {
+  /** `"LocationError"`. */
   override name = "LocationError";
 }
 
 /** A run refused by a safety limit: `--max-delete`, a missing or empty source root (exit 3). */
 export class SafetyError extends Error {
+  /** `"SafetyError"`. */
   override name = "SafetyError";
   /** Exit code the CLI uses for this error. */
   readonly exitCode: number = ExitCode.refused;
   /**
+   * Make the error; the CLI prints `message` and exits with {@linkcode ExitCode.refused}.
+   *
    * @param message One line saying what was refused and how to override it, if one can.
    * @param options Standard error options (`cause`).
    */
@@ -75,10 +82,13 @@ export function missingDestination(dst: string, left: number): SafetyError {
 
 /** A run that started but could not finish its work (a listing failed mid-run): exit 1. */
 export class RunError extends Error {
+  /** `"RunError"`. */
   override name = "RunError";
   /** Exit code the CLI uses for this error. */
   readonly exitCode: number = ExitCode.someFailed;
   /**
+   * Make the error; the CLI prints `message` and exits with {@linkcode ExitCode.someFailed}.
+   *
    * @param message One line saying what failed.
    * @param options Standard error options (`cause`).
    */
@@ -93,6 +103,7 @@ export class RunError extends Error {
  * the location.
  */
 export class StalledError extends Error {
+  /** `"StalledError"`. */
   override name = "StalledError";
 }
 

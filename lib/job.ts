@@ -21,6 +21,7 @@ interface PassRunner {
 
 /** A lock held for one pass (see `lib/cli/lock.ts`). */
 export interface PassLock {
+  /** Let the lock go once the pass has ended (called once, also after a failed pass). */
   release(): void;
 }
 
@@ -74,6 +75,7 @@ export class Job {
 
   #keyOf: [string, string] = ["", ""];
   #runner: PassRunner;
+  /** The job's locations, source first (of a mirror: in the order given). */
   readonly members: readonly Backend[];
   #options: JobOptions;
   #sink: EventSink;
@@ -83,9 +85,14 @@ export class Job {
   #running: Promise<PassOutcome> | undefined;
 
   /**
+   * A one-way job from `src` to `dst`; nothing runs until {@linkcode Job.run} or
+   * {@linkcode Job.request}.
+   *
    * @param src The source.
    * @param dst The destination.
    * @param options Pass options, interval, lock and hooks.
+   * @param runner How a pass is made (what {@linkcode Job.mirror} passes); by default
+   * {@linkcode syncOnce} from `src` to `dst`.
    */
   constructor(src: Backend, dst: Backend, options: JobOptions, runner?: PassRunner) {
     this.#runner = runner ?? {

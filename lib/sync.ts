@@ -44,6 +44,7 @@ import { type Summary, ZERO_SUMMARY } from "./pass/summary.ts";
 
 /** Options of {@linkcode syncOnce}: those of every pass, and whether to delete. */
 export interface SyncOptions extends PassOptions {
+  /** Also delete in the destination what the source no longer has (`--delete`). */
   delete?: boolean;
 }
 

@@ -10,6 +10,7 @@
 export interface Entry {
   /** POSIX relative key, always NFC (the engine matches keys without normalising again). */
   key: string;
+  /** A file, or a folder (listed on its own only where `caps.dirs`). */
   kind: "file" | "dir";
   /** Bytes; 0 for folders. */
   size: number;
@@ -55,14 +56,19 @@ export interface Entry {
 
 /** What the state remembers of a file, so a store need not be asked for each mtime. */
 export interface KnownFile {
+  /** Bytes, as last seen. */
   size: number;
+  /** Modification time ferry last saw or wrote, in ms since the epoch. */
   mtime: number;
+  /** The entry's stamp when `mtime` was recorded: the record applies only while it matches. */
   stamp: string | null;
 }
 
 /** A path the listing could not read: counted as failed; nothing below it may be deleted. */
 export interface ListProblem {
+  /** The key of the file or folder that could not be read (`""`: the root). */
   key: string;
+  /** Why, as the store or the OS said it (passwords redacted). */
   message: string;
   /** What could not be done, as a failure names it (`list` when not given; `read`: listed, but its content cannot be read). */
   op?: string;
@@ -70,7 +76,9 @@ export interface ListProblem {
 
 /** What `Backend.list` returns. */
 export interface Listing {
+  /** Every file and folder found, in no particular order. */
   entries: Entry[];
+  /** Paths that could not be read; empty when the whole tree was listed. */
   problems: ListProblem[];
   /** Symbolic links and other special files passed over (documented: never followed). */
   skipped: { key: string; reason: string }[];
@@ -137,9 +145,11 @@ export interface Capabilities {
 
 /** Metadata handed to `write`. */
 export interface WriteMeta {
+  /** The modification time to give the file, in ms since the epoch. */
   mtime: number;
   /** Nanoseconds within the millisecond of `mtime`, when known. */
   mtimeNs?: number;
+  /** Bytes the content will have: a stream of another length fails the write. */
   size: number;
   /** The content's SHA-256 when already known (stores that keep it save a later read). */
   sha256?: string;
@@ -147,9 +157,13 @@ export interface WriteMeta {
 
 /** One file of a bulk copy (see {@linkcode Backend.copyMany}); copy operations are such. */
 export interface BulkFile {
+  /** Key of the file to read in the source location. */
   srcKey: string;
+  /** Key to write in this location. */
   key: string;
+  /** Bytes, as the source listed them. */
   size: number;
+  /** Modification time to give the copy, in ms since the epoch. */
   mtime: number;
   /** The target as the plan saw it (an update): a target that differs is left alone. */
   expect?: { size: number; mtime: number };
@@ -176,8 +190,11 @@ export interface BulkCopy {
 
 /** Where open multipart uploads are written down, so that a killed run's are aborted later. */
 export interface UploadJournal {
+  /** Record upload `id` of `key` in location `loc` as started. */
   add(loc: string, key: string, id: string): void;
+  /** Forget upload `id` of location `loc` (completed or aborted). */
   remove(loc: string, id: string): void;
+  /** The uploads of location `loc` still recorded as open. */
   list(loc: string): { key: string; id: string }[];
 }
 
@@ -192,6 +209,7 @@ export interface Backend {
   readonly id: string;
   /** Ids the location was known by before (the state kept under them is carried over). */
   readonly formerIds?: readonly string[];
+  /** What this backend can do; valid once {@linkcode Backend.open} has returned. */
   readonly caps: Capabilities;
 
   /**

@@ -120,6 +120,7 @@ export class LocalBackend implements Backend {
   id: string;
   /** Ids this location had before (its path id, once a marker names it): state is carried over. */
   formerIds: string[] = [];
+  /** Before open(): the OS's likely answers; open() for writing probes precision and case. */
   readonly caps: Capabilities = {
     local: true,
     timePrecision: 1,
@@ -142,6 +143,8 @@ export class LocalBackend implements Backend {
   #native = new Map<string, string>();
 
   /**
+   * A folder on this machine; nothing is touched until {@linkcode LocalBackend.open}.
+   *
    * @param root The folder, relative to the working directory or absolute.
    * @param options Which walker lists the tree (testing knobs).
    */

@@ -60,6 +60,7 @@ export interface MemoryOptions {
 export class MemoryBackend implements Backend {
   readonly display: string;
   readonly id: string;
+  /** Millisecond times, case-sensitive, folders of their own unless `options` say otherwise. */
   readonly caps: Capabilities;
   /** Number of content bytes written, for tests that prove nothing was transferred. */
   bytesWritten = 0;
@@ -72,7 +73,11 @@ export class MemoryBackend implements Backend {
   #durable: Contents | undefined;
   #options: MemoryOptions;
 
-  /** @param options Capabilities, name and whether the root starts missing. */
+  /**
+   * An empty tree held in this process, gone when it is.
+   *
+   * @param options Capabilities, name and whether the root starts missing.
+   */
   constructor(options: MemoryOptions = {}) {
     this.caps = {
       local: false,

@@ -10,7 +10,9 @@
  * operation acted on (its display name, passwords masked).
  */
 export interface EventOrigin {
+  /** The job's key (its members' ids); absent outside a {@linkcode Job}. */
   job?: string;
+  /** Display name of the location the operation acted on; absent for whole-pass events. */
   location?: string;
 }
 
@@ -36,6 +38,7 @@ export type SyncEvent =
 
 /** Where events go. */
 export interface EventSink {
+  /** Take one event; called synchronously by the engine, so it must not block or throw. */
   emit(e: SyncEvent): void;
 }
 

@@ -9,18 +9,25 @@ import type { DeleteLimit } from "./delete_limit.ts";
 
 /** Options common to a sync pass and a mirror pass. */
 export interface PassOptions {
+  /** Plan and report, change nothing (state included). */
   dryRun?: boolean;
+  /** Compare by SHA-256, not size and modification time. */
   checksum?: boolean;
+  /** gitignore-style patterns left out in every location (with each root's `.ferryignore`). */
   exclude?: readonly string[];
   /** A sync counts the destination; a mirror counts each member. */
   maxDelete?: DeleteLimit;
   /** Past the safety guards (a mirror: also lets a member that was emptied take part). */
   force?: boolean;
+  /** Operations in flight at once (default 16; never more than a location declares). */
   concurrency?: number;
   /** Pause before a failed transfer is tried again, ms (default 500, doubled each time). */
   retryDelay?: number;
+  /** Where the pass's events go (`silentSink` drops them). */
   sink: EventSink;
+  /** Interrupts the pass: no new operation starts; what was done is still recorded. */
   signal?: AbortSignal;
+  /** The state database; without it a pass knows nothing of the last (renames, hashes, times). */
   state?: StateStore;
   /**
    * Limit the pass to these subtrees (keys; what `--watch` saw change): only they are listed,

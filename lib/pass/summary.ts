@@ -6,14 +6,23 @@
 
 /** The summary PRODUCT.md fixes for `--json`. */
 export interface Summary {
+  /** Files written where they were missing. */
   copied: number;
+  /** Files written over an older or different one. */
   updated: number;
+  /** Renames done as renames (files or folders). */
   moved: number;
+  /** Files and folders deleted. */
   deleted: number;
+  /** Paths the plan could not decide (see `Plan.conflicts`). */
   conflicts: number;
+  /** Left alone: special files, archived sources, targets changed since they were listed. */
   skipped: number;
+  /** Operations that failed (listed in `failures` of the pass's result). */
   failed: number;
+  /** Content bytes sent. */
   bytes: number;
+  /** Wall time of the pass, in seconds. */
   seconds: number;
 }
 

@@ -22,7 +22,9 @@ export interface PriorState {
 
 /** Inputs of {@linkcode planOneWay}. */
 export interface OneWayInput {
+  /** The source's listing (keys NFC, as backends give them). */
   src: readonly Entry[];
+  /** The destination's listing. */
   dst: readonly Entry[];
   /** Source keys that could not be read: nothing at or below them is deleted. */
   srcProblems?: readonly string[];
@@ -48,6 +50,7 @@ export interface OneWayInput {
    * (else the next run without `--checksum` would copy it again, and every run after).
    */
   dstRetime?: boolean;
+  /** The last run's source by inode, to plan renames as moves; absent: no renames found so. */
   prior?: PriorState;
   /**
    * The source's keys at this job's last pass (from the state), as {@linkcode matchKey} makes

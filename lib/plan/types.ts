@@ -7,7 +7,9 @@
 
 /** Expected state of a destination entry, re-checked just before it is overwritten or deleted. */
 export interface Expect {
+  /** Bytes the entry had when listed. */
   size: number;
+  /** Its modification time when listed, ms since the epoch (compared at the coarser precision). */
   mtime: number;
   /**
    * The entry's version stamp (S3: the entity tag), which changes whenever the content may
@@ -76,8 +78,11 @@ export type Op =
 
 /** What the planner found it cannot do (reported and counted, never executed). */
 export interface Conflict {
+  /** Index of the member (among the job's locations) where the conflict is. */
   at: number;
+  /** The key at that member; nothing at or below it is placed this pass. */
   key: string;
+  /** One line for the user: what clashes and how to resolve it. */
   message: string;
 }
 
@@ -88,7 +93,9 @@ export interface Conflict {
 export interface Step {
   /** What the step does, for timings and messages (`mkdir`, `move`, `transfer`, `delete`…). */
   name: string;
+  /** The operations, in the order they are started. */
   ops: Op[];
+  /** Run the operations at once (bounded by the backends' concurrency), else one by one. */
   parallel: boolean;
   /**
    * Destructive steps (deletions, and what waits for them) are not run once an earlier
@@ -100,7 +107,9 @@ export interface Step {
 
 /** A plan and its counts. */
 export interface Plan {
+  /** Steps in the order they run: folders made first, deletions last. */
   steps: Step[];
+  /** What could not be planned; reported, never executed. */
   conflicts: Conflict[];
   /** Files in the destination before the run (for the `--max-delete` percentage). */
   destFiles: number;

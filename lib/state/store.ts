@@ -13,10 +13,15 @@ import type { UploadJournal } from "../backends/backend.ts";
 
 /** What a member held of one path when its job last agreed on it. */
 export interface StateRow {
+  /** The file's key in the member. */
   path: string;
+  /** Bytes. */
   size: number;
+  /** Modification time, ms since the epoch. */
   mtime: number;
+  /** Inode number (0 where the backend has none). */
   ino: number;
+  /** Device number (0 where the backend has none). */
   dev: number;
   /**
    * Written only (the content's SHA-256, kept in the location's hash cache); rows read back
@@ -34,20 +39,26 @@ export interface StateRow {
 
 /** A cached content hash: valid while size, time and inode are as they were. */
 export interface HashRow {
+  /** Bytes when hashed. */
   size: number;
+  /** Modification time when hashed, ms since the epoch. */
   mtime: number;
+  /** Inode number when hashed (0 where the backend has none). */
   ino: number;
+  /** The content's SHA-256, lowercase hex. */
   sha256: string;
 }
 
 /** A batch of changes for one member, applied in one transaction with the others. */
 export interface StateChanges {
+  /** The member's location id (`Backend.id`). */
   loc: string;
   /**
    * Rows to write: an array (sorted here), or rows made one at a time in path order (a rebuild
    * of 200,000 rows then never holds them all).
    */
   upserts: readonly StateRow[] | Iterable<StateRow>;
+  /** Keys whose rows go (files no longer there, or no longer agreed). */
   deletes: string[];
   /** Folder renames: every row below `from/` moves below `to/`. */
   dirMoves?: { from: string; to: string }[];
@@ -174,6 +185,7 @@ const NO_JOB = 0;
  * ```
  */
 export class StateStore implements UploadJournal {
+  /** The database file as opened (`:memory:` for one held in memory). */
   readonly path: string;
   #db: DatabaseSync;
   #stmts = new Map<string, StatementSync>();
@@ -574,7 +586,9 @@ export interface StateView extends UploadJournal {
   count(loc: string): number;
   /** The location's hash cache (shared by every job that uses the location). */
   hashes(loc: string): Map<string, HashRow>;
+  /** Apply changes to several members in one transaction (all or none). */
   apply(changes: StateChanges[]): void;
+  /** Run `fn` in a transaction (inside another: part of it); rolled back if `fn` throws. */
   transaction(fn: () => void): void;
 }
 
@@ -586,12 +600,17 @@ export interface StateView extends UploadJournal {
  * keyed by location (they are the store's, whoever started them).
  */
 export class JobState implements StateView {
+  /** The database the rows are in. */
   readonly store: StateStore;
+  /** The job's key (its members' ids, as the state keeps them). */
   readonly job: string;
+  /** Nothing is written: {@linkcode JobState.apply} throws (a dry run). */
   readonly readOnly: boolean;
   #members = new Map<string, { job: number; loc: number }>();
 
   /**
+   * A view of `store` for one job; members are registered on first use.
+   *
    * @param store The database.
    * @param job The job's key.
    * @param readOnly Write nothing (a dry run).
