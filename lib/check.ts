@@ -39,7 +39,7 @@ export interface CheckOptions {
   exclude?: readonly string[];
   /** Hashes computed at once (default 4). */
   concurrency?: number;
-  /** Stops the comparison; the result then holds what was found so far. */
+  /** Stops hashing further files; the result then holds the differences found so far. */
   signal?: AbortSignal;
   /** Told of each difference as it is found. */
   onDifference?: (d: Difference) => void;
