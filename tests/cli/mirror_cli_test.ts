@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startS3rver } from "../servers/s3rver.ts";
-import { ferry, ferryArgs, listFiles, onTerminal, summaryOf, testEnv } from "./_run.ts";
+import { ferry, ferryArgs, listFiles, onTerminal, running, summaryOf, testEnv } from "./_run.ts";
 import { until } from "../_until.ts";
 
 const server = await startS3rver(["mirror"]);
@@ -209,38 +209,8 @@ Deno.test("ferry mirror on a terminal with no locations asks for them one by one
   }
 });
 
-/** Start `ferry` with `--watch`; stderr is collected while it runs. */
-function watching(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ferryArgs(args),
-    env: testEnv(env),
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  let err = "";
-  let out = "";
-  const reading = Promise.all([
-    (async () => {
-      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
-    })(),
-    (async () => {
-      for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) out += c;
-    })(),
-  ]);
-  return {
-    stderr: () => err,
-    stdout: () => out,
-    async stop(): Promise<number> {
-      try {
-        child.kill("SIGINT");
-      } catch { /* it ended by itself: its code and stderr tell why */ }
-      const s = await child.status;
-      await reading;
-      return s.code;
-    },
-  };
-}
+/** Start `ferry` with `--watch`; what it prints is collected while it runs. */
+const watching = (args: string[]) => running(args, env);
 
 Deno.test("ferry mirror --watch: two folders kept in step as files change on each side; own writes not echoed; Ctrl-C exits 130", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-watch-" });
