@@ -103,38 +103,15 @@ export function holdsJobInto(db: string, ids: readonly string[]): boolean {
  * ```
  */
 export function moveJob(from: string, to: string, job: string): void {
-  const tmp = nodePath.join(nodePath.dirname(to), `.${nodePath.basename(to)}.moving-${Deno.pid}`);
-  try {
-    Deno.removeSync(tmp);
-  } catch { /* none left */ }
-  const src = new DatabaseSync(from);
-  try {
-    src.exec("PRAGMA busy_timeout = 5000");
-    src.prepare("VACUUM INTO ?").run(tmp);
-  } finally {
-    src.close();
-  }
-  try {
-    const copy = new DatabaseSync(tmp);
-    try {
-      const id = (copy.prepare("SELECT id FROM jobs WHERE key = ?").get(job) as { id: number }).id;
-      copy.exec("BEGIN");
-      for (const t of JOB_TABLES) {
-        if (exists(copy, t)) copy.prepare(`DELETE FROM ${t} WHERE job <> ?`).run(id);
-      }
-      copy.prepare("DELETE FROM jobs WHERE id <> ?").run(id);
-      copy.exec("COMMIT");
-      copy.exec("PRAGMA journal_mode = WAL");
-    } finally {
-      copy.close();
+  snapshotInto(from, to, "moving", (copy) => {
+    const id = (copy.prepare("SELECT id FROM jobs WHERE key = ?").get(job) as { id: number }).id;
+    copy.exec("BEGIN");
+    for (const t of JOB_TABLES) {
+      if (exists(copy, t)) copy.prepare(`DELETE FROM ${t} WHERE job <> ?`).run(id);
     }
-    Deno.renameSync(tmp, to);
-  } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* not made */ }
-    throw err;
-  }
+    copy.prepare("DELETE FROM jobs WHERE id <> ?").run(id);
+    copy.exec("COMMIT");
+  });
   // The new place has it: the old one forgets it (the other jobs there are left as they are).
   const old = new DatabaseSync(from);
   try {
@@ -166,7 +143,20 @@ export function moveJob(from: string, to: string, job: string): void {
  * @throws {Error} When the copy cannot be made.
  */
 export function copyDatabase(from: string, to: string): void {
-  const tmp = nodePath.join(nodePath.dirname(to), `.${nodePath.basename(to)}.copying-${Deno.pid}`);
+  snapshotInto(from, to, "copying", () => {});
+}
+
+/**
+ * A consistent snapshot of `from` (`VACUUM INTO`) beside `to`, changed by `edit`, in WAL mode,
+ * put in place by a rename; the temporary copy is removed when anything fails.
+ */
+function snapshotInto(
+  from: string,
+  to: string,
+  tag: string,
+  edit: (copy: DatabaseSync) => void,
+): void {
+  const tmp = nodePath.join(nodePath.dirname(to), `.${nodePath.basename(to)}.${tag}-${Deno.pid}`);
   try {
     Deno.removeSync(tmp);
   } catch { /* none left */ }
@@ -180,6 +170,7 @@ export function copyDatabase(from: string, to: string): void {
     }
     const copy = new DatabaseSync(tmp);
     try {
+      edit(copy);
       copy.exec("PRAGMA journal_mode = WAL");
     } finally {
       copy.close();
