@@ -8,16 +8,10 @@
 import type { Backend } from "./backends/backend.ts";
 import type { EventSink, SyncEvent } from "./execute/events.ts";
 import { normaliseScope } from "./paths.ts";
-import { jobKey, syncOnce, type SyncOptions, type SyncResult } from "./sync.ts";
-import { mirrorKey, mirrorOnce } from "./mirror.ts";
+import type { Kind } from "./pass/kind.ts";
+import type { PassOptions } from "./pass/options.ts";
+import type { PassResult } from "./pass/result.ts";
 import { later } from "./util/timer.ts";
-
-/** How a job makes one pass, and the key its state is kept under. */
-interface PassRunner {
-  members: readonly Backend[];
-  key(): string;
-  run(options: SyncOptions): Promise<SyncResult>;
-}
 
 /** A lock held for one pass (see `lib/cli/lock.ts`). */
 export interface PassLock {
@@ -26,7 +20,7 @@ export interface PassLock {
 }
 
 /** Options of a {@linkcode Job}: those of a pass, and how passes follow each other. */
-export interface JobOptions extends Omit<SyncOptions, "signal" | "scope"> {
+export interface JobOptions extends Omit<PassOptions, "signal" | "scope"> {
   /** Seconds between full passes; without it, {@linkcode Job.run} makes one pass. */
   interval?: number;
   /** Taken before each pass; undefined when another run holds it (the pass is skipped). */
@@ -46,20 +40,21 @@ export interface JobOptions extends Omit<SyncOptions, "signal" | "scope"> {
 
 /** How one pass went. */
 export type PassOutcome =
-  | { kind: "done"; result: SyncResult; scope?: readonly string[] }
+  | { kind: "done"; result: PassResult; scope?: readonly string[] }
   | { kind: "locked" };
 
 /**
- * A one-way job between two locations, run pass after pass.
+ * A job (a one-way sync or a mirror) run pass after pass.
  *
  * @example One pass between two in-memory locations
  * ```ts
  * import assert from "node:assert/strict";
  * import { MemoryBackend } from "./backends/memory.ts";
  * import { silentSink } from "./execute/events.ts";
+ * import { oneWay } from "./sync.ts";
  * const src = new MemoryBackend({ name: "a" });
  * await src.write("x.txt", ReadableStream.from([new Uint8Array([1])]), { size: 1, mtime: 1e12 });
- * const job = new Job(src, new MemoryBackend({ name: "b" }), { sink: silentSink });
+ * const job = new Job([src, new MemoryBackend({ name: "b" })], oneWay, { sink: silentSink });
  * const last = await job.run();
  * assert.equal(last?.kind === "done" && last.result.summary.copied, 1);
  * ```
@@ -69,14 +64,15 @@ export class Job {
   get key(): string {
     // Made again only when an id changed (at open): every event carries it.
     const ids = this.members.map((m) => m.id).join("\u0000");
-    if (this.#keyOf[0] !== ids) this.#keyOf = [ids, this.#runner.key()];
+    if (this.#keyOf[0] !== ids) this.#keyOf = [ids, this.kind.key(this.members)];
     return this.#keyOf[1];
   }
 
   #keyOf: [string, string] = ["", ""];
-  #runner: PassRunner;
   /** The job's locations, source first (of a mirror: in the order given). */
   readonly members: readonly Backend[];
+  /** What a pass is: a one-way sync or a mirror. */
+  readonly kind: Kind;
   #options: JobOptions;
   #sink: EventSink;
   /** Subtrees asked for since the last pass began; `null`: the whole tree. */
@@ -85,41 +81,18 @@ export class Job {
   #running: Promise<PassOutcome> | undefined;
 
   /**
-   * A one-way job from `src` to `dst`; nothing runs until {@linkcode Job.run} or
-   * {@linkcode Job.request}.
+   * A job over `members`; nothing runs until {@linkcode Job.run} or {@linkcode Job.request}.
    *
-   * @param src The source.
-   * @param dst The destination.
+   * @param members The locations (a sync: source, then destination; a mirror: two or more).
+   * @param kind `oneWay` (from `lib/sync.ts`) or `mirror` (from `lib/mirror.ts`).
    * @param options Pass options, interval, lock and hooks.
-   * @param runner How a pass is made (what {@linkcode Job.mirror} passes); by default
-   * {@linkcode syncOnce} from `src` to `dst`.
    */
-  constructor(src: Backend, dst: Backend, options: JobOptions, runner?: PassRunner) {
-    this.#runner = runner ?? {
-      members: [src, dst],
-      key: () => jobKey(src, dst),
-      run: (o) => syncOnce(src, dst, o),
-    };
-    this.members = this.#runner.members;
+  constructor(members: readonly Backend[], kind: Kind, options: JobOptions) {
+    this.members = [...members];
+    this.kind = kind;
     this.#options = options;
     // Every event names its job: a program running several jobs tells them apart.
     this.#sink = { emit: (e: SyncEvent) => options.sink.emit({ ...e, job: this.key }) };
-  }
-
-  /**
-   * A mirror of two or more locations, run pass after pass (`delete` does not apply: a mirror
-   * spreads the deletions its state proves).
-   *
-   * @param members The locations.
-   * @param options Pass options, interval, lock and hooks.
-   * @returns The job.
-   */
-  static mirror(members: readonly Backend[], options: JobOptions): Job {
-    return new Job(members[0]!, members[1]!, options, {
-      members,
-      key: () => mirrorKey(members),
-      run: (o) => mirrorOnce(members, o),
-    });
   }
 
   /**
@@ -162,7 +135,7 @@ export class Job {
     }
     try {
       const { interval: _i, lock: _l, beforePass: _b, afterPass: _a, goOn: _g, ...pass } = o;
-      const result = await this.#runner.run({
+      const result = await this.kind.pass(this.members, {
         ...pass,
         sink: this.#sink,
         ...(scope ? { scope } : {}),

@@ -24,6 +24,7 @@ import { deriveMirror, MirrorState } from "./state/mirror_state.ts";
 import { overDeleteLimit } from "./pass/delete_limit.ts";
 import { hashStage } from "./pass/hash_stage.ts";
 import { readIgnoreFile } from "./pass/ignore.ts";
+import type { Kind } from "./pass/kind.ts";
 import type { PassOptions } from "./pass/options.ts";
 import { placeOf } from "./pass/place.ts";
 import { planEvent } from "./pass/plan_event.ts";
@@ -49,6 +50,7 @@ export type Written =
 export interface MirrorResult extends PassResult {
   /** Members that took part (the others sat the round out). */
   takingPart: number[];
+  /** What the pass wrote in each member (the watcher's way of knowing its own writes). */
   written: Written[];
 }
 
@@ -62,6 +64,9 @@ export interface MirrorResult extends PassResult {
 export function mirrorKey(members: readonly Backend[]): string {
   return `mirror ${members.map(placeOf).sort().join(" > ")}`;
 }
+
+/** The mirror kind: two or more members, each a source and a destination. */
+export const mirror: Kind = { name: "mirror", key: mirrorKey, pass: mirrorOnce };
 
 const EMPTY: Listing = { entries: [], problems: [], skipped: [] };
 

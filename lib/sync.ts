@@ -36,17 +36,15 @@ import { deriveChanges, type PassRecord } from "./state/derive.ts";
 import { overDeleteLimit } from "./pass/delete_limit.ts";
 import { hashStage } from "./pass/hash_stage.ts";
 import { readIgnoreFile } from "./pass/ignore.ts";
+import type { Kind } from "./pass/kind.ts";
 import type { PassOptions } from "./pass/options.ts";
 import { placeOf } from "./pass/place.ts";
 import { planEvent } from "./pass/plan_event.ts";
 import type { PassResult } from "./pass/result.ts";
 import { type Summary, ZERO_SUMMARY } from "./pass/summary.ts";
 
-/** Options of {@linkcode syncOnce}: those of every pass, and whether to delete. */
-export interface SyncOptions extends PassOptions {
-  /** Also delete in the destination what the source no longer has (`--delete`). */
-  delete?: boolean;
-}
+/** Options of {@linkcode syncOnce} (those of every pass; `delete` applies). */
+export type SyncOptions = PassOptions;
 
 /** What a sync pass did (or, with `dryRun`, would do). */
 export type SyncResult = PassResult;
@@ -448,6 +446,18 @@ function parentGone(b: Backend): boolean {
  */
 export function jobKey(src: Backend, dst: Backend): string {
   return `sync ${src.id} > ${dst.id}`;
+}
+
+/** The one-way kind: its two members are the source and the destination. */
+export const oneWay: Kind = {
+  name: "sync",
+  key: (members) => jobKey(pairOf(members)[0], pairOf(members)[1]),
+  pass: (members, options) => syncOnce(pairOf(members)[0], pairOf(members)[1], options),
+};
+
+function pairOf(members: readonly Backend[]): [Backend, Backend] {
+  if (members.length !== 2) throw new TypeError(`a sync has two locations, not ${members.length}`);
+  return [members[0]!, members[1]!];
 }
 
 function keyOf(o: Op): string {

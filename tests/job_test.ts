@@ -4,6 +4,7 @@ import type { Backend } from "../lib/backends/backend.ts";
 import { MemoryBackend } from "../lib/backends/memory.ts";
 import type { SyncEvent } from "../lib/execute/events.ts";
 import { Job, type PassOutcome } from "../lib/job.ts";
+import { oneWay } from "../lib/sync.ts";
 import { StateStore } from "../lib/state/store.ts";
 import { wrapBackend } from "./_wrap.ts";
 
@@ -41,7 +42,7 @@ Deno.test("Job: requests made during a pass are merged into one scoped pass afte
   const stop = new AbortController();
   const outcomes: PassOutcome[] = [];
   const events: SyncEvent[] = [];
-  const job = new Job(slow, dst, {
+  const job = new Job([slow, dst], oneWay, {
     sink: { emit: (e) => void events.push(e) },
     state,
     interval: 3600,
@@ -78,7 +79,7 @@ Deno.test("Job: a pass whose lock is held elsewhere is skipped, not run", async 
   const src = new MemoryBackend({ name: "src" });
   await write(src, "x");
   const dst = new MemoryBackend({ name: "dst" });
-  const job = new Job(src, dst, { sink: { emit() {} }, lock: () => undefined });
+  const job = new Job([src, dst], oneWay, { sink: { emit() {} }, lock: () => undefined });
   assert.deepEqual(await job.run(), { kind: "locked" });
   assert.equal(await dst.stat("x"), undefined);
 });

@@ -20,7 +20,8 @@ import {
 import { type Location, parseLocation } from "../location.ts";
 import { StateStore } from "../state/store.ts";
 import { Job, type JobOptions } from "../job.ts";
-import { mirrorKey, type MirrorResult } from "../mirror.ts";
+import { mirror, mirrorKey, type MirrorResult } from "../mirror.ts";
+import { oneWay } from "../sync.ts";
 import { DEFAULT_FULL_PASS, DEFAULT_POLL, startWatching, type Watching } from "../watch.ts";
 import {
   type CheckArgs,
@@ -287,7 +288,7 @@ async function runSync(a: SyncArgs): Promise<number> {
 
   return await runJob(a, [from, to], [src, dst], {
     names: `${from.text} -> ${to.text}`,
-    make: (o) => new Job(src, dst, o),
+    make: (o) => new Job([src, dst], oneWay, o),
     deleteQuestion: (n, sample) =>
       `Delete ${n} file(s) in "${to.text}" that "${from.text}" no longer has` +
       ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
@@ -603,7 +604,7 @@ async function runMirror(a: MirrorArgs): Promise<number> {
   for (const loc of locs) members.push(await openUnchecked(loc, s3, { marker }));
   return await runJob(a, locs, members, {
     names: locs.map((l) => l.text).join(" <-> "),
-    make: (o) => Job.mirror(members, o),
+    make: (o) => new Job(members, mirror, o),
     mirrorJob: mirrorKey(members),
     deleteQuestion: (n, sample) =>
       `Delete ${n} file(s) that another location deleted` +

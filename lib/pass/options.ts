@@ -9,6 +9,9 @@ import type { DeleteLimit } from "./delete_limit.ts";
 
 /** Options common to a sync pass and a mirror pass. */
 export interface PassOptions {
+  /** A sync: also delete in the destination what the source no longer has (`--delete`); a
+   * mirror spreads the deletions its state proves and ignores this. */
+  delete?: boolean;
   /** Plan and report, change nothing (state included). */
   dryRun?: boolean;
   /** Compare by SHA-256, not size and modification time. */
