@@ -17,7 +17,8 @@
  * rclone, aws s3 sync and a floor (scripts/bench_s3.ts).
  *
  * Options: --files N (default 50000), --big-mb N (default 1024), --where disk|memory|both,
- * --no-s3 (skip the S3 part), --keep (leave the corpus).
+ * --no-s3 (skip the S3 part), --keep (leave the corpus), --baseline DIR (only this: the first
+ * copy and no-op of sync and mirror against another checkout's, scripts/bench_pass.ts).
  *
  * @module
  */
@@ -30,6 +31,7 @@ import { benchStartup } from "./bench_startup.ts";
 import { benchZip } from "./bench_zip.ts";
 import { benchFtp } from "./bench_ftp.ts";
 import { benchMirror } from "./bench_mirror.ts";
+import { benchPass } from "./bench_pass.ts";
 import { median, say, table, timed } from "./_bench_tools.ts";
 
 const { values } = parseArgs({
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     keep: { type: "boolean", default: false },
     where: { type: "string", default: "both" },
     s3: { type: "boolean", default: true },
+    baseline: { type: "string" },
   },
 });
 const FILES = Number(values.files);
@@ -208,6 +211,11 @@ try {
   if (!Deno.statSync("/dev/shm").isDirectory) wantMemory = false;
 } catch {
   wantMemory = false;
+}
+if (values.baseline) {
+  // A before/after check of the engine: both checkouts on one corpus, alternating.
+  await benchPass(values.baseline, FILES, 5, wantMemory ? "/dev/shm" : undefined);
+  Deno.exit(0);
 }
 await benchStartup();
 if (wantDisk) await benchIn("disk", undefined);
