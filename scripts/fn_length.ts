@@ -12,8 +12,9 @@
  * TypeScript is loaded by a computed specifier, so `deno check` does not put it in deno.lock,
  * and the task runs this with `--no-lock`: a run of ferry from source never fetches it.
  *
- * Usage: `deno run --no-lock --allow-read --allow-env scripts/fn_length.ts [--allow FILE] [PATH...]`
- * (default: `lib/`, and the allow-list beside this script); exits 1 on any finding.
+ * Usage: `deno run --no-lock --allow-read --allow-env scripts/fn_length.ts [--allow FILE]
+ * [--top N] [PATH...]` (default: `lib/`, and the allow-list beside this script); exits 1 on any
+ * finding. `--top N` also prints the N longest functions (a structure's before and after).
  *
  * @module
  */
@@ -169,6 +170,8 @@ if (import.meta.main) {
     allowFile = resolve(args[at + 1] ?? "");
     args.splice(at, 2);
   }
+  const topAt = args.indexOf("--top");
+  const top = topAt === -1 ? 0 : Number(args.splice(topAt, 2)[1]);
   const roots = args.length > 0 ? args : ["lib"];
   // A computed specifier: `deno check` leaves it out of the module graph (and deno.lock).
   const ts: Ts = (await import(TYPESCRIPT)).default;
@@ -183,6 +186,11 @@ if (import.meta.main) {
     }
   }
   const { problems, notes } = judge(found, allowed);
+  if (top > 0) {
+    console.log(`The ${top} longest functions:`);
+    const longest = [...found].sort((a, b) => b.lines - a.lines).slice(0, top);
+    for (const f of longest) console.log(`  ${String(f.lines).padStart(4)}  ${f.name}`);
+  }
   console.log(
     `Function length: at most ${MAX_LINES} lines; ${found.length} functions in ${files} files`,
   );
