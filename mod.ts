@@ -43,7 +43,7 @@ export { StateStore } from "./lib/state/store.ts";
 export type { HashRow, JobState, StateChanges, StateRow, StateView } from "./lib/state/store.ts";
 export { oneWay, syncOnce } from "./lib/sync.ts";
 export { mirror, mirrorOnce } from "./lib/mirror.ts";
-export type { MirrorOptions, MirrorResult, Written } from "./lib/mirror.ts";
+export type { MirrorOptions, MirrorResult } from "./lib/mirror.ts";
 export type { Kind } from "./lib/pass/kind.ts";
 export { Job } from "./lib/job.ts";
 export type { JobOptions, PassLock, PassOutcome } from "./lib/job.ts";
@@ -51,7 +51,7 @@ export type { SyncOptions, SyncResult } from "./lib/sync.ts";
 export type { Summary } from "./lib/pass/summary.ts";
 export type { DeleteLimit } from "./lib/pass/delete_limit.ts";
 export type { PassOptions } from "./lib/pass/options.ts";
-export type { PassResult } from "./lib/pass/result.ts";
+export type { PassResult, Written } from "./lib/pass/result.ts";
 export { silentSink } from "./lib/execute/events.ts";
 export type { EventOrigin, EventSink, SyncEvent } from "./lib/execute/events.ts";
 export {

@@ -28,7 +28,7 @@ import type { Kind } from "./pass/kind.ts";
 import type { PassOptions } from "./pass/options.ts";
 import { placeOf } from "./pass/place.ts";
 import { planEvent } from "./pass/plan_event.ts";
-import type { PassResult } from "./pass/result.ts";
+import { type PassResult, writtenBy } from "./pass/result.ts";
 import { type Summary, ZERO_SUMMARY } from "./pass/summary.ts";
 
 /**
@@ -38,20 +38,10 @@ import { type Summary, ZERO_SUMMARY } from "./pass/summary.ts";
  */
 export type MirrorOptions = PassOptions;
 
-/**
- * A change a pass made in a member (the watcher does not take it for a change of the user's):
- * a file written (its size and time), or a path made or removed.
- */
-export type Written =
-  & { at: number; key: string }
-  & ({ size: number; mtime: number } | { present: boolean });
-
 /** What a mirror pass did. */
 export interface MirrorResult extends PassResult {
   /** Members that took part (the others sat the round out). */
   takingPart: number[];
-  /** What the pass wrote in each member (the watcher's way of knowing its own writes). */
-  written: Written[];
 }
 
 /**
@@ -498,7 +488,6 @@ async function mirrorPass(
       secs(tScan, tHash)
     } s, plan ${secs(tHash, tPlan)} s, execute+commit ${secs(tPlan, performance.now())} s`,
   });
-  const written: Written[] = [];
   for (const o of res.outcomes) {
     if (o.status === "failed") {
       failures.push({ path: o.op.op === "move" ? o.op.to : o.op.key, error: o.message ?? "" });
@@ -509,15 +498,6 @@ async function mirrorPass(
     else if (op.op === "update" || op.op === "retime") summary.updated++;
     else if (op.op === "move") summary.moved += op.files;
     else if (op.op === "delete") summary.deleted++;
-    if ((op.op === "copy" || op.op === "update") && o.entry) {
-      written.push({ at: op.at, key: op.key, size: o.entry.size, mtime: o.entry.mtime });
-    } else if (op.op === "move") {
-      written.push({ at: op.at, key: op.from, present: false });
-      written.push({ at: op.at, key: op.to, present: true });
-    } else if (op.op === "mkdir") written.push({ at: op.at, key: op.key, present: true });
-    else if (op.op === "delete" || op.op === "rmdir") {
-      written.push({ at: op.at, key: op.key, present: false });
-    }
   }
   summary.failed += res.failed;
   if (res.stopped) {
@@ -537,6 +517,6 @@ async function mirrorPass(
     deletesHeld: res.deletesHeld,
     archived,
     takingPart,
-    written,
+    written: writtenBy(res.outcomes),
   };
 }

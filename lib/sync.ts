@@ -40,7 +40,7 @@ import type { Kind } from "./pass/kind.ts";
 import type { PassOptions } from "./pass/options.ts";
 import { placeOf } from "./pass/place.ts";
 import { planEvent } from "./pass/plan_event.ts";
-import type { PassResult } from "./pass/result.ts";
+import { type PassResult, writtenBy } from "./pass/result.ts";
 import { type Summary, ZERO_SUMMARY } from "./pass/summary.ts";
 
 /** Options of {@linkcode syncOnce} (those of every pass; `delete` applies). */
@@ -287,13 +287,8 @@ async function syncPass(
 
   if (options.dryRun) {
     for (const o of opsOf(plan)) sink.emit(planEvent(o));
-    Object.assign(summary, {
-      copied: counts.copied,
-      updated: counts.updated,
-      moved: counts.moved,
-      deleted: counts.deleted,
-      bytes: counts.bytes,
-    });
+    const { copied, updated, moved, deleted, bytes } = counts; // its conflicts are counted
+    Object.assign(summary, { copied, updated, moved, deleted, bytes });
     summary.seconds = (performance.now() - started) / 1000;
     return {
       plan,
@@ -302,6 +297,7 @@ async function syncPass(
       interrupted: false,
       deletesHeld: false,
       archived: archivedKeys,
+      written: [],
     };
   }
 
@@ -381,6 +377,7 @@ async function syncPass(
     interrupted: res.interrupted,
     deletesHeld: res.deletesHeld,
     archived: archivedKeys,
+    written: writtenBy(res.outcomes),
   };
 }
 
