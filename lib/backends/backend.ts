@@ -315,6 +315,17 @@ export interface Backend {
    * local trees share two threads). Undefined when it cannot for this peer.
    */
   listWith?(peer: Backend, options: ListOptions): Promise<[Listing, Listing] | undefined>;
+  /**
+   * Optional: the changes below the root as they happen (rclone's `ChangeNotify`), each batch
+   * the keys that changed (as the location spells them, ferry's own names left out) or
+   * `"rescan"` when the location lost track. A location without it is polled.
+   *
+   * @param signal Ends the watch (and the iteration).
+   * @returns The batches, until `signal` ends them; the iteration throws when the watch dies.
+   * @throws When the location cannot be watched now (a missing root, the OS's watch limit):
+   *   the caller polls it instead.
+   */
+  watch?(signal: AbortSignal): AsyncIterable<readonly string[] | "rescan">;
 }
 
 /**

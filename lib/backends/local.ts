@@ -42,6 +42,7 @@ import { describeError, SafetyError, UnsafePathError } from "../errors.ts";
 import { writeStreamExactly } from "./local/write_stream.ts";
 import { streamOf } from "../util/streams.ts";
 import { sleep } from "../util/timer.ts";
+import { type FsWatch, watchFolder } from "./local/watch.ts";
 
 /** Below this many local-to-local copies, Worker start-up costs more than it saves. */
 const WORKER_THRESHOLD = 64;
@@ -69,6 +70,8 @@ export interface LocalOptions {
    * (default true). Off when the user keeps ferry's files out of their folders.
    */
   marker?: boolean;
+  /** Makes the watcher {@linkcode LocalBackend.watch} uses (tests stand in for `Deno.watchFs`). */
+  watchFs?: (path: string) => AsyncIterable<Deno.FsEvent> & { close(): void };
 }
 
 /** A whole number as a small integer where it is one (under 2^30), else as it is. */
@@ -139,6 +142,7 @@ export class LocalBackend implements Backend {
   /** Keys must be valid Windows names (on Windows, or when a test asks). */
   #windowsNames: boolean;
   #marker: boolean;
+  #watchFs: FsWatch | undefined;
   /** NFC key → native relative name, for names stored in another normal form (NFD). */
   #native = new Map<string, string>();
 
@@ -160,6 +164,12 @@ export class LocalBackend implements Backend {
     this.#prefix = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
     this.#windowsNames = isWindows || !!options.windowsNames;
     this.#marker = options.marker ?? true;
+    this.#watchFs = options.watchFs;
+  }
+
+  /** Changes below the root, through `Deno.watchFs` (see `local/watch.ts`). */
+  watch(signal: AbortSignal): AsyncIterable<readonly string[] | "rescan"> {
+    return watchFolder(this.root, signal, this.#watchFs);
   }
 
   /**
