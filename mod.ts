@@ -10,6 +10,52 @@
  * console.assert(r.summary.copied === 0);
  * ```
  *
+ * @example Watch a folder: a file saved in it reaches the other, until the job is stopped
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { Job, LocalBackend, oneWay, silentSink } from "./mod.ts";
+ * const src = await Deno.makeTempDir();
+ * const dst = await Deno.makeTempDir();
+ * const stop = new AbortController();
+ * let passes = 0;
+ * const job = new Job([new LocalBackend(src), new LocalBackend(dst)], oneWay, {
+ *   sink: silentSink,
+ *   signal: stop.signal,
+ *   afterPass: () => passes++,
+ * });
+ * // Runs passes as changes come (a mirror: `new Job([a, b, c], mirror, …)` watches every member).
+ * const watching = job.watch();
+ * // Wait for a condition, looking every 20 ms, for a minute at most (a busy machine is slow).
+ * const until = async (what: string, cond: () => boolean) => {
+ *   const deadline = Date.now() + 60_000;
+ *   while (!cond()) {
+ *     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+ *     await new Promise((r) => setTimeout(r, 20));
+ *   }
+ * };
+ * const has = (path: string) => {
+ *   try {
+ *     return Deno.readTextFileSync(path) === "hello";
+ *   } catch {
+ *     return false;
+ *   }
+ * };
+ * let last;
+ * try {
+ *   await until("the first pass is done", () => passes > 0);
+ *   await Deno.writeTextFile(join(src, "hello.txt"), "hello");
+ *   await until("the file is in the other folder", () => has(join(dst, "hello.txt")));
+ * } finally {
+ *   stop.abort(); // the watch ends, and with it the pass under way
+ *   last = await watching;
+ *   for (const m of job.members) await m.close();
+ *   await Deno.remove(src, { recursive: true });
+ *   await Deno.remove(dst, { recursive: true });
+ * }
+ * assert.equal(last?.kind, "done");
+ * ```
+ *
  * @module
  */
 export type {
@@ -46,7 +92,7 @@ export { mirror, mirrorOnce } from "./lib/mirror.ts";
 export type { MirrorOptions, MirrorResult } from "./lib/mirror.ts";
 export type { Kind } from "./lib/pass/kind.ts";
 export { Job } from "./lib/job.ts";
-export type { JobOptions, PassLock, PassOutcome } from "./lib/job.ts";
+export type { JobOptions, PassLock, PassOutcome, WatchJobOptions, WatchStart } from "./lib/job.ts";
 export type { SyncOptions, SyncResult } from "./lib/sync.ts";
 export type { Summary } from "./lib/pass/summary.ts";
 export type { DeleteLimit } from "./lib/pass/delete_limit.ts";

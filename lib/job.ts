@@ -1,7 +1,8 @@
 /**
- * A job: a sync between locations, run as the CLI runs it — one pass at a time, under a lock,
- * again every `interval` seconds, and over just the subtrees someone asked for in between (what
- * `--watch` will ask for). Library code: it emits events that name the job, and never prints.
+ * A job: a sync or a mirror between locations, run as the CLI runs it — one pass at a time,
+ * under a lock, again every `interval` seconds, over just the subtrees someone asked for in
+ * between, and (with {@linkcode Job.watch}) whenever a location changes. Library code: it
+ * emits events that name the job, and never prints.
  *
  * @module
  */
@@ -11,7 +12,9 @@ import { normaliseScope } from "./paths.ts";
 import type { Kind } from "./pass/kind.ts";
 import type { PassOptions } from "./pass/options.ts";
 import type { PassResult } from "./pass/result.ts";
-import { later } from "./util/timer.ts";
+import { type ExcludeFn, loadFilter } from "./scan/filter.ts";
+import { later, repeat } from "./util/timer.ts";
+import { DEFAULT_FULL_PASS, DEFAULT_POLL, startWatching, type Watching } from "./watch.ts";
 
 /** A lock held for one pass (see `lib/cli/lock.ts`). */
 export interface PassLock {
@@ -36,6 +39,38 @@ export interface JobOptions extends Omit<PassOptions, "signal" | "scope"> {
    * refusal reports it and waits for the next change instead of dying).
    */
   goOn?: (err: unknown) => boolean;
+}
+
+/** Options of {@linkcode Job.watch}. */
+export interface WatchJobOptions {
+  /** Seconds between looks at a location that cannot be watched (default 30). */
+  poll?: number;
+  /** Told once, before the first pass, what is watched and what is polled. */
+  started?: (watch: WatchStart) => void;
+}
+
+/** What a {@linkcode Job.watch} follows. */
+export interface WatchStart {
+  /** Locations whose changes the job hears of as they happen (local folders). */
+  watched: number;
+  /** Locations looked at every `poll` seconds (the others). */
+  polled: number;
+  /** Seconds between those looks. */
+  poll: number;
+  /** Seconds between full passes (the job's `interval`, by default 600). */
+  fullPass: number;
+}
+
+/** A watch under way: what passes tell it, and what a refusal starts. */
+interface WatchState {
+  watchers: Watching[];
+  /** Watchable members whose root a pass has yet to create. */
+  later: number[];
+  start: (members: readonly number[]) => Watching;
+  poll: number;
+  /** Stops the whole passes asked for every `poll` seconds after a refusal. */
+  retry?: () => void;
+  signal: AbortSignal;
 }
 
 /** How one pass went. */
@@ -79,6 +114,8 @@ export class Job {
   #pending: string[] | null | undefined;
   #wake: (() => void) | undefined;
   #running: Promise<PassOutcome> | undefined;
+  /** Set while {@linkcode Job.watch} runs. */
+  #watch: WatchState | undefined;
 
   /**
    * A job over `members`; nothing runs until {@linkcode Job.run} or {@linkcode Job.request}.
@@ -144,6 +181,7 @@ export class Job {
         kind: "done",
         result,
       };
+      this.#passedWatching(result);
       o.afterPass?.(outcome);
       return outcome;
     } finally {
@@ -158,8 +196,79 @@ export class Job {
    *
    * @returns The last pass's outcome (undefined when stopped before any).
    */
-  async run(): Promise<PassOutcome | undefined> {
-    const { signal, interval } = this.#options;
+  run(): Promise<PassOutcome | undefined> {
+    return this.#loop(this.#options.interval);
+  }
+
+  /**
+   * Run the job as {@linkcode Job.run} does, and pass on what changes meanwhile: the locations
+   * a pass reads from (a sync's source, every member of a mirror) are watched where they can
+   * tell their changes ({@linkcode Backend.watch}: local folders) and looked at every `poll`
+   * seconds where they cannot; a change asks for a pass over what changed. A folder the first
+   * pass creates is watched from then on; what a pass wrote itself is not taken for a change.
+   * A full pass runs every `interval` seconds (default 600): events can be missed. A pass whose
+   * error `goOn` accepts (a safety refusal: a location unplugged) is followed by a whole pass
+   * every `poll` seconds until one goes through.
+   *
+   * @param options How often to look at what cannot be watched; who hears what is watched.
+   * @returns The last pass's outcome, once the job's signal has stopped it.
+   * @throws {TypeError} When the job is watched already.
+   * @throws What a pass throws that `goOn` does not accept.
+   */
+  async watch(options: WatchJobOptions = {}): Promise<PassOutcome | undefined> {
+    if (this.#watch) throw new TypeError("This job is being watched already");
+    const poll = options.poll ?? DEFAULT_POLL;
+    const fullPass = this.#options.interval ?? DEFAULT_FULL_PASS;
+    const ended = new AbortController();
+    const end = () => ended.abort();
+    this.#options.signal?.addEventListener("abort", end, { once: true });
+    // A sync follows its source (its own writes go to the destination); a mirror, everyone.
+    const follow = this.kind.name === "sync" ? [0] : this.members.map((_, i) => i);
+    const watchable = follow.filter((i) => this.members[i]!.watch);
+    let exclude: ExcludeFn | undefined;
+    const start = (which: readonly number[]) =>
+      startWatching(this, {
+        members: this.members,
+        follow: which,
+        poll,
+        ...(exclude ? { exclude } : {}),
+        sink: this.#sink,
+        signal: ended.signal,
+      });
+    const w: WatchState = { watchers: [], later: [], start, poll, signal: ended.signal };
+    this.#watch = w;
+    try {
+      // Folders that exist are watched before the first pass (a change made while it runs is
+      // not missed); a folder the first pass creates, once it exists.
+      for (const i of watchable) {
+        if (!(await this.members[i]!.rootExists().catch(() => false))) w.later.push(i);
+      }
+      // A change to what the job leaves out is no change (ferry's own state file above all).
+      exclude = await loadFilter(this.#options.exclude ?? []);
+      w.watchers.push(start(follow.filter((i) => !w.later.includes(i))));
+      const polled = follow.length - watchable.length;
+      options.started?.({ watched: watchable.length, polled, poll, fullPass });
+      return await this.#loop(fullPass);
+    } finally {
+      this.#options.signal?.removeEventListener("abort", end);
+      ended.abort();
+      w.retry?.();
+      this.#watch = undefined;
+    }
+  }
+
+  /** A pass went through while watching: the refusal's retry ends, its writes are told. */
+  #passedWatching(result: PassResult): void {
+    const w = this.#watch;
+    if (!w) return;
+    w.retry?.();
+    delete w.retry;
+    if (w.later.length > 0 && !w.signal.aborted) w.watchers.push(w.start(w.later.splice(0)));
+    for (const watcher of w.watchers) watcher.wrote(result.written);
+  }
+
+  async #loop(interval: number | undefined): Promise<PassOutcome | undefined> {
+    const { signal } = this.#options;
     let last: PassOutcome | undefined;
     let nextFull = 0;
     while (!signal?.aborted) {
@@ -192,6 +301,10 @@ export class Job {
       if (!this.#options.goOn?.(err)) throw err;
       // What the refused pass was to do is owed: the next pass, whatever asks for it, is whole.
       this.#owed = true;
+      // Watching, until a pass goes through: a whole pass every `poll` seconds (an unplugged
+      // stick that comes back makes no event where ferry watches).
+      const w = this.#watch;
+      if (w && !w.retry) w.retry = repeat(w.poll * 1000, () => this.request());
       return undefined;
     }
   }

@@ -1,15 +1,17 @@
 /**
- * `--watch`: turns changes into scopes for a {@linkcode Job} and nothing else. Local folders are
- * watched through `Deno.watchFs`; events are coalesced (200 ms of quiet, at most 1 s), many in
- * one folder collapse to the folder, a flood or a `rescan` flag asks for a whole pass. Locations
- * that cannot be watched (remote ones, or a folder past the inotify limit) are looked at every
- * `poll` seconds. Files a pass wrote itself are recognised by size and time and not echoed.
+ * Watching, Syncthing's watch aggregator: turns the changes a job's members report into scopes
+ * for a {@linkcode Job} and nothing else. A member that can tell its changes
+ * ({@linkcode Backend.watch}: a local folder) is watched; events are coalesced (200 ms of
+ * quiet, at most 1 s), many in one folder collapse to the folder, a flood or a `rescan` asks
+ * for a whole pass. Members that cannot be watched (remote ones, or a folder past the inotify
+ * limit) are looked at every `poll` seconds. Files a pass wrote itself are recognised by size
+ * and time, as the member states them, and not echoed.
  *
  * @module
  */
-import * as nodePath from "node:path";
+import type { Backend } from "./backends/backend.ts";
 import type { EventSink } from "./execute/events.ts";
-import { isOwnKey, isTempName } from "./paths.ts";
+import type { Written } from "./pass/result.ts";
 import type { ExcludeFn } from "./scan/filter.ts";
 import { describeError } from "./errors.ts";
 import { later, repeat } from "./util/timer.ts";
@@ -25,8 +27,11 @@ const PER_BATCH = 2000;
 /** How long a file ferry wrote is remembered as its own write, ms. */
 const OWN_WRITE_MS = 10_000;
 
-/** A change ferry made itself: a file of this size and time, or a path made or removed. */
-export type OwnChange = { size: number; mtime: number } | { present: boolean };
+/** Seconds between looks at a location that cannot be watched, unless `--poll` says. */
+export const DEFAULT_POLL = 30;
+
+/** A full pass this often while watching, unless `--interval` says (events can be missed). */
+export const DEFAULT_FULL_PASS = 600;
 
 /** What the watcher asks of the job. */
 export interface WatchTarget {
@@ -36,197 +41,135 @@ export interface WatchTarget {
 
 /** Options of {@linkcode startWatching}. */
 export interface WatchOptions {
-  /** The local roots to watch (absolute paths), by member index. */
-  roots: { at: number; path: string; display: string }[];
-  /** Seconds between looks at locations that cannot be watched; none: no polling. */
+  /** The job's members, by index (named in notes by their display; asked for `stat`). */
+  members: readonly Pick<Backend, "display" | "stat" | "watch">[];
+  /** The members whose changes are followed: watched where they can be, else polled. */
+  follow: readonly number[];
+  /** Seconds between looks at a member that cannot be watched (default `DEFAULT_POLL`). */
   poll?: number;
-  /** Seconds between looks at a folder that cannot be watched after all (default `poll`). */
-  fallbackPoll?: number;
   /** Keys the job leaves out: a change to one wakes nothing. */
   exclude?: ExcludeFn;
+  /** Where notes go. */
   sink: EventSink;
+  /** Stops watching and polling. */
   signal: AbortSignal;
-  /** Makes a watcher (tests stand in for `Deno.watchFs`). */
-  watchFs?: (path: string) => AsyncIterable<Deno.FsEvent> & { close(): void };
 }
 
 /** A running watcher. */
 export interface Watching {
   /** What a pass changed: events for it (found as the pass left it) are not changes. */
-  wrote(changes: readonly ({ at: number; key: string } & OwnChange)[]): void;
-  /** Stops watching and polling. */
-  stop(): void;
+  wrote(changes: readonly Written[]): void;
+  /** Batches of changes the members reported so far. */
+  readonly received: number;
   /** Batches handed to the job so far (for tests and figures). */
   readonly batches: number;
-  /** Events the watchers delivered so far. */
-  readonly received: number;
   /** No change is waiting for its batch to close. */
   readonly settled: boolean;
 }
 
 /**
- * Watch local roots and poll the rest, handing scopes to `job`.
+ * Watch the followed members that can be watched and poll the rest, handing scopes to `job`.
  *
  * @param job What hears of changes.
- * @param options Roots, polling, sink, signal.
+ * @param options Members, polling, sink, signal.
  * @returns The running watcher.
  */
 export function startWatching(job: WatchTarget, options: WatchOptions): Watching {
-  const { sink } = options;
-  const make = options.watchFs ?? ((p: string) => Deno.watchFs(p, { recursive: true }));
-  const own = new Map<string, OwnChange & { until: number }>();
+  const { sink, members } = options;
+  const poll = options.poll ?? DEFAULT_POLL;
+  const name = (at: number) => members[at]?.display ?? String(at);
+  const own = new Map<string, OwnChange>();
   const pending = new Set<string>();
   let whole = false;
   let first = 0;
   /** Cancels the pending flush; undefined when none is pending. */
   let timer: (() => void) | undefined;
+  /** Batches closed and still being told from ferry's own writes. */
+  let sorting = 0;
   let batches = 0;
   let received = 0;
   let stopPolling: (() => void) | undefined;
-  const watchers: { close(): void }[] = [];
-  let stopped = false;
+  const ended = new AbortController();
 
-  const flush = () => {
+  const flush = async () => {
     timer = undefined;
     first = 0;
     const keys = [...pending];
     pending.clear();
-    const all = whole;
-    whole = false;
-    if (all) {
+    if (whole) {
+      whole = false;
       batches++;
       job.request();
       return;
     }
-    const changed = keys.filter((k) => !isOwnWrite(k));
+    sorting++;
+    let mine: boolean[];
+    try {
+      mine = await Promise.all(keys.map((k) => isOwnWrite(own, members, k)));
+    } finally {
+      sorting--;
+    }
+    if (ended.signal.aborted) return;
+    const changed = keys.filter((_, i) => !mine[i]);
     if (changed.length < keys.length) {
-      const mine = keys.filter((k) => !changed.includes(k));
-      debug(`Not passed on, ferry's own changes: ${sample(mine)}`);
+      debug(`Not passed on, ferry's own changes: ${sample(keys.filter((_, i) => mine[i]), name)}`);
     }
     if (changed.length === 0) return;
     batches++;
-    debug(`Changes: ${sample(changed)}`);
+    debug(`Changes: ${sample(changed, name)}`);
     const scope = collapse(changed);
     job.request(scope.length > 0 && scope.length <= PER_BATCH ? scope : undefined);
   };
   const debug = (message: string) => sink.emit({ event: "note", level: "debug", message });
-  /** Up to ten tagged keys as `location: key`, and how many more. */
-  const sample = (tagged: string[]) => {
-    const shown = tagged.slice(0, 10).map((t) => {
-      const [at, key] = splitTag(t);
-      return `${options.roots.find((r) => r.at === at)?.display ?? at}: ${key}`;
-    });
-    return shown.join(", ") + (tagged.length > 10 ? ` and ${tagged.length - 10} more` : "");
-  };
   const schedule = () => {
     const now = Date.now();
     if (!first) first = now;
     timer?.();
     timer = later(Math.max(0, Math.min(QUIET_MS, first + MAX_WAIT_MS - now)), flush);
   };
-  // A path event of ferry's own write (the same size and time as written) is not a change.
-  const isOwnWrite = (tagged: string) => {
-    const w = own.get(tagged);
-    if (!w) return false;
-    own.delete(tagged);
-    if (w.until < Date.now()) return false;
-    const [at, key] = splitTag(tagged);
-    const root = options.roots.find((r) => r.at === at);
-    if (!root) return false;
-    let st: Deno.FileInfo | undefined;
-    try {
-      st = Deno.statSync(nodePath.join(root.path, key));
-    } catch {
-      st = undefined;
+  const take = (at: number, change: readonly string[] | "rescan") => {
+    received++;
+    if (change === "rescan") {
+      whole = true;
+      schedule();
+      return;
     }
-    if ("present" in w) return w.present === !!st;
-    return !!st?.isFile && st.size === w.size && (st.mtime?.getTime() ?? -1) === w.mtime;
+    for (const key of change) {
+      if (!options.exclude?.(key.normalize("NFC"), false)) pending.add(`${at}\u0000${key}`);
+    }
+    if (pending.size > 0) schedule();
   };
-  const collapse = (tagged: string[]): string[] => {
-    const keys = [...new Set(tagged.map((t) => splitTag(t)[1]))];
-    const byDir = new Map<string, string[]>();
-    for (const k of keys) {
-      const d = k.includes("/") ? k.slice(0, k.lastIndexOf("/")) : "";
-      const list = byDir.get(d);
-      if (list) list.push(k);
-      else byDir.set(d, [k]);
-    }
-    const out: string[] = [];
-    for (const [d, ks] of byDir) {
-      if (ks.length > PER_FOLDER) {
-        if (d === "") return []; // the root itself: a whole pass
-        out.push(d);
-      } else out.push(...ks);
-    }
-    return out;
+  const startPolling = () => {
+    if (stopPolling !== undefined || ended.signal.aborted) return;
+    stopPolling = repeat(poll * 1000, () => job.request());
   };
-
-  const every = options.poll ?? options.fallbackPoll ?? DEFAULT_POLL;
-  const fallBack = (display: string, why: string) => {
+  const fallBack = (at: number, why: string) => {
     sink.emit({
       event: "note",
       level: "warn",
-      message: `Cannot watch "${display}" (${why}): looking at it every ${every} s instead`,
+      message: `Cannot watch "${name(at)}" (${why}): looking at it every ${poll} s instead`,
     });
-    startPolling(every);
-  };
-  const startPolling = (secs: number) => {
-    if (stopPolling !== undefined || stopped) return;
-    stopPolling = repeat(secs * 1000, () => job.request());
+    startPolling();
   };
 
-  for (const r of options.roots) {
-    let w: AsyncIterable<Deno.FsEvent> & { close(): void };
-    try {
-      w = make(r.path);
-    } catch (err) {
-      fallBack(r.display, describeError(err));
-      continue;
-    }
-    watchers.push(w);
-    (async () => {
-      try {
-        for await (const e of w) {
-          received++;
-          if (e.flag === "rescan") {
-            whole = true;
-            schedule();
-            continue;
-          }
-          for (const p of e.paths) {
-            const rel = nodePath.relative(r.path, p).split(nodePath.sep).join("/");
-            if (!rel || rel.startsWith("..") || isOwnKey(rel)) continue;
-            if (isTempName(nodePath.basename(rel))) continue;
-            if (options.exclude?.(rel.normalize("NFC"), false)) continue;
-            pending.add(`${r.at}\u0000${rel}`);
-          }
-          if (pending.size > 0) schedule();
-        }
-      } catch (err) {
-        if (!stopped) fallBack(r.display, describeError(err));
-      }
-    })();
+  for (const at of options.follow) {
+    if (!members[at]?.watch) startPolling();
+    else listen(members[at], ended.signal, (c) => take(at, c), (why) => fallBack(at, why));
   }
-  if (options.poll !== undefined) startPolling(options.poll);
 
   const stop = () => {
-    stopped = true;
-    for (const w of watchers) {
-      try {
-        w.close();
-      } catch { /* closed already */ }
-    }
+    ended.abort();
     timer?.();
     stopPolling?.();
   };
-  options.signal.addEventListener("abort", stop, { once: true });
+  if (options.signal.aborted) stop();
+  else options.signal.addEventListener("abort", stop, { once: true });
   return {
     wrote(changes) {
       const until = Date.now() + OWN_WRITE_MS;
       for (const [k, w] of own) if (w.until < Date.now()) own.delete(k);
       for (const { at, key, ...c } of changes) own.set(`${at}\u0000${key}`, { ...c, until });
     },
-    stop,
     get batches() {
       return batches;
     },
@@ -234,16 +177,94 @@ export function startWatching(job: WatchTarget, options: WatchOptions): Watching
       return received;
     },
     get settled() {
-      return timer === undefined && pending.size === 0 && !whole;
+      return timer === undefined && pending.size === 0 && !whole && sorting === 0;
     },
   };
 }
 
-/** Seconds between looks at a location that cannot be watched, unless `--poll` says. */
-export const DEFAULT_POLL = 30;
+/**
+ * Hand each batch of changes a member reports to `take`; a watch that cannot be made, or that
+ * dies, to `fallBack` (why, in words).
+ */
+function listen(
+  member: Pick<Backend, "watch">,
+  signal: AbortSignal,
+  take: (change: readonly string[] | "rescan") => void,
+  fallBack: (why: string) => void,
+): void {
+  let changes: AsyncIterable<readonly string[] | "rescan">;
+  try {
+    changes = member.watch!(signal);
+  } catch (err) {
+    fallBack(describeError(err));
+    return;
+  }
+  (async () => {
+    try {
+      for await (const c of changes) take(c);
+    } catch (err) {
+      if (!signal.aborted) fallBack(describeError(err));
+    }
+  })();
+}
 
-/** A full pass this often while watching, unless `--interval` says (events can be missed). */
-export const DEFAULT_FULL_PASS = 600;
+/** A change ferry made itself, remembered until `until`. */
+type OwnChange = ({ size: number; mtime: number } | { present: boolean }) & { until: number };
+
+/**
+ * Whether the event at a tagged key is the echo of ferry's own write: the member holds what
+ * the pass left there (the same size and time, or the path there or gone as it made it).
+ */
+async function isOwnWrite(
+  own: Map<string, OwnChange>,
+  members: WatchOptions["members"],
+  tagged: string,
+): Promise<boolean> {
+  const w = own.get(tagged);
+  if (!w) return false;
+  own.delete(tagged);
+  if (w.until < Date.now()) return false;
+  const [at, key] = splitTag(tagged);
+  const member = members[at];
+  if (!member) return false;
+  let e: Awaited<ReturnType<Backend["stat"]>>;
+  try {
+    e = await member.stat(key);
+  } catch {
+    e = undefined; // cannot be looked at: not there, as far as ferry can tell
+  }
+  if ("present" in w) return w.present === !!e;
+  return e?.kind === "file" && e.size === w.size && e.mtime === w.mtime;
+}
+
+/** The changed keys, a folder with more than `PER_FOLDER` of them as the folder (none: all). */
+function collapse(tagged: string[]): string[] {
+  const keys = [...new Set(tagged.map((t) => splitTag(t)[1]))];
+  const byDir = new Map<string, string[]>();
+  for (const k of keys) {
+    const d = k.includes("/") ? k.slice(0, k.lastIndexOf("/")) : "";
+    const list = byDir.get(d);
+    if (list) list.push(k);
+    else byDir.set(d, [k]);
+  }
+  const out: string[] = [];
+  for (const [d, ks] of byDir) {
+    if (ks.length > PER_FOLDER) {
+      if (d === "") return []; // the root itself: a whole pass
+      out.push(d);
+    } else out.push(...ks);
+  }
+  return out;
+}
+
+/** Up to ten tagged keys as `location: key`, and how many more. */
+function sample(tagged: string[], name: (at: number) => string): string {
+  const shown = tagged.slice(0, 10).map((t) => {
+    const [at, key] = splitTag(t);
+    return `${name(at)}: ${key}`;
+  });
+  return shown.join(", ") + (tagged.length > 10 ? ` and ${tagged.length - 10} more` : "");
+}
 
 function splitTag(tagged: string): [number, string] {
   const i = tagged.indexOf("\u0000");

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { until } from "./_until.ts";
 import type { Backend } from "../lib/backends/backend.ts";
+import { LocalBackend } from "../lib/backends/local.ts";
 import { MemoryBackend } from "../lib/backends/memory.ts";
+import { SafetyError } from "../lib/errors.ts";
 import type { SyncEvent } from "../lib/execute/events.ts";
-import { Job, type PassOutcome } from "../lib/job.ts";
+import { Job, type PassOutcome, type WatchStart } from "../lib/job.ts";
+import { mirror } from "../lib/mirror.ts";
 import { oneWay } from "../lib/sync.ts";
 import { StateStore } from "../lib/state/store.ts";
 import { wrapBackend } from "./_wrap.ts";
@@ -82,4 +86,94 @@ Deno.test("Job: a pass whose lock is held elsewhere is skipped, not run", async 
   const job = new Job([src, dst], oneWay, { sink: { emit() {} }, lock: () => undefined });
   assert.deepEqual(await job.run(), { kind: "locked" });
   assert.equal(await dst.stat("x"), undefined);
+});
+
+/** Two local folders under a temp dir (the second not made), and a way to read a file. */
+async function folders() {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-job-watch-" });
+  const read = (p: string) => {
+    try {
+      return Deno.readTextFileSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  return { dir, a: join(dir, "a"), b: join(dir, "b"), read };
+}
+
+Deno.test("Job.watch: a mirror follows every member, one its first pass creates from then on; ferry's own writes wake no pass", async () => {
+  const { dir, a, b, read } = await folders();
+  Deno.mkdirSync(a);
+  Deno.writeTextFileSync(join(a, "one.txt"), "1");
+  const state = StateStore.open(":memory:");
+  const stop = new AbortController();
+  const notes: string[] = [];
+  const outcomes: PassOutcome[] = [];
+  const job = new Job([new LocalBackend(a), new LocalBackend(b)], mirror, {
+    sink: { emit: (e) => e.event === "note" && e.level === "debug" && notes.push(e.message) },
+    state,
+    signal: stop.signal,
+    afterPass: (o) => outcomes.push(o),
+  });
+  let started: WatchStart | undefined;
+  const watching = job.watch({ poll: 1, started: (w) => started = w });
+  try {
+    await until("the first pass made b", () => read(join(b, "one.txt")) === "1");
+    assert.deepEqual(started, { watched: 2, polled: 0, poll: 1, fullPass: 600 });
+    // b did not exist when the watch began: its change is heard all the same.
+    Deno.writeTextFileSync(join(b, "two.txt"), "2");
+    await until("b's new file reaches a", () => read(join(a, "two.txt")) === "2");
+    await until(
+      "the echo of ferry's copy into a is recognised",
+      () =>
+        notes.some((n) =>
+          n.startsWith("Not passed on, ferry's own changes: ") && n.includes(`${a}: two.txt`)
+        ),
+    );
+    const handed = notes.filter((n) => n.startsWith("Changes: ")).join("\n");
+    assert.ok(!handed.includes(`${a}: two.txt`), handed);
+    assert.ok(handed.includes(`${b}: two.txt`), handed);
+  } finally {
+    stop.abort();
+    await watching;
+    for (const m of job.members) await m.close();
+    state.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.ok(outcomes.length >= 2);
+});
+
+Deno.test("Job.watch: a sync follows its source only; after a refused pass, a whole pass every poll seconds until one goes through", async () => {
+  const { dir, a, read } = await folders();
+  Deno.mkdirSync(a);
+  const dst = new MemoryBackend({ name: "dst" });
+  for (const k of ["old.txt", "k1.txt", "k2.txt"]) await write(dst, k);
+  const stop = new AbortController();
+  const refused: unknown[] = [];
+  let started: WatchStart | undefined;
+  let through = 0;
+  const job = new Job([new LocalBackend(a), dst], oneWay, {
+    sink: { emit() {} },
+    delete: true,
+    signal: stop.signal,
+    goOn: (err) => err instanceof SafetyError && refused.push(err) > 0,
+    afterPass: (o) => void (o.kind === "done" && through++),
+  });
+  const watching = job.watch({ poll: 1, started: (w) => started = w });
+  try {
+    // An empty source would delete everything: refused, and tried again with no change made.
+    await until("two refusals", () => refused.length >= 2);
+    assert.deepEqual(started, { watched: 1, polled: 0, poll: 1, fullPass: 600 });
+    // The source back (two of the three files): deleting one of three is under --max-delete.
+    for (const k of ["k1.txt", "k2.txt"]) Deno.writeTextFileSync(join(a, k), "new");
+    await until("a pass goes through", () => through > 0);
+    assert.equal((await dst.stat("k1.txt"))?.size, 3);
+    assert.equal(await dst.stat("old.txt"), undefined);
+    assert.equal(read(join(a, "k2.txt")), "new");
+  } finally {
+    stop.abort();
+    await watching;
+    for (const m of job.members) await m.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

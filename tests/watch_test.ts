@@ -8,6 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { Backend } from "../lib/backends/backend.ts";
+import { LocalBackend } from "../lib/backends/local.ts";
+import type { FsWatch } from "../lib/backends/local/watch.ts";
+import { MemoryBackend } from "../lib/backends/memory.ts";
 import type { SyncEvent } from "../lib/execute/events.ts";
 import { startWatching, type WatchOptions } from "../lib/watch.ts";
 import { until } from "./_until.ts";
@@ -47,17 +51,25 @@ function recorder() {
   return { asked, request: (scope?: readonly string[]) => void asked.push(scope) };
 }
 
-function setup(root: string, more: Partial<WatchOptions> = {}) {
+/**
+ * A watcher of the folder `root` (a local member whose `Deno.watchFs` is the test's, unless
+ * `member` is given), handing its scopes to a recorder.
+ */
+function setup(
+  root: string,
+  more: Partial<WatchOptions> & { watchFs?: FsWatch; member?: Backend } = {},
+) {
   const fake = new FakeWatcher();
   const job = recorder();
   const notes: string[] = [];
   const abort = new AbortController();
+  const { watchFs, member, ...rest } = more;
   const w = startWatching(job, {
-    roots: [{ at: 0, path: root, display: root }],
+    members: [member ?? new LocalBackend(root, { watchFs: watchFs ?? (() => fake) })],
+    follow: [0],
     sink: { emit: (e: SyncEvent) => e.event === "note" && notes.push(e.message) },
     signal: abort.signal,
-    watchFs: () => fake,
-    ...more,
+    ...rest,
   });
   const ev = (kind: Deno.FsEvent["kind"], ...rel: string[]): Deno.FsEvent => ({
     kind,
@@ -183,8 +195,9 @@ Deno.test("watch: past the inotify limit, or when the watcher dies, the folder i
 });
 
 Deno.test("watch: a --poll past the timer's limit (24.9 days) waits, instead of polling every millisecond", async () => {
-  // --poll 3153600000 (a century) on an FTP source gave 1,315 listings in 6 s.
-  const t = setup("/data", { poll: 3_153_600_000 });
+  // --poll 3153600000 (a century) on an FTP source gave 1,315 listings in 6 s. A member that
+  // cannot be watched (as an FTP source) is polled.
+  const t = setup("/data", { poll: 3_153_600_000, member: new MemoryBackend({ name: "ftp" }) });
   try {
     // A timer given more than 2^31-1 ms fires after 1 ms: after a few turns of the event loop
     // the broken poll would have asked for passes.

@@ -5,7 +5,7 @@
  * @module
  */
 import * as nodePath from "node:path";
-import { type Backend, osPathOf } from "../backends/backend.ts";
+import type { Backend } from "../backends/backend.ts";
 import { openLocation } from "../backends/open.ts";
 import {
   describeError,
@@ -20,9 +20,8 @@ import {
 import { type Location, parseLocation } from "../location.ts";
 import { StateStore } from "../state/store.ts";
 import { Job, type JobOptions } from "../job.ts";
-import { mirror, mirrorKey, type MirrorResult } from "../mirror.ts";
+import { mirror, mirrorKey } from "../mirror.ts";
 import { oneWay } from "../sync.ts";
-import { DEFAULT_FULL_PASS, DEFAULT_POLL, startWatching, type Watching } from "../watch.ts";
 import {
   type CheckArgs,
   type MirrorArgs,
@@ -41,13 +40,14 @@ import {
   legacyMirrorState,
   legacySyncState,
   mirrorStateHome,
+  type StateHome,
 } from "./state_path.ts";
 import { copyDatabase, moveJob } from "../state/move_job.ts";
 import { addEnvironmentSecrets, redact } from "../secrets.ts";
-import { checkDistinct, realPathOf } from "./distinct.ts";
+import { checkDistinct } from "./distinct.ts";
 import { ownFileExcludes } from "./own_files.ts";
-import { loadFilter } from "../scan/filter.ts";
 import { ZERO_SUMMARY } from "../pass/summary.ts";
+import type { PassResult } from "../pass/result.ts";
 
 const enc = new TextEncoder();
 
@@ -297,8 +297,6 @@ async function runSync(a: SyncArgs): Promise<number> {
     beforePass: async () => {
       if (!(await src.rootExists())) throw missingSource(from.text);
     },
-    // Only the source is followed: ferry's own writes go to the destination.
-    watched: [0],
     archiveFrom: from.text,
   });
 }
@@ -310,8 +308,6 @@ interface JobCommand {
   make: (options: JobOptions) => Job;
   deleteQuestion: (n: number, sample: string[]) => string;
   beforePass?: () => Promise<void>;
-  /** Members whose changes `--watch` follows (local ones are watched, the others polled). */
-  watched: number[];
   /** The location archived objects are listed for (sync's source). */
   archiveFrom?: string;
   /**
@@ -329,112 +325,28 @@ async function runJob(
   cmd: JobCommand,
 ): Promise<number> {
   const changing = !a.dryRun;
-  // The default home (`.ferry/` in a local root) only when the state or the logs go there: a
-  // user who put both elsewhere gets no folder made in their source.
-  const defaultLogs = changing && !a.logFile;
-  const home = !a.state || defaultLogs
-    ? await (cmd.mirrorJob !== undefined
-      ? mirrorHome(cmd.mirrorJob, changing)
-      : chooseStateHome(locs, changing))
-    : undefined;
-  let statePath = a.state ? nodePath.resolve(a.state) : home!.db;
-  let movedFrom: string | undefined;
-  // No state where it lives now, and one where an older ferry kept it (a mirror's in a member,
-  // a sync's in its destination): it is brought over, so the run is not a first run.
-  const inLocation = home !== undefined &&
-    locs.some((l) => l.kind === "local" && nodePath.resolve(l.path) === home.root);
-  if (!a.state && !inLocation && !isFile(statePath)) {
-    const job = cmd.mirrorJob;
-    const old = job !== undefined ? await legacyMirrorState(job, locs) : legacySyncState(locs);
-    // A dry run reads it where it is; a run brings it over (once: the new place has it then).
-    if (old && !changing) statePath = old;
-    else if (old) {
-      movedFrom = bringLegacyState(
-        old,
-        statePath,
-        job !== undefined ? () => moveJob(old, statePath, job) : () => copyDatabase(old, statePath),
-      );
-    }
-  }
-  let log: LogFile | undefined;
-  if (a.logFile) {
-    log = new LogFile(resolveLogPath(a.logFile, a.command));
-    // Found now, not after the sync: a log that cannot be written is a run nobody can audit.
-    const why = log.check();
-    if (why) throw new UsageError(`Cannot write the log file "${log.path}": ${why}`);
-  } else if (defaultLogs) {
-    pruneLogs(home!.logs);
-    // The default logs live in a location's .ferry folder: never made again when that
-    // location's root is gone (an unplugged stick must not reappear as an empty folder).
-    log = new LogFile(resolveLogPath(home!.logs, a.command, true), home!.root);
-  }
-
+  const place = await statePlace(a, locs, cmd.mirrorJob);
+  const { statePath } = place;
+  const log = openLog(a, place.home);
   // ferry's own files (a ZIP location's archive, the state, the log) where a folder holds them.
   const exclude = [
     ...a.exclude,
     ...ownFileExcludes(locs, { state: statePath, ...(log ? { log: log.path } : {}) }),
   ];
+  const out = outputOf(a, log);
+  if (place.moved) out.note(place.moved);
+  const state = openState(statePath, changing);
 
-  const stderrTty = isTerminal(Deno.stderr);
-  const out = new Output({
-    verbose: a.verbose,
-    quiet: a.quiet,
-    json: a.json,
-    progress: stderrTty && !a.quiet && !a.json && !a.dryRun,
-    color: stderrTty && !Deno.env.get("NO_COLOR"),
-    dryRun: a.dryRun,
-    where: a.command === "mirror",
-    ...(log ? { log } : {}),
-  });
+  const { abort, unlisten } = listenForSignals(out);
 
-  if (movedFrom) {
-    out.note(
-      cmd.mirrorJob !== undefined
-        ? `Moved this mirror's state from "${movedFrom}" to "${statePath}": it no longer leaves with a member that is unplugged`
-        : `Copied this job's state from "${movedFrom}" to "${statePath}": it no longer lives in the destination`,
-    );
-  }
-
-  let state: StateStore | undefined;
-  const watching: Watching[] = [];
-  let retry: Watching | undefined;
-  try {
-    if (changing) state = StateStore.open(statePath);
-    else {
-      try {
-        if (Deno.statSync(statePath).isFile) state = StateStore.open(statePath);
-      } catch { /* no state yet: a dry run works without it */ }
-    }
-  } catch (err) {
-    throw new UsageError(
-      `Cannot open state database "${statePath}": ${stateProblem(statePath, err)}`,
-    );
-  }
-
-  const abort = new AbortController();
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals > 1) Deno.exit(ExitCode.interrupted);
-    out.note("Interrupted: stopping (press Ctrl-C again to stop at once)");
-    abort.abort();
-  };
-  const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of sigs) Deno.addSignalListener(s, onSignal);
-
-  // A periodic run never waits for a person: it does not ask before deleting (--max-delete and
-  // the empty-source guard still hold), so a job left in tmux does not stop at a prompt.
-  const askBeforeDelete = !a.yes && !a.json && !a.interval && !a.watch && isTerminal(Deno.stdin) &&
-    !a.dryRun;
-  const deletes = a.command === "mirror" || a.delete;
-  if ((a.interval || a.watch) && deletes && !a.yes && isTerminal(Deno.stdin)) {
-    out.note("Periodic run: deletions are not asked about (--max-delete still applies)");
-  }
+  const askBeforeDelete = asksBeforeDelete(a, out);
   const done = a.command === "mirror" ? "Mirrored" : "Synced";
   const title = (interrupted: boolean) =>
     `${interrupted ? "Interrupted" : a.dryRun ? "Status of" : done} ${cmd.names}`;
   try {
     let code: number = ExitCode.ok;
+    /** Seconds between looks at what cannot be watched (as the watch says when it starts). */
+    let poll = 0;
     const job = cmd.make({
       delete: a.command !== "mirror" && a.delete,
       dryRun: a.dryRun,
@@ -446,7 +358,7 @@ async function runJob(
       sink: out,
       signal: abort.signal,
       ...(state ? { state } : {}),
-      ...(a.interval || a.watch ? { interval: a.interval ?? DEFAULT_FULL_PASS } : {}),
+      ...(a.interval ? { interval: a.interval } : {}),
       ...(askBeforeDelete
         ? {
           confirmDelete: (n: number, sample: string[]) =>
@@ -460,14 +372,11 @@ async function runJob(
         ? {
           goOn: (err: unknown) => {
             if (!(err instanceof SafetyError)) return false;
-            if (!a.watch) {
-              out.error(`${err.message}; this pass is skipped, the next in ${a.interval} s`);
-              return true;
-            }
-            out.error(`${err.message}; still watching (looking again every ${poll} s)`);
-            // Until a pass goes through, a whole pass every --poll seconds (an unplugged stick
-            // that comes back makes no event where ferry watches).
-            retry ??= startWatching(job, { roots: [], poll, sink: out, signal: abort.signal });
+            out.error(
+              a.watch
+                ? `${err.message}; still watching (looking again every ${poll} s)`
+                : `${err.message}; this pass is skipped, the next in ${a.interval} s`,
+            );
             return true;
           },
         }
@@ -485,67 +394,28 @@ async function runJob(
           );
           return;
         }
-        retry?.stop();
-        retry = undefined;
         const res = o.result;
         out.summary(res.summary, res.failures, title(res.interrupted || abort.signal.aborted));
         if (changing && cmd.archiveFrom !== undefined) {
           writeArchiveLog(nodePath.dirname(statePath), cmd.archiveFrom, res.archived, out);
         }
-        if (a.watch && later.length > 0 && !abort.signal.aborted) {
-          watch(later.splice(0), false);
-        }
-        if ("written" in res) {
-          for (const w of watching) w.wrote((res as MirrorResult).written);
-        }
-        // A mirror's conflicts are resolved (the losers kept as copies), not failures.
-        const unresolved = a.command === "mirror" ? 0 : res.summary.conflicts;
-        code = res.interrupted
-          ? ExitCode.interrupted
-          : res.summary.failed > 0 || unresolved > 0 || res.deletesHeld
-          ? ExitCode.someFailed
-          : ExitCode.ok;
+        code = passExitCode(a.command, res);
       },
     });
-    // Folders that exist are watched before the first pass (a change made while it runs is
-    // not missed); a folder the first pass creates, once it exists.
-    const local = cmd.watched.filter((i) => members[i]!.caps.local);
-    const remote = cmd.watched.filter((i) => !members[i]!.caps.local);
-    const poll = a.poll ?? DEFAULT_POLL;
-    const rootOf = (i: number) => realPathOf(osPathOf(members[i]!, "")!);
-    const isDir = (p: string) => {
-      try {
-        return Deno.statSync(p).isDirectory;
-      } catch {
-        return false;
-      }
-    };
-    const later = local.filter((i) => !isDir(rootOf(i)));
-    // A change to what the job leaves out is no change (ferry's own state file above all).
-    const skip = a.watch ? await loadFilter(exclude) : undefined;
-    const watch = (which: number[], withPoll: boolean) => {
-      if (which.length === 0 && !withPoll) return;
-      watching.push(startWatching(job, {
-        roots: which.map((i) => ({ at: i, path: rootOf(i), display: locs[i]!.text })),
-        ...(withPoll && remote.length > 0 ? { poll } : {}),
-        fallbackPoll: poll,
-        ...(skip ? { exclude: skip } : {}),
-        sink: out,
-        signal: abort.signal,
-      }));
-    };
     if (a.watch) {
-      watch(local.filter((i) => !later.includes(i)), true);
-      const others = remote.length > 0
-        ? `, looking at ${remote.length} other location(s) every ${poll} s`
-        : "";
-      out.note(
-        `Watching ${local.length} folder(s)${others}; a full pass every ${
-          a.interval ?? DEFAULT_FULL_PASS
-        } s. Ctrl-C stops.`,
-      );
-    }
-    await job.run();
+      await job.watch({
+        ...(a.poll !== undefined ? { poll: a.poll } : {}),
+        started: (w) => {
+          poll = w.poll;
+          const others = w.polled > 0
+            ? `, looking at ${w.polled} other location(s) every ${w.poll} s`
+            : "";
+          out.note(
+            `Watching ${w.watched} folder(s)${others}; a full pass every ${w.fullPass} s. Ctrl-C stops.`,
+          );
+        },
+      });
+    } else await job.run();
     return abort.signal.aborted ? ExitCode.interrupted : code;
   } catch (err) {
     if (err instanceof SafetyError || err instanceof UsageError || err instanceof RunError) {
@@ -556,12 +426,135 @@ async function runJob(
     }
     throw err;
   } finally {
-    for (const s of sigs) Deno.removeSignalListener(s, onSignal);
+    unlisten();
     out.close();
-    for (const w of watching) w.stop();
-    retry?.stop();
     state?.close();
     for (const m of members) await m.close();
+  }
+}
+
+/**
+ * Whether to ask before deleting. A periodic run never waits for a person: it does not ask
+ * (--max-delete and the empty-source guard still hold), so a job left in tmux does not stop at
+ * a prompt; it says so where someone could have answered.
+ */
+function asksBeforeDelete(a: SyncArgs | MirrorArgs, out: Output): boolean {
+  const deletes = a.command === "mirror" || a.delete;
+  if ((a.interval || a.watch) && deletes && !a.yes && isTerminal(Deno.stdin)) {
+    out.note("Periodic run: deletions are not asked about (--max-delete still applies)");
+  }
+  return !a.yes && !a.json && !a.interval && !a.watch && isTerminal(Deno.stdin) && !a.dryRun;
+}
+
+/** A pass's exit code: a mirror's conflicts are resolved (the losers kept), not failures. */
+function passExitCode(command: string, res: PassResult): number {
+  const unresolved = command === "mirror" ? 0 : res.summary.conflicts;
+  if (res.interrupted) return ExitCode.interrupted;
+  return res.summary.failed > 0 || unresolved > 0 || res.deletesHeld
+    ? ExitCode.someFailed
+    : ExitCode.ok;
+}
+
+/**
+ * Ctrl-C (or SIGTERM) stops the run: the signal returned is aborted; a second one exits at once.
+ */
+function listenForSignals(out: Output): { abort: AbortController; unlisten: () => void } {
+  const abort = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals > 1) Deno.exit(ExitCode.interrupted);
+    out.note("Interrupted: stopping (press Ctrl-C again to stop at once)");
+    abort.abort();
+  };
+  const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of sigs) Deno.addSignalListener(s, onSignal);
+  return { abort, unlisten: () => sigs.forEach((s) => Deno.removeSignalListener(s, onSignal)) };
+}
+
+/** Where a job's state lives: `--state`, its home, or where an older ferry kept it. */
+async function statePlace(
+  a: SyncArgs | MirrorArgs,
+  locs: readonly Location[],
+  mirrorJob: string | undefined,
+): Promise<{ statePath: string; home?: StateHome; moved?: string }> {
+  const changing = !a.dryRun;
+  // The default home (`.ferry/` in a local root) only when the state or the logs go there: a
+  // user who put both elsewhere gets no folder made in their source.
+  const home = !a.state || (changing && !a.logFile)
+    ? await (mirrorJob !== undefined
+      ? mirrorHome(mirrorJob, changing)
+      : chooseStateHome(locs, changing))
+    : undefined;
+  let statePath = a.state ? nodePath.resolve(a.state) : home!.db;
+  const at = home ? { home } : {};
+  // No state where it lives now, and one where an older ferry kept it (a mirror's in a member,
+  // a sync's in its destination): it is brought over, so the run is not a first run.
+  const inLocation = home !== undefined &&
+    locs.some((l) => l.kind === "local" && nodePath.resolve(l.path) === home.root);
+  if (a.state || inLocation || isFile(statePath)) return { statePath, ...at };
+  const job = mirrorJob;
+  const old = job !== undefined ? await legacyMirrorState(job, locs) : legacySyncState(locs);
+  // A dry run reads it where it is; a run brings it over (once: the new place has it then).
+  if (old && !changing) statePath = old;
+  else if (old) {
+    const movedFrom = bringLegacyState(
+      old,
+      statePath,
+      job !== undefined ? () => moveJob(old, statePath, job) : () => copyDatabase(old, statePath),
+    );
+    if (movedFrom) {
+      const moved = job !== undefined
+        ? `Moved this mirror's state from "${movedFrom}" to "${statePath}": it no longer leaves with a member that is unplugged`
+        : `Copied this job's state from "${movedFrom}" to "${statePath}": it no longer lives in the destination`;
+      return { statePath, ...at, moved };
+    }
+  }
+  return { statePath, ...at };
+}
+
+/** The run's log: `--log-file`, else (a run that changes things) one in the state's home. */
+function openLog(a: SyncArgs | MirrorArgs, home: StateHome | undefined): LogFile | undefined {
+  if (a.logFile) {
+    const log = new LogFile(resolveLogPath(a.logFile, a.command));
+    // Found now, not after the sync: a log that cannot be written is a run nobody can audit.
+    const why = log.check();
+    if (why) throw new UsageError(`Cannot write the log file "${log.path}": ${why}`);
+    return log;
+  }
+  if (a.dryRun) return undefined;
+  pruneLogs(home!.logs);
+  // The default logs live in a location's .ferry folder: never made again when that
+  // location's root is gone (an unplugged stick must not reappear as an empty folder).
+  return new LogFile(resolveLogPath(home!.logs, a.command, true), home!.root);
+}
+
+function outputOf(a: SyncArgs | MirrorArgs, log: LogFile | undefined): Output {
+  const stderrTty = isTerminal(Deno.stderr);
+  return new Output({
+    verbose: a.verbose,
+    quiet: a.quiet,
+    json: a.json,
+    progress: stderrTty && !a.quiet && !a.json && !a.dryRun,
+    color: stderrTty && !Deno.env.get("NO_COLOR"),
+    dryRun: a.dryRun,
+    where: a.command === "mirror",
+    ...(log ? { log } : {}),
+  });
+}
+
+/** The state database (a dry run without one works without it). */
+function openState(statePath: string, changing: boolean): StateStore | undefined {
+  try {
+    if (changing) return StateStore.open(statePath);
+    try {
+      if (Deno.statSync(statePath).isFile) return StateStore.open(statePath);
+    } catch { /* no state yet: a dry run works without it */ }
+    return undefined;
+  } catch (err) {
+    throw new UsageError(
+      `Cannot open state database "${statePath}": ${stateProblem(statePath, err)}`,
+    );
   }
 }
 
@@ -609,7 +602,6 @@ async function runMirror(a: MirrorArgs): Promise<number> {
     deleteQuestion: (n, sample) =>
       `Delete ${n} file(s) that another location deleted` +
       ` (${sample.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})?`,
-    watched: members.map((_, i) => i),
   });
 }
 
