@@ -2,7 +2,8 @@
  * The watcher's traps, each with events made by the test: a burst of 10,000 changes, duplicate
  * events, a rename as an unpaired half, a `rescan` flag, ferry's own writes, paths the job
  * leaves out, the inotify limit when the watch is made and a watcher that dies later (both fall
- * back to polling, with a warning, never an exit).
+ * back to polling, with a warning, never an exit). Then a local folder's own watch, on real
+ * events.
  *
  * @module
  */
@@ -205,5 +206,30 @@ Deno.test("watch: a --poll past the timer's limit (24.9 days) waits, instead of 
     assert.deepEqual(t.job.asked, []);
   } finally {
     t.stop();
+  }
+});
+
+Deno.test("LocalBackend.watch: a change below the root comes as its key, ferry's own names never; a missing folder throws at once; the signal ends it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-watch-" });
+  const stop = new AbortController();
+  try {
+    assert.throws(() => new LocalBackend(join(dir, "missing")).watch(stop.signal));
+    const seen: (readonly string[] | "rescan")[] = [];
+    const changes = new LocalBackend(dir).watch(stop.signal);
+    const reading = (async () => {
+      for await (const c of changes) seen.push(c);
+    })();
+    Deno.mkdirSync(join(dir, ".ferry"));
+    Deno.writeTextFileSync(join(dir, ".ferry", "state.db"), "s");
+    Deno.mkdirSync(join(dir, "sub"));
+    Deno.writeTextFileSync(join(dir, "sub", "x.txt"), "x");
+    const keys = () => seen.flatMap((c) => c === "rescan" ? [] : c);
+    await until("the file's key", () => keys().includes("sub/x.txt"));
+    assert.deepEqual(keys().filter((k) => k.startsWith(".ferry")), []);
+    stop.abort();
+    await reading;
+  } finally {
+    stop.abort();
+    await Deno.remove(dir, { recursive: true });
   }
 });
