@@ -4,26 +4,24 @@
  * `import("./s3.ts")` made `ferry --version` download the AWS SDK on a fresh machine. Loaded
  * through {@linkcode lazyImport}, they are fetched on first use only; `deno compile` includes
  * each by name (scripts/build.ts), and a test checks that every lazy module is in that list.
+ * Each backend kind lists its own (`lazy` in lib/backends/kind.ts); this module lists the rest.
+ * It imports nothing, so that any module may use it.
  *
  * @module
  */
 
-/** The lazily loaded modules, relative to the repository root. */
+/** The lazily loaded modules outside any backend kind, relative to the repository root. */
 export const LAZY_MODULES = [
-  "lib/backends/s3.ts",
-  "lib/s3_tools.ts",
   "lib/scan/ignore_lib.ts",
-  "lib/backends/zip/zip.ts",
-  "lib/backends/ftp/ftp.ts",
-  "lib/backends/ftp/tls_session.ts",
 ] as const;
 
 /**
- * Import one of {@linkcode LAZY_MODULES} by its path from the repository root.
+ * Import a lazily loaded module by its path from the repository root: one of
+ * {@linkcode LAZY_MODULES} or of a backend kind's `lazy` list.
  *
- * @param path One of the lazy modules.
+ * @param path The module.
  * @returns The module.
  */
-export function lazyImport<T>(path: (typeof LAZY_MODULES)[number]): Promise<T> {
+export function lazyImport<T>(path: string): Promise<T> {
   return import(new URL(`../${path}`, import.meta.url).href) as Promise<T>;
 }

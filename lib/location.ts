@@ -6,8 +6,13 @@
  */
 import { UsageError } from "./errors.ts";
 import { addSecret, redact, userInfoEnd } from "./secrets.ts";
+import { backendKinds, kindOfScheme, plainKind } from "./backends/registry.ts";
 
-/** A parsed location. */
+/**
+ * A parsed location, one member per kind of location that ferry is built with (its backend
+ * kinds parse them: lib/backends/registry.ts). A kind registered at run time parses into a
+ * location of its own, outside this type.
+ */
 export type Location =
   | { kind: "local"; path: string; text: string }
   | { kind: "zip"; path: string; text: string }
@@ -36,134 +41,32 @@ export type Location =
  * ```
  */
 export function parseLocation(text: string): Location {
+  const kinds = backendKinds();
   if (text.trim() === "") {
-    throw new UsageError("Empty location: give a folder, zip:, ftp:// or s3:// location");
+    throw new UsageError(
+      `Empty location: give ${listed(kinds.map((k) => k.spellings[0]!))} location`,
+    );
   }
   if (/^[A-Za-z]:[\\/]/.test(text) || /^\\\\/.test(text)) {
-    return { kind: "local", path: text, text };
+    return plainKind().parsePlain(text) as Location;
   }
   // Schemes are case-insensitive (RFC 3986): FTP:// is ftp://, never a folder of that name.
   const m = /^([A-Za-z][A-Za-z0-9+.-]+):(.*)$/s.exec(text);
-  if (!m) return { kind: "local", path: text, text };
+  if (!m) return plainKind().parsePlain(text) as Location;
   const [, spelled, rest] = m as unknown as [string, string, string];
   const scheme = spelled.toLowerCase();
-  switch (scheme) {
-    case "folder":
-      return { kind: "local", path: rest, text };
-    case "file":
-      return { kind: "local", path: fileUrlPath(text), text };
-    case "zip":
-      if (rest === "") {
-        throw new UsageError(`Location "${text}" names no archive: write zip:path/archive.zip`);
-      }
-      return { kind: "zip", path: rest, text };
-    case "ftp":
-    case "ftps":
-      return parseFtp(scheme, rest, text);
-    case "s3":
-    case "wasabi": {
-      const shown = maskUnparsed(text);
-      const authority = /^\/\/([^/]*)/.exec(rest)?.[1] ?? "";
-      if (rest.startsWith("//") && (userInfoEnd(rest.slice(2)) >= 0 || authority.includes("@"))) {
-        throw new UsageError(
-          `Location "${shown}" holds credentials: S3 keys never go in a location; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile`,
-        );
-      }
-      const u = /^\/\/([^/]+)(?:\/(.*))?$/s.exec(rest);
-      if (!u) {
-        throw new UsageError(`Location "${shown}" is malformed: write ${scheme}://bucket[/prefix]`);
-      }
-      const bucket = u[1]!;
-      // S3's rule, loosened for older and compatible stores (capitals and underscores).
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/.test(bucket)) {
-        throw new UsageError(
-          `Location "${shown}" names no valid bucket ("${
-            maskBody(bucket, true)
-          }"): a bucket name is 3 to 63 letters, digits, dots and hyphens`,
-        );
-      }
-      const prefix = (u[2] ?? "").replace(/\/+$/, "").replace(/^\/+/, "");
-      return { kind: scheme, bucket, prefix, text };
-    }
-    default:
-      if (scheme.length === 1) return { kind: "local", path: text, text }; // a drive: C:dir
-      throw new UsageError(
-        `Unknown location kind "${spelled}:" in "${
-          maskUnparsed(text)
-        }": use a folder, zip:, ftp://, ftps://, s3:// or wasabi://`,
-      );
-  }
+  const kind = kindOfScheme(scheme);
+  if (kind) return kind.parse(scheme, rest, text) as Location;
+  throw new UsageError(
+    `Unknown location kind "${spelled}:" in "${maskUnparsed(text)}": use ${
+      listed(kinds.flatMap((k) => k.spellings))
+    }`,
+  );
 }
 
-function fileUrlPath(text: string): string {
-  try {
-    const u = new URL(text);
-    const p = decodeURIComponent(u.pathname);
-    return Deno.build.os === "windows" && /^\/[A-Za-z]:/.test(p) ? p.slice(1) : p;
-  } catch {
-    throw new UsageError(`Location "${maskUnparsed(text)}" is not a valid file:// URL`);
-  }
-}
-
-function parseFtp(scheme: "ftp" | "ftps", rest: string, text: string): Location {
-  const old = !rest.startsWith("//");
-  const body = old ? rest : rest.slice(2);
-  // A password may hold "/" and "@": the user-info ends at the "@" that a host follows.
-  const at = userInfoEnd(body);
-  if (old && at < 0) {
-    throw new UsageError(
-      `Location "${maskUnparsed(text)}" is malformed: write ${scheme}://user@host/path`,
-    );
-  }
-  const userinfo = at < 0 ? "" : body.slice(0, at);
-  const hostPath = at < 0 ? body : body.slice(at + 1);
-  const slash = hostPath.indexOf("/");
-  const hostPort = slash < 0 ? hostPath : hostPath.slice(0, slash);
-  const path = slash < 0 ? "/" : hostPath.slice(slash);
-  const hp = /^(\[[^\]]+\]|[^:]+)(?::(.*))?$/.exec(hostPort);
-  // A "port" that is no number may be a password with no host after it: never quoted.
-  if (!hp || (hp[2] !== undefined && !/^\d+$/.test(hp[2]))) {
-    throw new UsageError(`Location "${maskUnparsed(text)}" has no valid host`);
-  }
-  if (hp[2] !== undefined && !(+hp[2] >= 1 && +hp[2] <= 65535)) {
-    throw new UsageError(
-      `Location "${maskUnparsed(text)}" has an invalid port "${
-        hp[2]
-      }": a port is a number from 1 to 65535`,
-    );
-  }
-  const colon = userinfo.indexOf(":");
-  const dec = (s: string) => {
-    if (old) return s;
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  };
-  const user = dec(colon < 0 ? userinfo : userinfo.slice(0, colon)) || "anonymous";
-  let decodedPath = path;
-  try {
-    decodedPath = decodeURIComponent(path);
-  } catch {
-    throw new UsageError(
-      `Location "${maskUnparsed(text)}" has a malformed path (a stray "%")`,
-    );
-  }
-  const loc: Location = {
-    kind: scheme,
-    host: hp[1]!,
-    port: hp[2] ? Number(hp[2]) : 21,
-    user,
-    path: decodedPath,
-    text: mask(text),
-  };
-  if (colon >= 0) {
-    loc.password = dec(userinfo.slice(colon + 1));
-    addSecret(loc.password);
-    addSecret(userinfo.slice(colon + 1));
-  }
-  return loc;
+/** `a, b or c`. */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }
 
 /**
@@ -196,9 +99,9 @@ export function maskUnparsed(text: string): string {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*:)(\/\/)?(.*)$/s.exec(text);
   if (!m) return text;
   const [, scheme, slashes, body] = m as unknown as [string, string, string | undefined, string];
-  const kind = scheme.toLowerCase();
-  // Local paths hold no password (zip:C:\a.zip, folder:/a:b@c are names).
-  if (scheme.length === 2 || kind === "zip:" || kind === "folder:") return text;
+  const name = scheme.slice(0, -1).toLowerCase();
+  // Drives and paths hold no password (C:a, zip:C:\a.zip, folder:/a:b@c are names).
+  if (name.length === 1 || kindOfScheme(name)?.plainSchemes?.includes(name)) return text;
   return redact(scheme + (slashes ?? "") + maskBody(body, slashes !== undefined));
 }
 
@@ -209,7 +112,7 @@ export function maskUnparsed(text: string): string {
  * @param authority Whether it follows `//` (then `host:port` comes first).
  * @returns The body with any password hidden.
  */
-function maskBody(body: string, authority: boolean): string {
+export function maskBody(body: string, authority: boolean): string {
   let at = userInfoEnd(body);
   if (at < 0) at = body.lastIndexOf("@");
   if (at >= 0) {

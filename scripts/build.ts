@@ -10,21 +10,20 @@
  * downloaded (as on a machine without internet), the build says so in one line and exits 1;
  * with DENORT_BIN set to a local denort (which deno compile honours) it builds this machine's
  * target only. DENO_DIR is honoured as by any deno command. Modules loaded by URL at run time
- * are included explicitly: the Workers (tree walker, local copier) and the lazily loaded
- * modules of lib/lazy.ts; tests/build_graph_test.ts checks that this list misses none.
+ * are included explicitly: each backend kind's Workers and lazily loaded modules (read from
+ * lib/backends/registry.ts) and the rest of lib/lazy.ts; tests/build_graph_test.ts checks that
+ * this list misses none.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { LAZY_MODULES } from "../lib/lazy.ts";
+import { backendModules } from "../lib/backends/registry.ts";
+
+const backends = backendModules();
 
 /** Modules the compiler cannot see in the graph (loaded by URL), included by name. */
-export const INCLUDES = [
-  "lib/backends/local/walk_worker.ts",
-  "lib/backends/local/copy_worker.ts",
-  "lib/backends/zip/pack_worker.ts",
-  ...LAZY_MODULES,
-];
+export const INCLUDES = [...backends.workers, ...backends.lazy, ...LAZY_MODULES];
 
 /** The permissions the binary is built with, and no more. */
 export const PERMISSIONS = [

@@ -11,7 +11,11 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join, relative } from "node:path";
 import { INCLUDES } from "../scripts/build.ts";
-import { LAZY_MODULES } from "../lib/lazy.ts";
+import { LAZY_MODULES as OTHER_LAZY_MODULES } from "../lib/lazy.ts";
+import { backendModules } from "../lib/backends/registry.ts";
+
+/** Every module loaded through lazyImport: each backend kind's, and lib/lazy.ts's own. */
+const LAZY_MODULES = [...backendModules().lazy, ...OTHER_LAZY_MODULES];
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 

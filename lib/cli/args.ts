@@ -7,20 +7,17 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import type { DeleteLimit } from "../pass/delete_limit.ts";
+import type { OpenOptions } from "../backends/open.ts";
+import { backendFlags } from "../backends/registry.ts";
 
-/** How to reach S3 locations (flags common to every command). */
-export interface S3Flags {
-  endpoint?: string;
-  region?: string;
-  profile?: string;
-  pathStyle?: boolean;
-  /** FTP: connections at most (`--ftp-connections`). */
-  ftpConnections?: number;
-  /** FTPS: accept a certificate that does not verify (`--ftp-insecure`). */
-  ftpInsecure?: boolean;
-  /** FTPS with TLS from the first byte (`--ftp-implicit-tls`). */
-  ftpImplicitTls?: boolean;
-}
+/**
+ * The backends' options from the command line, common to every command: each backend kind
+ * declares its own (`flags` in lib/backends/kind.ts), each sets one of {@linkcode OpenOptions}.
+ */
+export type BackendFlags = Omit<OpenOptions, "marker" | "askPassword">;
+
+/** The backends' options (the name from when S3 had the only ones). */
+export type S3Flags = BackendFlags;
 
 /** Output flags common to every command. */
 export interface OutputFlags {
@@ -109,6 +106,7 @@ const COMMANDS = [
   "get",
 ];
 
+/** The options of ferry itself; the backends add theirs (lib/backends/registry.ts). */
 const options = {
   delete: { type: "boolean" },
   "dry-run": { type: "boolean", short: "n" },
@@ -130,34 +128,21 @@ const options = {
   state: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
-  endpoint: { type: "string" },
-  region: { type: "string" },
-  profile: { type: "string" },
-  "path-style": { type: "boolean" },
-  "ftp-connections": { type: "string" },
-  "ftp-insecure": { type: "boolean" },
-  "ftp-implicit-tls": { type: "boolean" },
   tier: { type: "string" },
   days: { type: "string" },
   "version-id": { type: "string" },
   output: { type: "string", short: "o" },
 } as const;
 
-/** Which options each command takes, beyond the common ones. */
-const COMMON = [
-  "verbose",
-  "quiet",
-  "json",
-  "help",
-  "version",
-  "endpoint",
-  "region",
-  "profile",
-  "path-style",
-  "ftp-connections",
-  "ftp-insecure",
-  "ftp-implicit-tls",
-];
+/** Parses ferry's own options, for the type of what it returns. */
+const parseOwn = (args: string[]) => parseArgs({ args, options, allowPositionals: true });
+/** The parsed values: ferry's own options typed, the backends' by name. */
+type Values =
+  & ReturnType<typeof parseOwn>["values"]
+  & Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** Which options each command takes, beyond the common ones and the backends'. */
+const COMMON = ["verbose", "quiet", "json", "help", "version"];
 const SYNC_ONLY = [
   "delete",
   "dry-run",
@@ -227,14 +212,60 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (!COMMANDS.includes(command)) {
     throw new UsageError(`Unknown command "${command}": run "ferry --help" for the list`);
   }
-  let values;
-  let positionals: string[];
+  const { values, positionals } = parseOptions(command, rest);
+  if (values.help) return { kind: "help", topic: command };
+  if (values.version) return { kind: "version" };
+  const backendOnly = new Set(backendFlags().map((f) => f.name));
+  for (const [name, v] of Object.entries(values)) {
+    if (v !== undefined && !ALLOWED[command]!.includes(name) && !backendOnly.has(name)) {
+      throw new UsageError(
+        `Option --${name} does not apply to "ferry ${command}": run "ferry ${command} --help"`,
+      );
+    }
+  }
+  if (values.quiet && values.verbose) {
+    throw new UsageError(`Options -q and -v contradict each other: pick one`);
+  }
+  const given: Given = {
+    command,
+    values,
+    positionals,
+    flags: {
+      verbose: values.verbose?.length ?? 0,
+      quiet: !!values.quiet,
+      json: !!values.json,
+      ...backendFlagsOf(values),
+    },
+  };
+  if (command === "check") return parseCheck(given);
+  if (command === "mirror") return parseMirror(given, passOptions(given));
+  if (command === "sync" || command === "status") {
+    return parseSync(command, given, passOptions(given));
+  }
+  return parseS3Tool(given);
+}
+
+/** What the command line gave, for the parser of one command. */
+interface Given {
+  command: string;
+  values: Values;
+  positionals: string[];
+  /** Output flags and the backends' options, common to every command. */
+  flags: OutputFlags & BackendFlags;
+}
+
+/** The options and positionals after the command, every parser mistake one clear line. */
+function parseOptions(command: string, rest: string[]): { values: Values; positionals: string[] } {
+  const all: Record<string, { type: "string" | "boolean" }> = { ...options };
+  for (const f of backendFlags()) {
+    all[f.name] = { type: f.type === "boolean" ? "boolean" : "string" };
+  }
   // A value that starts with a dash ("--interval -5") is the option's value, not an option: it
-  // gets its own clear line below instead of the parser's "argument is ambiguous".
+  // gets its own clear line later instead of the parser's "argument is ambiguous".
   const args: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
-    const def = a.startsWith("--") ? options[a.slice(2) as keyof typeof options] : undefined;
+    const def = a.startsWith("--") ? all[a.slice(2)] : undefined;
     const next = rest[i + 1];
     if (def?.type === "string" && next !== undefined && /^-\d/.test(next)) {
       args.push(`${a}=${next}`);
@@ -242,12 +273,8 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     } else args.push(a);
   }
   try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options,
-      allowPositionals: true,
-      strict: true,
-    }));
+    const parsed = parseArgs({ args, options: all, allowPositionals: true, strict: true });
+    return { values: parsed.values as Values, positionals: parsed.positionals };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const opt = /'([^']+)'/.exec(msg)?.[1];
@@ -258,43 +285,41 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     }
     throw new UsageError(`${msg.split(".")[0]} (run "ferry ${command} --help")`);
   }
-  if (values.help) return { kind: "help", topic: command };
-  if (values.version) return { kind: "version" };
-  for (const [name, v] of Object.entries(values)) {
-    if (v !== undefined && !ALLOWED[command]!.includes(name)) {
-      throw new UsageError(
-        `Option --${name} does not apply to "ferry ${command}": run "ferry ${command} --help"`,
-      );
-    }
+}
+
+/**
+ * The backends' options a command line sets.
+ *
+ * @param values The parsed options.
+ * @returns Each backend option given, by its {@linkcode OpenOptions} name.
+ * @throws {UsageError} For a count that is no whole number of at least 1.
+ */
+function backendFlagsOf(values: Values): BackendFlags {
+  const flags: Record<string, unknown> = {};
+  for (const f of backendFlags()) {
+    const v = values[f.name];
+    if (typeof v === "string") flags[f.key] = f.type === "count" ? positiveInt(f.name, v, 1) : v;
+    else if (v === true) flags[f.key] = true;
   }
-  if (values.quiet && values.verbose) {
-    throw new UsageError(`Options -q and -v contradict each other: pick one`);
+  return flags as BackendFlags;
+}
+
+/** Refuse positionals of the wrong number. */
+function need(given: Given, n: number, what: string): void {
+  if (given.positionals.length !== n) {
+    throw new UsageError(
+      `"ferry ${given.command}" takes ${what}; got ${given.positionals.length} argument(s): run "ferry ${given.command} --help"`,
+    );
   }
-  const s3: S3Flags = {};
-  if (values.endpoint !== undefined) s3.endpoint = values.endpoint;
-  if (values.region !== undefined) s3.region = values.region;
-  if (values.profile !== undefined) s3.profile = values.profile;
-  if (values["path-style"]) s3.pathStyle = true;
-  if (values["ftp-connections"] !== undefined) {
-    s3.ftpConnections = positiveInt("ftp-connections", values["ftp-connections"], 1);
-  }
-  if (values["ftp-insecure"]) s3.ftpInsecure = true;
-  if (values["ftp-implicit-tls"]) s3.ftpImplicitTls = true;
-  const outFlags: OutputFlags = {
-    verbose: values.verbose?.length ?? 0,
-    quiet: !!values.quiet,
-    json: !!values.json,
-  };
-  const need = (n: number, what: string) => {
-    if (positionals.length !== n) {
-      throw new UsageError(
-        `"ferry ${command}" takes ${what}; got ${positionals.length} argument(s): run "ferry ${command} --help"`,
-      );
-    }
-  };
+}
+
+/** The S3 tool commands: restore, restore-status, versioning, versions, get. */
+function parseS3Tool({ command, values, positionals, flags }: Given): Parsed {
+  const given = { command, values, positionals, flags };
+  const location = positionals[0]!;
   switch (command) {
     case "restore": {
-      need(1, "one S3 location");
+      need(given, 1, "one S3 location");
       const tiers = { bulk: "Bulk", standard: "Standard", expedited: "Expedited" } as const;
       const tier = tiers[(values.tier ?? "bulk").toLowerCase() as keyof typeof tiers];
       if (!tier) {
@@ -303,72 +328,64 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
         );
       }
       const days = values.days !== undefined ? positiveInt("days", values.days, 1) : 7;
-      return { kind: "s3tool", command, location: positionals[0]!, tier, days, ...s3, ...outFlags };
+      return { kind: "s3tool", command, location, tier, days, ...flags };
     }
     case "restore-status":
-      need(1, "one S3 location");
-      return { kind: "s3tool", command, location: positionals[0]!, ...s3, ...outFlags };
+      need(given, 1, "one S3 location");
+      return { kind: "s3tool", command, location, ...flags };
     case "versioning": {
       if (positionals.length < 1 || positionals.length > 2) {
-        need(1, "an S3 location and optionally on or off");
+        need(given, 1, "an S3 location and optionally on or off");
       }
       const word = positionals[1]?.toLowerCase();
       if (word !== undefined && word !== "on" && word !== "off") {
         throw new UsageError(`"ferry versioning" takes on or off, not "${positionals[1]}"`);
       }
-      return {
-        kind: "s3tool",
-        command,
-        location: positionals[0]!,
-        ...(word !== undefined ? { set: word === "on" } : {}),
-        ...s3,
-        ...outFlags,
-      };
+      const set = word !== undefined ? { set: word === "on" } : {};
+      return { kind: "s3tool", command, location, ...set, ...flags };
     }
     case "versions":
-      need(2, "an S3 location and a path in it");
-      return {
-        kind: "s3tool",
-        command,
-        location: positionals[0]!,
-        path: positionals[1]!,
-        ...s3,
-        ...outFlags,
-      };
+      need(given, 2, "an S3 location and a path in it");
+      return { kind: "s3tool", command, location, path: positionals[1]!, ...flags };
     case "get": {
-      need(2, "an S3 location and a path in it");
+      need(given, 2, "an S3 location and a path in it");
       if (!values["version-id"]) {
         throw new UsageError(`"ferry get" needs --version-id <id> (see "ferry versions")`);
       }
       return {
         kind: "s3tool",
         command,
-        location: positionals[0]!,
+        location,
         path: positionals[1]!,
         versionId: values["version-id"],
         ...(values.output !== undefined ? { output: values.output } : {}),
-        ...s3,
-        ...outFlags,
+        ...flags,
       };
     }
   }
-  if (command === "check") {
-    if (positionals.length !== 2) {
-      throw new UsageError(
-        `"ferry check" takes two locations, <from> and <to>; got ${positionals.length}: run "ferry check --help"`,
-      );
-    }
-    return {
-      kind: "check",
-      command,
-      from: positionals[0]!,
-      to: positionals[1]!,
-      exclude: values.exclude ?? [],
-      ...outFlags,
-      ...s3,
-    };
+  throw new UsageError(`"ferry ${command}" is not available in this version of ferry yet`);
+}
+
+/** `ferry check <from> <to>`. */
+function parseCheck({ values, positionals, flags }: Given): Parsed {
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `"ferry check" takes two locations, <from> and <to>; got ${positionals.length}: run "ferry check --help"`,
+    );
   }
-  const common = {
+  return {
+    kind: "check",
+    command: "check",
+    from: positionals[0]!,
+    to: positionals[1]!,
+    exclude: values.exclude ?? [],
+    ...flags,
+  };
+}
+
+/** The options of a pass, which sync, status and mirror share. */
+function passOptions({ command, values, flags }: Given) {
+  const pass = {
     dryRun: command === "status" || !!values["dry-run"] || !!values.scan,
     checksum: !!values.checksum,
     exclude: values.exclude ?? [],
@@ -376,8 +393,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     yes: !!values.yes,
     watch: !!values.watch,
     transfers: values.transfers ? positiveInt("transfers", values.transfers, 1) : 16,
-    ...outFlags,
-    ...s3,
+    ...flags,
     ...(values["max-delete"] !== undefined
       ? { maxDelete: parseMaxDelete(values["max-delete"]) }
       : {}),
@@ -388,34 +404,42 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     ...(values["log-file"] !== undefined ? { logFile: values["log-file"] } : {}),
     ...(values.state !== undefined ? { state: values.state } : {}),
   };
-  if (common.poll !== undefined && !common.watch) {
+  if (pass.poll !== undefined && !pass.watch) {
     throw new UsageError(`Option --poll goes with --watch (how often to look at remote locations)`);
   }
-  if (common.watch && common.dryRun) {
+  if (pass.watch && pass.dryRun) {
     throw new UsageError(`Options --watch and --dry-run contradict each other: pick one`);
   }
-  if (command === "mirror") {
-    if (values.file !== undefined && positionals.length > 0) {
-      throw new UsageError(
-        `"ferry mirror" takes its locations from the command line or from --file, not both`,
-      );
-    }
-    if (values.file === undefined && positionals.length === 1) {
-      throw new UsageError(
-        `"ferry mirror" needs at least two locations; got 1: run "ferry mirror --help"`,
-      );
-    }
-    return {
-      kind: "mirror",
-      command,
-      locations: positionals,
-      ...(values.file !== undefined ? { file: values.file } : {}),
-      ...common,
-    };
+  return pass;
+}
+
+/** `ferry mirror <loc> <loc>…` or `--file`. */
+function parseMirror({ values, positionals }: Given, pass: ReturnType<typeof passOptions>): Parsed {
+  if (values.file !== undefined && positionals.length > 0) {
+    throw new UsageError(
+      `"ferry mirror" takes its locations from the command line or from --file, not both`,
+    );
   }
-  if (command !== "sync" && command !== "status") {
-    throw new UsageError(`"ferry ${command}" is not available in this version of ferry yet`);
+  if (values.file === undefined && positionals.length === 1) {
+    throw new UsageError(
+      `"ferry mirror" needs at least two locations; got 1: run "ferry mirror --help"`,
+    );
   }
+  return {
+    kind: "mirror",
+    command: "mirror",
+    locations: positionals,
+    ...(values.file !== undefined ? { file: values.file } : {}),
+    ...pass,
+  };
+}
+
+/** `ferry sync <from> <to>` and `ferry status <from> <to>`. */
+function parseSync(
+  command: "sync" | "status",
+  { values, positionals }: Given,
+  pass: ReturnType<typeof passOptions>,
+): Parsed {
   if (positionals.length !== 2) {
     throw new UsageError(
       `"ferry ${command}" takes two locations, <from> and <to>; got ${positionals.length}: run "ferry ${command} --help"`,
@@ -430,6 +454,6 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     from: positionals[0]!,
     to: positionals[1]!,
     delete: !!values.delete,
-    ...common,
+    ...pass,
   };
 }

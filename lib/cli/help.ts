@@ -1,25 +1,24 @@
 /**
- * Help texts. Kept as data so that tests can snapshot them.
+ * Help texts. Kept as data so that tests can snapshot them. The backends' options and their
+ * help lines come from their kinds (lib/backends/registry.ts).
  *
  * @module
  */
+import { kindsWithHelp } from "../backends/registry.ts";
 
 /** The version printed by `--version`; kept in step with deno.json by a test. */
 export const VERSION = "0.1.0";
 
-const S3 = `S3 options (s3:// and wasabi:// locations):
-  --endpoint <url>        any S3-compatible endpoint (default: AWS; Wasabi's from the region)
-  --region <name>         the bucket's region (default: AWS_REGION, else us-east-1)
-  --profile <name>        a profile of ~/.aws/credentials and ~/.aws/config
-  --path-style            address buckets as <endpoint>/<bucket> (MinIO, s3rver, some NAS)
-Credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then profiles.
-
-FTP options (ftp:// and ftps:// locations):
-  --ftp-connections <N>   connections to the server at once (default 4)
-  --ftp-implicit-tls      ftps:// with TLS from the first byte (port 990) instead of AUTH TLS
-  --ftp-insecure          accept a certificate that does not verify (a self-signed server;
-                          better: trust its certificate authority with DENO_CERT=ca.pem)
-The password comes from the location, else FERRY_FTP_PASSWORD, else a prompt on a terminal.`;
+/** The options of each backend kind, block by block (lib/backends/registry.ts). */
+const BACKEND_OPTIONS = kindsWithHelp().map((kind) => {
+  const lines = kind.help?.title !== undefined ? [kind.help.title] : [];
+  for (const flag of kind.flags ?? []) {
+    const [first, ...more] = flag.help.split("\n");
+    lines.push(`  ${flag.usage.padEnd(22)}  ${first}`, ...more.map((l) => " ".repeat(26) + l));
+  }
+  if (kind.help?.note !== undefined) lines.push(kind.help.note);
+  return lines.join("\n");
+}).join("\n\n");
 
 const COMMON = `Common options:
   -v, -vv                 more detail (each file; then debug notes and stack traces)
@@ -80,7 +79,7 @@ Options:
   --poll <seconds>        with --watch: how often to look at a remote <from> (default 30)
   --transfers <N>         files copied at once (default 16)
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
   mirror: `Usage: ferry mirror <loc> <loc> [<loc>…] [options]
@@ -122,7 +121,7 @@ Options:
   --poll <seconds>        with --watch: how often to look at remote locations (default 30)
   --transfers <N>         files copied at once (default 16)
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
   check: `Usage: ferry check <from> <to> [options]
@@ -135,7 +134,7 @@ differs.
 Options:
   --exclude <glob>        skip paths (repeatable, gitignore syntax)
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
   status: `Usage: ferry status <from> <to> [options]
@@ -143,7 +142,7 @@ ${COMMON}`,
 Show what "ferry sync <from> <to>" would do now, counted and listed. Changes nothing.
 Accepts sync's --delete, --checksum and --exclude to mirror a particular sync.
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
   restore: `Usage: ferry restore <s3-location> [--tier bulk|standard|expedited] [--days N]
@@ -153,7 +152,7 @@ DEEP_ARCHIVE, or an Intelligent-Tiering archive tier) and is not thawed or thawi
 Bulk takes 5-48 hours and costs least, standard 3-5 hours, expedited 1-5 minutes.
 The thawed copy stays readable for --days (default 7); the next sync then fetches it.
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
   "restore-status": `Usage: ferry restore-status <s3-location>
@@ -161,7 +160,7 @@ ${COMMON}`,
 List each archived object under the location: archived (not asked for), restoring, or
 restored (with the date its thawed copy expires).
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
   versioning: `Usage: ferry versioning <s3-location> [on|off]
@@ -169,14 +168,14 @@ ${COMMON}`,
 Show the bucket's versioning, or turn it on (every overwrite and delete keeps the old
 version) or off (suspended: S3 keeps the versions it has).
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
   versions: `Usage: ferry versions <s3-location> <path>
 
 List the stored versions of one file, newest first, with delete markers.
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
   get: `Usage: ferry get <s3-location> <path> --version-id <id> [-o <file>]
@@ -184,7 +183,7 @@ ${COMMON}`,
 Fetch one past version of a file (ids from "ferry versions") into <file>, by default the
 file's name in the working folder. Written to a temporary name first, then renamed.
 
-${S3}
+${BACKEND_OPTIONS}
 
 ${COMMON}`,
 };

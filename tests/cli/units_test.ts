@@ -175,7 +175,8 @@ Deno.test("chooseStateHome() uses .ferry at a writable local source, else a fold
 });
 
 Deno.test("openLocation() derives Wasabi's endpoint from the region and refuses a bad --endpoint", async () => {
-  const { openLocation, wasabiEndpoint } = await import("../../lib/backends/open.ts");
+  const { openLocation } = await import("../../lib/backends/open.ts");
+  const { wasabiEndpoint } = await import("../../lib/backends/s3/kind.ts");
   assert.equal(wasabiEndpoint("eu-central-1"), "https://s3.eu-central-1.wasabisys.com");
   const w = await openLocation(parseLocation("wasabi://bucket/docs"), { region: "eu-central-1" });
   assert.equal(w.id, "s3:https://s3.eu-central-1.wasabisys.com/bucket/docs");
