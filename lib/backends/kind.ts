@@ -31,8 +31,8 @@ export interface BackendFlag {
   usage: string;
   /** Its help text; further lines continue it, aligned by the help. */
   help: string;
-  /** The option of {@linkcode OpenOptions} it sets. */
-  key: keyof OpenOptions;
+  /** The option of {@linkcode OpenOptions} it sets (never how to ask, nor the local marker). */
+  key: Exclude<keyof OpenOptions, "marker" | "askPassword">;
 }
 
 /** A kind of backend: everything ferry needs to know of it outside its own folder. */

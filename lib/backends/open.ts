@@ -8,7 +8,10 @@ import type { Backend } from "./backend.ts";
 import type { Location } from "../location.ts";
 import { kindOf } from "./registry.ts";
 
-/** Options when opening a location: each backend kind reads its own, which its command-line options set. */
+/**
+ * Options when opening a location: each backend kind reads its own, which its command-line
+ * options set.
+ */
 export interface OpenOptions {
   /** S3: endpoint URL (any S3-compatible store). */
   endpoint?: string;

@@ -304,6 +304,20 @@ function backendFlagsOf(values: Values): BackendFlags {
   return flags as BackendFlags;
 }
 
+/**
+ * The backends' options among a command's parsed options, and nothing else.
+ *
+ * @param a The parsed options of a command.
+ * @returns Each backend option it holds.
+ */
+export function backendFlagsIn(a: BackendFlags): BackendFlags {
+  const flags: Record<string, unknown> = {};
+  for (const { key } of backendFlags()) {
+    if (a[key] !== undefined && a[key] !== false) flags[key] = a[key];
+  }
+  return flags as BackendFlags;
+}
+
 /** Refuse positionals of the wrong number. */
 function need(given: Given, n: number, what: string): void {
   if (given.positionals.length !== n) {

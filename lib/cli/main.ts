@@ -23,6 +23,7 @@ import { Job, type JobOptions } from "../job.ts";
 import { mirror, mirrorKey } from "../mirror.ts";
 import { oneWay } from "../sync.ts";
 import {
+  backendFlagsIn,
   type CheckArgs,
   type MirrorArgs,
   parseCommandLine,
@@ -171,15 +172,7 @@ async function confirmOnTerminal(question: string, signal: AbortSignal): Promise
 }
 
 function s3FlagsOf(a: S3Flags): S3Flags {
-  return {
-    ...(a.endpoint !== undefined ? { endpoint: a.endpoint } : {}),
-    ...(a.region !== undefined ? { region: a.region } : {}),
-    ...(a.profile !== undefined ? { profile: a.profile } : {}),
-    ...(a.pathStyle ? { pathStyle: true } : {}),
-    ...(a.ftpConnections !== undefined ? { ftpConnections: a.ftpConnections } : {}),
-    ...(a.ftpInsecure ? { ftpInsecure: true } : {}),
-    ...(a.ftpImplicitTls ? { ftpImplicitTls: true } : {}),
-  };
+  return backendFlagsIn(a);
 }
 
 /** Ask for a password on the terminal without echoing it; undefined without a terminal. */
