@@ -1016,12 +1016,7 @@ export class FtpBackend implements Backend {
       return t;
     };
     let tmp = "";
-    // One journal row a run (not one a file): the next run's listing deletes every temporary
-    // name this process made and did not clean up, then the row.
-    if (this.#journal && !this.#runRow) {
-      this.#runRow = `run:${Deno.pid}`;
-      this.#journal.add(this.id, "", this.#runRow);
-    }
+    this.#journalRun();
     let sent = 0;
     let stamp: string | undefined;
     // Where the server can tell its own hash of a file, the upload's is compared with it before
@@ -1041,20 +1036,7 @@ export class FtpBackend implements Backend {
           },
         }),
       );
-    // Where the commands are known to work, the time is set and the result asked for as the
-    // data ends, in one go with the upload.
-    const timeCmd = this.#setTime === "MFMT" || this.#setTime === "MDTM"
-      ? this.#setTime
-      : this.#setTime === undefined && this.#features?.has("MFMT")
-      ? "MFMT"
-      : undefined;
-    const thenFor = (tmp: string) =>
-      timeCmd
-        ? [
-          `${timeCmd} ${ftpTime(meta.mtime)} ${tmp}`,
-          ...(this.mlsd ? [`MLST ${tmp}`] : this.#features?.has("SIZE") ? [`SIZE ${tmp}`] : []),
-        ]
-        : [];
+    const timeCmd = this.#inlineTimeCommand();
     /** The rename into place, where it was tried on the upload's own connection. */
     let renamed: RenameAnswer | undefined;
     /** The time was set and the size asked for in one go with the upload. */
@@ -1074,7 +1056,7 @@ export class FtpBackend implements Backend {
       let sameHash = false;
       await this.#use(async (c) => {
         tmp = nextTmp();
-        const then = thenFor(tmp);
+        const then = this.#commandsAfterUpload(timeCmd, meta.mtime, tmp);
         renamed = undefined;
         sameHash = false;
         const replies = await c.store(tmp, whole ?? counted(), then);
@@ -1127,11 +1109,51 @@ export class FtpBackend implements Backend {
     await this.#dropTries(tries.filter((t) => t !== tmp));
     this.#mine.delete(tmp);
     this.#sizes.set(key, sent);
+    return await this.#writtenEntry(key, sent, meta.mtime, stamp);
+  }
+
+  /**
+   * One journal row a run (not one a file): the next run's listing deletes every temporary
+   * name this process made and did not clean up, then the row.
+   */
+  #journalRun(): void {
+    if (this.#journal && !this.#runRow) {
+      this.#runRow = `run:${Deno.pid}`;
+      this.#journal.add(this.id, "", this.#runRow);
+    }
+  }
+
+  /**
+   * The command that sets a time, where it is known to work (or MFMT is offered and not known
+   * to fail): then the time is set and the result asked for as the data ends, in one go with
+   * the upload.
+   */
+  #inlineTimeCommand(): "MFMT" | "MDTM" | undefined {
+    if (this.#setTime === "MFMT" || this.#setTime === "MDTM") return this.#setTime;
+    return this.#setTime === undefined && this.#features?.has("MFMT") ? "MFMT" : undefined;
+  }
+
+  /** What to send as an upload's data ends: set its time, then ask its facts or its size. */
+  #commandsAfterUpload(timeCmd: string | undefined, mtime: number, tmp: string): string[] {
+    if (!timeCmd) return [];
+    return [
+      `${timeCmd} ${ftpTime(mtime)} ${tmp}`,
+      ...(this.mlsd ? [`MLST ${tmp}`] : this.#features?.has("SIZE") ? [`SIZE ${tmp}`] : []),
+    ];
+  }
+
+  /** The entry of a file just written, its stamp read where the upload did not tell it. */
+  async #writtenEntry(
+    key: string,
+    size: number,
+    mtime: number,
+    stamp: string | undefined,
+  ): Promise<Entry> {
     if (stamp === undefined) {
       const it = await this.#statItem(key);
       if (it) stamp = await this.#stampOf(key, it);
     }
-    const e: Entry = { key, kind: "file", size: sent, mtime: meta.mtime };
+    const e: Entry = { key, kind: "file", size, mtime };
     if (stamp !== undefined) e.stamp = stamp;
     return e;
   }
