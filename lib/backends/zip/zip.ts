@@ -382,112 +382,8 @@ export class ZipBackend implements Backend {
   #load(): void {
     const f = Deno.openSync(this.path, { read: true });
     try {
-      const size = f.statSync().size;
-      const readAt = (offset: number, length: number) => pread(f, offset, length);
-      const tailLen = Math.min(size, 0xffff + EOCD_SIZE);
-      const end = findEnd(readAt(size - tailLen, tailLen), size - tailLen, readAt);
-      if (!end) {
-        throw new LocationError(
-          `"${this.path}" is not a ZIP archive (no end record: damaged or cut short?)`,
-        );
-      }
-      // Bytes before the archive (a self-extractor): offsets are shifted by their length.
-      let shift = 0;
-      const probe = (at: number) =>
-        at >= 0 && at + 4 <= size &&
-        new DataView(readAt(at, 4).buffer).getUint32(0, true) === SIG_CENTRAL;
-      if (end.entries > 0 && !probe(end.cdOffset)) {
-        const guess = end.endOffset - end.cdSize;
-        if (!probe(guess)) {
-          throw new LocationError(
-            `"${this.path}" is damaged: its central directory is not where its end record says`,
-          );
-        }
-        shift = guess - end.cdOffset;
-      }
-      const cdAt = end.cdOffset + shift;
-      if (cdAt + end.cdSize > size) {
-        throw new LocationError(
-          `"${this.path}" is cut short: its central directory runs past the end`,
-        );
-      }
-      let entries: CentralEntry[];
-      try {
-        entries = parseCentral(readAt(cdAt, end.cdSize));
-      } catch (err) {
-        throw new LocationError(`"${this.path}" is damaged: ${(err as Error).message}`);
-      }
-      if (entries.length !== end.entries) {
-        throw new LocationError(
-          `"${this.path}" is damaged: its directory holds ${entries.length} of ${end.entries} entries`,
-        );
-      }
-      this.#items.clear();
-      this.#refused = [];
-      this.#untouchable.clear();
-      this.#kept = [];
-      /** Each key's entries: a name held twice is refused (which one is meant?). */
-      const byKey = new Map<string, Item[]>();
-      const refuse = (it: Item, op: string, message: string) => {
-        this.#kept.push(it);
-        this.#untouchable.add(it.key);
-        this.#refused.push({ key: it.key, op, message });
-      };
-      for (const e of entries) {
-        e.offset += shift;
-        const dir = e.name.endsWith("/");
-        const name = dir ? e.name.slice(0, -1) : e.name;
-        // With bytes before the archive, records are written anew with true offsets.
-        const raw = shift === 0 ? e.raw : shiftedRecord(e);
-        let key: string;
-        try {
-          key = entryKey(name);
-        } catch {
-          refuse(
-            { key: name, dir, e, raw },
-            "list",
-            "an entry whose name points outside the archive's root (refused)",
-          );
-          continue;
-        }
-        // A folder entry for the root itself (`./`): nothing to list, kept as it is.
-        if (key === "") {
-          this.#kept.push({ key, dir, e, raw });
-          continue;
-        }
-        const it: Item = { key, dir, e, raw };
-        if (!dir && e.flags & FLAG_ENCRYPTED) {
-          refuse(it, "read", "encrypted in the archive: ferry cannot decrypt it; left as it is");
-          continue;
-        }
-        if (!dir && e.method !== METHOD_STORED && e.method !== METHOD_DEFLATE) {
-          refuse(
-            it,
-            "read",
-            `compressed with method ${e.method}, which ferry cannot read; left as it is`,
-          );
-          continue;
-        }
-        const same = byKey.get(key);
-        if (same) same.push(it);
-        else byKey.set(key, [it]);
-      }
-      for (const [key, its] of byKey) {
-        // The same folder named twice says nothing twice: one is listed, the other kept.
-        if (its.length === 1 || its.every((it) => it.dir)) {
-          this.#items.set(key, its[0]!);
-          this.#kept.push(...its.slice(1));
-          continue;
-        }
-        this.#kept.push(...its);
-        this.#untouchable.add(key);
-        this.#refused.push({
-          key,
-          op: "list",
-          message:
-            `the archive holds ${its.length} entries of this name: readers disagree on which one it is; all are left as they are`,
-        });
-      }
+      const { entries, shift, cdAt } = this.#readCentral(f);
+      this.#sortEntries(entries, shift);
       // Each entry's extent: up to the next entry (or the directory) in file order.
       const starts = entries.map((e) => e.offset).sort((a, b) => a - b);
       this.#extent.clear();
@@ -499,6 +395,124 @@ export class ZipBackend implements Backend {
       this.#loadedAs = versionOf(this.path);
     } finally {
       f.close();
+    }
+  }
+
+  /**
+   * The central directory's entries; `cdAt`, where it starts, and `shift`, the length of any
+   * bytes before the archive (a self-extractor), by which every offset is moved.
+   */
+  #readCentral(f: Deno.FsFile): { entries: CentralEntry[]; shift: number; cdAt: number } {
+    const size = f.statSync().size;
+    const readAt = (offset: number, length: number) => pread(f, offset, length);
+    const tailLen = Math.min(size, 0xffff + EOCD_SIZE);
+    const end = findEnd(readAt(size - tailLen, tailLen), size - tailLen, readAt);
+    if (!end) {
+      throw new LocationError(
+        `"${this.path}" is not a ZIP archive (no end record: damaged or cut short?)`,
+      );
+    }
+    // Bytes before the archive (a self-extractor): offsets are shifted by their length.
+    let shift = 0;
+    const probe = (at: number) =>
+      at >= 0 && at + 4 <= size &&
+      new DataView(readAt(at, 4).buffer).getUint32(0, true) === SIG_CENTRAL;
+    if (end.entries > 0 && !probe(end.cdOffset)) {
+      const guess = end.endOffset - end.cdSize;
+      if (!probe(guess)) {
+        throw new LocationError(
+          `"${this.path}" is damaged: its central directory is not where its end record says`,
+        );
+      }
+      shift = guess - end.cdOffset;
+    }
+    const cdAt = end.cdOffset + shift;
+    if (cdAt + end.cdSize > size) {
+      throw new LocationError(
+        `"${this.path}" is cut short: its central directory runs past the end`,
+      );
+    }
+    let entries: CentralEntry[];
+    try {
+      entries = parseCentral(readAt(cdAt, end.cdSize));
+    } catch (err) {
+      throw new LocationError(`"${this.path}" is damaged: ${(err as Error).message}`);
+    }
+    if (entries.length !== end.entries) {
+      throw new LocationError(
+        `"${this.path}" is damaged: its directory holds ${entries.length} of ${end.entries} entries`,
+      );
+    }
+    return { entries, shift, cdAt };
+  }
+
+  /** Sort the directory's entries into those listed, those kept as they are, and refusals. */
+  #sortEntries(entries: CentralEntry[], shift: number): void {
+    this.#items.clear();
+    this.#refused = [];
+    this.#untouchable.clear();
+    this.#kept = [];
+    /** Each key's entries: a name held twice is refused (which one is meant?). */
+    const byKey = new Map<string, Item[]>();
+    const refuse = (it: Item, op: string, message: string) => {
+      this.#kept.push(it);
+      this.#untouchable.add(it.key);
+      this.#refused.push({ key: it.key, op, message });
+    };
+    for (const e of entries) {
+      e.offset += shift;
+      const dir = e.name.endsWith("/");
+      const name = dir ? e.name.slice(0, -1) : e.name;
+      // With bytes before the archive, records are written anew with true offsets.
+      const raw = shift === 0 ? e.raw : shiftedRecord(e);
+      let key: string;
+      try {
+        key = entryKey(name);
+      } catch {
+        refuse(
+          { key: name, dir, e, raw },
+          "list",
+          "an entry whose name points outside the archive's root (refused)",
+        );
+        continue;
+      }
+      // A folder entry for the root itself (`./`): nothing to list, kept as it is.
+      if (key === "") {
+        this.#kept.push({ key, dir, e, raw });
+        continue;
+      }
+      const it: Item = { key, dir, e, raw };
+      if (!dir && e.flags & FLAG_ENCRYPTED) {
+        refuse(it, "read", "encrypted in the archive: ferry cannot decrypt it; left as it is");
+        continue;
+      }
+      if (!dir && e.method !== METHOD_STORED && e.method !== METHOD_DEFLATE) {
+        refuse(
+          it,
+          "read",
+          `compressed with method ${e.method}, which ferry cannot read; left as it is`,
+        );
+        continue;
+      }
+      const same = byKey.get(key);
+      if (same) same.push(it);
+      else byKey.set(key, [it]);
+    }
+    for (const [key, its] of byKey) {
+      // The same folder named twice says nothing twice: one is listed, the other kept.
+      if (its.length === 1 || its.every((it) => it.dir)) {
+        this.#items.set(key, its[0]!);
+        this.#kept.push(...its.slice(1));
+        continue;
+      }
+      this.#kept.push(...its);
+      this.#untouchable.add(key);
+      this.#refused.push({
+        key,
+        op: "list",
+        message:
+          `the archive holds ${its.length} entries of this name: readers disagree on which one it is; all are left as they are`,
+      });
     }
   }
 
