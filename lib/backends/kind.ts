@@ -61,7 +61,10 @@ export interface BackendKind<L extends LocationBase = LocationBase> {
   parsePlain?(text: string): L;
   /** Its command-line options. */
   flags?: readonly BackendFlag[];
-  /** The help block of its options: a title line, the options, then a note. */
+  /**
+   * The help block of its options: `title`, the options (`flags`), then `note`. Blocks come in
+   * the order of the registry, those with a `rank` first (lowest first).
+   */
   help?: { title: string; note?: string; rank?: number };
   /**
    * Whether two of its locations are the same place, nested, or apart (the default when absent).
