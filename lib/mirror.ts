@@ -376,18 +376,18 @@ async function mirrorPass(
     now: Date.now(),
   };
   const tScan = performance.now();
+  const wanted = mirrorPlanner.wants(input);
   const hashes = await hashStage(
     members,
     views.map((v) => v.entries as Entry[]),
-    mirrorPlanner.wants(input),
+    wanted.requests,
     (id) => hashCache(members.findIndex((m) => m.id === id)),
     sink,
     !!options.checksum,
   );
   const tHash = performance.now();
-  const plan = mirrorPlanner.plan(input, hashes.byMember);
+  const plan = mirrorPlanner.plan(input, hashes.byMember, wanted.index);
   const tPlan = performance.now();
-
   // Each member's deletions against its own files: a limit per location.
   const ops = opsOf(plan);
   const deletesAt = new Array<number>(n).fill(0);

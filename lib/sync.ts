@@ -242,18 +242,18 @@ async function syncPass(
     input.prior = { srcByInode };
     keepProvenInodes(input, src);
   }
+  const wanted = oneWayPlanner.wants(input);
   const hashes = await hashStage(
     [src, dst],
     [srcList.entries, dstList.entries],
-    oneWayPlanner.wants(input),
+    wanted.requests,
     (id) => state?.hashes(id),
     sink,
     !!options.checksum,
   );
   const tHash = performance.now();
-
   const archivedKeys = archived.map((a) => a.key);
-  const plan = oneWayPlanner.plan(input, hashes.byMember);
+  const plan = oneWayPlanner.plan(input, hashes.byMember, wanted.index);
   const tPlan = performance.now();
 
   const counts = countPlan(plan);

@@ -108,12 +108,12 @@ function dstHash(input: Pick<OneWayInput, "dstHashes">, e: Entry): string | unde
  * The one-way planner: asks for the hashes that `--checksum` compares and that can prove a
  * rename, then plans.
  */
-export const oneWayPlanner: Planner<OneWayInput> = {
-  wants(input: OneWayInput): HashRequest[] {
+export const oneWayPlanner: Planner<OneWayInput, Match> = {
+  wants(input: OneWayInput): { requests: HashRequest[]; index: Match } {
+    const m = matchListings(input);
     const src: string[] = [];
     const dst = new Set<string>();
     if (input.checksum) {
-      const m = matchListings(input);
       for (let i = 0; i < m.pairSrc.length; i++) {
         const s = m.pairSrc[i]!;
         const d = m.pairDst[i]!;
@@ -123,17 +123,18 @@ export const oneWayPlanner: Planner<OneWayInput> = {
         }
       }
     }
-    const cand = renameCandidates(input);
+    const cand = renameCandidates(input, m);
     src.push(...cand.src);
     for (const k of cand.dst) dst.add(k);
-    return [{ at: SRC, keys: src }, { at: DST, keys: [...dst] }].filter((r) => r.keys.length > 0);
+    const requests = [{ at: SRC, keys: src }, { at: DST, keys: [...dst] }];
+    return { requests: requests.filter((r) => r.keys.length > 0), index: m };
   },
-  plan(input: OneWayInput, hashes: readonly ReadonlyMap<string, string>[]): Plan {
-    return planOneWay({
+  plan(input: OneWayInput, hashes: readonly ReadonlyMap<string, string>[], index: Match): Plan {
+    return planMatched({
       ...input,
       ...(hashes[SRC] ? { srcHashes: hashes[SRC] } : {}),
       ...(hashes[DST] ? { dstHashes: hashes[DST] } : {}),
-    });
+    }, index);
   },
 };
 
@@ -158,10 +159,13 @@ export function inodeKey(e: { ino?: number; dev?: number }): string | undefined 
  * pairs whose SHA-256 could reveal a rename. Used to decide what to hash before planning.
  *
  * @param input Listings and options (the same as for planning).
+ * @param split The listings matched by name.
  * @returns Source keys and destination keys worth hashing.
  */
-export function renameCandidates(input: OneWayInput): { src: string[]; dst: string[] } {
-  const split = matchListings(input);
+export function renameCandidates(
+  input: OneWayInput,
+  split: Match = matchListings(input),
+): { src: string[]; dst: string[] } {
   const { orphans } = split;
   // Files whose rename the inode already proves need no hashing.
   const fresh = split.fresh.filter((s) => s.kind === "file" && !inodeOrigin(s, input, split));
@@ -184,7 +188,18 @@ export function renameCandidates(input: OneWayInput): { src: string[]; dst: stri
   return { src, dst: [...dst] };
 }
 
-const matchCache = new WeakMap<OneWayInput, ReturnType<typeof matchNow>>();
+/**
+ * The two listings matched by name: what {@linkcode oneWayPlanner}'s `wants` returns as its
+ * index, and `plan` takes back.
+ */
+export type Match = ReturnType<typeof matchNow>;
+
+/**
+ * The pass asks a few questions of the match before the planner's turn (whether state can
+ * reveal a rename): it is made once per input object for them. The planner itself is handed
+ * the match by `wants`.
+ */
+const matchCache = new WeakMap<OneWayInput, Match>();
 
 /**
  * Match the two listings by name once per input: pairs, new source entries, orphans.
@@ -192,7 +207,7 @@ const matchCache = new WeakMap<OneWayInput, ReturnType<typeof matchNow>>();
  * @param input Listings and options.
  * @returns The match (cached for this input object).
  */
-export function matchListings(input: OneWayInput): ReturnType<typeof matchNow> {
+export function matchListings(input: OneWayInput): Match {
   let m = matchCache.get(input);
   if (!m) {
     m = matchNow(input);
@@ -246,13 +261,11 @@ function matchNow(input: OneWayInput) {
   };
 }
 
-type Split = ReturnType<typeof matchNow>;
-
 /**
  * The orphan a new source file was renamed from, by inode: the prior state had this inode at
  * a path the source no longer has, and the destination still holds that path as it was.
  */
-function inodeOrigin(s: Entry, input: OneWayInput, split: Split): Entry | undefined {
+function inodeOrigin(s: Entry, input: OneWayInput, split: Match): Entry | undefined {
   const ik = inodeKey(s);
   const prior = ik ? input.prior?.srcByInode.get(ik) : undefined;
   if (!prior || split.srcHas(prior.path)) return undefined;
@@ -309,30 +322,104 @@ export function mkdirSteps(mkdirs: readonly Op[]): Step[] {
  * ```
  */
 export function planOneWay(input: OneWayInput): Plan {
-  const split = matchListings(input);
-  const { fresh, orphans, pairSrc, pairDst } = split;
+  return planMatched(input, matchListings(input));
+}
+
+/** {@linkcode planOneWay} of listings already matched. */
+function planMatched(input: OneWayInput, match: Match): Plan {
+  const { orphans } = match;
   const problems = input.srcProblems ?? [];
   const kept = input.srcKept;
   const protectedKey = (k: string) =>
     (kept?.has(k) ?? false) || problems.some((p) => isWithin(k, p));
 
-  const mkdirs: Op[] = [];
-  const transfers: Op[] = [];
-  const retimes: Op[] = [];
-  const late: Op[] = [];
-  const fileMoves: Extract<Op, { op: "move" }>[] = [];
-  const deletes: Op[] = [];
-  const rmdirs: Op[] = [];
-  const conflicts: Conflict[] = [];
-  /** Destination keys (match form) that are replaced by the other kind of entry. */
-  const replaced: string[] = [];
+  const b = planPairs(input, match);
+  const { fileMoves, usedOrphans, stillFresh } = planRenames(input, match, b.transfers);
+  const moves = collapseDirMoves(fileMoves, input.dst, input.foldCase);
+  const movedDirTargets = moves.filter((m) => m.kind === "dir").map((m) => m.to);
+  const movedDirSources = moves.filter((m) => m.kind === "dir").map((m) => m.from);
+  const underReplaced = (k: string) =>
+    b.replaced.some((r) =>
+      matchKey(k, input.foldCase) !== r && isWithin(matchKey(k, input.foldCase), r)
+    );
 
+  const conflicted = b.conflicts.map((c) => matchKey(c.key, input.foldCase));
+  for (const s of stillFresh) {
+    // Below a conflict nothing can be placed until the conflict is resolved.
+    if (conflicted.some((c) => isWithin(matchKey(s.key, input.foldCase), c))) continue;
+    const isLate = underReplaced(s.key);
+    if (s.kind === "dir") {
+      if (movedDirTargets.some((t) => isWithin(s.key, t))) continue;
+      (isLate ? b.late : b.mkdirs).push({ op: "mkdir", at: DST, key: s.key });
+    } else (isLate ? b.late : b.transfers).push(copyOf(s, input));
+  }
+
+  if (input.delete) {
+    for (const o of orphans) {
+      if (usedOrphans.has(o.key) || protectedKey(o.key)) continue;
+      if (movedDirSources.some((m) => isWithin(o.key, m))) continue;
+      if (o.kind === "file") {
+        b.deletes.push({ op: "delete", at: DST, key: o.key, size: o.size, expect: expectOf(o) });
+      } else b.rmdirs.push({ op: "rmdir", at: DST, key: o.key });
+    }
+  }
+
+  const depth = (k: string) => k.split("/").length;
+  b.rmdirs.sort((x, y) => depth(keyOf(y)) - depth(keyOf(x)));
+  b.late.sort((x, y) => depth(keyOf(x)) - depth(keyOf(y)));
+  // Where folders are only key prefixes they come and go with their files.
+  const dirs = input.dstDirs !== false;
+  const noDirs = (ops: Op[]) => dirs ? ops : ops.filter((o) => o.op !== "mkdir");
+  const steps: Step[] = [
+    ...(dirs ? mkdirSteps(b.mkdirs) : []),
+    { name: "move", ops: moves.filter((m) => m.kind === "dir"), parallel: false },
+    { name: "move", ops: moves.filter((m) => m.kind === "file"), parallel: true },
+    { name: "transfer", ops: b.transfers, parallel: true },
+    { name: "retime", ops: b.retimes, parallel: true },
+    { name: "delete", ops: b.deletes, parallel: true, guarded: true },
+    { name: "rmdir", ops: dirs ? b.rmdirs : [], parallel: false, guarded: true },
+    { name: "late", ops: noDirs(b.late), parallel: false, guarded: true },
+  ];
+  return {
+    steps: steps.filter((s) => s.ops.length > 0),
+    conflicts: b.conflicts,
+    destFiles: input.dst.filter((e) => e.kind === "file").length,
+  };
+}
+
+/** The operations of a one-way plan, by the step they will run in. */
+interface Buckets {
+  mkdirs: Op[];
+  transfers: Op[];
+  retimes: Op[];
+  /** Copies and folders that replace an entry of the other kind: after the deletions. */
+  late: Op[];
+  deletes: Op[];
+  rmdirs: Op[];
+  conflicts: Conflict[];
+  /** Destination keys (match form) that are replaced by the other kind of entry. */
+  replaced: string[];
+}
+
+/** The pairs of one name on both sides: updated, retimed, replaced by the other kind, or left. */
+function planPairs(input: OneWayInput, match: Match): Buckets {
+  const b: Buckets = {
+    mkdirs: [],
+    transfers: [],
+    retimes: [],
+    late: [],
+    deletes: [],
+    rmdirs: [],
+    conflicts: [],
+    replaced: [],
+  };
+  const { pairSrc, pairDst } = match;
   for (let i = 0; i < pairSrc.length; i++) {
     const s = pairSrc[i]!;
     const d = pairDst[i]!;
     if (s.kind !== d.kind) {
       if (!input.delete) {
-        conflicts.push({
+        b.conflicts.push({
           at: DST,
           key: d.key,
           message: `"${d.key}" is a ${d.kind === "dir" ? "folder" : "file"} in the destination ` +
@@ -342,13 +429,13 @@ export function planOneWay(input: OneWayInput): Plan {
         });
         continue;
       }
-      replaced.push(matchKey(d.key, input.foldCase));
+      b.replaced.push(matchKey(d.key, input.foldCase));
       if (d.kind === "file") {
-        deletes.push({ op: "delete", at: DST, key: d.key, size: d.size, expect: expectOf(d) });
-        late.push({ op: "mkdir", at: DST, key: s.key });
+        b.deletes.push({ op: "delete", at: DST, key: d.key, size: d.size, expect: expectOf(d) });
+        b.late.push({ op: "mkdir", at: DST, key: s.key });
       } else {
-        rmdirs.push({ op: "rmdir", at: DST, key: d.key });
-        late.push(copyOf(s, input));
+        b.rmdirs.push({ op: "rmdir", at: DST, key: d.key });
+        b.late.push(copyOf(s, input));
       }
       continue;
     }
@@ -359,9 +446,9 @@ export function planOneWay(input: OneWayInput): Plan {
       // Where the time cannot be set alone, the file is written again (once): otherwise the
       // next run without --checksum would find the times differ, and copy it every time.
       if (retime && !input.dstRetime) {
-        transfers.push({ ...copyOf(s, input), op: "update", key: d.key, expect: expectOf(d) });
+        b.transfers.push({ ...copyOf(s, input), op: "update", key: d.key, expect: expectOf(d) });
       } else if (retime) {
-        retimes.push({
+        b.retimes.push({
           op: "retime",
           at: DST,
           key: d.key,
@@ -373,18 +460,24 @@ export function planOneWay(input: OneWayInput): Plan {
       }
       continue;
     }
-    transfers.push({
+    b.transfers.push({
       ...copyOf(s, input),
       op: "update",
       key: d.key,
       expect: expectOf(d),
     });
   }
+  return b;
+}
 
-  // Renames: by inode (state), then by content hash.
+/**
+ * Renames, by inode (state), then by content hash: a new source file moved from an orphan
+ * (updated after the move where its content differs). `transfers` receives those updates.
+ */
+function planRenames(input: OneWayInput, match: Match, transfers: Op[]) {
   const usedOrphans = new Set<string>();
   const orphanByHash = new Map<string, Entry[]>();
-  for (const o of orphans) {
+  for (const o of match.orphans) {
     const h = o.kind === "file" && reusable(o, input) ? dstHash(input, o) : undefined;
     if (h) {
       const l = orphanByHash.get(h) ?? [];
@@ -392,13 +485,14 @@ export function planOneWay(input: OneWayInput): Plan {
       orphanByHash.set(h, l);
     }
   }
+  const fileMoves: Extract<Op, { op: "move" }>[] = [];
   const stillFresh: Entry[] = [];
-  for (const s of fresh) {
+  for (const s of match.fresh) {
     if (s.kind !== "file") {
       stillFresh.push(s);
       continue;
     }
-    let from = inodeOrigin(s, input, split);
+    let from = inodeOrigin(s, input, match);
     if (from && usedOrphans.has(from.key)) from = undefined;
     const sh = srcHash(input, s);
     if (!from && sh) {
@@ -426,57 +520,7 @@ export function planOneWay(input: OneWayInput): Plan {
       });
     }
   }
-
-  const moves = collapseDirMoves(fileMoves, input.dst, input.foldCase);
-  const movedDirTargets = moves.filter((m) => m.kind === "dir").map((m) => m.to);
-  const movedDirSources = moves.filter((m) => m.kind === "dir").map((m) => m.from);
-  const underReplaced = (k: string) =>
-    replaced.some((r) =>
-      matchKey(k, input.foldCase) !== r && isWithin(matchKey(k, input.foldCase), r)
-    );
-
-  const conflicted = conflicts.map((c) => matchKey(c.key, input.foldCase));
-  for (const s of stillFresh) {
-    // Below a conflict nothing can be placed until the conflict is resolved.
-    if (conflicted.some((c) => isWithin(matchKey(s.key, input.foldCase), c))) continue;
-    const isLate = underReplaced(s.key);
-    if (s.kind === "dir") {
-      if (movedDirTargets.some((t) => isWithin(s.key, t))) continue;
-      (isLate ? late : mkdirs).push({ op: "mkdir", at: DST, key: s.key });
-    } else (isLate ? late : transfers).push(copyOf(s, input));
-  }
-
-  if (input.delete) {
-    for (const o of orphans) {
-      if (usedOrphans.has(o.key) || protectedKey(o.key)) continue;
-      if (movedDirSources.some((m) => isWithin(o.key, m))) continue;
-      if (o.kind === "file") {
-        deletes.push({ op: "delete", at: DST, key: o.key, size: o.size, expect: expectOf(o) });
-      } else rmdirs.push({ op: "rmdir", at: DST, key: o.key });
-    }
-  }
-
-  const depth = (k: string) => k.split("/").length;
-  rmdirs.sort((a, b) => depth(keyOf(b)) - depth(keyOf(a)));
-  late.sort((a, b) => depth(keyOf(a)) - depth(keyOf(b)));
-  // Where folders are only key prefixes they come and go with their files.
-  const dirs = input.dstDirs !== false;
-  const noDirs = (ops: Op[]) => dirs ? ops : ops.filter((o) => o.op !== "mkdir");
-  const steps: Step[] = [
-    ...(dirs ? mkdirSteps(mkdirs) : []),
-    { name: "move", ops: moves.filter((m) => m.kind === "dir"), parallel: false },
-    { name: "move", ops: moves.filter((m) => m.kind === "file"), parallel: true },
-    { name: "transfer", ops: transfers, parallel: true },
-    { name: "retime", ops: retimes, parallel: true },
-    { name: "delete", ops: deletes, parallel: true, guarded: true },
-    { name: "rmdir", ops: dirs ? rmdirs : [], parallel: false, guarded: true },
-    { name: "late", ops: noDirs(late), parallel: false, guarded: true },
-  ];
-  return {
-    steps: steps.filter((s) => s.ops.length > 0),
-    conflicts,
-    destFiles: input.dst.filter((e) => e.kind === "file").length,
-  };
+  return { fileMoves, usedOrphans, stillFresh };
 }
 
 /** What the executor re-checks before it overwrites or deletes `d`. */

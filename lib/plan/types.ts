@@ -154,15 +154,24 @@ export interface HashRequest {
 /**
  * A planner: a pure function of a view of the job (listings, options, prior state) and the
  * content hashes it asked for. One-way sync has one; `mirror` brings another.
+ *
+ * `wants` sorts the view out once (the `index`: listings matched by name, paths in step set
+ * apart) and `plan` is handed that index back, so that the work is done once per pass without
+ * a cache keyed by the view's identity.
  */
-export interface Planner<View, P extends Plan = Plan> {
-  /** The hashes {@linkcode Planner.plan} will need (none, most runs). */
-  wants(view: View): HashRequest[];
+export interface Planner<View, Index, P extends Plan = Plan> {
   /**
    * @param view What was listed and decided.
-   * @param hashes SHA-256 by key, one map per member (the listing's own hashes need not be in).
+   * @returns The hashes {@linkcode Planner.plan} will need (none, most runs), and the index
+   *   to give it.
    */
-  plan(view: View, hashes: readonly ReadonlyMap<string, string>[]): P;
+  wants(view: View): { requests: HashRequest[]; index: Index };
+  /**
+   * @param view The view `wants` was given.
+   * @param hashes SHA-256 by key, one map per member (the listing's own hashes need not be in).
+   * @param index What `wants` returned for this view.
+   */
+  plan(view: View, hashes: readonly ReadonlyMap<string, string>[], index: Index): P;
 }
 
 /** Counts of a plan by kind, as the summary reports them. */

@@ -7,10 +7,51 @@
  */
 import type { Entry } from "../backends/backend.ts";
 import type { Outcome } from "../execute/execute.ts";
-import type { AgreedRow, Decision, HoldRow, MirrorPlan } from "../plan/mirror.ts";
+import type { Decision, MirrorPlan } from "../plan/mirror.ts";
 import type { Op } from "../plan/types.ts";
 import { inScope } from "../paths.ts";
 import { Batch, type HashRow, type StateStore } from "./store.ts";
+
+/**
+ * A row of `holds`: what one member held of a path when the job last agreed on it. The planner
+ * compares the member's listing with it to tell what the member did since (kept, changed,
+ * deleted).
+ *
+ * Invariants: `size` -1 is a folder (its time 0), any other size a file; `ver` is the agreed
+ * version the member held, 0 for one it never agreed on (written while its source was edited,
+ * or a loser kept as a conflict copy): such a hold never proves a deletion of the agreed
+ * version; `ino`, `dev` 0 and `stamp` null where the location has none.
+ */
+export interface HoldRow {
+  size: number;
+  mtime: number;
+  ino: number;
+  dev: number;
+  stamp: string | null;
+  /** The agreed version this member held (0: one it never agreed on). */
+  ver: number;
+  /**
+   * Recorded within a tick of the file's own time: an edit in that tick keeps size and time, so
+   * size and time cannot prove it unchanged (git's "racily clean"); its content is compared.
+   * Read from the row's `synced_at`, never stored.
+   */
+  racy?: boolean;
+}
+
+/**
+ * A row of `agreed`: the version of a path the job last agreed on.
+ *
+ * Invariants: `ver` only grows (each agreed change of the content or the kind adds one);
+ * `deleted` is a tombstone, kept while a member still holds the path (dropped by
+ * {@linkcode MirrorState.write} once none does); size -1 is a folder (a folder's tombstone
+ * too), a file's tombstone has size and time 0.
+ */
+export interface AgreedRow {
+  ver: number;
+  kind: "file" | "dir" | "deleted";
+  size: number;
+  mtime: number;
+}
 
 /**
  * A file whose time is this close to when its hold was recorded may have been edited again in

@@ -537,13 +537,17 @@ Deno.test("mirror on a coarse clock: two edits of one size within one second are
     now: t + 5_000,
   };
   const wants = mirrorPlanner.wants(input);
-  assert.deepEqual(wants.map((w) => [w.at, w.keys]), [[0, ["f.bin"]], [1, ["f.bin"]]]);
+  assert.deepEqual(wants.requests.map((w) => [w.at, w.keys]), [[0, ["f.bin"]], [1, ["f.bin"]]]);
   const differ = mirrorPlanner.plan(input, [
     new Map([["f.bin", "aa"]]),
     new Map([["f.bin", "bb"]]),
-  ]);
+  ], wants.index);
   assert.equal(differ.resolved.length, 1, "two versions: a conflict, the loser kept");
-  const same = mirrorPlanner.plan(input, [new Map([["f.bin", "aa"]]), new Map([["f.bin", "aa"]])]);
+  const same = mirrorPlanner.plan(
+    input,
+    [new Map([["f.bin", "aa"]]), new Map([["f.bin", "aa"]])],
+    wants.index,
+  );
   assert.equal(same.resolved.length, 0, "one content: no conflict");
   // Only the folder changed, within the second of the agreed version the server kept: the
   // server is updated all the same (its size and time look like the new version's).
@@ -556,7 +560,7 @@ Deno.test("mirror on a coarse clock: two edits of one size within one second are
     ],
     agreed: new Map([["f.bin", { ver: 1, kind: "file" as const, size: 4, mtime: t }]]),
   };
-  const plan = mirrorPlanner.plan(one, []);
+  const plan = mirrorPlanner.plan(one, [], mirrorPlanner.wants(one).index);
   const ops = plan.steps.flatMap((s) => s.ops);
   assert.deepEqual(ops.map((o) => [o.op, o.at]), [["update", 1]]);
 });
