@@ -77,63 +77,12 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   // A first complete pass (no rows at all yet) is recorded by the rebuild below alone: rows
   // for each change first would be written twice (at 200,000 files, 100 MB more memory).
   const fresh = !scope && !res.interrupted && isEmpty(pass.recorded());
-  const srcUp: StateRow[] = [];
-  const dstUp: StateRow[] = [];
-  const srcDel: string[] = [];
-  const dstDel: string[] = [];
-  const dirMoves: { from: string; to: string }[] = [];
-  /**
-   * Destination twin of source keys after this run, where it changed, in the order found: made
-   * into a map only when the state is rebuilt. A copy's row replaces a move's, not the reverse.
-   */
-  const after = new Map<string, { entry: Entry; sha256?: string | undefined }>();
-  let doneCount = 0;
-  for (const o of res.outcomes) {
-    if (o.status !== "done") continue;
-    doneCount++;
-    const op = o.op;
-    if (op.op === "copy" || op.op === "update" || op.op === "retime") {
-      const s = srcBy.get(op.srcKey);
-      // The source row is the version copied (a file that changed since the walk was copied
-      // as it was when the copy read it).
-      if (s && !fresh) {
-        const v = o.entry && op.op !== "retime"
-          ? { ...s, size: o.entry.size, mtime: o.entry.mtime }
-          : s;
-        srcUp.push(rowOf(v, now, srcHash(s)));
-      }
-      if (o.entry) {
-        const sha256 = s ? srcHash(s) : undefined;
-        if (!fresh) dstUp.push(rowOf(o.entry, now, sha256));
-        after.set(op.srcKey, { entry: o.entry, sha256 });
-      }
-    } else if (op.op === "move") {
-      if (op.kind === "dir") dirMoves.push({ from: op.from, to: op.to });
-      else {
-        srcDel.push(op.from);
-        dstDel.push(op.from);
-      }
-      // A file move is one lookup; only a folder move needs the files below it (a scan of all
-      // source entries per file move cost 1.8 s for 5,000 renames among 50,000 files).
-      const movedFiles = op.kind === "file"
-        ? [srcBy.get(op.to)].filter((s) => s !== undefined)
-        : srcEntries.filter((s) => isWithin(s.key, op.to));
-      for (const s of movedFiles) {
-        if (s.kind !== "file") continue;
-        const oldKey = op.from + s.key.slice(op.to.length);
-        const d = dstBy.get(matchKey(oldKey, pass.foldCase));
-        if (!d) continue;
-        srcUp.push(rowOf(s, now, srcHash(s)));
-        const moved = { ...d, key: s.key };
-        if (op.kind === "file") dstUp.push(rowOf(moved, now, dstHash(d)));
-        // A copy's version of the same key (an update after the move) stands.
-        if (!after.has(s.key)) after.set(s.key, { entry: moved });
-      }
-    } else if (op.op === "delete") {
-      srcDel.push(op.key);
-      dstDel.push(op.key);
-    }
-  }
+  const look: Lookup = { srcBy, dstBy, srcHash, dstHash };
+  const { srcUp, dstUp, srcDel, dstDel, dirMoves, after, doneCount } = doneChanges(
+    pass,
+    look,
+    fresh,
+  );
   // Source files not in step: what was planned for them did not get done.
   const notInStep = new Set<string>();
   const dirsNotInStep: string[] = [];
@@ -204,6 +153,81 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
       { loc: pass.ids.dst, upserts: dstAll(), deletes: [], ...replace },
     ],
   };
+}
+
+/** A pass's listings by key and its hashes, as the derivation looks them up. */
+interface Lookup {
+  srcBy: ReadonlyMap<string, Entry>;
+  /** By key in match form. */
+  dstBy: ReadonlyMap<string, Entry>;
+  srcHash(e: Entry): string | undefined;
+  dstHash(e: Entry): string | undefined;
+}
+
+/**
+ * The rows the operations done change (none written for a first pass, `fresh`: the rebuild
+ * records it), and each changed source key's destination twin after the pass.
+ */
+function doneChanges(pass: PassRecord, look: Lookup, fresh: boolean) {
+  const { srcBy, dstBy, srcHash, dstHash } = look;
+  const srcUp: StateRow[] = [];
+  const dstUp: StateRow[] = [];
+  const srcDel: string[] = [];
+  const dstDel: string[] = [];
+  const dirMoves: { from: string; to: string }[] = [];
+  /**
+   * Destination twin of source keys after this run, where it changed, in the order found: made
+   * into a map only when the state is rebuilt. A copy's row replaces a move's, not the reverse.
+   */
+  const after = new Map<string, { entry: Entry; sha256?: string | undefined }>();
+  let doneCount = 0;
+  for (const o of pass.res.outcomes) {
+    if (o.status !== "done") continue;
+    doneCount++;
+    const op = o.op;
+    if (op.op === "copy" || op.op === "update" || op.op === "retime") {
+      const s = srcBy.get(op.srcKey);
+      // The source row is the version copied (a file that changed since the walk was copied
+      // as it was when the copy read it).
+      if (s && !fresh) {
+        const v = o.entry && op.op !== "retime"
+          ? { ...s, size: o.entry.size, mtime: o.entry.mtime }
+          : s;
+        srcUp.push(rowOf(v, pass.now, srcHash(s)));
+      }
+      if (o.entry) {
+        const sha256 = s ? srcHash(s) : undefined;
+        if (!fresh) dstUp.push(rowOf(o.entry, pass.now, sha256));
+        after.set(op.srcKey, { entry: o.entry, sha256 });
+      }
+    } else if (op.op === "move") {
+      if (op.kind === "dir") dirMoves.push({ from: op.from, to: op.to });
+      else {
+        srcDel.push(op.from);
+        dstDel.push(op.from);
+      }
+      // A file move is one lookup; only a folder move needs the files below it (a scan of all
+      // source entries per file move cost 1.8 s for 5,000 renames among 50,000 files).
+      const movedFiles = op.kind === "file"
+        ? [srcBy.get(op.to)].filter((s) => s !== undefined)
+        : pass.src.filter((s) => isWithin(s.key, op.to));
+      for (const s of movedFiles) {
+        if (s.kind !== "file") continue;
+        const oldKey = op.from + s.key.slice(op.to.length);
+        const d = dstBy.get(matchKey(oldKey, pass.foldCase));
+        if (!d) continue;
+        srcUp.push(rowOf(s, pass.now, srcHash(s)));
+        const moved = { ...d, key: s.key };
+        if (op.kind === "file") dstUp.push(rowOf(moved, pass.now, dstHash(d)));
+        // A copy's version of the same key (an update after the move) stands.
+        if (!after.has(s.key)) after.set(s.key, { entry: moved });
+      }
+    } else if (op.op === "delete") {
+      srcDel.push(op.key);
+      dstDel.push(op.key);
+    }
+  }
+  return { srcUp, dstUp, srcDel, dstDel, dirMoves, after, doneCount };
 }
 
 function isEmpty(had: { src: number; dst: number }): boolean {
