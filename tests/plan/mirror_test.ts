@@ -4,7 +4,8 @@
  * renamed) on two and on three members, and of what each held on a first run with no state.
  * Each case runs a real pass over in-memory locations and checks the rules, not a script:
  * the members converge in one pass, no edited version is lost, a deletion spreads only when
- * nobody edited, and the next pass has nothing to do.
+ * nobody edited, and the next pass has nothing to do. The same table runs against the decide
+ * step alone in `mirror_decide_test.ts`.
  *
  * @module
  */
