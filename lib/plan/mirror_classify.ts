@@ -296,30 +296,31 @@ export function competitors(
  * @returns What to hash, per member.
  */
 export function hashRequests(input: MirrorInput, index: MirrorIndex): HashRequest[] {
-  const want = input.members.map(() => new Set<string>());
-  // A racily clean file may hold another version of the size and time the hash cache knows.
-  const afresh = input.members.map(() => new Set<string>());
+  // Per member: what to hash, and those of them to read anew (a racily clean file may hold
+  // another version of the size and time the hash cache knows).
+  const asks = input.members.map(() => ({ keys: new Set<string>(), uncached: new Set<string>() }));
+  const ask = (at: number, key: string, uncached = false) => {
+    const a = asks[at]!;
+    a.keys.add(key);
+    if (uncached) a.uncached.add(key);
+  };
   for (const key of index.slow) {
     const sides = sidesOf(input, index, key);
-    for (const s of racyPairs(sides)) {
-      want[s.at]!.add(key);
-      if (s.racy) afresh[s.at]!.add(key);
-    }
+    for (const s of racyPairs(sides)) ask(s.at, key, s.racy);
     const { versions } = competitors(sides, input.agreed.get(key));
-    for (let i = 0; i < versions.length; i++) {
-      for (let j = i + 1; j < versions.length; j++) {
-        if (needsHash(input, versions[i]!, versions[j]!)) {
-          want[versions[i]!.at]!.add(key);
-          want[versions[j]!.at]!.add(key);
-        }
+    versions.forEach((a, i) => {
+      for (const b of versions.slice(i + 1)) {
+        if (!needsHash(input, a, b)) continue;
+        ask(a.at, key);
+        ask(b.at, key);
       }
-    }
+    });
   }
   // A new file of the size and time of a deleted one: the same content elsewhere proves a
   // rename (hashed on the member that made it, and on one that holds the old path agreed).
   for (const c of lookalikes(input, index)) {
-    want[c.at]!.add(c.to);
-    want[c.witness]!.add(c.from);
+    ask(c.at, c.to);
+    ask(c.witness, c.from);
   }
   // A new file the size of a deleted one whose hash the member's cache has: a rename by content.
   input.members.forEach((m, at) => {
@@ -333,13 +334,13 @@ export function hashRequests(input: MirrorInput, index: MirrorIndex): HashReques
     if (gone.size === 0) return;
     for (const k of mi.fresh) {
       const e = mi.files.get(k);
-      if (e && gone.has(e.size) && !e.ino) want[at]!.add(k);
+      if (e && gone.has(e.size) && !e.ino) ask(at, k);
     }
   });
-  return want.map((w, at) => ({
+  return asks.map((a, at) => ({
     at,
-    keys: [...w],
-    ...(afresh[at]!.size > 0 ? { uncached: [...afresh[at]!] } : {}),
+    keys: [...a.keys],
+    ...(a.uncached.size > 0 ? { uncached: [...a.uncached] } : {}),
   })).filter((r) => r.keys.length > 0);
 }
 
