@@ -6,15 +6,19 @@
  *   path), and with 5% of the files edited on one member;
  * - a one-way sync of 50,000 pairs, all in step, and with 5% of the source files newer.
  *
- * `deno run -A scripts/bench_plan.ts [root]`: `root` is a ferry checkout whose planners are
- * timed (default: this one), so that two versions can be timed on the same machine in turn.
+ * `deno run -A scripts/bench_plan.ts [root...]`: each `root` is a ferry checkout whose planners
+ * are timed (default: this one). Given several, their runs take turns within one process, so
+ * that they share the machine's load; each prints its median wall time and the median CPU time
+ * of the process (user + system), which other work on the machine disturbs less.
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
 import type { Entry } from "../lib/backends/backend.ts";
 
-const root = Deno.args[0] ?? fileURLToPath(new URL("..", import.meta.url));
+import process from "node:process";
+
+const roots = Deno.args.length > 0 ? Deno.args : [fileURLToPath(new URL("..", import.meta.url))];
 const FILES = 50_000;
 const RUNS = 7;
 const T0 = Date.UTC(2026, 0, 1);
@@ -23,8 +27,14 @@ const T0 = Date.UTC(2026, 0, 1);
 // requests alone before it returned them with the index `plan` takes).
 // deno-lint-ignore no-explicit-any
 type Loose = any;
-const mirror: Loose = await import(`${root}/lib/plan/mirror.ts`);
-const oneWay: Loose = await import(`${root}/lib/plan/one_way.ts`);
+const planners: { root: string; mirror: Loose; oneWay: Loose }[] = [];
+for (const root of roots) {
+  planners.push({
+    root,
+    mirror: (await import(`${root}/lib/plan/mirror.ts`)).mirrorPlanner,
+    oneWay: (await import(`${root}/lib/plan/one_way.ts`)).oneWayPlanner,
+  });
+}
 
 /** Run a planner's two halves, whichever shape its `wants` answer has. */
 function wantsAndPlan(planner: Loose, input: unknown): unknown {
@@ -101,28 +111,44 @@ function oneWayInput(changed: number): unknown {
   return { src, dst, modifyWindow: 1, foldCase: false, checksum: false, delete: true };
 }
 
-/** The median time (ms) of `RUNS` plans, each of an input made anew (nothing carried over). */
-function time(planner: Loose, make: () => unknown): { ms: number; ops: number } {
-  const times: number[] = [];
-  let ops = 0;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * `RUNS` plans by each planner in turn, each of an input made anew (nothing carried over):
+ * the median wall and CPU times (ms) per planner, and the operations planned.
+ */
+function time(pick: (p: (typeof planners)[number]) => Loose, make: () => unknown) {
+  const wall = planners.map(() => [] as number[]);
+  const cpu = planners.map(() => [] as number[]);
+  const ops = planners.map(() => 0);
   for (let r = 0; r < RUNS; r++) {
-    const input = make();
-    const t0 = performance.now();
-    const plan = wantsAndPlan(planner, input) as { steps: { ops: unknown[] }[] };
-    times.push(performance.now() - t0);
-    ops = plan.steps.reduce((n, s) => n + s.ops.length, 0);
+    planners.forEach((p, i) => {
+      const input = make();
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const plan = wantsAndPlan(pick(p), input) as { steps: { ops: unknown[] }[] };
+      wall[i]!.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[i]!.push((c.user + c.system) / 1000);
+      ops[i] = plan.steps.reduce((n, s) => n + s.ops.length, 0);
+    });
   }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(RUNS / 2)]!, ops };
+  return planners.map((_, i) => ({ wall: median(wall[i]!), cpu: median(cpu[i]!), ops: ops[i]! }));
 }
 
-const cases: [string, Loose, () => unknown][] = [
-  ["mirror, in step", mirror.mirrorPlanner, () => mirrorInput(0)],
-  ["mirror, 5% changed", mirror.mirrorPlanner, () => mirrorInput(5)],
-  ["one-way, in step", oneWay.oneWayPlanner, () => oneWayInput(0)],
-  ["one-way, 5% changed", oneWay.oneWayPlanner, () => oneWayInput(5)],
+const cases: [string, (p: (typeof planners)[number]) => Loose, () => unknown][] = [
+  ["mirror, in step", (p) => p.mirror, () => mirrorInput(0)],
+  ["mirror, 5% changed", (p) => p.mirror, () => mirrorInput(5)],
+  ["one-way, in step", (p) => p.oneWay, () => oneWayInput(0)],
+  ["one-way, 5% changed", (p) => p.oneWay, () => oneWayInput(5)],
 ];
-for (const [name, planner, make] of cases) {
-  const { ms, ops } = time(planner, make);
-  console.log(`${name.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  (${ops} operations)`);
+for (const [name, pick, make] of cases) {
+  time(pick, make).forEach((t, i) => {
+    const who = planners.length > 1 ? `  ${planners[i]!.root}` : "";
+    console.log(
+      `${name.padEnd(20)} ${t.wall.toFixed(1).padStart(7)} ms wall ${
+        t.cpu.toFixed(1).padStart(7)
+      } ms CPU  (${t.ops} operations)${who}`,
+    );
+  });
 }
