@@ -95,12 +95,17 @@ export type Fate =
  * What the pass decided for one path, as the state records it: the agreed row after the pass
  * (`path`, `kind`, `ver`, `size`, `mtime`) and each member's fate.
  *
+ * The decide step makes them (`mirror_decide.ts`: a verdict per path holds the path's decision
+ * and one per losing version it kept as a conflict copy); the state writes them back
+ * (`deriveMirror` in `lib/state/mirror_state.ts`).
+ *
  * Invariants: `ver` grows by one whenever the agreed content or kind changes (a new winner, a
  * deletion agreed, a conflict copy made) and stays when members only catch up; size -1 is a
- * folder (removed or not), a file's deletion has size and time 0. A fate's operation is the plan's own object
- * (outcomes are matched to it by identity); a member with a fate of kind `holds` already holds
- * exactly the agreed version, so its hold is written with `ver`; an undefined fate leaves the
- * member's hold row as it is (it sat out, could not be read, or nothing changed for it).
+ * folder (removed or not), a file's deletion has size and time 0. A fate's operation is the
+ * plan's own object (outcomes are matched to it by identity); a member whose fate is `holds`
+ * holds exactly the decided version, so its hold is written with `ver`; an undefined fate
+ * leaves the member's hold row as it is (it sat out, could not be read, or nothing changed for
+ * it).
  */
 export interface Decision {
   path: string;

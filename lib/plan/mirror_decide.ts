@@ -44,11 +44,14 @@ export type StepName = "mkdir" | "keep" | "move" | "transfer" | "replace" | "del
  * hold as it is; nothing is deleted at a member whose side is not `in` or `behind`.
  */
 export interface Verdict {
-  /** The path's decision and one per conflict copy it made (copies first); none: nothing to record. */
+  /**
+   * One per conflict copy made, then the path's own decision; none: nothing to record (every
+   * member in step, or a clash).
+   */
   decisions: Decision[];
   /** The operations, each with the step it runs in, in the order made. */
   ops: { step: StepName; op: Op }[];
-  /** The files each member will hold after the pass, as `[member, key]` (their folders are needed). */
+  /** Files members will hold after the pass, as `[member, key]`: their folders are needed. */
   holds: [number, string][];
   /** Versions competed and the losers were kept: the message for the user. */
   resolved?: { path: string; message: string };
