@@ -177,7 +177,7 @@ function sideOf(
  * @param key The path.
  * @returns The sides, by member index.
  */
-export function sidesOf(
+function sidesOf(
   input: MirrorInput,
   index: MirrorIndex,
   key: string,
