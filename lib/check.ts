@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Backend, Entry } from "./backends/backend.ts";
+import { type Backend, type Entry, fastPath } from "./backends/backend.ts";
 import { describeError, RunError, SafetyError } from "./errors.ts";
 import { runPool } from "./util/pool.ts";
 import { matchKey } from "./paths.ts";
@@ -121,7 +121,7 @@ export async function checkLocations(
 async function hashOf(b: Backend, e: Entry): Promise<string> {
   if (!b.caps.local) {
     if (e.sha256) return e.sha256;
-    const stored = b.storedHash ? await b.storedHash(e.key) : undefined;
+    const stored = await fastPath(b, "storedHash")?.(e.key);
     if (stored) return stored;
   }
   return await sha256Stream(await b.read(e.key));

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import type { Backend, Entry, KnownFile, Listing, ListOptions } from "./backends/backend.ts";
+import {
+  type Backend,
+  type Entry,
+  fastPath,
+  type KnownFile,
+  type Listing,
+  type ListOptions,
+} from "./backends/backend.ts";
 import { foldNames } from "./plan/case_names.ts";
 import { locationLabels } from "./plan/labels.ts";
 import { describeError, SafetyError } from "./errors.ts";
@@ -118,6 +125,16 @@ export async function mirrorOnce(
   } finally {
     for (const m of members) m.endPass?.();
   }
+}
+
+/** Two members listed in one go (a fast path), or undefined where that cannot be done. */
+function listTogether(
+  a: Backend,
+  b: Backend,
+  exclude: readonly string[],
+): Promise<[Listing, Listing] | undefined> {
+  const listWith = fastPath(a, "listWith");
+  return listWith ? listWith(b, { exclude }).catch(() => undefined) : Promise.resolve(undefined);
 }
 
 async function mirrorPass(
@@ -236,12 +253,12 @@ async function mirrorPass(
   const early: (Promise<Listing> | undefined)[] = members.map(() => undefined);
   // Two local folders are walked together (one pool of walkers for both trees: faster).
   const pairable = members.map((b, i) =>
-    !scope && !out[i] && exists[i] === true && b.caps.modTime === "stored" && !!b.listWith
+    !scope && !out[i] && exists[i] === true && b.caps.modTime === "stored" && b.caps.fast?.listWith
   );
   const first = pairable.indexOf(true);
   const second = pairable.indexOf(true, first + 1);
   if (first >= 0 && second >= 0) {
-    const both = members[first]!.listWith!(members[second]!, { exclude }).catch(() => undefined);
+    const both = listTogether(members[first]!, members[second]!, exclude);
     early[first] = both.then((r) => r?.[0] ?? listOne(members[first]!, first));
     early[second] = both.then((r) => r?.[1] ?? listOne(members[second]!, second));
   }

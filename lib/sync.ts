@@ -8,6 +8,7 @@ import * as nodePath from "node:path";
 import {
   type Backend,
   type Entry,
+  fastPath,
   type KnownFile,
   type Listing,
   type ListOptions,
@@ -89,7 +90,7 @@ async function syncPass(
   if (!(await src.open("read")).exists) throw missingSource(src.display);
   const writes = options.dryRun ? "read" : "write";
   let dstExists = (await dst.open(writes)).exists;
-  const dstEmpty = !dstExists || (dst.isEmpty?.() ?? false);
+  const dstEmpty = !dstExists || (fastPath(dst, "isEmpty")?.() ?? false);
   // Once the job has synced into it, a missing destination is never made again. (A folder whose
   // parent is gone too is refused by createRoot, whose line names the folder to plug in.)
   if (!dstExists && !options.force && options.state && !parentGone(dst)) {
@@ -112,9 +113,9 @@ async function syncPass(
       });
     }
   }
-  // A first copy between local folders: the copy Workers start while the source is walked.
   // A first copy: the destination gets ready for it (copy Workers) while the source is listed.
-  if (dstEmpty && !options.dryRun && dst.prepareCopyFrom) ready.release = dst.prepareCopyFrom(src);
+  const prepare = dstEmpty && !options.dryRun ? fastPath(dst, "prepareCopyFrom") : undefined;
+  if (prepare) ready.release = prepare(src);
 
   const exclude = [
     ...(options.exclude ?? []),
@@ -155,8 +156,8 @@ async function syncPass(
   const scoped = (o: ListOptions): ListOptions => scope ? { ...o, under: scope } : o;
   const srcOptions = scoped(listOptions(src));
   const dstOptions = scoped(listOptions(dst));
-  const together = dstExists && src.listWith && !scope && !srcOptions.known && !dstOptions.known
-    ? await src.listWith(dst, srcOptions)
+  const together = dstExists && !scope && !srcOptions.known && !dstOptions.known
+    ? await fastPath(src, "listWith")?.(dst, srcOptions)
     : undefined;
   const listed = (b: Backend, p: Promise<Listing>) =>
     p.catch((err) => {
@@ -496,11 +497,12 @@ type PriorFile = { path: string; size: number; mtime: number; syncedAt: number }
 function keepProvenInodes(input: OneWayInput, src: Backend): void {
   const byInode = input.prior!.srcByInode as Map<string, PriorFile>;
   const m = matchListings(input);
+  const birthTime = fastPath(src, "birthTime");
   for (const s of m.fresh) {
     const ik = s.kind === "file" ? inodeKey(s) : undefined;
     const prior = ik ? byInode.get(ik) : undefined;
     if (!prior || prior.path === s.key) continue;
-    const born = src.birthTime?.(s.key);
+    const born = birthTime?.(s.key);
     if (born === undefined || !(born < prior.syncedAt)) byInode.delete(ik!);
   }
 }

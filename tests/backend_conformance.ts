@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../lib/backends/backend.ts";
+import { type Backend, FAST_PATHS } from "../lib/backends/backend.ts";
 import { SafetyError } from "../lib/errors.ts";
 
 /** A fresh empty location and how to throw it away. */
@@ -112,6 +112,22 @@ export function conformance(
       await b.open("write");
       assert.equal(b.caps.local, before);
       assert.equal(b.caps.local, typeof b.localPath === "function");
+    } finally {
+      await b.close();
+      await fx.cleanup();
+    }
+  });
+
+  Deno.test(`${name}: caps.fast declares exactly the fast paths it has`, async () => {
+    const fx = await make();
+    const b = fx.backend;
+    try {
+      await b.open("write");
+      // The engine takes a fast path only where its flag is on: an undeclared method is never
+      // used, and a flag without its method would fail the run.
+      const declared = FAST_PATHS.filter((n) => b.caps.fast?.[n] === true);
+      const offered = FAST_PATHS.filter((n) => typeof b[n] === "function");
+      assert.deepEqual(declared, offered);
     } finally {
       await b.close();
       await fx.cleanup();

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { FAST_PATHS } from "../lib/backends/backend.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -30,6 +31,23 @@ Deno.test("layering: outside lib/backends/, lib/ asks caps.local, never whether 
     });
   }
   assert.deepEqual(found, []);
+});
+
+Deno.test("layering: outside lib/backends/, lib/ takes fast paths through fastPath(), never by method", () => {
+  const method = new RegExp(`\\.(${FAST_PATHS.join("|")})\\b`);
+  const found: string[] = [];
+  for (const f of sources("lib")) {
+    if (f.startsWith("lib/backends/")) continue;
+    text(f).split("\n").forEach((line, i) => {
+      // A flag (`caps.fast?.listWith`) may be read; the method may not be called or tested.
+      if (method.test(line.replaceAll(/\bfast\?\.\w+/g, ""))) {
+        found.push(`${f}:${i + 1}: ${line.trim()}`);
+      }
+    });
+  }
+  assert.deepEqual(found, []);
+  // The pattern finds such calls at all (a rule that matches nothing proves nothing).
+  assert.ok(method.test("dst.copyMany(src, files)") && method.test("b.storedHash?.(key)"));
 });
 
 Deno.test("layering: lib/sync.ts and lib/mirror.ts import nothing from each other", () => {

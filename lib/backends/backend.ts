@@ -141,6 +141,98 @@ export interface Capabilities {
   transactional: boolean;
   /** A rename resets the modification time (some FUSE FAT drivers): set it again after. */
   retimeAfterRename?: boolean;
+  /**
+   * The fast paths this backend offers, one flag each (rclone's optional `Features`): optional
+   * methods that do what the core methods do, only faster. The engine takes one only where its
+   * flag is on (through {@linkcode fastPath}) and always has the general path to fall back on;
+   * {@linkcode disableFastPaths} turns flags off (rclone's `Features.Disable`), so that tests
+   * can send local folders through the general path. Absent: none. A flag is on only where its
+   * method is there.
+   */
+  fast?: {
+    /** {@linkcode Backend.copyMany}: many files copied at once from a source (copy Workers). */
+    copyMany?: boolean;
+    /** {@linkcode Backend.prepareCopyFrom}: a first copy gets ready while the source is listed. */
+    prepareCopyFrom?: boolean;
+    /** {@linkcode Backend.copyInFromPath}: a file copied in from an OS path, not a stream. */
+    copyInFromPath?: boolean;
+    /** {@linkcode Backend.isEmpty}: whether the root holds nothing, without a listing. */
+    isEmpty?: boolean;
+    /** {@linkcode Backend.listWith}: this location and a peer listed in one go. */
+    listWith?: boolean;
+    /** {@linkcode Backend.birthTime}: when a file came into being (an inode's proof). */
+    birthTime?: boolean;
+    /** {@linkcode Backend.storedHash}: a SHA-256 the backend stored, without reading content. */
+    storedHash?: boolean;
+  };
+}
+
+/** The name of one fast path (see {@linkcode Capabilities.fast}). */
+export type FastPath = keyof NonNullable<Capabilities["fast"]>;
+
+/** Every fast path, by name. */
+export const FAST_PATHS: readonly FastPath[] = [
+  "copyMany",
+  "prepareCopyFrom",
+  "copyInFromPath",
+  "isEmpty",
+  "listWith",
+  "birthTime",
+  "storedHash",
+];
+
+/**
+ * A backend's fast path, where its flag in {@linkcode Capabilities.fast} is on: the method,
+ * bound to the backend. The engine reaches fast paths only through this (never by asking
+ * whether a method is there), so a flag turned off sends it down the general path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryBackend } from "./memory.ts";
+ * assert.equal(fastPath(new MemoryBackend(), "copyMany"), undefined);
+ * ```
+ *
+ * @param b The backend.
+ * @param name Which fast path.
+ * @returns The bound method, or undefined when the backend does not offer it (or it is off).
+ * @throws {TypeError} When the flag is on but the backend has no such method.
+ */
+export function fastPath<K extends FastPath>(b: Backend, name: K): Backend[K] {
+  if (b.caps.fast?.[name] !== true) return undefined;
+  const method = b[name] as ((...args: never[]) => unknown) | undefined;
+  if (!method) {
+    throw new TypeError(`Location "${b.display}" declares the fast path "${name}" but lacks it`);
+  }
+  return method.bind(b) as Backend[K];
+}
+
+/**
+ * Turn fast paths of a backend off (rclone's `Features.Disable`): the engine then does that
+ * work through the core methods, as for a backend that never had them. The methods stay; only
+ * the flags change.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalBackend } from "./local.ts";
+ * const b = disableFastPaths(new LocalBackend("."));
+ * assert.equal(fastPath(b, "copyMany"), undefined);
+ * assert.equal(b.caps.local, true);
+ * ```
+ *
+ * @param b The backend (changed in place).
+ * @param names The fast paths to turn off (default: all of them).
+ * @returns The same backend.
+ */
+export function disableFastPaths<B extends Backend>(
+  b: B,
+  names: readonly FastPath[] = FAST_PATHS,
+): B {
+  const fast = { ...b.caps.fast };
+  for (const name of names) fast[name] = false;
+  b.caps.fast = fast;
+  return b;
 }
 
 /** Metadata handed to `write`. */

@@ -133,6 +133,14 @@ export class LocalBackend implements Backend {
     dirs: true,
     concurrency: 16,
     transactional: false,
+    fast: {
+      copyMany: true,
+      prepareCopyFrom: true,
+      copyInFromPath: true,
+      isEmpty: true,
+      listWith: true,
+      birthTime: true,
+    },
   };
   /** Absolute OS path of the root. */
   readonly root: string;

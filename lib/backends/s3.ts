@@ -194,6 +194,8 @@ export class S3Backend implements Backend {
     dirs: false,
     concurrency: 16,
     transactional: false,
+    // The SHA-256 ferry wrote into an object's metadata.
+    fast: { storedHash: true },
   };
   /** Content bytes sent in uploads (not server-side copies): tests and benchmarks read it. */
   bytesUploaded = 0;

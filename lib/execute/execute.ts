@@ -8,6 +8,7 @@ import {
   type Backend,
   type BulkResult,
   type Entry,
+  fastPath,
   osPathOf,
   type WriteMeta,
 } from "../backends/backend.ts";
@@ -123,8 +124,9 @@ export async function transfer(
   onBytes?: (n: number) => void,
   signal?: AbortSignal,
 ): Promise<Entry> {
-  const path = dst.copyInFromPath ? osPathOf(src, srcKey) : undefined;
-  if (path !== undefined) return await dst.copyInFromPath!(path, key, meta);
+  const copyIn = fastPath(dst, "copyInFromPath");
+  const path = copyIn ? osPathOf(src, srcKey) : undefined;
+  if (copyIn && path !== undefined) return await copyIn(path, key, meta);
   if (signal?.aborted) throw new Interrupted();
   const data = await src.read(srcKey);
   // A small file read whole goes to the writer as it is: nothing to count chunk by chunk, and
@@ -244,7 +246,7 @@ export async function execute(
   const from = (o: Extract<Op, { op: "copy" | "update" }>): Backend => members[o.srcAt]!;
   const isLocalCopy = (o: Op) =>
     (o.op === "copy" || o.op === "update") && from(o).caps.local && at(o).caps.local &&
-    !!at(o).copyInFromPath;
+    fastPath(at(o), "copyInFromPath") !== undefined;
   const { sink } = options;
   // Our own stop: the caller's signal, or a location that can no longer be reached.
   const halt = new AbortController();
@@ -434,7 +436,7 @@ export async function execute(
     const groups = new Map<string, Extract<Op, { op: "copy" | "update" }>[]>();
     const rest: Op[] = [];
     for (const o of ops) {
-      if ((o.op === "copy" || o.op === "update") && at(o).copyMany) {
+      if ((o.op === "copy" || o.op === "update") && at(o).caps.fast?.copyMany) {
         const k = `${o.srcAt}>${o.at}`;
         const g = groups.get(k);
         if (g) g.push(o);
@@ -444,7 +446,7 @@ export async function execute(
     const bulk: Promise<void>[] = [];
     for (const group of groups.values()) {
       // The operations are the files (a copy of each would cost 20 MB at 200,000 files).
-      const handle = at(group[0]!).copyMany!(
+      const handle = fastPath(at(group[0]!), "copyMany")!(
         from(group[0]!),
         group,
         (r) => reportBulk(group[r.id]!, r),

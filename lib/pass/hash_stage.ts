@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Backend, Entry } from "../backends/backend.ts";
+import { type Backend, type Entry, fastPath } from "../backends/backend.ts";
 import type { EventSink } from "../execute/events.ts";
 import type { HashRequest } from "../plan/types.ts";
 import { sha256Stream } from "../state/hash.ts";
@@ -67,7 +67,7 @@ export async function hashStage(
       }
       try {
         // A store that kept the hash answers without sending the content.
-        const stored = b.storedHash ? await b.storedHash(e.key) : undefined;
+        const stored = await fastPath(b, "storedHash")?.(e.key);
         got.set(e.key, stored ?? await sha256Stream(await b.read(e.key)));
         fresh.push(e);
       } catch (err) {

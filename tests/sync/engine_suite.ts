@@ -156,7 +156,14 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
       assert.equal(r.summary.failed, 0);
       assert.deepEqual(await files(fx.dst), ["keep.txt", "y.txt"]);
       assert.equal(await fx.read("dst", "y.txt"), "a and more");
-      if (fx.src.caps.inodes) assert.deepEqual([r.summary.moved, r.summary.updated], [1, 1]);
+      // The inode proves the rename only with the file's birth time; without it (that fast
+      // path off) the edited file is copied anew under its new name, also right.
+      if (fx.src.caps.inodes) {
+        assert.deepEqual(
+          [r.summary.moved, r.summary.updated, r.summary.copied, r.summary.deleted],
+          fx.src.caps.fast?.birthTime ? [1, 1, 0, 0] : [0, 0, 1, 1],
+        );
+      }
     },
   );
 
