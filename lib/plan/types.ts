@@ -98,9 +98,10 @@ export interface Step {
   /** Run the operations at once (bounded by the backends' concurrency), else one by one. */
   parallel: boolean;
   /**
-   * Destructive steps (deletions, and what waits for them) are not run once an earlier
-   * operation has failed or the run holds deletions: a failed copy must never be followed by
-   * the deletion of what it would have replaced.
+   * Destructive steps (deletions, and what waits for them): the run stops at a guarded step
+   * once any earlier operation has failed, and, when it holds deletions (`holdDeletes`), at
+   * the first guarded step that deletes; stopped, neither it nor any later step runs. A failed
+   * copy must never be followed by the deletion of what it would have replaced.
    */
   guarded?: boolean;
 }
