@@ -80,7 +80,7 @@ export async function benchPass(
     const rows: string[][] = [];
     const row = async (
       what: string,
-      prepare: (s: Side) => Promise<void>,
+      prepare: (s: Side) => Promise<void> | void,
       args: (s: Side) => string[],
     ) => {
       const t: Record<string, number[]> = { this: [], baseline: [] };
@@ -109,7 +109,7 @@ export async function benchPass(
       await rm(dir(s, "sync"));
       await rm(state(s, "sync"));
     }, syncArgs);
-    await row(`sync no-op (median of ${rounds})`, async () => {}, syncArgs);
+    await row(`sync no-op (median of ${rounds})`, () => {}, syncArgs);
     const mirrorArgs = (
       s: Side,
     ) => ["mirror", src, dir(s, "mirror"), "--state", state(s, "mirror")];
@@ -118,8 +118,8 @@ export async function benchPass(
       await rm(state(s, "mirror"));
       Deno.mkdirSync(dir(s, "mirror"));
     }, mirrorArgs);
-    await row(`mirror no-op (median of ${rounds})`, async () => {}, mirrorArgs);
-    await row(`mirror no-op, every path planned (median of ${rounds})`, async (s) => {
+    await row(`mirror no-op (median of ${rounds})`, () => {}, mirrorArgs);
+    await row(`mirror no-op, every path planned (median of ${rounds})`, (s) => {
       const db = new DatabaseSync(state(s, "mirror"));
       db.exec("DELETE FROM digests");
       db.close();
