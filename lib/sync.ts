@@ -1,19 +1,15 @@
 /**
- * One pass of a one-way sync: scan → hash what must be hashed → plan → execute → commit
- * state. Library code: it emits events and throws typed errors; it never prints or exits.
+ * The one-way kind: a source and a destination. `runPass` (`lib/pass/run.ts`) makes the pass;
+ * this file says what is one-way about it: a missing source is refused and a destination the
+ * job synced into is never made again, a failed listing fails the run, only the times the plan
+ * needs are asked for, names folded into a destination without case, the one-way planner, the
+ * empty-source and `--max-delete` guards, and the one-way state record. Library code: it emits
+ * events and throws typed errors; it never prints or exits.
  *
  * @module
  */
 import * as nodePath from "node:path";
-import {
-  type Backend,
-  type Entry,
-  fastPath,
-  type KnownFile,
-  type Listing,
-  type ListOptions,
-  osPathOf,
-} from "./backends/backend.ts";
+import { type Backend, type Entry, fastPath, type Listing, osPathOf } from "./backends/backend.ts";
 import { foldNames } from "./plan/case_names.ts";
 import {
   describeError,
@@ -22,27 +18,24 @@ import {
   RunError,
   SafetyError,
 } from "./errors.ts";
-import { confirmDeletes, executeDurably } from "./execute/execute.ts";
-import { inScope, matchKey, normaliseScope } from "./paths.ts";
+import { matchKey } from "./paths.ts";
 import {
   inodeKey,
+  type Match,
   matchListings,
   type OneWayInput,
   oneWayPlanner,
   sameFile,
 } from "./plan/one_way.ts";
-import { countPlan, type Op, opsOf } from "./plan/types.ts";
-import type { StateRow, StateView } from "./state/store.ts";
+import type { JobState, StateRow, StateView } from "./state/store.ts";
 import { deriveChanges, type PassRecord } from "./state/derive.ts";
-import { overDeleteLimit } from "./pass/delete_limit.ts";
-import { hashStage } from "./pass/hash_stage.ts";
-import { readIgnoreFile } from "./pass/ignore.ts";
-import type { Kind } from "./pass/kind.ts";
+import { deletesPerMember, overDeleteLimit } from "./pass/delete_limit.ts";
+import type { Kind, Pass } from "./pass/kind.ts";
 import type { PassOptions } from "./pass/options.ts";
 import { placeOf } from "./pass/place.ts";
-import { planEvent } from "./pass/plan_event.ts";
-import { type PassResult, writtenBy } from "./pass/result.ts";
-import { type Summary, ZERO_SUMMARY } from "./pass/summary.ts";
+import type { PassResult } from "./pass/result.ts";
+import { createMember, openMember } from "./pass/roots.ts";
+import { runPass } from "./pass/run.ts";
 
 /** Options of {@linkcode syncOnce} (those of every pass; `delete` applies). */
 export type SyncOptions = PassOptions;
@@ -60,327 +53,171 @@ export type SyncResult = PassResult;
  * @throws {SafetyError} When the source root is missing, or the run would delete more than
  * allowed or empty the destination because the source is empty.
  */
-export async function syncOnce(
-  src: Backend,
-  dst: Backend,
-  options: SyncOptions,
-): Promise<SyncResult> {
-  const ready = { release: () => {} };
-  try {
-    return await syncPass(src, dst, options, ready);
-  } finally {
-    ready.release();
-    src.endPass?.();
-    dst.endPass?.();
-  }
+export function syncOnce(src: Backend, dst: Backend, options: SyncOptions): Promise<SyncResult> {
+  return runPass([src, dst], oneWayKind, options);
 }
 
-async function syncPass(
-  src: Backend,
-  dst: Backend,
-  options: SyncOptions,
-  ready: { release: () => void },
-): Promise<SyncResult> {
-  const started = performance.now();
-  // State rows record when a pass saw them: a file born after that is not the file it saw.
-  const passStart = Date.now();
-  const { sink } = options;
-  // Opened, each backend's capabilities are what it found (a FAT stick as the destination: 2 s
-  // times, names without case), not what the platform suggests.
-  if (!(await src.open("read")).exists) throw missingSource(src.display);
-  const writes = options.dryRun ? "read" : "write";
-  let dstExists = (await dst.open(writes)).exists;
-  const dstEmpty = !dstExists || (fastPath(dst, "isEmpty")?.() ?? false);
-  // Once the job has synced into it, a missing destination is never made again. (A folder whose
-  // parent is gone too is refused by createRoot, whose line names the folder to plug in.)
-  if (!dstExists && !options.force && options.state && !parentGone(dst)) {
-    const left = options.state.lastLeft(src.id, dst.id, placeOf(dst));
-    if (left !== undefined) throw missingDestination(dst.display, left);
-  }
-  if (!dstExists && !options.dryRun) {
-    await dst.createRoot();
-    dstExists = (await dst.open(writes)).exists;
-    sink.emit({ event: "note", level: "info", message: `Created "${dst.display}"` });
-  }
-  // Uploads a killed run left open are aborted (they would be billed for ever).
-  if (options.state && dst.recoverUploads && !options.dryRun) {
-    const n = await dst.recoverUploads(options.state).catch(() => 0);
-    if (n > 0) {
-      sink.emit({
-        event: "note",
-        level: "info",
-        message: `Aborted ${n} unfinished upload(s) of an earlier run`,
-      });
-    }
-  }
-  // A first copy: the destination gets ready for it (copy Workers) while the source is listed.
-  const prepare = dstEmpty && !options.dryRun ? fastPath(dst, "prepareCopyFrom") : undefined;
-  if (prepare) ready.release = prepare(src);
+/** What a one-way pass keeps of the state: the job's rows, each location's read once. */
+interface OneWayState {
+  job: JobState;
+  /** The source's and the destination's ids. */
+  ids: [string, string];
+  rows(i: number): Map<string, StateRow>;
+}
 
-  const exclude = [
-    ...(options.exclude ?? []),
-    ...(await readIgnoreFile(src)),
-    ...(dstExists ? await readIgnoreFile(dst) : []),
-  ];
-  // A location known by another id before (a folder by its path, before its marker) keeps
-  // what the state knew of it.
-  if (!options.dryRun) {
-    for (const b of [src, dst]) {
-      for (const f of b.formerIds ?? []) options.state?.adoptLocation(f, b.id);
+const oneWayKind: Kind<OneWayState, OneWayInput, Match> = {
+  name: "sync",
+  key: (members) => jobKey(...pairOf(members)),
+  pass: (members, options) => runPass(members, oneWayKind, options),
+  planner: oneWayPlanner,
+  // The source is only read.
+  writes: (i) => i === 1,
+  async roots(pass) {
+    const [src, dst] = pairOf(pass.members);
+    if (!(await openMember(pass, 0, false))) throw missingSource(src.display);
+    if (await openMember(pass, 1, true)) return;
+    // Once the job has synced into it, a missing destination is never made again. (A folder
+    // whose parent is gone too is refused by createRoot, whose line names the folder to plug
+    // in.)
+    const { force, state } = pass.options;
+    if (!force && state && !parentGone(dst)) {
+      const left = state.lastLeft(src.id, dst.id, placeOf(dst));
+      if (left !== undefined) throw missingDestination(dst.display, left);
     }
-  }
-  // Rows are kept per job: two jobs sharing a folder keep their own (see JobState).
-  const state = options.state?.forJob(jobKey(src, dst), { readOnly: !!options.dryRun });
-  // A location's rows are read at most once a pass: listing, renames and hashing share them.
-  const rowCache = new Map<string, Map<string, StateRow>>();
-  const rowsOf = (id: string): Map<string, StateRow> | undefined => {
-    if (!state) return undefined;
-    let rows = rowCache.get(id);
-    if (!rows) rowCache.set(id, rows = state.rows(id));
-    return rows;
-  };
-  const listOptions = (b: Backend): ListOptions => {
-    // Where each mtime costs a request, or the backend keeps none, the state's record stands in
-    // (valid while the stamp is the one recorded); slow stores are asked only for the times
-    // the plan needs (below).
-    if (b.caps.modTime === "stored") return { exclude };
-    const rows = rowsOf(b.id);
-    return {
-      exclude,
-      ...(b.caps.modTime === "slow" ? { lazyMeta: true } : {}),
-      ...(rows ? { known: rows as ReadonlyMap<string, KnownFile> } : {}),
+    await createMember(pass, 1);
+  },
+  readState(pass) {
+    const [src, dst] = pairOf(pass.members);
+    // Rows are kept per job: two jobs sharing a folder keep their own (see JobState).
+    const job = pass.options.state?.forJob(jobKey(src, dst), { readOnly: !!pass.options.dryRun });
+    if (!job) return undefined;
+    // A location's rows are read at most once a pass: listing, renames, hashing share them.
+    const cache: Map<string, StateRow>[] = [];
+    const ids: [string, string] = [src.id, dst.id];
+    return { job, ids, rows: (i) => cache[i] ??= job.rows(ids[i]!) };
+  },
+  known: (_pass, s, i) => s?.rows(i),
+  listFailed(pass, i, err) {
+    // Per kind: a sync has nothing to do without either of its two sides (a mirror goes on
+    // with the others). The root was there a moment ago: a listing that fails now is a failed
+    // run (exit 1).
+    const b = pass.members[i]!;
+    throw new RunError(`Cannot list "${b.display}": ${describeError(err)}`, { cause: err });
+  },
+  // Per kind: only the times a one-way plan needs (a mirror needs every member's).
+  fillMeta: (pass) => fillNeededMeta(pass),
+  listed(pass) {
+    const [src, dst] = pairOf(pass.members);
+    const [srcList] = pass.listings as [Listing, Listing];
+    // Archived objects are not read: they are reported, counted as skipped, and kept.
+    const archived = srcList.entries.filter((e) => e.archived);
+    if (archived.length > 0) {
+      srcList.entries = srcList.entries.filter((e) => !e.archived);
+      for (const a of archived) {
+        pass.archived.push(a.key);
+        pass.summary.skipped++;
+        pass.options.sink.emit({
+          event: "skip",
+          path: a.key,
+          reason: "archived: run `ferry restore` first",
+        });
+      }
+    }
+    // Names that differ only by case, into a destination that does not tell them apart: one
+    // is synced, the others fail by name (each would overwrite it there, another each run).
+    if (!src.caps.caseInsensitive && dst.caps.caseInsensitive) {
+      foldNames([srcList], [false], `"${dst.display}"`, true);
+    }
+    if (!src.caps.dirs) {
+      const implied = withParentDirs(srcList.entries);
+      srcList.entries = implied.entries;
+      for (const key of implied.shadowed) {
+        srcList.skipped.push({
+          key,
+          reason: "is both a file and a folder of other files in the source; a disk holds only one",
+        });
+      }
+    }
+    return undefined;
+  },
+  view(pass, s) {
+    const [src, dst] = pairOf(pass.members);
+    const [srcList, dstList] = pass.listings as [Listing, Listing];
+    const input: OneWayInput = {
+      src: srcList.entries,
+      dst: dstList.entries,
+      srcProblems: srcList.problems.map((p) => p.key),
+      srcKept: new Set(pass.archived),
+      dstDirs: dst.caps.dirs,
+      modifyWindow: Math.max(src.caps.timePrecision, dst.caps.timePrecision),
+      foldCase: src.caps.caseInsensitive || dst.caps.caseInsensitive,
+      checksum: !!pass.options.checksum,
+      dstRetime: !!dst.setModTime && dst.caps.modTime !== "remembered",
+      delete: !!pass.options.delete,
     };
-  };
-  // A scope is listed on both sides; without state (no count of the whole job) it is no scope.
-  const scope = state ? normaliseScope(options.scope) : undefined;
-  const scoped = (o: ListOptions): ListOptions => scope ? { ...o, under: scope } : o;
-  const srcOptions = scoped(listOptions(src));
-  const dstOptions = scoped(listOptions(dst));
-  const together = dstExists && !scope && !srcOptions.known && !dstOptions.known
-    ? await fastPath(src, "listWith")?.(dst, srcOptions)
-    : undefined;
-  const listed = (b: Backend, p: Promise<Listing>) =>
-    p.catch((err) => {
-      // The root was there a moment ago: a listing that fails now is a failed run (exit 1).
-      throw new RunError(`Cannot list "${b.display}": ${describeError(err)}`, { cause: err });
-    });
-  const [srcList, dstList] = together ?? await Promise.all([
-    listed(src, src.list(srcOptions)),
-    dstExists
-      ? listed(dst, dst.list(dstOptions))
-      : Promise.resolve<Listing>({ entries: [], problems: [], skipped: [] }),
-  ]);
-  await fillNeededMeta(src, srcList, dst, dstList, !!options.checksum);
-  // Archived objects are not read: they are reported, counted as skipped, and kept.
-  const archived = srcList.entries.filter((e) => e.archived);
-  if (archived.length > 0) {
-    srcList.entries = srcList.entries.filter((e) => !e.archived);
-    for (const a of archived) {
-      sink.emit({ event: "skip", path: a.key, reason: "archived: run `ferry restore` first" });
+    // Without --delete, only files the source had (by the state) may be taken for renamed ones.
+    if (s && !input.delete && needsHad(input)) {
+      input.srcHad = new Set([...s.rows(0).keys()].map((k) => matchKey(k, input.foldCase)));
     }
-  }
-  // Names that differ only by case, into a destination that does not tell them apart: one is
-  // synced, the others fail by name (each would overwrite it there, a different one each run).
-  if (!src.caps.caseInsensitive && dst.caps.caseInsensitive) {
-    foldNames([srcList], [false], `"${dst.display}"`, true);
-  }
-  if (!src.caps.dirs) {
-    const implied = withParentDirs(srcList.entries);
-    srcList.entries = implied.entries;
-    for (const key of implied.shadowed) {
-      srcList.skipped.push({
-        key,
-        reason: "is both a file and a folder of other files in the source; a disk holds only one",
-      });
+    // Inode renames first: what they prove needs no hashing.
+    if (s && needsPrior(input)) {
+      const srcByInode = new Map<string, PriorFile>();
+      for (const r of s.rows(0).values()) if (r.ino) srcByInode.set(`${r.ino}:${r.dev}`, r);
+      input.prior = { srcByInode };
+      keepProvenInodes(input, src);
     }
-  }
-
-  const tScan = performance.now();
-
-  const failures: SyncResult["failures"] = [];
-  for (const p of srcList.problems) {
-    failures.push({ path: p.key, error: p.message });
-    sink.emit({ event: "fail", path: p.key, op: p.op ?? "list", error: p.message });
-  }
-  for (const s of srcList.skipped) sink.emit({ event: "skip", path: s.key, reason: s.reason });
-  for (const p of dstList.problems) {
-    failures.push({ path: p.key, error: p.message });
-    sink.emit({ event: "fail", path: p.key, op: p.op ?? "list", error: p.message });
-  }
-
-  // The guards count the whole job: in a scoped pass, the files outside the scope are the
-  // ones the state recorded there (a folder emptied on purpose is not an "empty source").
-  const outside = (id: string) => {
-    if (!scope) return 0;
-    let n = 0;
-    for (const k of rowsOf(id)!.keys()) if (!inScope(k, scope)) n++;
-    return n;
-  };
-  const srcFiles = srcList.entries.filter((e) => e.kind === "file").length + outside(src.id);
-  const input: OneWayInput = {
-    src: srcList.entries,
-    dst: dstList.entries,
-    srcProblems: srcList.problems.map((p) => p.key),
-    srcKept: new Set(archived.map((a) => a.key)),
-    dstDirs: dst.caps.dirs,
-    modifyWindow: Math.max(src.caps.timePrecision, dst.caps.timePrecision),
-    foldCase: src.caps.caseInsensitive || dst.caps.caseInsensitive,
-    checksum: !!options.checksum,
-    dstRetime: !!dst.setModTime && dst.caps.modTime !== "remembered",
-    delete: !!options.delete,
-  };
-
-  // Without --delete, only files the source had (by the state) may be taken for renamed ones.
-  if (state && !input.delete && needsHad(input)) {
-    input.srcHad = new Set([...rowsOf(src.id)!.keys()].map((k) => matchKey(k, input.foldCase)));
-  }
-  // Inode renames first: what they prove needs no hashing.
-  if (state && needsPrior(input)) {
-    const srcByInode = new Map<string, PriorFile>();
-    for (const r of rowsOf(src.id)!.values()) {
-      if (r.ino) srcByInode.set(`${r.ino}:${r.dev}`, r);
-    }
-    input.prior = { srcByInode };
-    keepProvenInodes(input, src);
-  }
-  const wanted = oneWayPlanner.wants(input);
-  const hashes = await hashStage(
-    [src, dst],
-    [srcList.entries, dstList.entries],
-    wanted.requests,
-    (id) => state?.hashes(id),
-    sink,
-    !!options.checksum,
-  );
-  const tHash = performance.now();
-  const archivedKeys = archived.map((a) => a.key);
-  const plan = oneWayPlanner.plan(input, hashes.byMember, wanted.index);
-  const tPlan = performance.now();
-
-  const counts = countPlan(plan);
-  plan.destFiles += outside(dst.id);
-
-  if (counts.deleted > 0) {
-    if (srcFiles === 0 && !options.force) {
+    return { view: input, entries: [srcList.entries, dstList.entries] };
+  },
+  hashCache: (s, i) => s?.job.hashes(s.ids[i]!),
+  // Both kinds count the rest of the job alike: the member's files less those in scope (by key
+  // ranges, not a read of every row).
+  outside: (pass, s, i) => s && pass.scope ? s.job.countOutside(s.ids[i]!, pass.scope) : 0,
+  guards(pass, plan, totals) {
+    const [src, dst] = pairOf(pass.members);
+    plan.destFiles = totals[1]!;
+    const deleted = deletesPerMember(plan, 2)[1]!;
+    if (deleted === 0 || pass.options.force) return;
+    if (totals[0] === 0) {
       throw new SafetyError(
-        `Source "${src.display}" is empty: refusing to delete ${counts.deleted} file(s) in "${dst.display}" (use --force if that is intended)`,
+        `Source "${src.display}" is empty: refusing to delete ${deleted} file(s) in "${dst.display}" (use --force if that is intended)`,
       );
     }
-    const over = overDeleteLimit(options.maxDelete, counts.deleted, plan.destFiles);
-    if (over && !options.force) {
-      const pct = plan.destFiles ? Math.round((counts.deleted / plan.destFiles) * 100) : 100;
+    const over = overDeleteLimit(pass.options.maxDelete, deleted, plan.destFiles);
+    if (over) {
+      const pct = plan.destFiles ? Math.round((deleted / plan.destFiles) * 100) : 100;
       throw new SafetyError(
-        `Refusing to delete ${counts.deleted} of ${plan.destFiles} file(s) (${pct}%) in "${dst.display}": over --max-delete ${over}. Check the source, then raise --max-delete or use --force`,
+        `Refusing to delete ${deleted} of ${plan.destFiles} file(s) (${pct}%) in "${dst.display}": over --max-delete ${over}. Check the source, then raise --max-delete or use --force`,
       );
     }
-  }
-
-  const summary: Summary = {
-    ...ZERO_SUMMARY,
-    skipped: srcList.skipped.length + archived.length,
-    failed: srcList.problems.length + dstList.problems.length,
-  };
-  for (const c of plan.conflicts) {
-    summary.conflicts++;
-    failures.push({ path: c.key, error: c.message });
-    sink.emit({ event: "conflict", path: c.key, message: c.message });
-  }
-
-  if (options.dryRun) {
-    for (const o of opsOf(plan)) sink.emit(planEvent(o));
-    const { copied, updated, moved, deleted, bytes } = counts; // its conflicts are counted
-    Object.assign(summary, { copied, updated, moved, deleted, bytes });
-    summary.seconds = (performance.now() - started) / 1000;
-    return {
-      plan,
-      summary,
-      failures,
-      interrupted: false,
-      deletesHeld: false,
-      archived: archivedKeys,
-      written: [],
-    };
-  }
-
-  const toRun = await confirmDeletes(plan, options.confirmDelete, sink);
-  // Returned, the destination's writes are durable (an archive's directory): only then does
-  // the state record them.
-  const res = await executeDurably(toRun, [src, dst], [dst], {
-    concurrency: Math.min(options.concurrency ?? 16, src.caps.concurrency, dst.caps.concurrency),
-    ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}),
-    sink,
-    // Nothing is deleted in a run where something could not even be listed.
-    holdDeletes: failures.length > 0,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const tExec = performance.now();
-  if (state) {
+  },
+  record(pass, s, plan, res, hashes) {
+    const [src, dst] = pairOf(pass.members);
+    const [srcList, dstList] = pass.listings as [Listing, Listing];
+    const { scope } = pass;
+    const state = s.job;
     recordPass(state, {
       ids: { src: src.id, dst: dst.id },
       src: srcList.entries,
       dst: dstList.entries,
-      foldCase: input.foldCase,
+      foldCase: src.caps.caseInsensitive || dst.caps.caseInsensitive,
       plan,
       res,
       hashes,
-      now: passStart,
+      now: pass.now,
       scope,
       timesStand: [src.caps.modTime !== "stored", dst.caps.modTime !== "stored"],
-      recorded: () => {
-        if (!scope) return { src: state.count(src.id), dst: state.count(dst.id) };
-        // The rows in scope (rows elsewhere are not this pass's to judge).
-        const inside = (id: string) => {
-          let n = 0;
-          for (const k of state.rows(id).keys()) if (inScope(k, scope)) n++;
-          return n;
-        };
-        return { src: inside(src.id), dst: inside(dst.id) };
-      },
+      // The rows in scope (rows elsewhere are not this pass's to judge).
+      recorded: () => ({
+        src: scope ? state.countUnder(src.id, scope) : state.count(src.id),
+        dst: scope ? state.countUnder(dst.id, scope) : state.count(dst.id),
+      }),
     });
-    // Where each was: a destination missing later is known by it (a folder that is gone has no
-    // marker to name it), and not made again.
-    for (const b of [src, dst]) options.state!.notePlace(b.id, placeOf(b));
-  }
-
-  const tEnd = performance.now();
-
-  const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(3);
-  sink.emit({
-    event: "note",
-    level: "debug",
-    message: `timings: scan ${secs(started, tScan)} s, hash+state ${secs(tScan, tHash)} s, plan ${
-      secs(tHash, tPlan)
-    } s, execute ${secs(tPlan, tExec)} s, state commit ${secs(tExec, tEnd)} s`,
-  });
-  for (const o of res.outcomes) {
-    if (o.status === "failed") failures.push({ path: keyOf(o.op), error: o.message ?? "failed" });
-    if (o.status !== "done") continue;
-    const op = o.op;
-    if (op.op === "copy") summary.copied++;
-    else if (op.op === "update" || op.op === "retime") summary.updated++;
-    else if (op.op === "move") summary.moved += op.files;
-    else if (op.op === "delete") summary.deleted++;
-  }
-  summary.failed += res.failed;
-  if (res.stopped) {
-    failures.push({
-      path: `(${res.stopped.notAttempted} not attempted)`,
-      error: res.stopped.reason,
-    });
-  }
-  summary.skipped += res.skipped;
-  summary.bytes = res.bytes;
-  summary.seconds = (performance.now() - started) / 1000;
-  return {
-    plan,
-    summary,
-    failures,
-    interrupted: res.interrupted,
-    deletesHeld: res.deletesHeld,
-    archived: archivedKeys,
-    written: writtenBy(res.outcomes),
-  };
-}
+    // Where each was: a destination missing later is known by it (a folder that is gone has
+    // no marker to name it), and not made again.
+    for (const b of [src, dst]) pass.options.state!.notePlace(b.id, placeOf(b));
+  },
+  extras: () => ({}),
+};
 
 /**
  * Ask a store for the modification times its listing left out, only where the plan needs
@@ -389,14 +226,16 @@ async function syncPass(
  * in step (with `--checksum`, every such pair: equal content may still need its time set). A
  * first no-op after an upload of 100,000 files sends no HEAD per object, even with
  * no state; objects to be overwritten or deleted are re-checked by their ETag instead.
+ *
+ * An entry whose time cannot be read is failed and left out of the listing (per kind: a
+ * mirror keeps it). In one direction that is safe: a source key that failed is among the
+ * problems (nothing is deleted for it, and the failure holds every deletion back), and a
+ * destination file left out is at worst written again from the source, which decides anyway.
  */
-async function fillNeededMeta(
-  src: Backend,
-  srcList: Listing,
-  dst: Backend,
-  dstList: Listing,
-  checksum: boolean,
-): Promise<void> {
+async function fillNeededMeta(pass: Pass): Promise<void> {
+  const [src, dst] = pairOf(pass.members);
+  const [srcList, dstList] = pass.listings as [Listing, Listing];
+  const checksum = !!pass.options.checksum;
   const fill = async (b: Backend, list: Listing, want: Entry[]) => {
     if (want.length === 0 || !b.fillMeta) return;
     const problems = await b.fillMeta(want);
@@ -447,19 +286,11 @@ export function jobKey(src: Backend, dst: Backend): string {
 }
 
 /** The one-way kind: its two members are the source and the destination. */
-export const oneWay: Kind = {
-  name: "sync",
-  key: (members) => jobKey(pairOf(members)[0], pairOf(members)[1]),
-  pass: (members, options) => syncOnce(pairOf(members)[0], pairOf(members)[1], options),
-};
+export const oneWay: Kind = oneWayKind;
 
 function pairOf(members: readonly Backend[]): [Backend, Backend] {
   if (members.length !== 2) throw new TypeError(`a sync has two locations, not ${members.length}`);
   return [members[0]!, members[1]!];
-}
-
-function keyOf(o: Op): string {
-  return o.op === "move" ? o.to : o.key;
 }
 
 /**

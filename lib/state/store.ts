@@ -313,6 +313,19 @@ export class StateStore implements UploadJournal {
     return r?.n ?? 0;
   }
 
+  /**
+   * @internal How many files a member holds at or below these keys: ranges of the primary key
+   * (`k`, and `k/` ≤ path < `k0`: '0' follows '/'), so a scope of a few paths counts a few rows.
+   */
+  countUnder(ids: { job: number; loc: number }, scope: readonly string[]): number {
+    if (scope.length === 0) return 0;
+    const under = scope.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+    const r = this.#stmt(
+      `SELECT count(*) AS n FROM holds WHERE job = ? AND loc = ? AND size >= 0 AND (${under})`,
+    ).get(ids.job, ids.loc, ...scope.flatMap((k) => [k, k + "/", k + "0"])) as { n: number };
+    return r.n;
+  }
+
   /** @internal Every row a member holds. */
   rows(ids: { job: number; loc: number }): Map<string, StateRow> {
     const out = new Map<string, StateRow>();
@@ -584,6 +597,10 @@ export interface StateView extends UploadJournal {
   rows(loc: string): Map<string, StateRow>;
   /** How many files a member held. */
   count(loc: string): number;
+  /** How many files a member held at or below these keys (a scope: see `normaliseScope`). */
+  countUnder(loc: string, scope: readonly string[]): number;
+  /** How many files a member held outside these keys (the rest of the job in a scoped pass). */
+  countOutside(loc: string, scope: readonly string[]): number;
   /** The location's hash cache (shared by every job that uses the location). */
   hashes(loc: string): Map<string, HashRow>;
   /** Apply changes to several members in one transaction (all or none). */
@@ -643,6 +660,23 @@ export class JobState implements StateView {
 
   count(loc: string): number {
     return this.store.count(this.#ids(loc));
+  }
+
+  countUnder(loc: string, scope: readonly string[]): number {
+    return this.store.countUnder(this.#counted(loc), scope);
+  }
+
+  countOutside(loc: string, scope: readonly string[]): number {
+    const ids = this.#counted(loc);
+    return this.store.count(ids) - this.store.countUnder(ids, scope);
+  }
+
+  /** The rows a member's counts are of: a dry run counts what an older ferry kept for the
+   * location when the job has none, as `rows` reads it. */
+  #counted(loc: string): { job: number; loc: number } {
+    const ids = this.#ids(loc);
+    if (this.readOnly && ids.loc !== -1 && this.store.count(ids) === 0) return { ...ids, job: 0 };
+    return ids;
   }
 
   hashes(loc: string): Map<string, HashRow> {

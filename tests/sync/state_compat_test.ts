@@ -1,0 +1,102 @@
+/**
+ * A state database written by the ferry before issue 21 ("One pass, two kinds": a one-way job
+ * kept only `holds` rows, ver 0, and no `agreed` rows) keeps working: the next pass copies
+ * nothing, loses no row, and still proves a rename from it.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { MemoryBackend } from "../../lib/backends/memory.ts";
+import { silentSink } from "../../lib/execute/events.ts";
+import { StateStore } from "../../lib/state/store.ts";
+import { jobKey, syncOnce } from "../../lib/sync.ts";
+
+const T = 1_700_000_000_000;
+
+/** The rows that ferry wrote for `sync a > b` over three files (dumped from its database). */
+const MAIN_ROWS = `
+INSERT INTO locations (id, name) VALUES (1, 'a'), (2, 'b');
+INSERT INTO jobs (id, key, kind) VALUES (1, 'sync a > b', 'sync');
+INSERT INTO members (job, loc, pos, files) VALUES (1, 1, 0, 3), (1, 2, 1, 3);
+INSERT INTO holds (job, loc, path, ver, size, mtime, ino, dev, stamp, synced_at) VALUES
+  (1, 1, 'd/e/three.txt', 0, 5, ${T + 2000}, 0, 0, 'w3', ${T + 9000}),
+  (1, 1, 'd/two.txt', 0, 4, ${T + 1000}, 0, 0, 'w2', ${T + 9000}),
+  (1, 1, 'one.txt', 0, 3, ${T}, 0, 0, 'w1', ${T + 9000}),
+  (1, 2, 'd/e/three.txt', 0, 5, ${T + 2000}, 0, 0, 'w4', ${T + 9000}),
+  (1, 2, 'd/two.txt', 0, 4, ${T + 1000}, 0, 0, 'w5', ${T + 9000}),
+  (1, 2, 'one.txt', 0, 3, ${T}, 0, 0, 'w6', ${T + 9000});
+INSERT INTO places (loc, place) VALUES (1, 'a'), (2, 'b');
+`;
+
+const FILES: [string, string, number][] = [
+  ["one.txt", "one", T],
+  ["d/two.txt", "two!", T + 1000],
+  ["d/e/three.txt", "three", T + 2000],
+];
+
+async function put(b: MemoryBackend, key: string, text: string, mtime: number): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  await b.write(key, ReadableStream.from([bytes]), { size: bytes.length, mtime });
+}
+
+/** Both locations as that ferry left them, and its database opened by this one. */
+async function madeBefore(dir: string) {
+  const path = join(dir, "state.db");
+  StateStore.open(path).close(); // the schema (4) both write
+  const db = new DatabaseSync(path);
+  db.exec(MAIN_ROWS);
+  db.close();
+  const a = new MemoryBackend({ name: "a" });
+  const b = new MemoryBackend({ name: "b" });
+  for (const [k, text, t] of FILES) {
+    await put(a, k, text, t);
+    await put(b, k, text, t);
+  }
+  return { a, b, state: StateStore.open(path) };
+}
+
+const rowsOf = (state: StateStore, a: MemoryBackend, b: MemoryBackend, loc: MemoryBackend) =>
+  [...state.forJob(jobKey(a, b)).rows(loc.id).values()].map((r) => [r.path, r.size, r.mtime])
+    .sort();
+
+Deno.test("sync over a state written before one pass for two kinds: nothing copied, no row lost", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-compat-" });
+  const { a, b, state } = await madeBefore(dir);
+  try {
+    const before = [rowsOf(state, a, b, a), rowsOf(state, a, b, b)];
+    assert.equal(before[0]!.length, 3);
+    const r = await syncOnce(a, b, { sink: silentSink, state, delete: true });
+    assert.deepEqual(
+      [r.summary.copied, r.summary.updated, r.summary.moved, r.summary.deleted, r.summary.failed],
+      [0, 0, 0, 0, 0],
+    );
+    assert.deepEqual([rowsOf(state, a, b, a), rowsOf(state, a, b, b)], before);
+  } finally {
+    state.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sync over a state written before one pass for two kinds: a rename is proven from its rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-compat-" });
+  const { a, b, state } = await madeBefore(dir);
+  try {
+    // Without --delete, only a file the state says the source had may be taken for a rename.
+    await a.move("d/two.txt", "d/2.txt");
+    const r = await syncOnce(a, b, { sink: silentSink, state, checksum: false });
+    assert.equal(r.summary.moved, 1, JSON.stringify(r.summary));
+    assert.equal(r.summary.copied, 0);
+    const keys = (await b.list({})).entries.filter((e) => e.kind === "file").map((e) => e.key);
+    assert.deepEqual(keys.sort(), ["d/2.txt", "d/e/three.txt", "one.txt"]);
+    assert.deepEqual(rowsOf(state, a, b, b).map((r) => r[0]), [
+      "d/2.txt",
+      "d/e/three.txt",
+      "one.txt",
+    ]);
+  } finally {
+    state.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
