@@ -238,6 +238,30 @@ export function sameContent(input: MirrorInput, a: Present, b: Present): boolean
 }
 
 /**
+ * A version that could not be told apart from another: their hashes were needed (same size,
+ * times that do not prove them one) and one of them could not be read this pass.
+ *
+ * @param input The options, members and hashes.
+ * @param versions The versions that compete at a path.
+ * @returns One whose hash is missing, or undefined when every comparison can be made.
+ */
+export function unreadVersion(
+  input: MirrorInput,
+  versions: readonly Present[],
+): Present | undefined {
+  for (let i = 0; i < versions.length; i++) {
+    for (let j = i + 1; j < versions.length; j++) {
+      const a = versions[i]!;
+      const b = versions[j]!;
+      if (!needsHash(input, a, b)) continue;
+      if (!hashOf(input, a)) return a;
+      if (!hashOf(input, b)) return b;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Whether two versions of one size need their hashes compared: always, unless their times are
  * the very same to the millisecond (what `cp -p`, or ferry itself, made). Two edits within one
  * tick of a coarse clock (an FTP server's second, a FAT disk's two) look alike by time; taken

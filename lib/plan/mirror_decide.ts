@@ -25,6 +25,7 @@ import {
   type Present,
   sameContent,
   type Side,
+  unreadVersion,
 } from "./mirror_classify.ts";
 import type { Conflict, Expect, Op } from "./types.ts";
 
@@ -172,6 +173,20 @@ export function decide(f: PathFacts, ctx: DecideContext): Verdict {
   const fates: (Fate | undefined)[] = new Array(ctx.input.members.length).fill(undefined);
   for (const [j, fate] of f.movers) fates[j] = fate;
   const c = competitors(f.sides, f.agreed);
+  // Versions that could not be compared (a read failed: a network fault) are left as they are
+  // everywhere, and the path counts as failed: a conflict copy made of a version that may well
+  // be the same content would be noise the user has to clear, and the next pass can tell.
+  const unread = unreadVersion(ctx.input, c.versions);
+  if (unread) {
+    v.conflict = {
+      at: unread.at,
+      key: f.key,
+      message: `could not be read in "${
+        shown(ctx.input.members[unread.at])
+      }" to compare it with the other versions: left as it is everywhere until a pass can`,
+    };
+    return v;
+  }
   return c.versions.length > 0 ? compete(f, c, fates, ctx, v) : settle(f, c.present, fates, ctx, v);
 }
 

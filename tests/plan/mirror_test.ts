@@ -23,6 +23,7 @@ import {
   planMirror,
 } from "../../lib/plan/mirror.ts";
 import { StateStore } from "../../lib/state/store.ts";
+import { opsOf } from "../../lib/plan/types.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const enc = new TextEncoder();
@@ -273,6 +274,8 @@ Deno.test("mirror clock skew: a version dated ahead of this machine's clock lose
       agreed: new Map(),
       checksum: false,
       now,
+      // Same size: told apart by content, as the pass's hash stage does.
+      hashes: [new Map([["f.txt", "aa"]]), new Map([["f.txt", "bb"]])],
     });
   // Written by a machine whose clock runs a day ahead: the edit made a second ago wins.
   const skewed = run(86_400_000);
@@ -281,6 +284,40 @@ Deno.test("mirror clock skew: a version dated ahead of this machine's clock lose
   // Within the slack (clocks a little apart), the later time wins as usual.
   const close = run(FUTURE_SLACK - 1);
   assert.equal(close.decisions.find((d) => d.path === "f.txt")!.mtime, now + FUTURE_SLACK - 1);
+});
+
+Deno.test("mirror: versions of one size whose content could not be read (a failed hash) are left as they are everywhere, as a conflict the next pass settles; no conflict copy", () => {
+  const member = (mtime: number, id: string) => ({
+    entries: [{ key: "f.txt", kind: "file" as const, size: 5, mtime }],
+    holds: new Map(),
+    label: id,
+    id,
+    dirs: true,
+    canMove: true,
+    timePrecision: 1,
+    problems: [],
+  });
+  const input = {
+    members: [member(T0, "a"), member(T0 + 5_000, "b")],
+    agreed: new Map(),
+    checksum: false,
+    now: T0 + 100_000,
+  };
+  // b's content was asked for and could not be read (its hash is missing).
+  const blind = planMirror({ ...input, hashes: [new Map([["f.txt", "aa"]]), new Map()] });
+  assert.deepEqual(opsOf(blind), []);
+  assert.deepEqual(blind.resolved, []);
+  assert.equal(blind.decisions.length, 0, "no hold row changes");
+  assert.equal(blind.conflicts.length, 1);
+  assert.equal(blind.conflicts[0]!.key, "f.txt");
+  assert.match(blind.conflicts[0]!.message, /could not be read in "b"/);
+  // Read the next pass: the same content is one version (nothing copied, no conflict).
+  const same = planMirror({
+    ...input,
+    hashes: [new Map([["f.txt", "aa"]]), new Map([["f.txt", "aa"]])],
+  });
+  assert.deepEqual(same.conflicts, []);
+  assert.deepEqual(same.resolved, []);
 });
 
 Deno.test("conflict copies are named after the losing version's time and location, beside the file", () => {
