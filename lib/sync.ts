@@ -155,16 +155,19 @@ const oneWayKind: Kind<OneWayState, OneWayInput, Match> = {
       dstRetime: !!dst.setModTime && dst.caps.modTime !== "remembered",
       delete: !!pass.options.delete,
     };
+    // The planner matches the listings again in `wants` (a few ms for 50,000 entries): asked
+    // here only when there is state to reveal a rename.
+    const m = s ? matchListings(input) : undefined;
     // Without --delete, only files the source had (by the state) may be taken for renamed ones.
-    if (s && !input.delete && needsHad(input)) {
+    if (s && m && !input.delete && needsHad(m)) {
       input.srcHad = new Set([...s.rows(0).keys()].map((k) => matchKey(k, input.foldCase)));
     }
     // Inode renames first: what they prove needs no hashing.
-    if (s && needsPrior(input)) {
+    if (s && m && needsPrior(m)) {
       const srcByInode = new Map<string, PriorFile>();
       for (const r of s.rows(0).values()) if (r.ino) srcByInode.set(`${r.ino}:${r.dev}`, r);
       input.prior = { srcByInode };
-      keepProvenInodes(input, src);
+      keepProvenInodes(input, m, src);
     }
     return { view: input, entries: [srcList.entries, dstList.entries] };
   },
@@ -325,9 +328,8 @@ type PriorFile = { path: string; size: number; mtime: number; syncedAt: number }
  * for a rename would put another file's content under its name. Inode matches that the birth
  * time cannot prove are dropped; such files are matched by content hash instead.
  */
-function keepProvenInodes(input: OneWayInput, src: Backend): void {
+function keepProvenInodes(input: OneWayInput, m: Match, src: Backend): void {
   const byInode = input.prior!.srcByInode as Map<string, PriorFile>;
-  const m = matchListings(input);
   const birthTime = fastPath(src, "birthTime");
   for (const s of m.fresh) {
     const ik = s.kind === "file" ? inodeKey(s) : undefined;
@@ -339,14 +341,12 @@ function keepProvenInodes(input: OneWayInput, src: Backend): void {
 }
 
 /** Whether a new source file could be a destination file the source lacks, renamed. */
-function needsHad(input: OneWayInput): boolean {
-  const m = matchListings(input);
+function needsHad(m: Match): boolean {
   return m.orphans.length > 0 && m.fresh.some((e) => e.kind === "file");
 }
 
 /** Whether any source file is new to the destination (only then can state reveal a rename). */
-function needsPrior(input: OneWayInput): boolean {
-  const m = matchListings(input);
+function needsPrior(m: Match): boolean {
   return m.orphans.length > 0 && m.fresh.some((e) => e.kind === "file" && e.ino);
 }
 

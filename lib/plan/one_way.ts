@@ -195,25 +195,15 @@ export function renameCandidates(
 export type Match = ReturnType<typeof matchNow>;
 
 /**
- * The pass asks a few questions of the match before the planner's turn (whether state can
- * reveal a rename): it is made once per input object for them. The planner itself is handed
- * the match by `wants`.
- */
-const matchCache = new WeakMap<OneWayInput, Match>();
-
-/**
- * Match the two listings by name once per input: pairs, new source entries, orphans.
+ * Match the two listings by name: pairs, new source entries, orphans. Made afresh on each
+ * call (no cache keyed by the input object): the planner makes it in `wants` and is handed it
+ * back in `plan`; a caller that asks questions of it before (the one-way pass) makes its own.
  *
  * @param input Listings and options.
- * @returns The match (cached for this input object).
+ * @returns The match.
  */
 export function matchListings(input: OneWayInput): Match {
-  let m = matchCache.get(input);
-  if (!m) {
-    m = matchNow(input);
-    matchCache.set(input, m);
-  }
-  return m;
+  return matchNow(input);
 }
 
 function matchNow(input: OneWayInput) {
