@@ -3,7 +3,8 @@
  * median of 7 runs, for
  *
  * - a mirror of two members of 50,000 files in 500 folders, all in step (a no-op: the fast
- *   path), and with 5% of the files edited on one member;
+ *   path), with 5% of the files edited on one member, and a first copy (every file on one
+ *   member, none on the other, no state);
  * - a one-way sync of 50,000 pairs, all in step, and with 5% of the source files newer.
  *
  * `deno run -A scripts/bench_plan.ts [root...]`: each `root` is a ferry checkout whose planners
@@ -89,6 +90,38 @@ function mirrorInput(changed: number): unknown {
   };
 }
 
+/** A mirror's first pass: the first member holds every file, the second nothing, no state. */
+function mirrorFirstInput(): unknown {
+  const entries: Entry[][] = [[], []];
+  for (let d = 0; d < FILES / 100; d++) {
+    entries[0]!.push({ key: `d${d}`, kind: "dir", size: 0, mtime: 0 });
+  }
+  for (let i = 0; i < FILES; i++) {
+    entries[0]!.push({
+      key: fileKey(i),
+      kind: "file",
+      size: 100 + (i % 3900),
+      mtime: T0 + i,
+      ino: i + 1,
+    });
+  }
+  return {
+    members: entries.map((list, m) => ({
+      entries: list,
+      holds: new Map(),
+      label: `m${m}`,
+      id: `id${m}`,
+      dirs: true,
+      canMove: true,
+      timePrecision: 1,
+      problems: [],
+    })),
+    agreed: new Map(),
+    checksum: false,
+    now: T0 + 10 * 86_400_000,
+  };
+}
+
 /** A one-way sync of `FILES` pairs; `changed` of every 100 source files newer. */
 function oneWayInput(changed: number): unknown {
   const src: Entry[] = [];
@@ -139,6 +172,7 @@ function time(pick: (p: (typeof planners)[number]) => Loose, make: () => unknown
 const cases: [string, (p: (typeof planners)[number]) => Loose, () => unknown][] = [
   ["mirror, in step", (p) => p.mirror, () => mirrorInput(0)],
   ["mirror, 5% changed", (p) => p.mirror, () => mirrorInput(5)],
+  ["mirror, first copy", (p) => p.mirror, mirrorFirstInput],
   ["one-way, in step", (p) => p.oneWay, () => oneWayInput(0)],
   ["one-way, 5% changed", (p) => p.oneWay, () => oneWayInput(5)],
 ];
