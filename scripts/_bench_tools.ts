@@ -1,9 +1,10 @@
 /**
- * What both benchmark scripts use: timing a command with its peak memory, finding a peer
- * tool, printing a table.
+ * What the benchmark scripts share: timing a command with its peak memory, finding a peer
+ * tool, printing a table, a tree of small files.
  *
  * @module
  */
+import { join } from "node:path";
 
 /** A timed run. */
 export interface Timed {
@@ -76,4 +77,25 @@ export function say(s: string): void {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Small files for a benchmark: sizes 100..4,000 bytes drawn from `seed`, 100 files a folder,
+ * two levels of folders (`d<N>/s<N>/f<N>.txt`).
+ *
+ * @param root Where they go (made as needed).
+ * @param n How many.
+ * @param seed Picks the sizes (the same seed, the same tree).
+ */
+export function smallFiles(root: string, n: number, seed: number): void {
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const buf = crypto.getRandomValues(new Uint8Array(4096));
+  for (let i = 0; i < n; i++) {
+    const dir = join(root, `d${Math.floor(i / 2000)}`, `s${Math.floor(i / 100) % 20}`);
+    if (i % 100 === 0) Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeFileSync(
+      join(dir, `f${i % 100}.txt`),
+      buf.subarray(0, 100 + Math.floor(rnd() * 3900)),
+    );
+  }
 }

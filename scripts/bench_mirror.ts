@@ -15,27 +15,13 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import { median, say, table, timed } from "./_bench_tools.ts";
+import { median, say, smallFiles, table, timed } from "./_bench_tools.ts";
 
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 function have(tool: string): boolean {
   return new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).outputSync().success;
-}
-
-function corpus(root: string, n: number): void {
-  let seed = 11;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  const buf = crypto.getRandomValues(new Uint8Array(4096));
-  for (let i = 0; i < n; i++) {
-    const dir = join(root, `d${Math.floor(i / 2000)}`, `s${Math.floor(i / 100) % 20}`);
-    if (i % 100 === 0) Deno.mkdirSync(dir, { recursive: true });
-    Deno.writeFileSync(
-      join(dir, `f${i % 100}.txt`),
-      buf.subarray(0, 100 + Math.floor(rnd() * 3900)),
-    );
-  }
 }
 
 /** CPU time (user + system) a process used so far, seconds. */
@@ -67,7 +53,7 @@ export async function benchMirror(files = 50_000, base?: string, idleSeconds = 6
   try {
     const a = join(work, "a");
     const b = join(work, "b");
-    corpus(a, files);
+    smallFiles(a, files, 11);
     await new Deno.Command("cp", { args: ["-a", a, b] }).output();
     const ferry = [Deno.execPath(), "run", "-A", "--config", CONFIG, CLI];
     const state = join(work, "ferry.db");

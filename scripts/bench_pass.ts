@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
-import { median, say, table, timed } from "./_bench_tools.ts";
+import { median, say, smallFiles, table, timed } from "./_bench_tools.ts";
 
 const HERE = fileURLToPath(new URL("..", import.meta.url));
 
@@ -29,21 +29,6 @@ function sideOf(label: string, dir: string): Side {
     label,
     cmd: [Deno.execPath(), "run", "-A", "--config", join(dir, "deno.json"), join(dir, "cli.ts")],
   };
-}
-
-function corpus(root: string, n: number): void {
-  // Deterministic sizes 100..4000 bytes, 100 files a folder, two levels deep (as scripts/bench.ts).
-  let seed = 7;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  const buf = crypto.getRandomValues(new Uint8Array(4096));
-  for (let i = 0; i < n; i++) {
-    const dir = join(root, `d${Math.floor(i / 2000)}`, `s${Math.floor(i / 100) % 20}`);
-    if (i % 100 === 0) Deno.mkdirSync(dir, { recursive: true });
-    Deno.writeFileSync(
-      join(dir, `f${i % 100}.txt`),
-      buf.subarray(0, 100 + Math.floor(rnd() * 3900)),
-    );
-  }
 }
 
 async function rm(path: string): Promise<void> {
@@ -71,7 +56,7 @@ export async function benchPass(
   const sides = [sideOf("this", HERE), sideOf("baseline", baseline)];
   try {
     const src = join(work, "src");
-    corpus(src, files);
+    smallFiles(src, files, 7);
     say(`\n== passes, this checkout against ${baseline}: ${files} files in ${work}`);
     // Each side its own state: a newer state schema must not meet an older reader.
     const dir = (s: Side, what: string) => join(work, `${s.label}-${what}`);
