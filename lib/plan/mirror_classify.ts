@@ -232,9 +232,9 @@ export function sameContent(input: MirrorInput, a: Present, b: Present): boolean
   const ha = hashOf(input, a);
   const hb = hashOf(input, b);
   if (ha && hb) return ha === hb;
-  // Asked for and not had (a read failed): not the same, so that neither is lost.
-  if (input.checksum || needsHash(input, a, b)) return false;
-  return true;
+  // Where the hashes were needed and one is missing (a read failed), decide() has left the
+  // path alone before comparing (unreadVersion); taken as different, neither would be lost.
+  return !needsHash(input, a, b);
 }
 
 /**
