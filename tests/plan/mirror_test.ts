@@ -247,6 +247,20 @@ Deno.test("mirror: a file in one member and a folder at the same path in another
   state.close();
 });
 
+/** A member of a first meeting: these entries, nothing held, ms times. */
+function newMember(entries: Entry[], id: string) {
+  return {
+    entries,
+    holds: new Map(),
+    label: id,
+    id,
+    dirs: true,
+    canMove: true,
+    timePrecision: 1,
+    problems: [],
+  };
+}
+
 Deno.test("mirror clock skew: a version dated ahead of this machine's clock loses to a plausible one, and is kept", () => {
   const now = T0 + 100_000;
   const entry = (text: string, mtime: number) => ({
@@ -255,16 +269,7 @@ Deno.test("mirror clock skew: a version dated ahead of this machine's clock lose
     size: text.length,
     mtime,
   });
-  const member = (e: ReturnType<typeof entry>, id: string) => ({
-    entries: [e],
-    holds: new Map(),
-    label: id,
-    id,
-    dirs: true,
-    canMove: true,
-    timePrecision: 1,
-    problems: [],
-  });
+  const member = (e: ReturnType<typeof entry>, id: string) => newMember([e], id);
   const run = (aheadBy: number) =>
     planMirror({
       members: [
@@ -287,16 +292,8 @@ Deno.test("mirror clock skew: a version dated ahead of this machine's clock lose
 });
 
 Deno.test("mirror: versions of one size whose content could not be read (a failed hash) are left as they are everywhere, as a conflict the next pass settles; no conflict copy", () => {
-  const member = (mtime: number, id: string) => ({
-    entries: [{ key: "f.txt", kind: "file" as const, size: 5, mtime }],
-    holds: new Map(),
-    label: id,
-    id,
-    dirs: true,
-    canMove: true,
-    timePrecision: 1,
-    problems: [],
-  });
+  const member = (mtime: number, id: string) =>
+    newMember([{ key: "f.txt", kind: "file", size: 5, mtime }], id);
   const input = {
     members: [member(T0, "a"), member(T0 + 5_000, "b")],
     agreed: new Map(),
