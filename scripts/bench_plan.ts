@@ -73,6 +73,15 @@ function mirrorInput(changed: number): unknown {
       holds[m]!.set(key, { size, mtime, ino: i + 1, dev: 0, stamp: null, ver: 1, racy: false });
     }
   }
+  return mirrorOf(entries, holds, agreed);
+}
+
+/** The planner's input over two members with these listings and rows. */
+function mirrorOf(
+  entries: Entry[][],
+  holds: Map<string, unknown>[],
+  agreed: Map<string, unknown>,
+): unknown {
   return {
     members: entries.map((list, m) => ({
       entries: list,
@@ -105,21 +114,7 @@ function mirrorFirstInput(): unknown {
       ino: i + 1,
     });
   }
-  return {
-    members: entries.map((list, m) => ({
-      entries: list,
-      holds: new Map(),
-      label: `m${m}`,
-      id: `id${m}`,
-      dirs: true,
-      canMove: true,
-      timePrecision: 1,
-      problems: [],
-    })),
-    agreed: new Map(),
-    checksum: false,
-    now: T0 + 10 * 86_400_000,
-  };
+  return mirrorOf(entries, [new Map(), new Map()], new Map());
 }
 
 /** A one-way sync of `FILES` pairs; `changed` of every 100 source files newer. */
