@@ -37,14 +37,19 @@ const del: Op = { op: "delete", at: 0, key: "p", size: 4, expect: { size: 4, mti
 const mkdir: Op = { op: "mkdir", at: 0, key: "p" };
 const rmdir: Op = { op: "rmdir", at: 0, key: "p" };
 
-/** A hold row as written for `p`. */
-const held = (e: Entry, ver: number): HoldWrite => ({
+/** The hold row expected for `p`, spelled out (a folder's is size -1, time 0). */
+const heldRow = (
+  size: number,
+  mtime: number,
+  ver: number,
+  o: { ino?: number; dev?: number; stamp?: string } = {},
+): HoldWrite => ({
   path: "p",
-  size: e.kind === "dir" ? -1 : e.size,
-  mtime: e.kind === "dir" ? 0 : e.mtime,
-  ino: e.ino ?? 0,
-  dev: e.dev ?? 0,
-  stamp: e.stamp ?? null,
+  size,
+  mtime,
+  ino: o.ino ?? 0,
+  dev: o.dev ?? 0,
+  stamp: o.stamp ?? null,
   ver,
 });
 
@@ -66,7 +71,7 @@ const TABLE: Row[] = [
     name: "a member that holds the winner is recorded with the decision's version",
     fate: { kind: "holds", entry: file(4, T, { ino: 7, dev: 1, stamp: "s1" }) },
     outcomes: [],
-    upserts: [held(file(4, T, { ino: 7, dev: 1, stamp: "s1" }), 3)],
+    upserts: [heldRow(4, T, 3, { ino: 7, dev: 1, stamp: "s1" })],
     deletes: [],
     rewritten: [],
   },
@@ -90,7 +95,7 @@ const TABLE: Row[] = [
     name: "a copy done is recorded as the entry the write gave back, with the version",
     fate: { kind: "op", op: copy },
     outcomes: [{ op: copy, status: "done", entry: file(4, T, { stamp: "w" }) }],
-    upserts: [held(file(4, T, { stamp: "w" }), 3)],
+    upserts: [heldRow(4, T, 3, { stamp: "w" })],
     deletes: [],
     rewritten: ["p"],
   },
@@ -98,7 +103,7 @@ const TABLE: Row[] = [
     name: "a copy done without an entry back is recorded as planned",
     fate: { kind: "op", op: copy },
     outcomes: [{ op: copy, status: "done" }],
-    upserts: [held(file(4, T), 3)],
+    upserts: [heldRow(4, T, 3)],
     deletes: [],
     rewritten: ["p"],
   },
@@ -106,7 +111,7 @@ const TABLE: Row[] = [
     name: "a copy that landed another version (its source edited meanwhile) holds version 0",
     fate: { kind: "op", op: copy },
     outcomes: [{ op: copy, status: "done", entry: file(5, T + 3000) }],
-    upserts: [held(file(5, T + 3000), 0)],
+    upserts: [heldRow(5, T + 3000, 0)],
     deletes: [],
     rewritten: ["p"],
   },
@@ -115,7 +120,7 @@ const TABLE: Row[] = [
     fate: { kind: "op", op: update },
     outcomes: [{ op: update, status: "done", entry: file(4, T - 1000) }],
     precision: 2000,
-    upserts: [held(file(4, T - 1000), 3)],
+    upserts: [heldRow(4, T - 1000, 3)],
     deletes: [],
     rewritten: ["p"],
   },
@@ -123,7 +128,7 @@ const TABLE: Row[] = [
     name: "the same time off by as much on an exact member is another version",
     fate: { kind: "op", op: update },
     outcomes: [{ op: update, status: "done", entry: file(4, T - 1000) }],
-    upserts: [held(file(4, T - 1000), 0)],
+    upserts: [heldRow(4, T - 1000, 0)],
     deletes: [],
     rewritten: ["p"],
   },
@@ -147,7 +152,7 @@ const TABLE: Row[] = [
     name: "a loser kept but not replaced is recorded as the loser, with the version it held",
     fate: { kind: "op", op: update, kept: { op: keep, entry: file(2, 9), ver: 1 } },
     outcomes: [{ op: keep, status: "done" }, { op: update, status: "skipped" }],
-    upserts: [held(file(2, 9), 1)],
+    upserts: [heldRow(2, 9, 1)],
     deletes: [],
     rewritten: ["p.conflict"],
   },
@@ -155,7 +160,7 @@ const TABLE: Row[] = [
     name: "a loser replaced is recorded as the winner",
     fate: { kind: "op", op: update, kept: { op: keep, entry: file(2, 9), ver: 1 } },
     outcomes: [{ op: keep, status: "done" }, { op: update, status: "done" }],
-    upserts: [held(file(4, T), 3)],
+    upserts: [heldRow(4, T, 3)],
     deletes: [],
     rewritten: ["p.conflict", "p"],
   },
@@ -163,7 +168,7 @@ const TABLE: Row[] = [
     name: "a folder made is held as a folder",
     fate: { kind: "op", op: mkdir },
     outcomes: [{ op: mkdir, status: "done" }],
-    upserts: [held({ key: "p", kind: "dir", size: 0, mtime: 0 }, 3)],
+    upserts: [heldRow(-1, 0, 3)],
     deletes: [],
     rewritten: [],
   },
@@ -171,7 +176,7 @@ const TABLE: Row[] = [
     name: "a file moved here is held as the entry it moved with",
     fate: { kind: "op", op: moveIn, moved: file(4, T, { ino: 9, dev: 2 }) },
     outcomes: [{ op: moveIn, status: "done" }],
-    upserts: [held(file(4, T, { ino: 9, dev: 2 }), 3)],
+    upserts: [heldRow(4, T, 3, { ino: 9, dev: 2 })],
     deletes: [],
     rewritten: ["p"],
   },
@@ -215,7 +220,7 @@ for (const row of TABLE) {
     assert.deepEqual(c.holds[0], { upserts: row.upserts, deletes: row.deletes });
     assert.deepEqual(c.rewritten?.[0], row.rewritten);
     // The other member, in step, and the agreed row are recorded whatever member 0's fate.
-    assert.deepEqual(c.holds[1], { upserts: [held(file(4, T), 3)], deletes: [] });
+    assert.deepEqual(c.holds[1], { upserts: [heldRow(4, T, 3)], deletes: [] });
     assert.deepEqual(c.agreed, {
       upserts: [{ path: "p", ver: 3, kind: "file", size: 4, mtime: T }],
       deletes: [],
