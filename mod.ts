@@ -86,7 +86,14 @@ export type { OneWayInput, PriorState } from "./lib/plan/one_way.ts";
 export type { Conflict, Expect, Op, Plan, Step } from "./lib/plan/types.ts";
 export { opsOf } from "./lib/plan/types.ts";
 export { StateStore } from "./lib/state/store.ts";
-export type { HashRow, JobState, StateChanges, StateRow, StateView } from "./lib/state/store.ts";
+export type {
+  HashRow,
+  JobState,
+  RowDigest,
+  StateChanges,
+  StateRow,
+  StateView,
+} from "./lib/state/store.ts";
 export { oneWay, syncOnce } from "./lib/sync.ts";
 export { mirror, mirrorOnce } from "./lib/mirror.ts";
 export type { MirrorOptions, MirrorResult } from "./lib/mirror.ts";

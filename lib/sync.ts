@@ -28,7 +28,7 @@ import {
   sameFile,
 } from "./plan/one_way.ts";
 import type { JobState, StateRow, StateView } from "./state/store.ts";
-import { deriveChanges, type PassRecord } from "./state/derive.ts";
+import { deriveChanges, type PassRecord, sameDigest } from "./state/derive.ts";
 import { deletesPerMember, overDeleteLimit } from "./pass/delete_limit.ts";
 import type { Kind, Pass } from "./pass/kind.ts";
 import type { PassOptions } from "./pass/options.ts";
@@ -211,8 +211,8 @@ const oneWayKind: Kind<OneWayState, OneWayInput, Match> = {
       timesStand: [src.caps.modTime !== "stored", dst.caps.modTime !== "stored"],
       // The rows in scope (rows elsewhere are not this pass's to judge).
       recorded: () => ({
-        src: scope ? state.countUnder(src.id, scope) : state.count(src.id),
-        dst: scope ? state.countUnder(dst.id, scope) : state.count(dst.id),
+        src: scope ? state.digestUnder(src.id, scope) : state.digest(src.id),
+        dst: scope ? state.digestUnder(dst.id, scope) : state.digest(dst.id),
       }),
     });
     // Where each was: a destination missing later is known by it (a folder that is gone has
@@ -351,8 +351,10 @@ function needsPrior(m: Match): boolean {
 }
 
 /**
- * Record a pass in one transaction: the changes it made, and when the rows do not then add up
- * to the files in step (first run, lost or stale state), a rebuild of both members' rows.
+ * Record a pass in one transaction: the changes it made (the source's rows as the job's agreed
+ * versions, as a mirror keeps them), and when the rows do not then add up to the files in step
+ * (first run, a pass killed before its state was written, lost or edited state), a rebuild of
+ * both members' rows from the listings. A scoped pass rebuilds the rows in its scope.
  */
 function recordPass(state: StateView, pass: PassRecord): void {
   const d = deriveChanges(pass);
@@ -360,10 +362,9 @@ function recordPass(state: StateView, pass: PassRecord): void {
   state.transaction(() => {
     if (d.changes) state.apply(d.changes);
     if (pass.res.interrupted) return;
-    const whole = !pass.scope;
     if (
-      whole && d.changes && state.count(pass.ids.src) === d.inStep &&
-      state.count(pass.ids.dst) === d.inStep
+      !pass.scope && d.changes && sameDigest(state.digest(pass.ids.src), d.inStep) &&
+      sameDigest(state.digest(pass.ids.dst), d.inStep)
     ) return;
     state.apply(d.rebuild);
   });

@@ -9,7 +9,7 @@ import type { Entry } from "../backends/backend.ts";
 import type { Outcome } from "../execute/execute.ts";
 import { inScope, isWithin, matchKey } from "../paths.ts";
 import { type Op, opsOf, type Plan } from "../plan/types.ts";
-import type { StateChanges, StateRow } from "./store.ts";
+import type { RowDigest, StateChanges, StateRow } from "./store.ts";
 
 /** A pass as the state sees it. */
 export interface PassRecord {
@@ -35,18 +35,21 @@ export interface PassRecord {
    */
   timesStand?: readonly [boolean, boolean];
   /**
-   * Rows each member had before the pass: the whole job's, or (scoped) those in the scope.
-   * Asked only when the pass changed nothing.
+   * What each member's rows added up to before the pass: the whole job's, or (scoped) those in
+   * the scope.
    */
-  recorded: () => { src: number; dst: number };
+  recorded: () => { src: RowDigest; dst: RowDigest };
 }
 
 /** What to write. */
 export interface DerivedChanges {
   /** The changes this pass made; undefined for a first pass (the rebuild records it all). */
   changes?: StateChanges[];
-  /** Files in step after the pass: a member whose row count then differs is rebuilt. */
-  inStep: number;
+  /**
+   * What the files in step after the pass add up to: a member whose rows then add up to
+   * anything else is rebuilt (its rows are no record of them).
+   */
+  inStep: RowDigest;
   /**
    * Both members' rows rebuilt from the listings (every source file in step and its twin),
    * made one at a time when applied; replaces the member's rows (or, scoped, those in scope).
@@ -64,11 +67,10 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   const { src: srcEntries, dst: dstEntries, plan, res, hashes, now, scope } = pass;
   const planned = opsOf(plan);
   if (planned.length === 0 && hashes.fresh.every((h) => h.length === 0)) {
-    // Nothing changed: the state needs no write when it already counts every file.
-    let files = 0;
-    for (const e of srcEntries) if (e.kind === "file" && inScope(e.key, scope)) files++;
+    // Nothing changed: the state needs no write when its rows already add up to every file.
+    const files = digestOf(srcEntries.filter((e) => e.kind === "file" && inScope(e.key, scope)));
     const had = pass.recorded();
-    if (had.src === files && had.dst === files) return undefined;
+    if (sameDigest(had.src, files) && sameDigest(had.dst, files)) return undefined;
   }
   const srcHash = (e: Entry) => e.sha256 ?? hashes.byMember[0]?.get(e.key);
   const dstHash = (e: Entry) => e.sha256 ?? hashes.byMember[1]?.get(e.key);
@@ -76,9 +78,10 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, pass.foldCase), e]));
   // A first complete pass (no rows at all yet) is recorded by the rebuild below alone: rows
   // for each change first would be written twice (at 200,000 files, 100 MB more memory).
-  const fresh = !scope && !res.interrupted && isEmpty(pass.recorded());
+  const had = pass.recorded();
+  const fresh = !scope && !res.interrupted && had.src.files === 0 && had.dst.files === 0;
   const look: Lookup = { srcBy, dstBy, srcHash, dstHash };
-  const { srcUp, dstUp, srcDel, dstDel, dirMoves, after, doneCount } = doneChanges(
+  const { srcUp, dstUp, srcDel, dstDel, dirMoves, after, copiedAs, doneCount } = doneChanges(
     pass,
     look,
     fresh,
@@ -99,8 +102,6 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   }
   const isInStep = (s: Entry) =>
     s.kind === "file" && !notInStep.has(s.key) && !dirsNotInStep.some((k) => isWithin(s.key, k));
-  let inStep = 0;
-  for (const s of srcEntries) if (isInStep(s)) inStep++;
   let plannedKeys: Set<string> | undefined;
   for (const [i, es] of hashes.fresh.entries()) {
     if (es.length === 0) continue;
@@ -118,14 +119,18 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
     isInStep(s) && (after.has(s.key) || twinOf(s)?.kind === "file")
   );
   inStepFiles.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  // The source's rows are of the versions copied (a file edited since the walk was copied as
+  // the copy read it).
+  const versionOf = (s: Entry) => copiedAs.get(s.key) ?? s;
   const srcAll = function* () {
     for (const s of inStepFiles) {
       const twin = twinOf(s);
-      const row = twin && s.mtimeKind === "upload"
-        ? { ...s, mtime: twin.mtime }
+      const v = versionOf(s);
+      const row = twin && v.mtimeKind === "upload"
+        ? { ...v, mtime: twin.mtime }
         : pass.timesStand?.[0]
-        ? finer(s, twin)
-        : s;
+        ? finer(v, twin)
+        : v;
       yield rowOf(row, now, srcHash(s));
     }
   };
@@ -143,13 +148,13 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   return {
     ...(fresh ? {} : {
       changes: [
-        { loc: pass.ids.src, upserts: srcUp, deletes: srcDel, dirMoves },
+        { loc: pass.ids.src, upserts: srcUp, deletes: srcDel, dirMoves, agreed: true },
         { loc: pass.ids.dst, upserts: dstUp, deletes: dstDel, dirMoves },
       ],
     }),
-    inStep,
+    inStep: digestOf(copiedAs.size ? inStepFiles.map(versionOf) : inStepFiles),
     rebuild: [
-      { loc: pass.ids.src, upserts: srcAll(), deletes: [], ...replace },
+      { loc: pass.ids.src, upserts: srcAll(), deletes: [], ...replace, agreed: true },
       { loc: pass.ids.dst, upserts: dstAll(), deletes: [], ...replace },
     ],
   };
@@ -180,6 +185,8 @@ function doneChanges(pass: PassRecord, look: Lookup, fresh: boolean) {
    * into a map only when the state is rebuilt. A copy's row replaces a move's, not the reverse.
    */
   const after = new Map<string, { entry: Entry; sha256?: string | undefined }>();
+  /** The source's version each copy took, where it is not the one listed (edited since). */
+  const copiedAs = new Map<string, Entry>();
   let doneCount = 0;
   for (const o of pass.res.outcomes) {
     if (o.status !== "done") continue;
@@ -189,11 +196,12 @@ function doneChanges(pass: PassRecord, look: Lookup, fresh: boolean) {
       const s = srcBy.get(op.srcKey);
       // The source row is the version copied (a file that changed since the walk was copied
       // as it was when the copy read it).
-      if (s && !fresh) {
+      if (s) {
         const v = o.entry && op.op !== "retime"
           ? { ...s, size: o.entry.size, mtime: o.entry.mtime }
           : s;
-        srcUp.push(rowOf(v, pass.now, srcHash(s)));
+        if (v !== s) copiedAs.set(s.key, v);
+        if (!fresh) srcUp.push(rowOf(v, pass.now, srcHash(s)));
       }
       if (o.entry) {
         const sha256 = s ? srcHash(s) : undefined;
@@ -227,11 +235,34 @@ function doneChanges(pass: PassRecord, look: Lookup, fresh: boolean) {
       dstDel.push(op.key);
     }
   }
-  return { srcUp, dstUp, srcDel, dstDel, dirMoves, after, doneCount };
+  return { srcUp, dstUp, srcDel, dstDel, dirMoves, after, copiedAs, doneCount };
 }
 
-function isEmpty(had: { src: number; dst: number }): boolean {
-  return had.src === 0 && had.dst === 0;
+/**
+ * What these files add up to, as {@linkcode RowDigest} counts a member's rows.
+ *
+ * @param files Source files (their keys and sizes are their rows' in both members).
+ * @returns The digest.
+ */
+export function digestOf(files: readonly Entry[]): RowDigest {
+  let bytes = 0;
+  let chars = 0;
+  for (const f of files) {
+    bytes += f.size;
+    // SQLite counts a key's code points: a pair of UTF-16 surrogates is one.
+    chars += HIGH_SURROGATE.test(f.key) ? [...f.key].length : f.key.length;
+  }
+  return { files: files.length, bytes, chars };
+}
+
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
+
+/**
+ * Whether a member's rows add up to what the files do (a digest an older ferry left unsummed
+ * never does).
+ */
+export function sameDigest(rows: RowDigest, files: RowDigest): boolean {
+  return rows.files === files.files && rows.bytes === files.bytes && rows.chars === files.chars;
 }
 
 function rowOf(e: Entry, syncedAt: number, sha256?: string): StateRow {

@@ -66,13 +66,38 @@ export interface StateChanges {
   replaceAll?: boolean;
   /** Replace the member's rows at and below these keys only (after a scoped listing). */
   replaceUnder?: readonly string[];
+  /**
+   * This member's rows are the job's agreed versions (a one-way job's source): the job's
+   * `agreed` rows follow them (a version number that grows with each change of size or time),
+   * and every member's rows written after them name the version they hold.
+   */
+  agreed?: boolean;
+}
+
+/**
+ * What a member's rows add up to: how many, their bytes and the characters of their keys. A
+ * one-way job compares it with the files in step after a pass: rows that add up to something
+ * else are no record of them (a pass killed before its state was written, state lost or
+ * edited) and are rebuilt from the listings.
+ */
+export interface RowDigest {
+  /** How many rows. */
+  files: number;
+  /**
+   * Their bytes; null where the rows were never summed (an older ferry's, or only a scope's so
+   * far).
+   */
+  bytes: number | null;
+  /** Characters (code points, as SQLite counts them) of every key; null as `bytes`. */
+  chars: number | null;
 }
 
 /**
  * Schema 4: facts about a location (`seen`, the hash cache, shared by every job that uses the
  * location) kept apart from facts about a job (`holds`: what each member held when the job
  * last agreed; `agreed`: the agreed version of each path, with tombstones, for jobs of more
- * than one writer). A one-way job's "in step" record is its two members' `holds` rows.
+ * than one writer; a one-way job's are its source's rows). A one-way job's "in step" record is
+ * its two members' `holds` rows, each naming the agreed version it holds.
  */
 const SCHEMA_VERSION = 4;
 
@@ -149,6 +174,11 @@ const BATCH = 100;
 /** Rows written by one multi-row statement, `BATCH` at a time. */
 export class Batch {
   #args: (string | number | null)[] = [];
+  /**
+   * @param store Where the statements run.
+   * @param sql The statement for so many rows.
+   * @param perRow Values per row.
+   */
   constructor(
     private store: { run(sql: string, args: (string | number | null)[]): void },
     private sql: (rows: number) => string,
@@ -165,6 +195,20 @@ export class Batch {
     this.store.run(this.sql(this.#args.length / this.perRow), this.#args);
     this.#args = [];
   }
+}
+
+/** A job's agreed version of a path, as the store reads it back. */
+interface AgreedVersion {
+  ver: number;
+  kind: string;
+  size: number;
+  mtime: number;
+}
+
+/** A job's agreed versions before a write: by path, and (read all at once) every path. */
+interface AgreedLookup {
+  get(path: string): AgreedVersion | undefined;
+  paths(): Iterable<string>;
 }
 
 /** The job that rows of an older ferry, kept per location, belong to until a job adopts them. */
@@ -246,6 +290,13 @@ export class StateStore implements UploadJournal {
         db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         db.exec("COMMIT");
       }
+      // What each member's rows add up to (added beside schema 4: an older ferry ignores the
+      // columns, and a state it wrote sums to null, which a one-way pass rebuilds once).
+      const cols = db.prepare("PRAGMA table_info(members)").all() as { name: string }[];
+      if (!cols.some((c) => c.name === "bytes")) {
+        db.exec("ALTER TABLE members ADD COLUMN bytes INTEGER");
+        db.exec("ALTER TABLE members ADD COLUMN chars INTEGER");
+      }
     } catch (err) {
       try {
         db.exec("ROLLBACK");
@@ -326,6 +377,48 @@ export class StateStore implements UploadJournal {
     return r.n;
   }
 
+  /** @internal What a member's rows add up to. */
+  digest(ids: { job: number; loc: number }): RowDigest {
+    const r = this.#stmt("SELECT files, bytes, chars FROM members WHERE job = ? AND loc = ?").get(
+      ids.job,
+      ids.loc,
+    ) as RowDigest | undefined;
+    if (r?.files === null || r?.files === undefined) {
+      return { files: this.count(ids), bytes: null, chars: null };
+    }
+    return { files: r.files, bytes: r.bytes, chars: r.chars };
+  }
+
+  /** @internal What a member's rows at or below these keys add up to (see `countUnder`). */
+  digestUnder(ids: { job: number; loc: number }, scope: readonly string[]): RowDigest {
+    if (scope.length === 0) return { files: 0, bytes: 0, chars: 0 };
+    const under = scope.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+    const r = this.#stmt(
+      `SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes,
+         coalesce(sum(length(path)), 0) AS chars
+       FROM holds WHERE job = ? AND loc = ? AND size >= 0 AND (${under})`,
+    ).get(ids.job, ids.loc, ...scope.flatMap((k) => [k, k + "/", k + "0"])) as unknown as RowDigest;
+    return { files: r.files, bytes: r.bytes, chars: r.chars };
+  }
+
+  /**
+   * Count and sum a member's rows into its `members` row (inside a transaction). Rows that
+   * were never all written by a pass of this ferry (an older one's, or only a scope's so far)
+   * stay unsummed until they are replaced whole: such rows are no record of the job's agreed
+   * versions, whatever they add up to.
+   *
+   * @param whole The member's rows were all replaced.
+   */
+  #tally(job: number, loc: number, whole: boolean): void {
+    this.#stmt(
+      `UPDATE members SET (files, bytes, chars) = (SELECT count(*),
+         CASE WHEN ?3 OR members.bytes IS NOT NULL THEN coalesce(sum(size), 0) END,
+         CASE WHEN ?3 OR members.bytes IS NOT NULL THEN coalesce(sum(length(path)), 0) END
+         FROM holds WHERE job = ?1 AND loc = ?2)
+       WHERE job = ?1 AND loc = ?2`,
+    ).run(job, loc, whole ? 1 : 0);
+  }
+
   /** @internal Every row a member holds. */
   rows(ids: { job: number; loc: number }): Map<string, StateRow> {
     const out = new Map<string, StateRow>();
@@ -353,19 +446,26 @@ export class StateStore implements UploadJournal {
   }
 
   /** @internal Apply one member's changes (inside a transaction). */
-  applyMember(ids: { job: number; loc: number }, c: StateChanges): void {
+  applyMember(
+    ids: { job: number; loc: number },
+    c: StateChanges,
+    written: Map<string, number> = new Map(),
+  ): void {
     const { job, loc } = ids;
+    const under = "(path = ? OR substr(path, 1, ?) = ?)";
+    const underArgs = (u: string) => [u, [...u].length + 1, u + "/"];
     if (c.replaceAll) this.#stmt("DELETE FROM holds WHERE job = ? AND loc = ?").run(job, loc);
     for (const u of c.replaceUnder ?? []) {
-      this.#stmt(
-        "DELETE FROM holds WHERE job = ? AND loc = ? AND (path = ? OR substr(path, 1, ?) = ?)",
-      ).run(job, loc, u, [...u].length + 1, u + "/");
+      this.#stmt(`DELETE FROM holds WHERE job = ? AND loc = ? AND ${under}`)
+        .run(job, loc, ...underArgs(u));
     }
     const delHold = this.#stmt("DELETE FROM holds WHERE job = ? AND loc = ? AND path = ?");
     const delSeen = this.#stmt("DELETE FROM seen WHERE loc = ? AND path = ?");
+    const delAgreed = this.#stmt("DELETE FROM agreed WHERE job = ? AND path = ?");
     for (const p of c.deletes) {
       delHold.run(job, loc, p);
       delSeen.run(loc, p);
+      if (c.agreed) delAgreed.run(job, p);
     }
     for (const m of c.dirMoves ?? []) {
       // SQLite's substr counts code points, not UTF-16 units.
@@ -377,29 +477,95 @@ export class StateStore implements UploadJournal {
       this.#stmt(
         `UPDATE OR REPLACE seen SET path = ? || substr(path, ?) WHERE loc = ? AND substr(path, 1, ?) = ?`,
       ).run(m.to + "/", n + 2, loc, n + 1, m.from + "/");
+      if (c.agreed) {
+        this.#stmt(
+          `UPDATE OR REPLACE agreed SET path = ? || substr(path, ?)
+           WHERE job = ? AND substr(path, 1, ?) = ?`,
+        ).run(m.to + "/", n + 2, job, n + 1, m.from + "/");
+      }
     }
+    this.#writeRows(job, loc, c, written);
+    this.#tally(job, loc, !!c.replaceAll);
+  }
+
+  /**
+   * Upsert a member's rows and their hashes. Each row names the agreed version of its path:
+   * for the rows of the agreed versions, the version they make (a version grows when size or
+   * time changed; only a new or grown version is written), for another member's, the one its
+   * path has (0 where the job agreed on none).
+   *
+   * @param written The versions made by the members applied before in the same batch.
+   */
+  #writeRows(job: number, loc: number, c: StateChanges, written: Map<string, number>): void {
     const rows = Array.isArray(c.upserts) ? inPathOrder(c.upserts as StateRow[]) : c.upserts;
+    const agreedSql = (n: number) =>
+      "INSERT OR REPLACE INTO agreed (job, path, ver, kind, size, mtime) VALUES " +
+      Array(n).fill(`(${job}, ?, ?, 'file', ?, ?)`).join(", ");
     const holdSql = (n: number) =>
-      `INSERT INTO holds (job, loc, path, size, mtime, ino, dev, stamp, synced_at) VALUES ` +
-      Array(n).fill(`(${job}, ${loc}, ?, ?, ?, ?, ?, ?, ?)`).join(", ") +
-      ` ON CONFLICT (job, loc, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
-         ino = excluded.ino, dev = excluded.dev, stamp = excluded.stamp,
+      `INSERT INTO holds (job, loc, path, ver, size, mtime, ino, dev, stamp, synced_at) VALUES ` +
+      Array(n).fill(`(${job}, ${loc}, ?, ?, ?, ?, ?, ?, ?, ?)`).join(", ") +
+      ` ON CONFLICT (job, loc, path) DO UPDATE SET ver = excluded.ver, size = excluded.size,
+         mtime = excluded.mtime, ino = excluded.ino, dev = excluded.dev, stamp = excluded.stamp,
          synced_at = max(holds.synced_at, excluded.synced_at)`;
     const seenSql = (n: number) =>
       `INSERT OR REPLACE INTO seen (loc, path, size, mtime, ino, sha256) VALUES ` +
       Array(n).fill(`(${loc}, ?, ?, ?, ?, ?)`).join(", ");
-    const holds = new Batch(this, holdSql, 7);
+    const agreed = c.agreed ? new Batch(this, agreedSql, 4) : undefined;
+    const holds = new Batch(this, holdSql, 8);
     const seen = new Batch(this, seenSql, 5);
+    const had = this.#agreedOf(job, c.agreed ? c : undefined);
     for (const r of rows) {
-      holds.add(r.path, r.size, r.mtime, r.ino, r.dev, r.stamp, r.syncedAt);
+      let ver: number;
+      if (agreed) {
+        const old = had.get(r.path);
+        ver = !old
+          ? 1
+          : old.kind === "file" && old.size === r.size && old.mtime === r.mtime
+          ? old.ver
+          : old.ver + 1;
+        if (ver !== old?.ver) agreed.add(r.path, ver, r.size, r.mtime);
+        written.set(r.path, ver);
+      } else ver = written.get(r.path) ?? had.get(r.path)?.ver ?? 0;
+      holds.add(r.path, ver, r.size, r.mtime, r.ino, r.dev, r.stamp, r.syncedAt);
       if (r.sha256 !== null) seen.add(r.path, r.size, r.mtime, r.ino, r.sha256);
     }
+    agreed?.flush();
     holds.flush();
     seen.flush();
-    this.#stmt(
-      `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2)
-       WHERE job = ?1 AND loc = ?2`,
-    ).run(job, loc);
+    // Rows that replace the source's: versions no row holds any more go.
+    if (agreed && (c.replaceAll || c.replaceUnder)) {
+      const gone = this.#stmt("DELETE FROM agreed WHERE job = ? AND path = ?");
+      for (const p of had.paths()) if (!written.has(p)) gone.run(job, p);
+    }
+  }
+
+  /**
+   * A job's agreed row of a path, as it was before this write: read all at once for rows that
+   * replace the member's (all of them, or a scope's), one at a time otherwise (a pass's few
+   * changes).
+   */
+  #agreedOf(
+    job: number,
+    c: StateChanges | undefined,
+  ): AgreedLookup {
+    if (c?.replaceAll || c?.replaceUnder) {
+      const scope = c.replaceUnder;
+      const under = scope?.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+      const r = this.#stmt(
+        `SELECT json_group_array(json_array(path, ver, kind, size, mtime)) AS j FROM agreed
+         WHERE job = ?${under ? ` AND (${under})` : ""}`,
+      ).get(job, ...(scope ?? []).flatMap((k) => [k, k + "/", k + "0"])) as { j: string };
+      const all = new Map<string, AgreedVersion>();
+      for (const [path, ver, kind, size, mtime] of JSON.parse(r.j)) {
+        all.set(path, { ver, kind, size, mtime });
+      }
+      return { get: (path) => all.get(path), paths: () => all.keys() };
+    }
+    const one = this.#stmt("SELECT ver, kind, size, mtime FROM agreed WHERE job = ? AND path = ?");
+    return {
+      get: (path) => one.get(job, path) as AgreedVersion | undefined,
+      paths: () => [],
+    };
   }
 
   /** @internal Every row a prepared statement (cached by its text) returns. */
@@ -435,9 +601,11 @@ export class StateStore implements UploadJournal {
          SELECT ?, loc, path, ver, size, mtime, ino, dev, stamp, synced_at FROM holds
          WHERE job = ? AND loc = ?`,
       ).run(ids.job, NO_JOB, ids.loc);
+      // Counted, not summed: rows an older ferry wrote are rebuilt by the job's next pass,
+      // which writes its agreed versions too.
       this.#stmt(
-        `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2)
-         WHERE job = ?1 AND loc = ?2`,
+        `UPDATE members SET files = (SELECT count(*) FROM holds WHERE job = ?1 AND loc = ?2),
+           bytes = NULL, chars = NULL WHERE job = ?1 AND loc = ?2`,
       ).run(ids.job, ids.loc);
     });
   }
@@ -599,6 +767,10 @@ export interface StateView extends UploadJournal {
   count(loc: string): number;
   /** How many files a member held at or below these keys (a scope: see `normaliseScope`). */
   countUnder(loc: string, scope: readonly string[]): number;
+  /** What a member's rows add up to (see {@linkcode RowDigest}). */
+  digest(loc: string): RowDigest;
+  /** What a member's rows at or below these keys add up to. */
+  digestUnder(loc: string, scope: readonly string[]): RowDigest;
   /** How many files a member held outside these keys (the rest of the job in a scoped pass). */
   countOutside(loc: string, scope: readonly string[]): number;
   /** The location's hash cache (shared by every job that uses the location). */
@@ -666,6 +838,14 @@ export class JobState implements StateView {
     return this.store.countUnder(this.#counted(loc), scope);
   }
 
+  digest(loc: string): RowDigest {
+    return this.store.digest(this.#ids(loc));
+  }
+
+  digestUnder(loc: string, scope: readonly string[]): RowDigest {
+    return this.store.digestUnder(this.#counted(loc), scope);
+  }
+
   countOutside(loc: string, scope: readonly string[]): number {
     const ids = this.#counted(loc);
     return this.store.count(ids) - this.store.countUnder(ids, scope);
@@ -687,8 +867,10 @@ export class JobState implements StateView {
     if (this.readOnly) throw new Error("a read-only state view cannot be written");
     // Members are known before the transaction: ids made inside one that rolls back are gone.
     const ids = changes.map((c) => this.#ids(c.loc));
+    // The agreed versions the first members' rows make, named by the rows of the others.
+    const written = new Map<string, number>();
     this.store.transaction(() => {
-      changes.forEach((c, i) => this.store.applyMember(ids[i]!, c));
+      changes.forEach((c, i) => this.store.applyMember(ids[i]!, c, written));
     });
   }
 

@@ -194,3 +194,82 @@ Deno.test("StateStore: a read-only (dry run) view writes nothing, not even a new
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("StateStore: the rows marked agreed are the job's agreed versions, named by every member's rows; the digest sums them", () => {
+  const store = StateStore.open(":memory:");
+  try {
+    const s = store.forJob("sync A > B");
+    const agreed = () =>
+      store.all(
+        `SELECT a.path, a.ver, a.size FROM agreed a JOIN jobs j ON j.id = a.job
+         WHERE j.key = 'sync A > B' ORDER BY a.path`,
+        [],
+      ).map((r) => Object.values(r as object).join(":"));
+    const vers = () =>
+      store.all(
+        `SELECT l.name, h.path, h.ver FROM holds h JOIN locations l ON l.id = h.loc
+         ORDER BY l.name, h.path`,
+        [],
+      ).map((r) => Object.values(r as object).join(":"));
+    const pair = (rows: StateRow[], extra: { deletes?: string[]; replaceAll?: boolean } = {}) => [
+      { loc: "A", upserts: rows, deletes: extra.deletes ?? [], agreed: true, ...extra },
+      { loc: "B", upserts: rows, deletes: extra.deletes ?? [], ...extra },
+    ];
+    // Rows never replaced whole are no record of every agreed version: unsummed.
+    s.apply(pair([row("a")]));
+    assert.deepEqual(s.digest("A"), { files: 1, bytes: null, chars: null });
+    s.apply(pair([row("a"), row("d/b", { size: 30 }), row("🚀")], { replaceAll: true }));
+    assert.deepEqual(agreed(), ["a:1:1", "d/b:1:30", "🚀:1:1"]);
+    assert.deepEqual(vers(), ["A:a:1", "A:d/b:1", "A:🚀:1", "B:a:1", "B:d/b:1", "B:🚀:1"]);
+    assert.deepEqual(s.digest("B"), { files: 3, bytes: 32, chars: 5 }, "the rocket is one char");
+    // An update is a new version; a row written again unchanged is not.
+    s.apply(pair([row("a", { size: 2 }), row("🚀")]));
+    assert.deepEqual(agreed(), ["a:2:2", "d/b:1:30", "🚀:1:1"]);
+    assert.deepEqual(vers().filter((v) => v.endsWith(":a:2")), ["A:a:2", "B:a:2"]);
+    // A deletion and a folder move follow; a member's own row (a hash read) keeps its version.
+    s.apply([
+      { loc: "A", upserts: [], deletes: ["🚀"], dirMoves: [{ from: "d", to: "e" }], agreed: true },
+      {
+        loc: "B",
+        upserts: [row("a", { size: 2, sha256: "ff" })],
+        deletes: ["🚀"],
+        dirMoves: [{ from: "d", to: "e" }],
+      },
+    ]);
+    assert.deepEqual(agreed(), ["a:2:2", "e/b:1:30"]);
+    assert.deepEqual(vers(), ["A:a:2", "A:e/b:1", "B:a:2", "B:e/b:1"]);
+    // A rebuild keeps the versions of paths it keeps and drops the rest.
+    s.apply(pair([row("a", { size: 2 }), row("new")], { replaceAll: true }));
+    assert.deepEqual(agreed(), ["a:2:2", "new:1:1"]);
+    assert.deepEqual(s.digest("A"), { files: 2, bytes: 3, chars: 4 });
+    assert.deepEqual(s.digestUnder("A", ["new"]), { files: 1, bytes: 1, chars: 3 });
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("StateStore: rows an older ferry wrote have no digest (a one-way pass rebuilds them once)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "state.db");
+    const store = StateStore.open(path);
+    store.forJob("sync A > B").apply([{ loc: "A", upserts: [row("a")], deletes: [] }]);
+    store.close();
+    // What a ferry before the digest columns left: the columns dropped again.
+    const db = new DatabaseSync(path);
+    db.exec("ALTER TABLE members DROP COLUMN bytes; ALTER TABLE members DROP COLUMN chars");
+    db.close();
+    const again = StateStore.open(path);
+    try {
+      assert.deepEqual(again.forJob("sync A > B").digest("A"), {
+        files: 1,
+        bytes: null,
+        chars: null,
+      });
+    } finally {
+      again.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
