@@ -514,6 +514,10 @@ export class StateStore implements UploadJournal {
     const holds = new Batch(this, holdSql, 8);
     const seen = new Batch(this, seenSql, 5);
     const had = this.#agreedOf(job, c.agreed ? c : undefined);
+    // Rows that replace the source's: a path new to the job is written to `agreed` by one
+    // statement from the rows afterwards (a first copy of 50,000 files spent 150 ms binding
+    // them one by one).
+    const bulk = !!agreed && (!!c.replaceAll || !!c.replaceUnder);
     for (const r of rows) {
       let ver: number;
       if (agreed) {
@@ -523,7 +527,7 @@ export class StateStore implements UploadJournal {
           : old.kind === "file" && old.size === r.size && old.mtime === r.mtime
           ? old.ver
           : old.ver + 1;
-        if (ver !== old?.ver) agreed.add(r.path, ver, r.size, r.mtime);
+        if (ver !== old?.ver && (old || !bulk)) agreed.add(r.path, ver, r.size, r.mtime);
         written.set(r.path, ver);
       } else ver = written.get(r.path) ?? had.get(r.path)?.ver ?? 0;
       holds.add(r.path, ver, r.size, r.mtime, r.ino, r.dev, r.stamp, r.syncedAt);
@@ -532,11 +536,17 @@ export class StateStore implements UploadJournal {
     agreed?.flush();
     holds.flush();
     seen.flush();
-    // Rows that replace the source's: versions no row holds any more go.
-    if (agreed && (c.replaceAll || c.replaceUnder)) {
-      const gone = this.#stmt("DELETE FROM agreed WHERE job = ? AND path = ?");
-      for (const p of had.paths()) if (!written.has(p)) gone.run(job, p);
-    }
+    if (!bulk) return;
+    const scope = c.replaceUnder;
+    const under = scope?.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+    this.#stmt(
+      `INSERT OR IGNORE INTO agreed (job, path, ver, kind, size, mtime)
+       SELECT job, path, 1, 'file', size, mtime FROM holds
+       WHERE job = ? AND loc = ?${under ? ` AND (${under})` : ""}`,
+    ).run(job, loc, ...(scope ?? []).flatMap((k) => [k, k + "/", k + "0"]));
+    // Versions no row holds any more go.
+    const gone = this.#stmt("DELETE FROM agreed WHERE job = ? AND path = ?");
+    for (const p of had.paths()) if (!written.has(p)) gone.run(job, p);
   }
 
   /**
