@@ -211,7 +211,10 @@ Deno.test("StateStore: the rows marked agreed are the job's agreed versions, nam
          ORDER BY l.name, h.path`,
         [],
       ).map((r) => Object.values(r as object).join(":"));
-    const pair = (rows: StateRow[], extra: { deletes?: string[]; replaceAll?: boolean } = {}) => [
+    const pair = (
+      rows: StateRow[],
+      extra: { deletes?: string[]; replaceAll?: boolean; replaceUnder?: string[] } = {},
+    ) => [
       { loc: "A", upserts: rows, deletes: extra.deletes ?? [], agreed: true, ...extra },
       { loc: "B", upserts: rows, deletes: extra.deletes ?? [], ...extra },
     ];
@@ -243,6 +246,20 @@ Deno.test("StateStore: the rows marked agreed are the job's agreed versions, nam
     assert.deepEqual(agreed(), ["a:2:2", "new:1:1"]);
     assert.deepEqual(s.digest("A"), { files: 2, bytes: 3, chars: 4 });
     assert.deepEqual(s.digestUnder("A", ["new"]), { files: 1, bytes: 1, chars: 3 });
+    // A scoped rebuild: its paths made or dropped, every other path's version left alone.
+    s.apply([
+      {
+        loc: "A",
+        upserts: [row("d/x"), row("d/y")],
+        deletes: [],
+        replaceUnder: ["d"],
+        agreed: true,
+      },
+      { loc: "B", upserts: [row("d/x"), row("d/y")], deletes: [], replaceUnder: ["d"] },
+    ]);
+    s.apply(pair([row("d/y", { size: 5 })], { replaceUnder: ["d"] }));
+    assert.deepEqual(agreed(), ["a:2:2", "d/y:2:5", "new:1:1"]);
+    assert.deepEqual(vers().filter((v) => v.includes(":d/")), ["A:d/y:2", "B:d/y:2"]);
   } finally {
     store.close();
   }
