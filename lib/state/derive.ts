@@ -9,7 +9,7 @@ import type { Entry } from "../backends/backend.ts";
 import type { Outcome } from "../execute/execute.ts";
 import { inScope, isWithin, matchKey } from "../paths.ts";
 import { type Op, opsOf, type Plan } from "../plan/types.ts";
-import type { RowDigest, StateChanges, StateRow } from "./store.ts";
+import { codePoints, type RowDigest, type StateChanges, type StateRow } from "./store.ts";
 
 /** A pass as the state sees it. */
 export interface PassRecord {
@@ -249,13 +249,10 @@ export function digestOf(files: readonly Entry[]): RowDigest {
   let chars = 0;
   for (const f of files) {
     bytes += f.size;
-    // SQLite counts a key's code points: a pair of UTF-16 surrogates is one.
-    chars += HIGH_SURROGATE.test(f.key) ? [...f.key].length : f.key.length;
+    chars += codePoints(f.key);
   }
   return { files: files.length, bytes, chars };
 }
-
-const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
 
 /**
  * Whether a member's rows add up to what the files do (a digest an older ferry left unsummed
