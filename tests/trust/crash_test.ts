@@ -39,6 +39,11 @@ interface Side {
   temps(): string[];
   /** What is at a path, for a failure message. */
   describe(rel: string): Promise<string>;
+  /**
+   * Remove what the test server itself left torn (an object store whose PUTs are not atomic);
+   * returns the paths removed.
+   */
+  tidy?(): Promise<string[]>;
 }
 
 function localSide(root: string): Side {
@@ -85,6 +90,22 @@ let serverTorn = 0;
 
 function s3Side(endpoint: string, prefix: string): Side & { close(): Promise<void> } {
   const b = new S3Backend({ bucket: "crash", prefix, display: "s3", endpoint, pathStyle: true });
+  /** Every object's content, undefined for one s3rver left torn. */
+  const objects = async () => {
+    const out = new Map<string, Uint8Array | undefined>();
+    for (const e of (await b.list()).entries) {
+      if (e.kind !== "file") continue;
+      const r = await b.client.send(
+        new GetObjectCommand({ Bucket: "crash", Key: b.objectKey(e.key) }),
+      );
+      const data = await r.Body!.transformToByteArray();
+      const etag = (r.ETag ?? "").replaceAll('"', "");
+      const badEtag = !etag.includes("-") &&
+        createHash("md5").update(data).digest("hex") !== etag;
+      out.set(e.key, badEtag || !r.Metadata?.mtime ? undefined : data);
+    }
+    return out;
+  };
   return {
     arg: `s3://crash/${prefix}`,
     write: async (rel, data) => {
@@ -93,22 +114,16 @@ function s3Side(endpoint: string, prefix: string): Side & { close(): Promise<voi
     remove: (rel) => b.remove(rel),
     async snapshot() {
       const out = new Map<string, string>();
-      for (const e of (await b.list()).entries) {
-        if (e.kind !== "file") continue;
-        const r = await b.client.send(
-          new GetObjectCommand({ Bucket: "crash", Key: b.objectKey(e.key) }),
-        );
-        const data = await r.Body!.transformToByteArray();
-        const etag = (r.ETag ?? "").replaceAll('"', "");
-        const badEtag = !etag.includes("-") &&
-          createHash("md5").update(data).digest("hex") !== etag;
-        if (badEtag || !r.Metadata?.mtime) {
-          serverTorn++;
-          continue;
-        }
-        out.set(e.key, hash(data));
+      for (const [key, data] of await objects()) {
+        if (data === undefined) serverTorn++;
+        else out.set(key, hash(data));
       }
       return out;
+    },
+    async tidy() {
+      const torn = [...await objects()].filter(([, data]) => data === undefined).map(([k]) => k);
+      for (const k of torn) await b.remove(k);
+      return torn;
     },
     temps: () => [],
     async describe(rel) {
@@ -340,6 +355,12 @@ async function crashTrial(
   );
   assert.ok(killed >= KILLS, `${name}: only ${killed} kills landed before the run ended`);
   assert.ok(midway >= 1, `${name}: no kill landed while files were being written`);
+  // What real S3 never shows (a PUT whose body a killed client cut short, or two PUTs of one
+  // key that s3rver wrote into one file at once, a killed run's still arriving) is taken away:
+  // with real S3 the key would hold a whole version or nothing, and the last run must bring it
+  // to the source's either way. Torn by ferry it cannot be: ferry's bytes carry their own ETag.
+  const tidied = await dst.tidy?.() ?? [];
+  if (tidied.length) console.log(`crash suite ${name}: removed torn by s3rver: ${tidied}`);
   const last = await run(args);
   assert.equal(last.code, 0, `${name} seed ${seed}: ${last.err}`);
   assert.deepEqual(
