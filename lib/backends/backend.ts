@@ -369,6 +369,17 @@ export interface Backend {
   /** Optional: rename a file or folder in place, no content transferred. */
   move?(from: string, to: string): Promise<void>;
   /**
+   * Optional: give a file a second name (local folders: a hard link), no content copied. The
+   * version at `from` then outlives an atomic write that renames a new one over it: the trash
+   * keeps an overwritten file this way with no moment where neither name holds it.
+   */
+  link?(from: string, to: string): Promise<void>;
+  /**
+   * Optional: every file below `folder`, one of ferry's own folders (`.ferry/trash`) that
+   * `list` leaves out, keys from the location's root; none when the folder is missing.
+   */
+  listOwn?(folder: string): Promise<Entry[]>;
+  /**
    * Optional: whether the root holds nothing (ferry's own folder aside), cheaply; a first copy
    * into an empty folder starts its copy Workers early.
    */

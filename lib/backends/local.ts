@@ -712,6 +712,33 @@ export class LocalBackend implements Backend {
     this.#native.delete(checkKey(from));
   }
 
+  /** A hard link: the old version keeps a name while a write renames a new one over it. */
+  async link(from: string, to: string): Promise<void> {
+    const dst = this.localPath(to);
+    await Deno.mkdir(path.dirname(dst), { recursive: true });
+    await Deno.link(this.localPath(from), dst);
+  }
+
+  async listOwn(folder: string): Promise<Entry[]> {
+    const out: Entry[] = [];
+    const walk = async (key: string) => {
+      let items: Deno.DirEntry[];
+      try {
+        items = await Array.fromAsync(Deno.readDir(this.localPath(key)));
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return;
+        throw err;
+      }
+      for (const it of items) {
+        const k = `${key}/${it.name.normalize("NFC")}`;
+        if (it.isDirectory) await walk(k);
+        else if (it.isFile) out.push(toEntry(k, await Deno.lstat(this.localPath(k))));
+      }
+    };
+    await walk(checkKey(folder));
+    return out;
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

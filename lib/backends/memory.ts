@@ -294,6 +294,15 @@ export class MemoryBackend implements Backend {
     return Promise.resolve(this.#entry(this.#realKey.get(k) ?? k, changed));
   }
 
+  listOwn(folder: string): Promise<Entry[]> {
+    const out: Entry[] = [];
+    for (const [k, f] of this.#files) {
+      const key = this.#realKey.get(k) ?? k;
+      if (isWithin(key, folder) && key !== folder) out.push(this.#entry(key, f));
+    }
+    return Promise.resolve(out);
+  }
+
   async move(from: string, to: string): Promise<void> {
     const f = this.#k(from);
     const t = this.#k(to);

@@ -674,6 +674,27 @@ export class S3Backend implements Backend {
     }
   }
 
+  async listOwn(folder: string): Promise<Entry[]> {
+    const base = this.prefix === "" ? "" : this.prefix + "/";
+    const out: Entry[] = [];
+    for await (const page of this.pages(base + checkKey(folder) + "/")) {
+      for (const o of page) {
+        const key = (o.Key ?? "").slice(base.length);
+        if (key.endsWith("/")) continue;
+        const e: Entry = {
+          key,
+          kind: "file",
+          size: o.Size ?? 0,
+          mtime: o.LastModified?.getTime() ?? 0,
+          mtimeKind: "upload",
+        };
+        if (o.ETag) e.stamp = o.ETag;
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
   /** A server-side copy (CopyObject): no content passes through ferry. */
   async copy(from: string, to: string): Promise<Entry> {
     const h = await this.#head(from);

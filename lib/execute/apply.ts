@@ -8,10 +8,17 @@ import type { Entry } from "../backends/backend.ts";
 import type { Expect, Op } from "../plan/types.ts";
 import type { Execution, TransferOp } from "./execution.ts";
 import { Changed } from "./failures.ts";
+import { retire, trashOf } from "./retire.ts";
 import { transfer } from "./transfer.ts";
 
-/** Whether an entry is the version the plan expects. */
-function matches(e: Entry | undefined, expect: Expect): boolean {
+/**
+ * Whether an entry is the version the plan expects.
+ *
+ * @param e The entry as it is now.
+ * @param expect What the plan saw.
+ * @returns True when it is that version.
+ */
+export function matches(e: Entry | undefined, expect: Expect): boolean {
   if (!e || e.kind !== "file" || e.size !== expect.size) return false;
   if (expect.stamp !== undefined && e.stamp !== undefined) return e.stamp === expect.stamp;
   return e.mtime === expect.mtime;
@@ -70,8 +77,14 @@ export async function applyOp(x: Execution, op: Op): Promise<Entry | undefined> 
       if (!matches(await dst.stat(op.key), op.expect)) {
         throw new Changed(`"${op.key}" changed in the destination since the scan; not deleted`);
       }
-      await dst.remove(op.key);
-      sink.emit({ event: "delete", path: op.key, bytes: op.size, location: dst.display });
+      if ((await retire(x, op)) !== "gone") await dst.remove(op.key);
+      sink.emit({
+        event: "delete",
+        path: op.key,
+        bytes: op.size,
+        location: dst.display,
+        ...trashOf(x, op),
+      });
       return;
     case "rmdir":
       try {
@@ -88,8 +101,13 @@ export async function applyOp(x: Execution, op: Op): Promise<Entry | undefined> 
 /** A copy or an update (its target re-checked first), counted and reported. */
 async function copyOp(x: Execution, op: TransferOp): Promise<Entry> {
   const dst = x.at(op);
-  if (op.op === "update" && !matches(await dst.stat(op.key), op.expect)) {
-    throw new Changed(`"${op.key}" changed in the destination since the scan; left as it is`);
+  // A retried overwrite whose old version went to the trash already is not checked again (its
+  // path may be empty now).
+  if (op.op === "update" && !x.trashed.has(op)) {
+    if (!matches(await dst.stat(op.key), op.expect)) {
+      throw new Changed(`"${op.key}" changed in the destination since the scan; left as it is`);
+    }
+    await retire(x, op);
   }
   const { progress } = x;
   let flowed = 0;
@@ -109,7 +127,13 @@ async function copyOp(x: Execution, op: TransferOp): Promise<Entry> {
   // The bytes the destination holds (each backend's write checks them), not the plan's.
   x.res.bytes += entry.size;
   progress.files++;
-  x.sink.emit({ event: op.op, path: op.key, bytes: entry.size, location: dst.display });
+  x.sink.emit({
+    event: op.op,
+    path: op.key,
+    bytes: entry.size,
+    location: dst.display,
+    ...trashOf(x, op),
+  });
   progress.report();
   return entry;
 }

@@ -25,6 +25,8 @@ export type SyncEvent =
       path: string;
       bytes?: number;
       dryRun?: boolean;
+      /** A deletion or overwrite: where the old version was kept (its key in the trash). */
+      trash?: string;
     }
     | { event: "move"; path: string; from: string; files: number; dryRun?: boolean }
     /** The time of a file set, its content (the same) not sent. */

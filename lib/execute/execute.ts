@@ -9,6 +9,7 @@ import { type Op, opsOf, type Plan, type Step, withoutOps } from "../plan/types.
 import type { EventSink } from "./events.ts";
 import { Execution } from "./execution.ts";
 import { runParallel } from "./parallel.ts";
+import { recordTrash, type TrashOptions } from "./retire.ts";
 import { runOp } from "./run_op.ts";
 
 /** What happened to one operation. */
@@ -63,6 +64,11 @@ export interface ExecuteOptions {
   holdDeletes?: boolean;
   /** Pause before retrying a failed transfer, ms (default 500; doubled each time). */
   retryDelay?: number;
+  /**
+   * Keep what is deleted or overwritten in each location's trash, under this run's folder
+   * (absent: destroyed outright, as with `--no-trash`).
+   */
+  trash?: TrashOptions;
 }
 
 /**
@@ -152,6 +158,7 @@ export async function execute(
     }
     if (step.ops.some((o) => o.op === "copy" || o.op === "update")) x.progress.report(true);
   }
+  await recordTrash(x);
   return x.finish(ops);
 }
 

@@ -31,6 +31,11 @@ export class Execution {
   readonly progress: Progress;
   /** Aborted when the caller's signal is, or when a location can no longer be reached. */
   readonly signal: AbortSignal;
+  /**
+   * Operations whose old version was kept in the trash: where it went, and whether the path
+   * still holds it (`kept`) or is empty (`gone`).
+   */
+  readonly trashed = new Map<Op, { key: string; left: "gone" | "kept" }>();
   /** Why the run stopped early (a location lost), once it has. */
   lostReason: string | undefined;
   #halt = new AbortController();

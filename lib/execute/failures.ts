@@ -20,6 +20,14 @@ export class Interrupted extends Error {
   }
 }
 
+/**
+ * The old version could not be kept in the trash (a read-only trash, a full disk): the
+ * deletion or overwrite it protected was not carried out, and trying again cannot mend it.
+ */
+export class RetireFailed extends Error {
+  override name = "RetireFailed";
+}
+
 /** The target is not what the plan saw (re-checked just before the operation): skipped. */
 export class Changed extends Error {}
 
@@ -44,7 +52,8 @@ export function isInterruption(err: unknown): boolean {
  */
 export function isFinal(err: unknown): boolean {
   return err instanceof Changed || err instanceof TargetChanged || err instanceof SourceChanged ||
-    err instanceof CopyStopped || isInterruption(err) || isDiskFull(err) ||
+    err instanceof CopyStopped || err instanceof RetireFailed || isInterruption(err) ||
+    isDiskFull(err) ||
     err instanceof Deno.errors.PermissionDenied ||
     err instanceof Deno.errors.NotFound || err instanceof Deno.errors.AlreadyExists ||
     err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory;

@@ -8,6 +8,8 @@ import { type BulkResult, fastPath } from "../backends/backend.ts";
 import type { Op } from "../plan/types.ts";
 import { runPool } from "../util/pool.ts";
 import type { Execution, TransferOp } from "./execution.ts";
+import { matches } from "./apply.ts";
+import { retire, trashOf } from "./retire.ts";
 import { runOp } from "./run_op.ts";
 
 /**
@@ -19,14 +21,26 @@ import { runOp } from "./run_op.ts";
 export async function runParallel(x: Execution, ops: Op[]): Promise<void> {
   const groups = new Map<string, TransferOp[]>();
   const rest: Op[] = [];
+  const retiring: TransferOp[] = [];
+  const group = (o: TransferOp) => {
+    const k = `${o.srcAt}>${o.at}`;
+    const g = groups.get(k);
+    if (g) g.push(o);
+    else groups.set(k, [o]);
+  };
   for (const o of ops) {
     if ((o.op === "copy" || o.op === "update") && x.at(o).caps.fast?.copyMany) {
-      const k = `${o.srcAt}>${o.at}`;
-      const g = groups.get(k);
-      if (g) g.push(o);
-      else groups.set(k, [o]);
+      if (o.op === "update" && x.options.trash) retiring.push(o);
+      else group(o);
     } else rest.push(o);
   }
+  // Overwrites keep their old version in the trash before the bulk copy replaces it; one whose
+  // old version could not stay at its path too (or at all) goes the one-by-one way, which
+  // reports it.
+  await runPool(retiring, x.options.concurrency, async (o) => {
+    if (await keptBeside(x, o)) group(o);
+    else rest.push(o);
+  }, x.signal);
   const { inFlight } = x.progress;
   const bulk: Promise<void>[] = [];
   for (const group of groups.values()) {
@@ -50,6 +64,17 @@ export async function runParallel(x: Execution, ops: Op[]): Promise<void> {
   ]);
 }
 
+/** An overwrite's old version kept in the trash and still at its path (a hard link). */
+async function keptBeside(x: Execution, o: TransferOp): Promise<boolean> {
+  if (o.op !== "update") return false;
+  try {
+    if (!matches(await x.at(o).stat(o.key), o.expect)) return false;
+    return await retire(x, o) === "kept";
+  } catch {
+    return false;
+  }
+}
+
 /** Record and report one file of a bulk copy. */
 function reportBulk(x: Execution, op: TransferOp, r: BulkResult): void {
   const { res, sink } = x;
@@ -62,7 +87,7 @@ function reportBulk(x: Execution, op: TransferOp, r: BulkResult): void {
       status: "done",
       entry: { key: op.key, kind: "file", size: r.size, mtime: r.mtime },
     });
-    sink.emit({ event: op.op, path: op.key, bytes: r.size, location });
+    sink.emit({ event: op.op, path: op.key, bytes: r.size, location, ...trashOf(x, op) });
     x.progress.report();
   } else if (r.stopped) {
     // Interrupted: the file was left as it was, its temporary file removed.

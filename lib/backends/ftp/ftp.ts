@@ -1279,6 +1279,29 @@ export class FtpBackend implements Backend {
     for (const d of this.#dirs) if (d === key || d.startsWith(key + "/")) this.#dirs.delete(d);
   }
 
+  async listOwn(folder: string): Promise<Entry[]> {
+    const out: Entry[] = [];
+    const walk = async (key: string) => {
+      let items: ListedItem[];
+      try {
+        items = await this.#listDir(this.abs(key));
+      } catch (err) {
+        if (!(await this.#statItem(key))) return; // no such folder: nothing in it
+        throw err;
+      }
+      for (const it of items) {
+        if (it.name === "." || it.name === ".." || isTempName(it.name)) continue;
+        const k = joinKey(key, it.name.normalize("NFC"));
+        if (it.kind === "dir") await walk(k);
+        else if (it.kind === "file") {
+          out.push({ key: k, kind: "file", size: it.size, mtime: it.time });
+        }
+      }
+    };
+    await walk(checkKey(folder));
+    return out;
+  }
+
   async move(from: string, to: string): Promise<void> {
     // RNTO replaces a file on most servers: a move never does.
     if (await this.#statItem(to)) {

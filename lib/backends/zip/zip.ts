@@ -598,6 +598,19 @@ export class ZipBackend implements Backend {
     }
   }
 
+  listOwn(folder: string): Promise<Entry[]> {
+    try {
+      this.#ready();
+      const out: Entry[] = [];
+      for (const it of this.#items.values()) {
+        if (!it.dir && isWithin(it.key, folder) && it.key !== folder) out.push(this.#entry(it));
+      }
+      return Promise.resolve(out);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /** An entry's content, checked against its CRC-32 and size at the end. */
   read(key: string): Promise<ReadableStream<Uint8Array>> {
     try {

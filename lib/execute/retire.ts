@@ -1,0 +1,148 @@
+/**
+ * Retire before destroy: the version a deletion or an overwrite would destroy is first kept in
+ * the location's trash (`.ferry/trash/<run>/<path>`), through the location's own calls, so
+ * that `sync` and `mirror` both get it from here. How, by what the location can do:
+ *
+ * - a deletion moves the file into the trash (`move`: a rename locally, on FTP and inside a
+ *   ZIP; a server-side copy and a delete on S3): the move is the deletion;
+ * - an overwrite keeps the old version under a second name where the location can
+ *   (`link`: a hard link locally; `copy`: S3's server-side copy), and the new version then
+ *   replaces it atomically: at no moment is neither there. Elsewhere (FTP) it is moved into
+ *   the trash and the new version written after: a run killed between the two leaves the old
+ *   version in the trash and the path empty, and the next run writes the new one. A ZIP
+ *   archive's move and write land in one commit, so it has no such moment either.
+ *
+ * A retire that fails (a read-only trash, a full disk) fails the operation: the file is left as
+ * it was, never destroyed unprotected.
+ *
+ * @module
+ */
+import type { Backend } from "../backends/backend.ts";
+import { describeError } from "../errors.ts";
+import type { Op } from "../plan/types.ts";
+import { trashKey, type TrashWhy, writeManifest } from "../trash/layout.ts";
+import type { Execution } from "./execution.ts";
+import { RetireFailed } from "./failures.ts";
+
+/** The trash of one run: where retired versions go (absent: the trash is off). */
+export interface TrashOptions {
+  /** The run's folder name in each location's trash ({@linkcode runName}). */
+  run: string;
+  /** The run's time (given to the record written at its end). */
+  now: number;
+}
+
+/** A deletion or an overwrite: an operation that would destroy a version. */
+export type DestroyingOp = Extract<Op, { op: "delete" | "update" }>;
+
+/**
+ * Keep the version at an operation's key in the trash, once per operation (a retried
+ * overwrite keeps it only the first time).
+ *
+ * @param x The run.
+ * @param op The deletion or overwrite.
+ * @returns What the operation must still do: `"gone"` when the path is empty (a deletion is
+ *   then done), `"kept"` when the old version is still at its path too; undefined when the
+ *   trash is off.
+ * @throws {RetireFailed} When the version could not be kept.
+ */
+export async function retire(x: Execution, op: DestroyingOp): Promise<"gone" | "kept" | undefined> {
+  const trash = x.options.trash;
+  if (!trash) return undefined;
+  const done = x.trashed.get(op);
+  if (done) return done.left;
+  const b = x.at(op);
+  const to = trashKey(trash.run, op.key);
+  let left: "gone" | "kept";
+  try {
+    left = op.op === "delete" ? await moveAside(b, op.key, to) : await keepAside(b, op.key, to);
+  } catch (err) {
+    throw new RetireFailed(
+      `Cannot keep the old version in the trash ("${to}"), so it was left as it is: ${
+        describeError(err)
+      }`,
+      { cause: err },
+    );
+  }
+  x.trashed.set(op, { key: to, left });
+  return left;
+}
+
+/** Where a retired operation's old version went, for its event. */
+export function trashOf(x: Execution, op: Op): { trash?: string } {
+  const t = x.trashed.get(op);
+  return t ? { trash: t.key } : {};
+}
+
+/** A deletion: the file moved into the trash (copied and removed where nothing moves). */
+async function moveAside(b: Backend, key: string, to: string): Promise<"gone"> {
+  if (b.move) await b.move(key, to);
+  else {
+    await copyWithin(b, key, to);
+    await b.remove(key);
+  }
+  return "gone";
+}
+
+/** An overwrite: the old version kept under a second name where it can be, else moved. */
+async function keepAside(b: Backend, key: string, to: string): Promise<"gone" | "kept"> {
+  if (b.link) {
+    try {
+      await b.link(key, to);
+      return "kept";
+    } catch (err) {
+      // A file system without hard links (FAT) moves it instead; one that refuses the trash
+      // refuses the move too.
+      if (!b.move) throw err;
+    }
+  }
+  if (b.copy) {
+    await b.copy(key, to);
+    return "kept";
+  }
+  return await moveAside(b, key, to);
+}
+
+/** A file copied within a location that has neither `copy` nor `move`: through ferry. */
+async function copyWithin(b: Backend, key: string, to: string): Promise<void> {
+  if (b.copy) {
+    await b.copy(key, to);
+    return;
+  }
+  const e = await b.stat(key);
+  if (!e) throw new Deno.errors.NotFound(`"${key}" is gone`);
+  await b.write(to, await b.read(key), { size: e.size, mtime: e.mtime });
+}
+
+/**
+ * Each location's record of why its paths were kept, written at the end of the run (inside a
+ * transactional location's batch, so it lands with them). A record that cannot be written is
+ * reported; the versions are kept all the same.
+ *
+ * @param x The run.
+ */
+export async function recordTrash(x: Execution): Promise<void> {
+  const trash = x.options.trash;
+  if (!trash || x.trashed.size === 0) return;
+  const byMember = new Map<number, Map<string, TrashWhy>>();
+  for (const op of x.trashed.keys()) {
+    const o = op as DestroyingOp;
+    let m = byMember.get(o.at);
+    if (!m) byMember.set(o.at, m = new Map());
+    m.set(o.key, o.op === "delete" ? "deleted" : "overwritten");
+  }
+  for (const [at, why] of byMember) {
+    const b = x.members[at]!;
+    try {
+      await writeManifest(b, trash.run, why, trash.now);
+    } catch (err) {
+      x.sink.emit({
+        event: "note",
+        level: "warn",
+        message: `Cannot record why files were kept in the trash of ${b.display}: ${
+          describeError(err)
+        }`,
+      });
+    }
+  }
+}
