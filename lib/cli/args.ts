@@ -43,6 +43,17 @@ export type S3ToolArgs =
     | { command: "get"; location: string; path: string; versionId: string; output?: string }
   );
 
+/** Parsed options of `ferry trash list|restore|purge`. */
+export type TrashArgs =
+  & BackendFlags
+  & OutputFlags
+  & { location: string }
+  & (
+    | { command: "trash list"; glob?: string }
+    | { command: "trash restore"; path: string; from?: string; to?: string; force: boolean }
+    | { command: "trash purge"; olderThan?: string }
+  );
+
 /** Parsed options of `check`. */
 export interface CheckArgs extends S3Flags, OutputFlags {
   command: "check";
@@ -74,7 +85,14 @@ export interface SyncArgs extends S3Flags {
   json: boolean;
   logFile?: string;
   state?: string;
+  /** Days each location keeps what is deleted or overwritten (0: no trash). */
+  trashDays: number;
+  /** The most a trash may hold: a share of its location, or bytes. */
+  trashMax?: TrashMax;
 }
+
+/** `--trash-max`: a share of the location's content, or a size. */
+export type TrashMax = { percent: number } | { bytes: number };
 
 /** Parsed options of `mirror`. */
 export interface MirrorArgs extends Omit<SyncArgs, "command" | "from" | "to" | "delete"> {
@@ -92,7 +110,8 @@ export type Parsed =
   | ({ kind: "sync" } & SyncArgs)
   | ({ kind: "mirror" } & MirrorArgs)
   | ({ kind: "check" } & CheckArgs)
-  | ({ kind: "s3tool" } & S3ToolArgs);
+  | ({ kind: "s3tool" } & S3ToolArgs)
+  | ({ kind: "trash" } & TrashArgs);
 
 const COMMANDS = [
   "sync",
@@ -104,6 +123,7 @@ const COMMANDS = [
   "versioning",
   "versions",
   "get",
+  "trash",
 ];
 
 /** The options of ferry itself; the backends add theirs (lib/backends/registry.ts). */
@@ -132,6 +152,12 @@ const options = {
   days: { type: "string" },
   "version-id": { type: "string" },
   output: { type: "string", short: "o" },
+  "trash-days": { type: "string" },
+  "no-trash": { type: "boolean" },
+  "trash-max": { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  "older-than": { type: "string" },
 } as const;
 
 /** Parses ferry's own options, for the type of what it returns. */
@@ -158,6 +184,9 @@ const SYNC_ONLY = [
   "transfers",
   "log-file",
   "state",
+  "trash-days",
+  "no-trash",
+  "trash-max",
 ];
 const ALLOWED: Record<string, string[]> = {
   sync: [...COMMON, ...SYNC_ONLY],
@@ -169,6 +198,9 @@ const ALLOWED: Record<string, string[]> = {
   versioning: COMMON,
   versions: COMMON,
   get: [...COMMON, "version-id", "output"],
+  "trash list": COMMON,
+  "trash restore": [...COMMON, "from", "to", "force"],
+  "trash purge": [...COMMON, "older-than"],
 };
 
 function positiveInt(flag: string, v: string, min: number): number {
@@ -212,8 +244,28 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (!COMMANDS.includes(command)) {
     throw new UsageError(`Unknown command "${command}": run "ferry --help" for the list`);
   }
+  if (command === "trash") return parseTrashLine(rest);
   const { values, positionals } = parseOptions(command, rest);
-  if (values.help) return { kind: "help", topic: command };
+  return parseWith(command, values, positionals);
+}
+
+/** `ferry trash <list|restore|purge> …`: the word after `trash` names the command. */
+function parseTrashLine(rest: readonly string[]): Parsed {
+  const [sub, ...args] = rest;
+  if (sub === undefined || sub === "-h" || sub === "--help") {
+    return { kind: "help", topic: "trash" };
+  }
+  if (sub !== "list" && sub !== "restore" && sub !== "purge") {
+    throw new UsageError(`"ferry trash" takes list, restore or purge, not "${sub}"`);
+  }
+  const command = `trash ${sub}`;
+  const { values, positionals } = parseOptions(command, args);
+  return parseWith(command, values, positionals);
+}
+
+/** A command's options checked and handed to its parser. */
+function parseWith(command: string, values: Values, positionals: string[]): Parsed {
+  if (values.help) return { kind: "help", topic: command.startsWith("trash") ? "trash" : command };
   if (values.version) return { kind: "version" };
   const backendOnly = new Set(backendFlags().map((f) => f.name));
   for (const [name, v] of Object.entries(values)) {
@@ -242,7 +294,67 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (command === "sync" || command === "status") {
     return parseSync(command, given, passOptions(given));
   }
+  if (command.startsWith("trash ")) return parseTrash(given);
   return parseS3Tool(given);
+}
+
+/** `ferry trash list|restore|purge <location> …`. */
+function parseTrash(given: Given): Parsed {
+  const { command, values, positionals, flags } = given;
+  const location = positionals[0]!;
+  switch (command) {
+    case "trash list": {
+      if (positionals.length < 1 || positionals.length > 2) {
+        need(given, 1, "a location and optionally a path or glob");
+      }
+      const glob = positionals[1] !== undefined ? { glob: positionals[1] } : {};
+      return { kind: "trash", command, location, ...glob, ...flags };
+    }
+    case "trash restore": {
+      need(given, 2, "a location and a path or glob in its trash");
+      if (positionals[1]!.replace(/^[/.]+|\/+$/g, "") === "") {
+        throw new UsageError(
+          `"ferry trash restore" needs a path or a glob, not "${positionals[1]}"`,
+        );
+      }
+      return {
+        kind: "trash",
+        command,
+        location,
+        path: positionals[1]!,
+        force: !!values.force,
+        ...(values.from !== undefined ? { from: values.from } : {}),
+        ...(values.to !== undefined ? { to: values.to } : {}),
+        ...flags,
+      };
+    }
+    default: {
+      need(given, 1, "one location");
+      const older = values["older-than"] !== undefined ? { olderThan: values["older-than"] } : {};
+      return { kind: "trash", command: "trash purge", location, ...older, ...flags };
+    }
+  }
+}
+
+/**
+ * Parse `--trash-max`.
+ *
+ * @param v `N%` of the location, or a size (`500M`, `2G`, bytes).
+ * @returns The cap.
+ * @throws {UsageError} For anything else.
+ */
+export function parseTrashMax(v: string): TrashMax {
+  const m = /^(\d+(?:\.\d+)?)\s*(%|[kKmMgGtT]i?[bB]?|[bB])?$/.exec(v.trim());
+  const n = Number(m?.[1]);
+  if (!m || (m[2] === "%" && (n <= 0 || n > 100))) {
+    throw new UsageError(
+      `Option --trash-max takes a share of the location or a size (such as 10% or 5G), not "${v}"`,
+    );
+  }
+  if (m[2] === "%") return { percent: n };
+  const unit = (m[2] ?? "b")[0]!.toLowerCase();
+  const power = "bkmgt".indexOf(unit);
+  return { bytes: Math.floor(n * 1024 ** power) };
 }
 
 /** What the command line gave, for the parser of one command. */
@@ -417,6 +529,8 @@ function passOptions({ command, values, flags }: Given) {
     ...(values.poll !== undefined ? { poll: positiveInt("poll", values.poll, 1) } : {}),
     ...(values["log-file"] !== undefined ? { logFile: values["log-file"] } : {}),
     ...(values.state !== undefined ? { state: values.state } : {}),
+    trashDays: trashDaysOf(values),
+    ...(values["trash-max"] !== undefined ? { trashMax: parseTrashMax(values["trash-max"]) } : {}),
   };
   if (pass.poll !== undefined && !pass.watch) {
     throw new UsageError(`Option --poll goes with --watch (how often to look at remote locations)`);
@@ -425,6 +539,17 @@ function passOptions({ command, values, flags }: Given) {
     throw new UsageError(`Options --watch and --dry-run contradict each other: pick one`);
   }
   return pass;
+}
+
+/** `--trash-days N` (default 30) or `--no-trash` (0). */
+function trashDaysOf(values: Values): number {
+  if (values["no-trash"] && values["trash-days"] !== undefined) {
+    throw new UsageError(`Options --no-trash and --trash-days contradict each other: pick one`);
+  }
+  if (values["no-trash"]) return 0;
+  return values["trash-days"] !== undefined
+    ? positiveInt("trash-days", values["trash-days"], 0)
+    : 30;
 }
 
 /** `ferry mirror <loc> <loc>…` or `--file`. */

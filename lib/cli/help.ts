@@ -46,6 +46,8 @@ Commands:
   versioning <s3-location> [on|off]   show or set bucket versioning
   versions <s3-location> <path>       list a file's stored versions
   get <s3-location> <path> --version-id <id> [-o <file>]   fetch one past version
+  trash list|restore|purge <location> [path]   what ferry deleted or overwrote, kept at
+                          that location for --trash-days (default 30); restore puts it back
 
 Locations: ./dir, /abs/dir, C:\\dir, folder:/dir, file:///dir (local folders);
 zip:path/archive.zip; ftp://user[:pass]@host[:port]/path, ftps://… (explicit TLS) and
@@ -78,6 +80,11 @@ Options:
                           a full pass every --interval seconds (default 600)
   --poll <seconds>        with --watch: how often to look at a remote <from> (default 30)
   --transfers <N>         files copied at once (default 16)
+  --trash-days <N>        keep what is deleted or overwritten in the location's trash
+                          (.ferry/trash/) for N days (default 30; 0 = off)
+  --no-trash              delete and overwrite outright (the same as --trash-days 0)
+  --trash-max <N%|size>   the most a trash may hold (a share of its location, or 5G):
+                          oldest runs go first
 
 ${BACKEND_OPTIONS}
 
@@ -120,6 +127,11 @@ Options:
                           seconds; a full pass every --interval seconds (default 600)
   --poll <seconds>        with --watch: how often to look at remote locations (default 30)
   --transfers <N>         files copied at once (default 16)
+  --trash-days <N>        keep what is deleted or overwritten in the location's trash
+                          (.ferry/trash/) for N days (default 30; 0 = off)
+  --no-trash              delete and overwrite outright (the same as --trash-days 0)
+  --trash-max <N%|size>   the most a trash may hold (a share of its location, or 5G):
+                          oldest runs go first
 
 ${BACKEND_OPTIONS}
 
@@ -182,6 +194,28 @@ ${COMMON}`,
 
 Fetch one past version of a file (ids from "ferry versions") into <file>, by default the
 file's name in the working folder. Written to a temporary name first, then renamed.
+
+${BACKEND_OPTIONS}
+
+${COMMON}`,
+  trash: `Usage: ferry trash list <location> [path-or-glob] [--json]
+       ferry trash restore <location> <path-or-glob> [--from TIME] [--to <location>] [--force]
+       ferry trash purge <location> [--older-than 7d]
+
+What sync and mirror delete or overwrite is first moved to the trash of the location where
+it happens, .ferry/trash/<UTC time of the run>/<path> (never listed, synced or counted as
+content), and kept --trash-days (default 30).
+
+  list      each kept version: the run's time, why (deleted or overwritten), size, path
+  restore   put the newest kept version of each matching path back, byte for byte and with
+            its time; --from TIME picks an older run (a beginning of its time, such as
+            2026-12-08 or 2026-12-08T10:15); --to restores into another location (such as
+            a sync's source, so that the next sync spreads it). A newer file at the path is
+            left alone unless --force (then it goes to the trash itself). A restored file is
+            an ordinary change: the next sync or mirror spreads it
+  purge     remove kept versions: all, or those older than --older-than (7d, 12h, 30m)
+
+A path names a file or a whole folder; a glob is gitignore-style (*.txt, docs/**).
 
 ${BACKEND_OPTIONS}
 

@@ -32,6 +32,7 @@ import {
 } from "./args.ts";
 import { checkLocations } from "../check.ts";
 import { runS3Tool } from "./s3_commands.ts";
+import { runTrash } from "./trash_commands.ts";
 import { HELP, VERSION } from "./help.ts";
 import { tryLock } from "./lock.ts";
 import { ARCHIVE_LOG, LogFile, pruneLogs, resolveLogPath } from "./log_file.ts";
@@ -88,6 +89,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return ExitCode.ok;
     }
     if (parsed.kind === "s3tool") return await runS3Tool(parsed);
+    if (parsed.kind === "trash") {
+      return await runTrash(parsed, (text) => openChecked(parseLocation(text), s3FlagsOf(parsed)));
+    }
     if (parsed.kind === "check") return await runCheck(parsed);
     if (parsed.kind === "mirror") return await runMirror(parsed);
     return await runSync(parsed);
@@ -346,6 +350,8 @@ async function runJob(
       checksum: a.checksum,
       exclude,
       ...(a.maxDelete ? { maxDelete: a.maxDelete } : {}),
+      trashDays: a.trashDays,
+      ...(a.trashMax ? { trashMax: a.trashMax } : {}),
       force: a.force,
       concurrency: a.transfers,
       sink: out,

@@ -161,9 +161,10 @@ export class Output implements EventSink {
 
   #describe(e: Exclude<SyncEvent, { event: "progress" }>): string {
     const text = this.#what(e);
+    const kept = "trash" in e && e.trash ? `; the old version kept in ${shown(e.trash)}` : "";
     return this.options.where && e.location && e.event !== "note" && e.event !== "conflict"
-      ? `${text} in ${e.location}`
-      : text;
+      ? `${text} in ${e.location}${kept}`
+      : text + kept;
   }
 
   #what(e: Exclude<SyncEvent, { event: "progress" }>): string {

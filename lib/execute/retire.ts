@@ -57,10 +57,10 @@ export async function retire(x: Execution, op: DestroyingOp): Promise<"gone" | "
   try {
     left = op.op === "delete" ? await moveAside(b, op.key, to) : await keepAside(b, op.key, to);
   } catch (err) {
+    // The store's own words first, as any failure of the file reads.
     throw new RetireFailed(
-      `Cannot keep the old version in the trash ("${to}"), so it was left as it is: ${
-        describeError(err)
-      }`,
+      `${describeError(err)}; the old version could not be kept in the trash ("${to}"), so ` +
+        `the file was left as it is`,
       { cause: err },
     );
   }

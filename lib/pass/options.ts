@@ -38,6 +38,16 @@ export interface PassOptions {
    * safety guards still count the whole job (from the state).
    */
   scope?: readonly string[];
+  /**
+   * Days each location keeps what the pass deletes or overwrites in its trash
+   * (`.ferry/trash/`); default 30, 0 turns the trash off (`--no-trash`).
+   */
+  trashDays?: number;
+  /**
+   * The most each location's trash may hold (`--trash-max`): a share of the location's
+   * content, or bytes; the oldest runs go first, never the one this pass kept.
+   */
+  trashMax?: { percent: number } | { bytes: number };
   /** Asked before deleting (only set when a person can answer). */
   confirmDelete?: (count: number, sample: string[]) => Promise<boolean>;
 }

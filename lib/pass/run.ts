@@ -19,6 +19,9 @@ import { planEvent } from "./plan_event.ts";
 import { type PassResult, writtenBy } from "./result.ts";
 import { recoverAll } from "./roots.ts";
 import { ZERO_SUMMARY } from "./summary.ts";
+import { describeError } from "../errors.ts";
+import { runName } from "../trash/layout.ts";
+import { expireTrash, TRASH_DAYS } from "../trash/trash.ts";
 
 /**
  * One pass of `kind` over `members`.
@@ -118,6 +121,9 @@ async function passOf<S, V, I, P extends Plan>(pass: Pass, kind: Kind<S, V, I, P
   const part = members.filter((_, i) => !pass.out[i]);
   // Returned, the writes are durable (an archive's directory): only then does the state record
   // them.
+  const trash = (o.trashDays ?? TRASH_DAYS) > 0
+    ? { run: runName(pass.now), now: pass.now }
+    : undefined;
   const res = await executeDurably(toRun, members, members.filter((_, i) => writers(i)), {
     concurrency: Math.min(o.concurrency ?? 16, ...part.map((b) => b.caps.concurrency)),
     ...(o.retryDelay !== undefined ? { retryDelay: o.retryDelay } : {}),
@@ -125,9 +131,11 @@ async function passOf<S, V, I, P extends Plan>(pass: Pass, kind: Kind<S, V, I, P
     // Nothing is deleted in a run where something could not even be listed.
     holdDeletes: pass.failures.length > 0,
     ...(o.signal ? { signal: o.signal } : {}),
+    ...(trash ? { trash } : {}),
   });
   const tExec = performance.now();
   if (state) kind.record(pass, state, toRun, res, hashes);
+  if (trash) await expireTrashes(pass, res);
   const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(3);
   sink.emit({
     event: "note",
@@ -137,6 +145,49 @@ async function passOf<S, V, I, P extends Plan>(pass: Pass, kind: Kind<S, V, I, P
     } s, execute ${secs(tPlan, tExec)} s, state commit ${secs(tExec, performance.now())} s`,
   });
   return { ...tally(pass, toRun, res), ...kind.extras(pass, res) };
+}
+
+/**
+ * The end of a successful pass: each location it kept something in the trash of drops the
+ * runs kept longer than `--trash-days` (and, with a size cap, the oldest past it). Only those
+ * locations: a pass that deleted and overwrote nothing never looks at a trash. A failure here
+ * is reported and changes nothing of the pass.
+ */
+async function expireTrashes(pass: Pass, res: ExecResult): Promise<void> {
+  const o = pass.options;
+  if (res.failed > 0 || res.interrupted || res.deletesHeld) return;
+  const touched = new Set<number>();
+  for (const r of res.outcomes) {
+    if (r.status === "done" && (r.op.op === "delete" || r.op.op === "update")) touched.add(r.op.at);
+  }
+  for (const at of touched) {
+    const b = pass.members[at]!;
+    try {
+      await b.begin?.();
+      const gone = await expireTrash(b, pass.now, o.trashDays ?? TRASH_DAYS, capOf(pass, at));
+      await b.commit?.();
+      if (gone.files > 0) {
+        o.sink.emit({
+          event: "note",
+          level: "info",
+          message: `Trash of ${b.display}: ${gone.files} file(s) of ${gone.runs} run(s) expired`,
+        });
+      }
+    } catch (err) {
+      await b.rollback?.().catch(() => {});
+      pass.warn(`Cannot tidy the trash of ${b.display}: ${describeError(err)}`);
+    }
+  }
+}
+
+/** `--trash-max` in bytes for one member: a share of what its listing holds, or a size. */
+function capOf(pass: Pass, at: number): number | undefined {
+  const cap = pass.options.trashMax;
+  if (!cap) return undefined;
+  if ("bytes" in cap) return cap.bytes;
+  let total = 0;
+  for (const e of pass.listings[at]?.entries ?? []) total += e.size;
+  return Math.floor(total * cap.percent / 100);
 }
 
 /**
