@@ -124,9 +124,16 @@ async function copyWithin(b: Backend, key: string, to: string): Promise<void> {
 export async function recordTrash(x: Execution): Promise<void> {
   const trash = x.options.trash;
   if (!trash || x.trashed.size === 0) return;
+  const done = new Set(x.res.outcomes.filter((o) => o.status === "done").map((o) => o.op));
   const byMember = new Map<number, Map<string, TrashWhy>>();
-  for (const op of x.trashed.keys()) {
+  for (const [op, { key, left }] of x.trashed) {
     const o = op as DestroyingOp;
+    if (!done.has(op) && left === "kept") {
+      // The overwrite failed: the version is still at its path, and the second name only
+      // a spare (left where it cannot be removed).
+      await x.at(o).remove(key).catch(() => {});
+      continue;
+    }
     let m = byMember.get(o.at);
     if (!m) byMember.set(o.at, m = new Map());
     m.set(o.key, o.op === "delete" ? "deleted" : "overwritten");

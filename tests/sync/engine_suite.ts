@@ -14,6 +14,8 @@ import { wrapBackend } from "../_wrap.ts";
 import { LocalBackend } from "../../lib/backends/local.ts";
 import { join } from "node:path";
 import { until } from "../_until.ts";
+import { listTrash } from "../../lib/trash/trash.ts";
+import { restoreFromTrash } from "../../lib/trash/restore.ts";
 
 /** A source and a destination, with direct ways to change them behind ferry's back. */
 export interface EngineFixture {
@@ -378,6 +380,53 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
     assert.deepEqual(await files(fx.dst), ["good.txt", "orphan.txt", "orphan2.txt"]);
     assert.equal(r.failures[0]?.path, "bad.txt");
   });
+
+  t(
+    "a deletion and an overwrite leave the old versions in the trash, and restore brings them back",
+    async (fx, state) => {
+      const T1 = 1_500_000_000_000;
+      await fx.put("src", "keep.txt", "keep", T1);
+      await fx.put("src", "gone/d.txt", "old d", T1);
+      await fx.put("src", "u.txt", "old u", T1);
+      await run(fx, state);
+      await fx.remove("src", "gone/d.txt");
+      await fx.put("src", "u.txt", "new u, longer", T1 + 60_000);
+      const rec = new Recorder();
+      const r = await run(fx, state, { delete: true, sink: rec });
+      assert.equal(r.summary.deleted, 1);
+      assert.equal(r.summary.updated, 1);
+      assert.equal(await fx.read("dst", "u.txt"), "new u, longer");
+      // Kept in the destination's trash, never content.
+      await fx.dst.open("write");
+      const kept = await listTrash(fx.dst);
+      assert.deepEqual(kept.map((i) => [i.path, i.why, i.size]), [
+        ["gone/d.txt", "deleted", 5],
+        ["u.txt", "overwritten", 5],
+      ]);
+      assert.deepEqual(await files(fx.dst), ["keep.txt", "u.txt"]);
+      const events = [...rec.of("delete"), ...rec.of("update")] as { trash?: string }[];
+      assert.deepEqual(events.map((e) => e.trash).sort(), kept.map((i) => i.key));
+      // Back into the source (the overwritten one over its newer version), with its bytes and
+      // time; the next pass spreads both.
+      // (Where a side keeps no times of its own, the times compared are the server's.)
+      const timed = fx.keepsTimes?.("src") !== false && fx.keepsTimes?.("dst") !== false &&
+        fx.src.caps.modTime !== "remembered" && fx.dst.caps.modTime !== "remembered";
+      await fx.src.open("write");
+      await restoreFromTrash(fx.dst, "gone/d.txt", { to: fx.src });
+      if (timed) {
+        await assert.rejects(restoreFromTrash(fx.dst, "u.txt", { to: fx.src }), SafetyError);
+      }
+      await restoreFromTrash(fx.dst, "u.txt", { to: fx.src, force: true });
+      fx.src.endPass?.();
+      fx.dst.endPass?.();
+      assert.equal(await fx.read("src", "gone/d.txt"), "old d");
+      assert.equal(await fx.read("src", "u.txt"), "old u");
+      if (timed) assert.equal((await fx.src.stat("gone/d.txt"))?.mtime, T1);
+      await run(fx, state, { delete: true });
+      assert.equal(await fx.read("dst", "gone/d.txt"), "old d");
+      assert.equal(await fx.read("dst", "u.txt"), "old u");
+    },
+  );
 }
 
 /** A backend's count of content bytes written, read and reset by the fixture. */
