@@ -13,8 +13,10 @@
  * First the start-up of a cold process against rclone and rsync (scripts/bench_startup.ts); then
  * local -> ZIP against Info-ZIP zip (scripts/bench_zip.ts); local -> FTP (pure-ftpd) against lftp
  * and rclone (scripts/bench_ftp.ts); a mirror of two folders of 50,000 files against unison and
- * rclone bisync, watch latency and idle CPU (scripts/bench_mirror.ts); last local -> S3 against
- * rclone, aws s3 sync and a floor (scripts/bench_s3.ts).
+ * rclone bisync, watch latency and idle CPU (scripts/bench_mirror.ts); the trash's cost, a
+ * `sync --delete` deleting 1,000 files and overwriting 1,000 with and without it, locally and
+ * into S3 (scripts/bench_trash.ts); last local -> S3 against rclone, aws s3 sync and a floor
+ * (scripts/bench_s3.ts).
  *
  * Options: --files N (default 50000), --big-mb N (default 1024), --where disk|memory|both,
  * --no-s3 (skip the S3 part), --keep (leave the corpus), --baseline DIR (only this: the first
@@ -32,6 +34,7 @@ import { benchZip } from "./bench_zip.ts";
 import { benchFtp } from "./bench_ftp.ts";
 import { benchMirror } from "./bench_mirror.ts";
 import { benchPass } from "./bench_pass.ts";
+import { benchTrash } from "./bench_trash.ts";
 import { median, say, table, timed } from "./_bench_tools.ts";
 
 const { values } = parseArgs({
@@ -223,4 +226,5 @@ if (wantMemory) await benchIn("memory (/dev/shm)", "/dev/shm");
 await benchZip(10_000, wantMemory ? "/dev/shm" : undefined);
 await benchFtp();
 await benchMirror(50_000, wantMemory ? "/dev/shm" : undefined);
+await benchTrash(5, values.s3);
 if (values.s3) await benchS3();

@@ -377,8 +377,12 @@ export interface Backend {
   /**
    * Optional: every file below `folder`, one of ferry's own folders (`.ferry/trash`) that
    * `list` leaves out, keys from the location's root; none when the folder is missing.
+   *
+   * @param folder The folder's key.
+   * @param top Only what is directly in it, files and folders, sizes and times not needed
+   *   (a backend may give more: the caller takes each key's first segment).
    */
-  listOwn?(folder: string): Promise<Entry[]>;
+  listOwn?(folder: string, top?: boolean): Promise<Entry[]>;
   /**
    * Optional: whether the root holds nothing (ferry's own folder aside), cheaply; a first copy
    * into an empty folder starts its copy Workers early.

@@ -704,39 +704,52 @@ export class LocalBackend implements Backend {
     return attempt(() => Deno.removeSync(this.localPath(key)));
   }
 
+  // Synchronous calls, as remove's: a deletion kept in the trash is a move, a thousand of them
+  // a pass, and each async call costs a trip through the thread pool.
   async move(from: string, to: string): Promise<void> {
     const dst = this.localPath(to);
     if (await this.stat(to)) throw new Deno.errors.AlreadyExists(`"${to}" already exists`);
-    await Deno.mkdir(path.dirname(dst), { recursive: true });
-    await Deno.rename(this.localPath(from), dst);
+    await attempt(() => {
+      Deno.mkdirSync(path.dirname(dst), { recursive: true });
+      Deno.renameSync(this.localPath(from), dst);
+    });
     this.#native.delete(checkKey(from));
   }
 
   /** A hard link: the old version keeps a name while a write renames a new one over it. */
-  async link(from: string, to: string): Promise<void> {
+  link(from: string, to: string): Promise<void> {
     const dst = this.localPath(to);
-    await Deno.mkdir(path.dirname(dst), { recursive: true });
-    await Deno.link(this.localPath(from), dst);
+    return attempt(() => {
+      Deno.mkdirSync(path.dirname(dst), { recursive: true });
+      Deno.linkSync(this.localPath(from), dst);
+    });
   }
 
-  async listOwn(folder: string): Promise<Entry[]> {
+  listOwn(folder: string, top = false): Promise<Entry[]> {
     const out: Entry[] = [];
-    const walk = async (key: string) => {
+    const walk = (key: string) => {
       let items: Deno.DirEntry[];
       try {
-        items = await Array.fromAsync(Deno.readDir(this.localPath(key)));
+        items = [...Deno.readDirSync(this.localPath(key))];
       } catch (err) {
-        if (err instanceof Deno.errors.NotFound) return;
+        if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+          return;
+        }
         throw err;
       }
       for (const it of items) {
         const k = `${key}/${it.name.normalize("NFC")}`;
-        if (it.isDirectory) await walk(k);
-        else if (it.isFile) out.push(toEntry(k, await Deno.lstat(this.localPath(k))));
+        if (top) out.push({ key: k, kind: it.isDirectory ? "dir" : "file", size: 0, mtime: 0 });
+        else if (it.isDirectory) walk(k);
+        else if (it.isFile) out.push(toEntry(k, Deno.lstatSync(this.localPath(k))));
       }
     };
-    await walk(checkKey(folder));
-    return out;
+    try {
+      walk(checkKey(folder));
+      return Promise.resolve(out);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   close(): Promise<void> {

@@ -74,13 +74,15 @@ export function trashOf(x: Execution, op: Op): { trash?: string } {
   return t ? { trash: t.key } : {};
 }
 
-/** A deletion: the file moved into the trash (copied and removed where nothing moves). */
+/** A deletion: the file moved into the trash (copied and removed where it cannot move). */
 async function moveAside(b: Backend, key: string, to: string): Promise<"gone"> {
-  if (b.move) await b.move(key, to);
-  else {
-    await copyWithin(b, key, to);
-    await b.remove(key);
-  }
+  const how = await orThroughFerry(
+    b,
+    key,
+    to,
+    () => b.move ? b.move(key, to) : Promise.reject(NO_WAY),
+  );
+  if (how === "copied") await b.remove(key);
   return "gone";
 }
 
@@ -97,21 +99,40 @@ async function keepAside(b: Backend, key: string, to: string): Promise<"gone" | 
     }
   }
   if (b.copy) {
-    await b.copy(key, to);
+    await orThroughFerry(b, key, to, () => b.copy!(key, to));
     return "kept";
   }
   return await moveAside(b, key, to);
 }
 
-/** A file copied within a location that has neither `copy` nor `move`: through ferry. */
-async function copyWithin(b: Backend, key: string, to: string): Promise<void> {
-  if (b.copy) {
-    await b.copy(key, to);
-    return;
+const NO_WAY = new Error("this location can neither move nor copy a file in place");
+
+/**
+ * The location's own way, or else the content read and written again by ferry: a store may
+ * refuse to copy an object it can still read (s3rver, an object a killed upload left torn).
+ * Where both fail, the first failure is the one reported.
+ */
+async function orThroughFerry(
+  b: Backend,
+  key: string,
+  to: string,
+  own: () => Promise<unknown>,
+): Promise<"own" | "copied"> {
+  try {
+    await own();
+    return "own";
+  } catch (err) {
+    // A folder that refuses a rename refuses a write as well.
+    if (b.caps.local && err !== NO_WAY) throw err;
+    try {
+      const e = await b.stat(key);
+      if (!e || e.kind !== "file") throw err;
+      await b.write(to, await b.read(key), { size: e.size, mtime: e.mtime });
+      return "copied";
+    } catch {
+      throw err;
+    }
   }
-  const e = await b.stat(key);
-  if (!e) throw new Deno.errors.NotFound(`"${key}" is gone`);
-  await b.write(to, await b.read(key), { size: e.size, mtime: e.mtime });
 }
 
 /**

@@ -113,7 +113,12 @@ Deno.test("a retire that fails on a store fails the operation, the file left", a
   const src = new MemoryBackend();
   const inner = new MemoryBackend();
   const refuse = () => Promise.reject(new Deno.errors.PermissionDenied("read-only trash"));
-  const dst = wrapBackend(inner, { move: refuse, copy: refuse });
+  // A trash it may not write to: no move or copy into it, no write below .ferry either.
+  const dst = wrapBackend(inner, {
+    move: refuse,
+    copy: refuse,
+    write: (key, data, meta) => key.startsWith(".ferry/") ? refuse() : inner.write(key, data, meta),
+  });
   for (const k of ["a.txt", "b.txt"]) {
     await src.write(k, ReadableStream.from([new TextEncoder().encode("a")]), { mtime: T, size: 1 });
   }

@@ -146,6 +146,22 @@ async function syncOntoFullDisk(
       }
     };
     walk("");
+    // The trash holds the old versions of what was overwritten (hard links: no room taken), and
+    // each run's record; nothing else.
+    for (const rel of [...onDisk].filter((r) => r.startsWith(".ferry/trash/"))) {
+      onDisk.delete(rel);
+      const [run, ...path] = rel.slice(".ferry/trash/".length).split("/");
+      if (path.length === 0 && run!.endsWith(".json")) continue;
+      const was = old.get(path.join("/"));
+      assert.ok(
+        was && done.has(path.join("/")),
+        `the trash holds only overwritten versions, not "${rel}"`,
+      );
+      assert.ok(
+        Buffer.from(await Deno.readFile(join(to, rel))).equals(was),
+        `"${rel}" is the old version`,
+      );
+    }
     for (const rel of onDisk) {
       assert.ok(files.has(rel), `only the source's files are on the disk, not "${rel}"`);
       const want = done.has(rel) ? files.get(rel)! : old.get(rel);
