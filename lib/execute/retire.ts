@@ -149,11 +149,15 @@ export async function recordTrash(x: Execution): Promise<void> {
   const byMember = new Map<number, Map<string, TrashWhy>>();
   for (const [op, { key, left }] of x.trashed) {
     const o = op as DestroyingOp;
-    if (!done.has(op) && left === "kept") {
-      // The overwrite failed: the version is still at its path, and the second name only
-      // a spare (left where it cannot be removed).
-      await x.at(o).remove(key).catch(() => {});
-      continue;
+    if (!done.has(op) && o.op === "update") {
+      // The overwrite failed. Kept beside: the version is still at its path, the second name
+      // only a spare. Moved: it goes back to its path, where it was before the run (left in
+      // the trash where it cannot).
+      const b = x.at(o);
+      const back = left === "kept"
+        ? b.remove(key).then(() => true)
+        : (b.move?.(key, o.key) ?? Promise.reject(new Error("no move"))).then(() => true);
+      if (await back.catch(() => false)) continue;
     }
     let m = byMember.get(o.at);
     if (!m) byMember.set(o.at, m = new Map());

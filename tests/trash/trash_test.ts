@@ -15,7 +15,8 @@ import { mirrorOnce } from "../../lib/mirror.ts";
 import { StateStore } from "../../lib/state/store.ts";
 import { syncOnce, type SyncOptions } from "../../lib/sync.ts";
 import { listTrash } from "../../lib/trash/trash.ts";
-import { runName, TRASH_DIR } from "../../lib/trash/layout.ts";
+import { restoreFromTrash } from "../../lib/trash/restore.ts";
+import { runName, TRASH_DIR, trashKey } from "../../lib/trash/layout.ts";
 import { wrapBackend } from "../_wrap.ts";
 import { Recorder } from "../sync/engine_suite.ts";
 import { ferry } from "../cli/_run.ts";
@@ -72,6 +73,11 @@ Deno.test("mirror: a deletion spread to three members leaves a trash copy in eac
           assert.equal(await text(dirs[i]!, kept[0]!.key), "precious");
         }
       }
+      // Restored at one member, it is an ordinary change: the next mirror spreads it.
+      await restoreFromTrash(members[2]!, "docs/x.txt");
+      const back = await mirrorOnce(members, { sink: silentSink, state });
+      assert.equal(back.summary.copied, 3);
+      for (const d of dirs) assert.equal(await text(d, "docs/x.txt"), "precious");
     } finally {
       state.close();
     }
@@ -274,4 +280,40 @@ Deno.test("ferry trash: list, restore --to the source, the next sync spreads it;
     r = await ferry(["trash", "list", d, "--json"]);
     assert.equal(r.stdout, "");
   });
+});
+
+Deno.test("an overwrite by move (as on FTP): a failed write puts the old version back; after a kill between, the next run writes the new one", async () => {
+  const enc = new TextEncoder();
+  const src = new MemoryBackend();
+  const inner = new MemoryBackend();
+  const write = (b: Backend, k: string, t: string, mtime: number) =>
+    b.write(k, ReadableStream.from([enc.encode(t)]), { mtime, size: enc.encode(t).length });
+  const read = async (k: string) =>
+    (await inner.stat(k)) ? await new Response(await inner.read(k)).text() : undefined;
+  let refuse = true;
+  // Neither link nor copy: the old version is moved into the trash, then the new one written.
+  const dst = wrapBackend(inner, {
+    write: (k, d, m) =>
+      refuse && k === "u.txt"
+        ? Promise.reject(new Deno.errors.PermissionDenied("write refused"))
+        : inner.write(k, d, m),
+  });
+  await write(src, "u.txt", "old", T);
+  await write(src, "v.txt", "v", T);
+  refuse = false;
+  await sync(src, dst);
+  refuse = true;
+  await write(src, "u.txt", "new, longer", T + 60_000);
+  const r = await sync(src, dst);
+  assert.equal(r.summary.failed, 1);
+  assert.equal(await read("u.txt"), "old");
+  assert.deepEqual(await listTrash(inner), []);
+  // Killed between the move and the write: the old version is in the trash, the path empty.
+  const killed = trashKey(runName(Date.now() - 5), "u.txt");
+  await inner.move("u.txt", killed);
+  refuse = false;
+  const again = await sync(src, dst);
+  assert.equal(again.summary.failed, 0);
+  assert.equal(await read("u.txt"), "new, longer");
+  assert.equal(await read(killed), "old");
 });
