@@ -369,6 +369,12 @@ export interface Backend {
   /** Optional: rename a file or folder in place, no content transferred. */
   move?(from: string, to: string): Promise<void>;
   /**
+   * Optional: copy a file of `size` bytes to a key nothing holds yet, as cheaply as the store
+   * allows, nothing checked or returned (S3: one CopyObject): how the trash keeps a version
+   * where nothing links. Without it the trash takes `copy`, or `move`.
+   */
+  keep?(from: string, to: string, size: number): Promise<void>;
+  /**
    * Optional: give a file a second name (local folders: a hard link), no content copied. The
    * version at `from` then outlives an atomic write that renames a new one over it: the trash
    * keeps an overwritten file this way with no moment where neither name holds it.

@@ -695,6 +695,30 @@ export class S3Backend implements Backend {
     return out;
   }
 
+  /**
+   * The trash's copy: one CopyObject (metadata and content headers kept), no HEAD before or
+   * after, since the key it copies to is new. Storage class and encryption are then the
+   * bucket's defaults; an object past the single-copy limit is copied in parts as `copy` does.
+   */
+  async keep(from: string, to: string, size: number): Promise<void> {
+    if (size > this.#copyPartThreshold) {
+      const h = await this.#head(from);
+      if (!h) throw new Deno.errors.NotFound(`No such object "${from}"`);
+      await this.copyObject(from, to, h);
+      return;
+    }
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(to),
+        CopySource: `${this.bucket}/${
+          this.objectKey(from).split("/").map(encodeURIComponent).join("/")
+        }`,
+        MetadataDirective: "COPY",
+      }),
+    );
+  }
+
   /** A server-side copy (CopyObject): no content passes through ferry. */
   async copy(from: string, to: string): Promise<Entry> {
     const h = await this.#head(from);

@@ -55,7 +55,9 @@ export async function retire(x: Execution, op: DestroyingOp): Promise<"gone" | "
   const to = trashKey(trash.run, op.key);
   let left: "gone" | "kept";
   try {
-    left = op.op === "delete" ? await moveAside(b, op.key, to) : await keepAside(b, op.key, to);
+    left = op.op === "delete"
+      ? await moveAside(b, op.key, to, op.size)
+      : await keepAside(b, op.key, to, op.expect.size);
   } catch (err) {
     // The store's own words first, as any failure of the file reads.
     throw new RetireFailed(
@@ -75,19 +77,30 @@ export function trashOf(x: Execution, op: Op): { trash?: string } {
 }
 
 /** A deletion: the file moved into the trash (copied and removed where it cannot move). */
-async function moveAside(b: Backend, key: string, to: string): Promise<"gone"> {
+async function moveAside(b: Backend, key: string, to: string, size: number): Promise<"gone"> {
+  // A store that copies cheaply copies and deletes: S3's move would look at both keys first.
   const how = await orThroughFerry(
     b,
     key,
     to,
-    () => b.move ? b.move(key, to) : Promise.reject(NO_WAY),
+    () =>
+      b.keep
+        ? b.keep(key, to, size).then(() => b.remove(key))
+        : b.move
+        ? b.move(key, to)
+        : Promise.reject(NO_WAY),
   );
   if (how === "copied") await b.remove(key);
   return "gone";
 }
 
 /** An overwrite: the old version kept under a second name where it can be, else moved. */
-async function keepAside(b: Backend, key: string, to: string): Promise<"gone" | "kept"> {
+async function keepAside(
+  b: Backend,
+  key: string,
+  to: string,
+  size: number,
+): Promise<"gone" | "kept"> {
   if (b.link) {
     try {
       await b.link(key, to);
@@ -98,11 +111,11 @@ async function keepAside(b: Backend, key: string, to: string): Promise<"gone" | 
       if (!b.move) throw err;
     }
   }
-  if (b.copy) {
-    await orThroughFerry(b, key, to, () => b.copy!(key, to));
+  if (b.keep || b.copy) {
+    await orThroughFerry(b, key, to, () => b.keep ? b.keep(key, to, size) : b.copy!(key, to));
     return "kept";
   }
-  return await moveAside(b, key, to);
+  return await moveAside(b, key, to, size);
 }
 
 const NO_WAY = new Error("this location can neither move nor copy a file in place");
