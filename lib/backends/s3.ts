@@ -674,6 +674,8 @@ export class S3Backend implements Backend {
     }
   }
 
+  // Always the whole listing, also where only the top names are asked for: s3rver's delimited
+  // listing left runs out (tried), and one page holds 1,000 kept versions.
   async listOwn(folder: string): Promise<Entry[]> {
     const base = this.prefix === "" ? "" : this.prefix + "/";
     const out: Entry[] = [];

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { until } from "../_until.ts";
 import { listTrash } from "../../lib/trash/trash.ts";
 import { restoreFromTrash } from "../../lib/trash/restore.ts";
+import { runName } from "../../lib/trash/layout.ts";
 
 /** A source and a destination, with direct ways to change them behind ferry's back. */
 export interface EngineFixture {
@@ -391,6 +392,9 @@ export function engineSuite(name: string, make: () => Promise<EngineFixture>): v
       await run(fx, state);
       await fx.remove("src", "gone/d.txt");
       await fx.put("src", "u.txt", "new u, longer", T1 + 60_000);
+      // A run kept 40 days ago: expired at the end of the pass.
+      const expired = `.ferry/trash/${runName(Date.now() - 40 * 86_400_000)}/x/expired.txt`;
+      await fx.put("dst", expired, "expired", T1);
       const rec = new Recorder();
       const r = await run(fx, state, { delete: true, sink: rec });
       assert.equal(r.summary.deleted, 1);

@@ -1279,7 +1279,7 @@ export class FtpBackend implements Backend {
     for (const d of this.#dirs) if (d === key || d.startsWith(key + "/")) this.#dirs.delete(d);
   }
 
-  async listOwn(folder: string): Promise<Entry[]> {
+  async listOwn(folder: string, top = false): Promise<Entry[]> {
     const out: Entry[] = [];
     const walk = async (key: string) => {
       let items: ListedItem[];
@@ -1292,7 +1292,9 @@ export class FtpBackend implements Backend {
       for (const it of items) {
         if (it.name === "." || it.name === ".." || isTempName(it.name)) continue;
         const k = joinKey(key, it.name.normalize("NFC"));
-        if (it.kind === "dir") await walk(k);
+        // Only the names in the folder itself: one listing, however large the trash.
+        if (top) out.push({ key: k, kind: it.kind === "dir" ? "dir" : "file", size: 0, mtime: 0 });
+        else if (it.kind === "dir") await walk(k);
         else if (it.kind === "file") {
           out.push({ key: k, kind: "file", size: it.size, mtime: it.time });
         }
