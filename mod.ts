@@ -116,5 +116,10 @@ export {
   UsageError,
 } from "./lib/errors.ts";
 export { checkLocations } from "./lib/check.ts";
+export { listTrash, matchingTrash, purgeTrash } from "./lib/trash/trash.ts";
+export type { Purged, TrashItem } from "./lib/trash/trash.ts";
+export { restoreFromTrash } from "./lib/trash/restore.ts";
+export type { Restored, RestoreOptions } from "./lib/trash/restore.ts";
+export type { TrashWhy } from "./lib/trash/layout.ts";
 export type { CheckOptions, CheckResult, Difference } from "./lib/check.ts";
 export { main } from "./lib/cli/main.ts";

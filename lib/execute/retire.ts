@@ -4,13 +4,16 @@
  * that `sync` and `mirror` both get it from here. How, by what the location can do:
  *
  * - a deletion moves the file into the trash (`move`: a rename locally, on FTP and inside a
- *   ZIP; a server-side copy and a delete on S3): the move is the deletion;
+ *   ZIP; on S3 `keep`, one server-side copy, then the delete): the move is the deletion;
  * - an overwrite keeps the old version under a second name where the location can
- *   (`link`: a hard link locally; `copy`: S3's server-side copy), and the new version then
- *   replaces it atomically: at no moment is neither there. Elsewhere (FTP) it is moved into
- *   the trash and the new version written after: a run killed between the two leaves the old
- *   version in the trash and the path empty, and the next run writes the new one. A ZIP
- *   archive's move and write land in one commit, so it has no such moment either.
+ *   (`link`: a hard link locally; `keep` or `copy`: S3's server-side copy), and the new
+ *   version then replaces it atomically: at no moment is neither there. Elsewhere (FTP) it is
+ *   moved into the trash and the new version written after: a write that fails moves it back;
+ *   a run killed between the two leaves the old version in the trash and the path empty, and
+ *   the next run writes the new one. A ZIP archive's move and write land in one commit, so it
+ *   has no such moment either.
+ * - A store that refuses its own copy of an object it can still read has the content read and
+ *   written into the trash by ferry.
  *
  * A retire that fails (a read-only trash, a full disk) fails the operation: the file is left as
  * it was, never destroyed unprotected.
@@ -26,7 +29,7 @@ import { RetireFailed } from "./failures.ts";
 
 /** The trash of one run: where retired versions go (absent: the trash is off). */
 export interface TrashOptions {
-  /** The run's folder name in each location's trash ({@linkcode runName}). */
+  /** The run's folder name in each location's trash (`runName` of its time). */
   run: string;
   /** The run's time (given to the record written at its end). */
   now: number;
@@ -70,7 +73,13 @@ export async function retire(x: Execution, op: DestroyingOp): Promise<"gone" | "
   return left;
 }
 
-/** Where a retired operation's old version went, for its event. */
+/**
+ * Where a retired operation's old version went, for its event.
+ *
+ * @param x The run.
+ * @param op An operation.
+ * @returns `{ trash: key }` when its old version was kept, else nothing.
+ */
 export function trashOf(x: Execution, op: Op): { trash?: string } {
   const t = x.trashed.get(op);
   return t ? { trash: t.key } : {};

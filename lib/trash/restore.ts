@@ -25,9 +25,11 @@ export interface RestoreOptions {
 
 /** One version put back. */
 export interface Restored {
+  /** Where it was put back. */
   path: string;
   /** The run it was kept by. */
   run: string;
+  /** Its bytes. */
   size: number;
   /** Where the file it replaced went, if one was there. */
   replaced?: string;

@@ -85,8 +85,11 @@ export async function matchingTrash(
 
 /** What a purge removed. */
 export interface Purged {
+  /** Kept versions removed. */
   files: number;
+  /** Their bytes. */
   bytes: number;
+  /** Runs they were kept by. */
   runs: number;
 }
 
