@@ -81,9 +81,13 @@ export async function retire(x: Execution, op: DestroyingOp): Promise<"gone" | "
  * @returns `{ trash: key }` when its old version was kept, else nothing.
  */
 export function trashOf(x: Execution, op: Op): { trash?: string } {
+  // Copies, the most of a first copy's events, never have one: not even looked up.
+  if (op.op !== "update" && op.op !== "delete" || x.trashed.size === 0) return NONE;
   const t = x.trashed.get(op);
-  return t ? { trash: t.key } : {};
+  return t ? { trash: t.key } : NONE;
 }
+
+const NONE: { trash?: string } = Object.freeze({});
 
 /** A deletion: the file moved into the trash (copied and removed where it cannot move). */
 async function moveAside(b: Backend, key: string, to: string, size: number): Promise<"gone"> {

@@ -180,11 +180,16 @@ async function expireTrashes(pass: Pass, res: ExecResult): Promise<void> {
   }
 }
 
-/** `--trash-max` in bytes for one member: a share of what its listing holds, or a size. */
+/**
+ * `--trash-max` in bytes for one member: a share of what its listing holds (a whole pass's
+ * only), or a size.
+ */
 function capOf(pass: Pass, at: number): number | undefined {
   const cap = pass.options.trashMax;
   if (!cap) return undefined;
   if ("bytes" in cap) return cap.bytes;
+  // A scoped pass listed part of the location: its share waits for a whole pass.
+  if (pass.scope) return undefined;
   let total = 0;
   for (const e of pass.listings[at]?.entries ?? []) total += e.size;
   return Math.floor(total * cap.percent / 100);
