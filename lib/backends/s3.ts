@@ -309,14 +309,7 @@ export class S3Backend implements Backend {
         if (isTempName(key.slice(key.lastIndexOf("/") + 1)) || isOwnKey(key)) continue;
         if (!inScope(key, scope)) continue; // "a/bc" under the prefix of "a/b"
         if (skip?.(key, false) || [...parents(key)].some((p) => skip?.(p, true))) continue;
-        const e: Entry = {
-          key,
-          kind: "file",
-          size: o.Size ?? 0,
-          mtime: o.LastModified?.getTime() ?? 0,
-          mtimeKind: "upload",
-        };
-        if (o.ETag) e.stamp = o.ETag;
+        const e = entryOf(key, o);
         const cls = o.StorageClass ?? "STANDARD";
         if (ARCHIVE_CLASSES.has(cls)) {
           const rs = o.RestoreStatus;
@@ -682,16 +675,7 @@ export class S3Backend implements Backend {
     for await (const page of this.pages(base + checkKey(folder) + "/")) {
       for (const o of page) {
         const key = (o.Key ?? "").slice(base.length);
-        if (key.endsWith("/")) continue;
-        const e: Entry = {
-          key,
-          kind: "file",
-          size: o.Size ?? 0,
-          mtime: o.LastModified?.getTime() ?? 0,
-          mtimeKind: "upload",
-        };
-        if (o.ETag) e.stamp = o.ETag;
-        out.push(e);
+        if (!key.endsWith("/")) out.push(entryOf(key, o));
       }
     }
     return out;
@@ -932,4 +916,20 @@ class Slots {
 
 function* parents(key: string): Generator<string> {
   for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) yield key.slice(0, i);
+}
+
+/**
+ * A listed object as an entry: its size, its upload time (the time it was written, until the
+ * metadata tells the file's own) and its ETag as the version's stamp.
+ */
+function entryOf(key: string, o: _Object): Entry {
+  const e: Entry = {
+    key,
+    kind: "file",
+    size: o.Size ?? 0,
+    mtime: o.LastModified?.getTime() ?? 0,
+    mtimeKind: "upload",
+  };
+  if (o.ETag) e.stamp = o.ETag;
+  return e;
 }
