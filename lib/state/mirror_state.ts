@@ -10,7 +10,7 @@ import type { Outcome } from "../execute/execute.ts";
 import type { Decision, MirrorPlan } from "../plan/mirror.ts";
 import type { Op } from "../plan/types.ts";
 import { inScope } from "../paths.ts";
-import { Batch, type HashRow, type StateStore } from "./store.ts";
+import { Batch, type HashRow, type StateStore, underScope } from "./store.ts";
 
 /**
  * A row of `holds`: what one member held of a path when the job last agreed on it. The planner
@@ -156,10 +156,11 @@ export class MirrorState {
     const { job, loc } = this.#ids[i]!;
     const out = new Map<string, HoldRow>();
     if (job < 0 || loc < 0) return out;
+    const under = underScope(scope);
     const [r] = this.store.all(
       `SELECT json_group_array(json_array(path, size, mtime, ino, dev, stamp, ver, synced_at))
-       AS j FROM holds WHERE job = ? AND loc = ?${scope ? ` AND (${underSql(scope)})` : ""}`,
-      [job, loc, ...(scope ? underArgs(scope) : [])],
+       AS j FROM holds WHERE job = ? AND loc = ?${under.sql}`,
+      [job, loc, ...under.args],
     ) as { j: string }[];
     for (const [path, size, mtime, ino, dev, stamp, ver, at] of JSON.parse(r!.j)) {
       if (scope && !inScope(path, scope)) continue;
@@ -229,10 +230,11 @@ export class MirrorState {
     const job = this.#ids[0]?.job ?? -1;
     const out = new Map<string, AgreedRow>();
     if (job < 0) return out;
+    const under = underScope(scope);
     const [r] = this.store.all(
       `SELECT json_group_array(json_array(path, ver, kind, size, mtime)) AS j
-       FROM agreed WHERE job = ?${scope ? ` AND (${underSql(scope)})` : ""}`,
-      [job, ...(scope ? underArgs(scope) : [])],
+       FROM agreed WHERE job = ?${under.sql}`,
+      [job, ...under.args],
     ) as { j: string }[];
     for (const [path, ver, kind, size, mtime] of JSON.parse(r!.j)) {
       if (scope && !inScope(path, scope)) continue;
@@ -347,19 +349,6 @@ export class MirrorState {
       );
     });
   }
-}
-
-/**
- * SQL for "at or below one of these keys" as ranges of the primary key (a scoped pass of a
- * few paths reads a few rows, not the job's 50,000): `k`, and `k/` ≤ path < `k0` ('0' follows
- * '/'). Folders leading to a key are added by the caller's filter where needed.
- */
-function underSql(scope: readonly string[]): string {
-  return scope.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
-}
-
-function underArgs(scope: readonly string[]): string[] {
-  return scope.flatMap((k) => [k, k + "/", k + "0"]);
 }
 
 function holdOf(path: string, e: Entry, ver: number): HoldWrite {

@@ -174,6 +174,22 @@ export function codePoints(key: string): number {
 
 const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
 
+/**
+ * @internal SQL for "at or below one of these keys" as ranges of the primary key (a scoped
+ * pass of a few paths reads a few rows, not the job's 50,000): `k`, and `k/` ≤ path < `k0`
+ * ('0' follows '/').
+ *
+ * @param scope The keys; none (undefined): no condition.
+ * @returns The condition, starting ` AND`, and its arguments.
+ */
+export function underScope(scope?: readonly string[]): { sql: string; args: string[] } {
+  if (!scope) return { sql: "", args: [] };
+  return {
+    sql: ` AND (${scope.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ")})`,
+    args: scope.flatMap((k) => [k, k + "/", k + "0"]),
+  };
+}
+
 /** The rows sorted by path (the same array when they already are). */
 function inPathOrder<T extends { path: string }>(rows: readonly T[]): readonly T[] {
   let sorted = true;
@@ -383,10 +399,10 @@ export class StateStore implements UploadJournal {
    */
   countUnder(ids: { job: number; loc: number }, scope: readonly string[]): number {
     if (scope.length === 0) return 0;
-    const under = scope.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+    const under = underScope(scope);
     const r = this.#stmt(
-      `SELECT count(*) AS n FROM holds WHERE job = ? AND loc = ? AND size >= 0 AND (${under})`,
-    ).get(ids.job, ids.loc, ...scope.flatMap((k) => [k, k + "/", k + "0"])) as { n: number };
+      `SELECT count(*) AS n FROM holds WHERE job = ? AND loc = ? AND size >= 0${under.sql}`,
+    ).get(ids.job, ids.loc, ...under.args) as { n: number };
     return r.n;
   }
 
@@ -405,12 +421,12 @@ export class StateStore implements UploadJournal {
   /** @internal What a member's rows at or below these keys add up to (see `countUnder`). */
   digestUnder(ids: { job: number; loc: number }, scope: readonly string[]): RowDigest {
     if (scope.length === 0) return { files: 0, bytes: 0, chars: 0 };
-    const under = scope.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+    const under = underScope(scope);
     const r = this.#stmt(
       `SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes,
          coalesce(sum(length(path)), 0) AS chars
-       FROM holds WHERE job = ? AND loc = ? AND size >= 0 AND (${under})`,
-    ).get(ids.job, ids.loc, ...scope.flatMap((k) => [k, k + "/", k + "0"])) as unknown as RowDigest;
+       FROM holds WHERE job = ? AND loc = ? AND size >= 0${under.sql}`,
+    ).get(ids.job, ids.loc, ...under.args) as unknown as RowDigest;
     return { files: r.files, bytes: r.bytes, chars: r.chars };
   }
 
@@ -471,12 +487,11 @@ export class StateStore implements UploadJournal {
     written: Map<string, number> = new Map(),
   ): void {
     const { job, loc } = ids;
-    const under = "(path = ? OR substr(path, 1, ?) = ?)";
-    const underArgs = (u: string) => [u, [...u].length + 1, u + "/"];
     if (c.replaceAll) this.#stmt("DELETE FROM holds WHERE job = ? AND loc = ?").run(job, loc);
     for (const u of c.replaceUnder ?? []) {
-      this.#stmt(`DELETE FROM holds WHERE job = ? AND loc = ? AND ${under}`)
-        .run(job, loc, ...underArgs(u));
+      this.#stmt(
+        "DELETE FROM holds WHERE job = ? AND loc = ? AND (path = ? OR substr(path, 1, ?) = ?)",
+      ).run(job, loc, u, [...u].length + 1, u + "/");
     }
     const delHold = this.#stmt("DELETE FROM holds WHERE job = ? AND loc = ? AND path = ?");
     const delSeen = this.#stmt("DELETE FROM seen WHERE loc = ? AND path = ?");
@@ -575,13 +590,11 @@ export class StateStore implements UploadJournal {
     holds.flush();
     seen.flush();
     if (!bulk) return sums;
-    const scope = c.replaceUnder;
-    const under = scope?.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+    const under = underScope(c.replaceUnder);
     this.#stmt(
       `INSERT OR IGNORE INTO agreed (job, path, ver, kind, size, mtime)
-       SELECT job, path, 1, 'file', size, mtime FROM holds
-       WHERE job = ? AND loc = ?${under ? ` AND (${under})` : ""}`,
-    ).run(job, loc, ...(scope ?? []).flatMap((k) => [k, k + "/", k + "0"]));
+       SELECT job, path, 1, 'file', size, mtime FROM holds WHERE job = ? AND loc = ?${under.sql}`,
+    ).run(job, loc, ...under.args);
     // Versions no row holds any more go.
     const gone = this.#stmt("DELETE FROM agreed WHERE job = ? AND path = ?");
     for (const p of had.paths()) if (!written.has(p)) gone.run(job, p);
@@ -598,12 +611,11 @@ export class StateStore implements UploadJournal {
     c: StateChanges | undefined,
   ): AgreedLookup {
     if (c?.replaceAll || c?.replaceUnder) {
-      const scope = c.replaceUnder;
-      const under = scope?.map(() => "path = ? OR (path >= ? AND path < ?)").join(" OR ");
+      const under = underScope(c.replaceUnder);
       const r = this.#stmt(
         `SELECT json_group_array(json_array(path, ver, kind, size, mtime)) AS j FROM agreed
-         WHERE job = ?${under ? ` AND (${under})` : ""}`,
-      ).get(job, ...(scope ?? []).flatMap((k) => [k, k + "/", k + "0"])) as { j: string };
+         WHERE job = ?${under.sql}`,
+      ).get(job, ...under.args) as { j: string };
       const all = new Map<string, AgreedVersion>();
       for (const [path, ver, kind, size, mtime] of JSON.parse(r.j)) {
         all.set(path, { ver, kind, size, mtime });
