@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import type { DeleteLimit } from "../pass/delete_limit.ts";
 import type { OpenOptions } from "../backends/open.ts";
 import { backendFlags } from "../backends/registry.ts";
+import { parseAge, TRASH_DAYS } from "../trash/layout.ts";
 
 /**
  * The backends' options from the command line, common to every command: each backend kind
@@ -51,7 +52,7 @@ export type TrashArgs =
   & (
     | { command: "trash list"; glob?: string }
     | { command: "trash restore"; path: string; from?: string; to?: string; force: boolean }
-    | { command: "trash purge"; olderThan?: string }
+    | { command: "trash purge"; /** Ms. */ olderThan?: number }
   );
 
 /** Parsed options of `check`. */
@@ -330,7 +331,10 @@ function parseTrash(given: Given): Parsed {
     }
     default: {
       need(given, 1, "one location");
-      const older = values["older-than"] !== undefined ? { olderThan: values["older-than"] } : {};
+      // Read before the location is opened: a bad age changes nothing.
+      const older = values["older-than"] !== undefined
+        ? { olderThan: parseAge(values["older-than"]) }
+        : {};
       return { kind: "trash", command: "trash purge", location, ...older, ...flags };
     }
   }
@@ -549,7 +553,7 @@ function trashDaysOf(values: Values): number {
   if (values["no-trash"]) return 0;
   return values["trash-days"] !== undefined
     ? positiveInt("trash-days", values["trash-days"], 0)
-    : 30;
+    : TRASH_DAYS;
 }
 
 /** `ferry mirror <loc> <loc>…` or `--file`. */

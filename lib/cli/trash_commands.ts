@@ -6,7 +6,7 @@
  */
 import type { Backend } from "../backends/backend.ts";
 import { ExitCode, LocationError } from "../errors.ts";
-import { parseAge, restoreFromTrash } from "../trash/restore.ts";
+import { restoreFromTrash } from "../trash/restore.ts";
 import { listTrash, matchingTrash, purgeTrash, type TrashItem } from "../trash/trash.ts";
 import type { TrashArgs } from "./args.ts";
 import { formatBytes } from "./output.ts";
@@ -79,9 +79,9 @@ export async function runTrash(
         return ExitCode.ok;
       }
       default: {
-        const age = a.olderThan !== undefined ? parseAge(a.olderThan) : 0;
         // Without --older-than every run goes, this one's time included.
-        const r = await purgeTrash(b, Date.now() - age + (a.olderThan === undefined ? 1 : 0));
+        const before = a.olderThan === undefined ? Date.now() + 1 : Date.now() - a.olderThan;
+        const r = await purgeTrash(b, before);
         json({ event: "purge", files: r.files, bytes: r.bytes, runs: r.runs });
         say(
           `Purged ${r.files} file(s) (${formatBytes(r.bytes)}) of ${r.runs} run(s) from the trash`,

@@ -20,8 +20,8 @@ import { type PassResult, writtenBy } from "./result.ts";
 import { recoverAll } from "./roots.ts";
 import { ZERO_SUMMARY } from "./summary.ts";
 import { describeError } from "../errors.ts";
-import { runName } from "../trash/layout.ts";
-import { expireTrash, TRASH_DAYS } from "../trash/trash.ts";
+import { runName, TRASH_DAYS } from "../trash/layout.ts";
+import { expireTrash } from "../trash/trash.ts";
 
 /**
  * One pass of `kind` over `members`.

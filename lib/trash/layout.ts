@@ -7,11 +7,15 @@
  * @module
  */
 import type { Backend } from "../backends/backend.ts";
+import { UsageError } from "../errors.ts";
 import { FERRY_DIR } from "../paths.ts";
 import { streamOf } from "../util/streams.ts";
 
 /** The trash folder at a location's root. */
 export const TRASH_DIR = `${FERRY_DIR}/trash`;
+
+/** Days a location keeps what ferry deleted or overwrote, unless `--trash-days` says else. */
+export const TRASH_DAYS = 30;
 
 /** Why a version is in the trash. */
 export type TrashWhy = "deleted" | "overwritten";
@@ -99,4 +103,18 @@ export async function readManifest(b: Backend, run: string): Promise<Record<stri
   } catch {
     return {};
   }
+}
+
+/**
+ * Parse an age such as `7d`, `12h`, `30m` or `90s` (a bare number: days).
+ *
+ * @param text The age as written.
+ * @returns Milliseconds.
+ * @throws {UsageError} When it is no such age.
+ */
+export function parseAge(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([smhdw]?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`Invalid age "${text}": expected a number of days or e.g. 7d, 12h`);
+  const unit = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5, "": 864e5 }[m[2] as "s"]!;
+  return Number(m[1]) * unit;
 }

@@ -153,17 +153,3 @@ async function moveWithin(b: Backend, from: string, to: string): Promise<void> {
   await b.write(to, await b.read(from), { size: e.size, mtime: e.mtime });
   await b.remove(from);
 }
-
-/**
- * Parse an age such as `7d`, `12h`, `30m` or `90s` (a bare number: days).
- *
- * @param text The age as written.
- * @returns Milliseconds.
- * @throws {UsageError} When it is no such age.
- */
-export function parseAge(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([smhdw]?)$/.exec(text.trim());
-  if (!m) throw new UsageError(`Invalid age "${text}": expected a number of days or e.g. 7d, 12h`);
-  const unit = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5, "": 864e5 }[m[2] as "s"]!;
-  return Number(m[1]) * unit;
-}

@@ -10,9 +10,6 @@ import { isWithin, parentKey } from "../paths.ts";
 import { loadFilter } from "../scan/filter.ts";
 import { manifestKey, readManifest, runTime, TRASH_DIR, type TrashWhy } from "./layout.ts";
 
-/** Days a location keeps what ferry deleted or overwrote, unless `--trash-days` says else. */
-export const TRASH_DAYS = 30;
-
 /** One version kept in a trash. */
 export interface TrashItem {
   /** The run that kept it (its folder's name). */
