@@ -101,6 +101,16 @@ Deno.test("sync over a state written before one pass for two kinds: a rename is 
   }
 });
 
+/** A new job over two folders in memory, its first pass done (with or without --delete). */
+async function firstSynced(del: boolean) {
+  const state = StateStore.open(":memory:");
+  const a = new MemoryBackend({ name: "a" });
+  const b = new MemoryBackend({ name: "b" });
+  for (const [k, text, t] of FILES) await put(a, k, text, t);
+  await syncOnce(a, b, { sink: silentSink, state, delete: del });
+  return { state, a, b };
+}
+
 /** The job's agreed rows and each member's versions, as `path:ver`. */
 function versions(state: StateStore, job: string) {
   const q = (sql: string) => state.all(sql, [job]).map((r) => Object.values(r as object).join(":"));
@@ -132,12 +142,8 @@ Deno.test("sync over a state written before one pass for two kinds: its next pas
 });
 
 Deno.test("a one-way job keeps agreed versions as a mirror does: an update is the next version, a deletion drops it", async () => {
-  const state = StateStore.open(":memory:");
-  const a = new MemoryBackend({ name: "a" });
-  const b = new MemoryBackend({ name: "b" });
+  const { state, a, b } = await firstSynced(true);
   try {
-    for (const [k, text, t] of FILES) await put(a, k, text, t);
-    await syncOnce(a, b, { sink: silentSink, state, delete: true });
     assert.deepEqual(versions(state, jobKey(a, b)).agreed, [
       "d/e/three.txt:1",
       "d/two.txt:1",
@@ -161,12 +167,8 @@ Deno.test("a one-way job keeps agreed versions as a mirror does: an update is th
 });
 
 Deno.test("rows that count every file in step but name other files are rebuilt by the next pass", async () => {
-  const state = StateStore.open(":memory:");
-  const a = new MemoryBackend({ name: "a" });
-  const b = new MemoryBackend({ name: "b" });
+  const { state, a, b } = await firstSynced(false);
   try {
-    for (const [k, text, t] of FILES) await put(a, k, text, t);
-    await syncOnce(a, b, { sink: silentSink, state });
     // The same file renamed by hand in both places, and another that went from both and came
     // back under a longer name: three rows, three files, two of them not the rows' files.
     for (const x of [a, b]) {

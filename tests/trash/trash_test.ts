@@ -38,6 +38,29 @@ async function text(dir: string, key: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * `src` and `dst` in step on a file and another, then the source changed: the first gone, the
+ * second rewritten (a minute later), so that the next sync deletes one and overwrites the other.
+ *
+ * @param del The file to delete: its path and text.
+ * @param upd The file to overwrite: its path, old text and new text.
+ */
+async function toDeleteAndOverwrite(
+  root: string,
+  del: [string, string],
+  upd: [string, string, string],
+) {
+  const [s, d] = [join(root, "src"), join(root, "dst")];
+  await put(s, ...del);
+  await put(s, upd[0], upd[1]);
+  const src = new LocalBackend(s);
+  const dst = new LocalBackend(d);
+  await sync(src, dst);
+  await Deno.remove(join(s, del[0]));
+  await put(s, upd[0], upd[2], T + 60_000);
+  return { s, d, src, dst };
+}
+
 /** A scratch folder with `src` and `dst` (and whatever else a test makes), removed after. */
 async function scratch(fn: (root: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "ferry-trash-" });
@@ -86,14 +109,11 @@ Deno.test("mirror: a deletion spread to three members leaves a trash copy in eac
 
 Deno.test("a retire that fails keeps the file and fails the operation by name", async () => {
   await scratch(async (root) => {
-    const [s, d] = [join(root, "src"), join(root, "dst")];
-    await put(s, "del.txt", "to delete");
-    await put(s, "upd.txt", "old");
-    const src = new LocalBackend(s);
-    const dst = new LocalBackend(d);
-    await sync(src, dst);
-    await Deno.remove(join(s, "del.txt"));
-    await put(s, "upd.txt", "new and longer", T + 60_000);
+    const { s, d, src, dst } = await toDeleteAndOverwrite(root, ["del.txt", "to delete"], [
+      "upd.txt",
+      "old",
+      "new and longer",
+    ]);
     // The trash cannot be made: a file stands where its folder would be.
     await Deno.writeTextFile(join(d, TRASH_DIR), "in the way");
     const rec = new Recorder();
@@ -165,14 +185,7 @@ Deno.test("the trash is never content: not listed, not synced back, not counted 
 
 Deno.test("--no-trash (trashDays 0) deletes and overwrites outright", async () => {
   await scratch(async (root) => {
-    const [s, d] = [join(root, "src"), join(root, "dst")];
-    await put(s, "a.txt", "a");
-    await put(s, "b.txt", "b");
-    const src = new LocalBackend(s);
-    const dst = new LocalBackend(d);
-    await sync(src, dst);
-    await Deno.remove(join(s, "a.txt"));
-    await put(s, "b.txt", "bb", T + 60_000);
+    const { src, dst } = await toDeleteAndOverwrite(root, ["a.txt", "a"], ["b.txt", "b", "bb"]);
     const r = await sync(src, dst, { trashDays: 0 });
     assert.equal(r.summary.deleted + r.summary.updated, 2);
     assert.deepEqual(await listTrash(dst), []);
