@@ -61,15 +61,16 @@ export interface DerivedChanges {
  * Derive the state changes of a pass.
  *
  * @param pass The pass.
- * @returns Undefined when nothing needs writing (a no-op whose rows already count every file).
+ * @returns Undefined when nothing needs writing (a no-op whose rows already add up to every
+ *   file).
  */
 export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   const { src: srcEntries, dst: dstEntries, plan, res, hashes, now, scope } = pass;
   const planned = opsOf(plan);
+  const had = pass.recorded();
   if (planned.length === 0 && hashes.fresh.every((h) => h.length === 0)) {
     // Nothing changed: the state needs no write when its rows already add up to every file.
     const files = digestOf(srcEntries.filter((e) => e.kind === "file" && inScope(e.key, scope)));
-    const had = pass.recorded();
     if (sameDigest(had.src, files) && sameDigest(had.dst, files)) return undefined;
   }
   const srcHash = (e: Entry) => e.sha256 ?? hashes.byMember[0]?.get(e.key);
@@ -78,7 +79,6 @@ export function deriveChanges(pass: PassRecord): DerivedChanges | undefined {
   const dstBy = new Map(dstEntries.map((e) => [matchKey(e.key, pass.foldCase), e]));
   // A first complete pass (no rows at all yet) is recorded by the rebuild below alone: rows
   // for each change first would be written twice (at 200,000 files, 100 MB more memory).
-  const had = pass.recorded();
   const fresh = !scope && !res.interrupted && had.src.files === 0 && had.dst.files === 0;
   const look: Lookup = { srcBy, dstBy, srcHash, dstHash };
   const { srcUp, dstUp, srcDel, dstDel, dirMoves, after, copiedAs, doneCount } = doneChanges(
