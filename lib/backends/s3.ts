@@ -681,6 +681,11 @@ export class S3Backend implements Backend {
     return out;
   }
 
+  /** A key as a copy's `CopySource`: the bucket and the object key, each segment encoded. */
+  #copySource(key: string): string {
+    return `${this.bucket}/${this.objectKey(key).split("/").map(encodeURIComponent).join("/")}`;
+  }
+
   /**
    * The trash's copy: one CopyObject (metadata and content headers kept), no HEAD before or
    * after, since the key it copies to is new. Storage class and encryption are then the
@@ -697,9 +702,7 @@ export class S3Backend implements Backend {
       new CopyObjectCommand({
         Bucket: this.bucket,
         Key: this.objectKey(to),
-        CopySource: `${this.bucket}/${
-          this.objectKey(from).split("/").map(encodeURIComponent).join("/")
-        }`,
+        CopySource: this.#copySource(from),
         MetadataDirective: "COPY",
       }),
     );
@@ -727,9 +730,7 @@ export class S3Backend implements Backend {
     if ((h.ContentLength ?? 0) > this.#copyPartThreshold) {
       throw new Error(`"${key}" is too large to retime in place`);
     }
-    const source = `${this.bucket}/${
-      this.objectKey(key).split("/").map(encodeURIComponent).join("/")
-    }`;
+    const source = this.#copySource(key);
     await this.client.send(
       new CopyObjectCommand({
         Bucket: this.bucket,
@@ -769,9 +770,7 @@ export class S3Backend implements Backend {
    * @param h The source's HEAD.
    */
   async copyObject(from: string, to: string, h: HeadObjectCommandOutput): Promise<void> {
-    const source = `${this.bucket}/${
-      this.objectKey(from).split("/").map(encodeURIComponent).join("/")
-    }`;
+    const source = this.#copySource(from);
     const keep = {
       ...(h.StorageClass && h.StorageClass !== "STANDARD" ? { StorageClass: h.StorageClass } : {}),
       ...(h.ServerSideEncryption ? { ServerSideEncryption: h.ServerSideEncryption } : {}),
